@@ -1,0 +1,202 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/openfront/openfront/internal/cloudfront"
+	"github.com/openfront/openfront/internal/config"
+	"github.com/openfront/openfront/internal/distribution"
+	"github.com/openfront/openfront/internal/invalidation"
+	"github.com/openfront/openfront/internal/store/bolt"
+	"github.com/openfront/openfront/internal/store/memory"
+)
+
+// serveFlags are the command-line settings of `openfront serve`.
+type serveFlags struct {
+	configPath        string
+	apiAddr           string
+	edgeAddr          string
+	dataDir           string
+	memory            bool
+	invalidationDelay time.Duration
+	accountID         string
+	logLevel          string
+	shutdownTimeout   time.Duration
+}
+
+func runServe(args []string) int {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	var f serveFlags
+	fs.StringVar(&f.configPath, "config", "", "YAML file declaring distributions, credentials and limits")
+	fs.StringVar(&f.apiAddr, "api-addr", "127.0.0.1:4747", "address of the CloudFront API listener")
+	fs.StringVar(&f.edgeAddr, "edge-addr", "127.0.0.1:4748", "address of the viewer (edge) listener")
+	fs.StringVar(&f.dataDir, "data-dir", "./openfront-data", "directory of the durable store")
+	fs.BoolVar(&f.memory, "memory", false, "keep everything in memory (nothing survives a restart)")
+	fs.DurationVar(&f.invalidationDelay, "invalidation-delay", 0, "time an invalidation stays InProgress (rehearse real CloudFront timing with minutes)")
+	fs.StringVar(&f.accountID, "account-id", "000000000000", "AWS account id used in ARNs")
+	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 30*time.Second, "how long in-flight requests may take to finish on SIGINT/SIGTERM")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	set := map[string]bool{}
+	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
+		fmt.Fprintf(os.Stderr, "openfront: --log-level: %v\n", err)
+		return 2
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+
+	cfg := &config.Config{}
+	if f.configPath != "" {
+		var err error
+		if cfg, err = config.Load(f.configPath); err != nil {
+			fmt.Fprintf(os.Stderr, "openfront: config: %v\n", err)
+			return 1
+		}
+	}
+	// The file gives defaults; flags given on the command line win.
+	if cfg.APIAddr != "" && !set["api-addr"] {
+		f.apiAddr = cfg.APIAddr
+	}
+	if cfg.EdgeAddr != "" && !set["edge-addr"] {
+		f.edgeAddr = cfg.EdgeAddr
+	}
+	if cfg.DataDir != "" && !set["data-dir"] {
+		f.dataDir = cfg.DataDir
+	}
+	if cfg.InvalidationDelay != 0 && !set["invalidation-delay"] {
+		f.invalidationDelay = cfg.InvalidationDelay
+	}
+	if err := serve(f, cfg, log); err != nil {
+		fmt.Fprintf(os.Stderr, "openfront: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+func serve(f serveFlags, cfg *config.Config, log *slog.Logger) error {
+	if _, _, err := net.SplitHostPort(f.edgeAddr); err != nil {
+		return fmt.Errorf("--edge-addr: %v", err)
+	}
+	var dists []*distribution.Distribution
+	for _, d := range cfg.Distributions {
+		dists = append(dists, &distribution.Distribution{ID: d.ID, Origin: d.OriginURL, Aliases: d.Aliases, Enabled: true})
+	}
+	registry := distribution.NewRegistry(dists...)
+
+	keys := map[string]cloudfront.Key{}
+	for _, c := range cfg.Credentials {
+		keys[c.AccessKeyID] = cloudfront.Key{Secret: c.SecretAccessKey, Distributions: c.Distributions}
+	}
+	if id, secret := os.Getenv("OPENFRONT_ACCESS_KEY_ID"), os.Getenv("OPENFRONT_SECRET_ACCESS_KEY"); id != "" || secret != "" {
+		if id == "" || secret == "" {
+			return errors.New("set both OPENFRONT_ACCESS_KEY_ID and OPENFRONT_SECRET_ACCESS_KEY, or neither")
+		}
+		keys[id] = cloudfront.Key{Secret: secret}
+	}
+
+	var store invalidation.Store
+	if f.memory {
+		store = memory.New()
+		log.Warn("memory mode: nothing is written to disk; every invalidation is lost on exit")
+	} else {
+		s, err := bolt.Open(f.dataDir)
+		if err != nil {
+			return fmt.Errorf("store: %w", err)
+		}
+		store = s
+	}
+	defer func() {
+		if err := store.Close(); err != nil {
+			log.Error("closing store", "err", err)
+		}
+	}()
+
+	limits := invalidation.DefaultLimits
+	if cfg.Limits.MaxBatchPaths > 0 {
+		limits.MaxBatchPaths = cfg.Limits.MaxBatchPaths
+	}
+	if cfg.Limits.MaxInProgressFilePaths > 0 {
+		limits.MaxInProgressFilePaths = cfg.Limits.MaxInProgressFilePaths
+	}
+	if cfg.Limits.MaxInProgressWildcardPaths > 0 {
+		limits.MaxInProgressWildcardPaths = cfg.Limits.MaxInProgressWildcardPaths
+	}
+	svc := invalidation.NewService(invalidation.Config{
+		Store:         store,
+		Distributions: registry,
+		Limits:        limits,
+		Applier:       invalidation.DelayApplier{Delay: f.invalidationDelay},
+		Logger:        log,
+	})
+	defer svc.Close()
+	if err := svc.Resume(context.Background()); err != nil {
+		return fmt.Errorf("resuming in-progress invalidations: %w", err)
+	}
+
+	api := cloudfront.NewHandler(cloudfront.Config{Invalidations: svc, Keys: keys, AccountID: f.accountID, Logger: log})
+	ln, err := net.Listen("tcp", f.apiAddr)
+	if err != nil {
+		return fmt.Errorf("--api-addr: %w", err)
+	}
+	srv := &http.Server{
+		Handler:           api,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	endpoint := "http://" + ln.Addr().String()
+
+	if api.OpenMode() {
+		log.Warn("OPEN MODE: no credentials configured, so requests are NOT authenticated; any client with any (dummy) keys is accepted. Configure credentials in the config file or OPENFRONT_ACCESS_KEY_ID/OPENFRONT_SECRET_ACCESS_KEY.")
+	} else {
+		log.Info("authentication on: requests must be signed with AWS Signature Version 4", "keys", len(keys))
+	}
+	if f.memory {
+		log.Info("store", "kind", "memory")
+	} else {
+		log.Info("store", "kind", "bbolt", "dir", f.dataDir)
+	}
+	log.Info("edge listener not built yet; --edge-addr is reserved for it", "edge_addr", f.edgeAddr)
+	example := "EDFDVBD6EXAMPLE"
+	for _, d := range registry.All() {
+		log.Info("distribution", "id", d.ID, "origin", d.Origin.String(), "aliases", d.Aliases)
+		if example == "EDFDVBD6EXAMPLE" {
+			example = d.ID
+		}
+	}
+	fmt.Printf("openfront API listening on %s\n", endpoint)
+	fmt.Printf("try: aws cloudfront create-invalidation --endpoint-url %s --distribution-id %s --paths '/*'\n", endpoint, example)
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	stop()
+	log.Info("shutting down: no new connections; waiting for in-flight requests")
+	sctx, cancel := context.WithTimeout(context.Background(), f.shutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		log.Error("shutdown", "err", err)
+	}
+	log.Info("stopped")
+	return nil
+}

@@ -1,0 +1,88 @@
+package cloudfront
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+)
+
+// defaultMaxItems and maxMaxItems bound ListInvalidations pages.
+const (
+	defaultMaxItems = 100
+	maxMaxItems     = 1000
+)
+
+func (h *Handler) createInvalidation(w http.ResponseWriter, r *http.Request) {
+	distID := r.PathValue("DistributionId")
+	if err := h.authorize(r, "CreateInvalidation", distID); err != nil {
+		h.fail(w, r, requestID(r), err)
+		return
+	}
+	batch, err := decodeBatch(body(r))
+	if err != nil {
+		h.fail(w, r, requestID(r), err)
+		return
+	}
+	inv, _, err := h.inv.Create(r.Context(), distID, batch)
+	if err != nil {
+		h.fail(w, r, requestID(r), err)
+		return
+	}
+	var b strings.Builder
+	b.Grow(512 + 64*len(inv.Batch.Paths))
+	writeInvalidation(&b, inv)
+	w.Header().Set("Location", baseURL(r)+"/2020-05-31/distribution/"+distID+"/invalidation/"+inv.ID)
+	writeXML(w, http.StatusCreated, b.String())
+}
+
+func (h *Handler) getInvalidation(w http.ResponseWriter, r *http.Request) {
+	distID := r.PathValue("DistributionId")
+	if err := h.authorize(r, "GetInvalidation", distID); err != nil {
+		h.fail(w, r, requestID(r), err)
+		return
+	}
+	inv, err := h.inv.Get(r.Context(), distID, r.PathValue("Id"))
+	if err != nil {
+		h.fail(w, r, requestID(r), err)
+		return
+	}
+	var b strings.Builder
+	writeInvalidation(&b, inv)
+	writeXML(w, http.StatusOK, b.String())
+}
+
+func (h *Handler) listInvalidations(w http.ResponseWriter, r *http.Request) {
+	distID := r.PathValue("DistributionId")
+	if err := h.authorize(r, "ListInvalidations", distID); err != nil {
+		h.fail(w, r, requestID(r), err)
+		return
+	}
+	q := r.URL.Query()
+	maxItems := defaultMaxItems
+	if q.Has("MaxItems") {
+		n, err := strconv.Atoi(q.Get("MaxItems"))
+		if err != nil || n < 1 || n > maxMaxItems {
+			h.fail(w, r, requestID(r), invalidArgument("MaxItems must be an integer from 1 to "+strconv.Itoa(maxMaxItems)+"."))
+			return
+		}
+		maxItems = n
+	}
+	marker := q.Get("Marker")
+	page, err := h.inv.List(r.Context(), distID, marker, maxItems)
+	if err != nil {
+		h.fail(w, r, requestID(r), err)
+		return
+	}
+	var b strings.Builder
+	writeInvalidationList(&b, marker, maxItems, page)
+	writeXML(w, http.StatusOK, b.String())
+}
+
+// baseURL is this server's URL as the client reached it.
+func baseURL(r *http.Request) string {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host
+}

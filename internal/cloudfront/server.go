@@ -1,0 +1,205 @@
+// Package cloudfront speaks CloudFront's REST-XML protocol (API version
+// 2020-05-31): routing, request and response shapes, the error envelope,
+// and Signature Version 4 authentication. The rules themselves live in the
+// domain packages.
+package cloudfront
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/openfront/openfront/internal/invalidation"
+	"github.com/openfront/openfront/internal/sigv4"
+)
+
+// MaxBodyBytes bounds a request body. A batch of 3,000 paths of 4,000
+// characters is about 12 MB, so every valid request fits.
+const MaxBodyBytes = 16 << 20
+
+// Key is an access key API clients sign with.
+type Key struct {
+	Secret string
+	// Distributions, when not empty, limits the key to these Ids.
+	Distributions []string
+}
+
+// Config is what a Handler is built from.
+type Config struct {
+	Invalidations *invalidation.Service
+	// Keys maps access key ids to keys. Empty means open mode: requests are
+	// not authenticated.
+	Keys map[string]Key
+	// AccountID is used in ARNs of error messages.
+	AccountID string
+	Logger    *slog.Logger
+}
+
+// Handler serves the CloudFront API.
+type Handler struct {
+	inv      *invalidation.Service
+	keys     map[string]Key
+	account  string
+	log      *slog.Logger
+	verifier *sigv4.Verifier
+	mux      *http.ServeMux
+}
+
+// NewHandler returns a Handler for c.
+func NewHandler(c Config) *Handler {
+	h := &Handler{inv: c.Invalidations, keys: c.Keys, account: c.AccountID, log: c.Logger}
+	if h.account == "" {
+		h.account = "000000000000"
+	}
+	if h.log == nil {
+		h.log = slog.Default()
+	}
+	if len(h.keys) > 0 {
+		h.verifier = &sigv4.Verifier{Service: "cloudfront", Secret: func(id string) (string, bool) {
+			k, ok := h.keys[id]
+			return k.Secret, ok
+		}}
+	}
+	const inv = "/2020-05-31/distribution/{DistributionId}/invalidation"
+	m := http.NewServeMux()
+	m.HandleFunc("POST "+inv, h.createInvalidation)
+	m.HandleFunc("GET "+inv, h.listInvalidations)
+	m.HandleFunc("GET "+inv+"/{Id}", h.getInvalidation)
+	m.HandleFunc(inv, methodNotAllowed("GET", "POST"))
+	m.HandleFunc(inv+"/{Id}", methodNotAllowed("GET"))
+	m.HandleFunc("/2020-05-31/", notImplemented)
+	m.HandleFunc("/", unknownOperation)
+	h.mux = m
+	return h
+}
+
+// OpenMode reports whether requests go unauthenticated.
+func (h *Handler) OpenMode() bool { return h.verifier == nil }
+
+type ctxKey int
+
+const (
+	ctxBody ctxKey = iota
+	ctxKeyID
+	ctxRequestID
+)
+
+// ServeHTTP implements http.Handler.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	reqID := newRequestID()
+	w.Header().Set("x-amz-request-id", reqID)
+	body, err := readBody(r)
+	if err != nil {
+		h.fail(w, r, reqID, err)
+		return
+	}
+	keyID := ""
+	if h.verifier != nil {
+		if keyID, err = h.verifier.Verify(r, body); err != nil {
+			h.fail(w, r, reqID, err)
+			return
+		}
+	}
+	ctx := context.WithValue(r.Context(), ctxBody, body)
+	ctx = context.WithValue(ctx, ctxKeyID, keyID)
+	ctx = context.WithValue(ctx, ctxRequestID, reqID)
+	h.mux.ServeHTTP(w, r.WithContext(ctx))
+}
+
+func readBody(r *http.Request) ([]byte, error) {
+	if r.ContentLength > MaxBodyBytes {
+		return nil, tooLarge()
+	}
+	size := 512
+	if r.ContentLength > 0 {
+		size = int(r.ContentLength) + 1
+	}
+	buf := make([]byte, 0, size)
+	for {
+		n, err := r.Body.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if len(buf) > MaxBodyBytes {
+			return nil, tooLarge()
+		}
+		if errors.Is(err, io.EOF) {
+			return buf, nil
+		}
+		if err != nil {
+			return nil, &apiError{http.StatusBadRequest, "IncompleteBody", "The request body could not be read: " + err.Error()}
+		}
+		if len(buf) == cap(buf) {
+			buf = slices.Grow(buf, len(buf))
+		}
+	}
+}
+
+func tooLarge() *apiError {
+	return &apiError{http.StatusRequestEntityTooLarge, invalidation.CodeBatchTooLarge, "The request body is larger than 16 MiB."}
+}
+
+func (h *Handler) fail(w http.ResponseWriter, r *http.Request, reqID string, err error) {
+	e := toAPIError(err, h.log, reqID)
+	h.log.Debug("request failed", "method", r.Method, "path", r.URL.Path, "code", e.Code, "request_id", reqID)
+	writeError(w, reqID, e)
+}
+
+func requestID(r *http.Request) string { s, _ := r.Context().Value(ctxRequestID).(string); return s }
+func body(r *http.Request) []byte      { b, _ := r.Context().Value(ctxBody).([]byte); return b }
+
+// authorize checks that the signing key may act on the distribution.
+func (h *Handler) authorize(r *http.Request, action, distributionID string) error {
+	keyID, _ := r.Context().Value(ctxKeyID).(string)
+	if keyID == "" {
+		return nil
+	}
+	k := h.keys[keyID]
+	if len(k.Distributions) == 0 || slices.Contains(k.Distributions, distributionID) {
+		return nil
+	}
+	return &apiError{http.StatusForbidden, "AccessDenied",
+		"User: arn:aws:iam::" + h.account + ":user/" + keyID + " is not authorized to perform: cloudfront:" + action +
+			" on resource: arn:aws:cloudfront::" + h.account + ":distribution/" + distributionID}
+}
+
+func methodNotAllowed(allowed ...string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Allow", strings.Join(allowed, ", "))
+		writeError(w, requestID(r), &apiError{http.StatusMethodNotAllowed, "MethodNotAllowed",
+			"The method " + r.Method + " is not allowed on " + r.URL.Path + "."})
+	}
+}
+
+func notImplemented(w http.ResponseWriter, r *http.Request) {
+	writeError(w, requestID(r), &apiError{http.StatusNotImplemented, "NotImplemented",
+		"openfront does not implement " + r.Method + " " + r.URL.Path + " yet."})
+}
+
+func unknownOperation(w http.ResponseWriter, r *http.Request) {
+	writeError(w, requestID(r), &apiError{http.StatusNotFound, "UnknownOperation",
+		"No CloudFront operation answers " + r.Method + " " + r.URL.Path + "."})
+}
+
+// newRequestID returns a UUID-shaped id, as CloudFront's request ids are.
+func newRequestID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	var s [36]byte
+	hex.Encode(s[0:8], b[0:4])
+	s[8] = '-'
+	hex.Encode(s[9:13], b[4:6])
+	s[13] = '-'
+	hex.Encode(s[14:18], b[6:8])
+	s[18] = '-'
+	hex.Encode(s[19:23], b[8:10])
+	s[23] = '-'
+	hex.Encode(s[24:], b[10:])
+	return string(s[:])
+}

@@ -1,0 +1,195 @@
+// Package config reads openfront's YAML configuration file: the
+// distributions to serve, the credentials API clients sign with, and the
+// limits to enforce. Every error names the file and line at fault.
+package config
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"math/big"
+	"net/url"
+	"os"
+	"reflect"
+	"regexp"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Config is the whole configuration file.
+type Config struct {
+	// APIAddr, EdgeAddr, DataDir and InvalidationDelay are defaults that
+	// command-line flags override.
+	APIAddr           string        `yaml:"api_addr"`
+	EdgeAddr          string        `yaml:"edge_addr"`
+	DataDir           string        `yaml:"data_dir"`
+	InvalidationDelay time.Duration `yaml:"invalidation_delay"`
+
+	Distributions []Distribution `yaml:"distributions"`
+	Credentials   []Credential   `yaml:"credentials"`
+	Limits        Limits         `yaml:"limits"`
+}
+
+// Distribution declares one distribution.
+type Distribution struct {
+	ID      string   `yaml:"id"`
+	Origin  string   `yaml:"origin"`
+	Aliases []string `yaml:"aliases"`
+
+	// OriginURL is Origin parsed.
+	OriginURL *url.URL `yaml:"-"`
+	// Line is where the entry starts in the file.
+	Line int `yaml:"-"`
+}
+
+// Credential is an access key API clients may sign requests with.
+type Credential struct {
+	AccessKeyID     string `yaml:"access_key_id"`
+	SecretAccessKey string `yaml:"secret_access_key"`
+	// Distributions, when not empty, are the only distributions the key
+	// may act on.
+	Distributions []string `yaml:"distributions"`
+
+	Line int `yaml:"-"`
+}
+
+// Limits override CloudFront's default quotas; zero keeps the default.
+type Limits struct {
+	MaxBatchPaths              int `yaml:"max_batch_paths"`
+	MaxInProgressFilePaths     int `yaml:"max_in_progress_file_paths"`
+	MaxInProgressWildcardPaths int `yaml:"max_in_progress_wildcard_paths"`
+}
+
+// Load reads and checks the file at path.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	c, err := Parse(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return c, nil
+}
+
+var idPattern = regexp.MustCompile(`^[A-Z0-9]{1,64}$`)
+
+// Parse reads and checks a configuration document.
+func Parse(data []byte) (*Config, error) {
+	var c Config
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
+		return nil, tidy(err)
+	}
+	seen := map[string]int{}
+	aliases := map[string]int{}
+	for i := range c.Distributions {
+		d := &c.Distributions[i]
+		u, err := url.Parse(d.Origin)
+		if d.Origin == "" {
+			return nil, fmt.Errorf("line %d: distribution needs an origin URL", d.Line)
+		}
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, fmt.Errorf("line %d: origin %q is not an http:// or https:// URL with a host", d.Line, d.Origin)
+		}
+		d.OriginURL = u
+		if d.ID == "" {
+			d.ID = generatedID(d)
+		}
+		if !idPattern.MatchString(d.ID) {
+			return nil, fmt.Errorf("line %d: distribution id %q must be 1 to 64 upper-case letters and digits", d.Line, d.ID)
+		}
+		if prev, ok := seen[d.ID]; ok {
+			return nil, fmt.Errorf("line %d: duplicate distribution id %s (first at line %d)", d.Line, d.ID, prev)
+		}
+		seen[d.ID] = d.Line
+		for _, a := range d.Aliases {
+			a = strings.ToLower(a)
+			if prev, ok := aliases[a]; ok {
+				return nil, fmt.Errorf("line %d: alias %s is already used by the distribution at line %d", d.Line, a, prev)
+			}
+			aliases[a] = d.Line
+		}
+	}
+	keys := map[string]int{}
+	for _, k := range c.Credentials {
+		if k.AccessKeyID == "" || k.SecretAccessKey == "" {
+			return nil, fmt.Errorf("line %d: a credential needs access_key_id and secret_access_key", k.Line)
+		}
+		if prev, ok := keys[k.AccessKeyID]; ok {
+			return nil, fmt.Errorf("line %d: duplicate access_key_id %s (first at line %d)", k.Line, k.AccessKeyID, prev)
+		}
+		keys[k.AccessKeyID] = k.Line
+		for _, id := range k.Distributions {
+			if _, ok := seen[id]; !ok {
+				return nil, fmt.Errorf("line %d: credential %s names unknown distribution %s", k.Line, k.AccessKeyID, id)
+			}
+		}
+	}
+	if c.Limits.MaxBatchPaths < 0 || c.Limits.MaxInProgressFilePaths < 0 || c.Limits.MaxInProgressWildcardPaths < 0 {
+		return nil, errors.New("limits must not be negative")
+	}
+	return &c, nil
+}
+
+// UnmarshalYAML records the line of the entry.
+func (d *Distribution) UnmarshalYAML(n *yaml.Node) error {
+	type plain Distribution
+	if err := strictDecode(n, (*plain)(d)); err != nil {
+		return err
+	}
+	d.Line = n.Line
+	return nil
+}
+
+// UnmarshalYAML records the line of the entry.
+func (k *Credential) UnmarshalYAML(n *yaml.Node) error {
+	type plain Credential
+	if err := strictDecode(n, (*plain)(k)); err != nil {
+		return err
+	}
+	k.Line = n.Line
+	return nil
+}
+
+// strictDecode decodes n into v, refusing keys v has no field for: a
+// yaml.Node does not inherit the decoder's KnownFields setting.
+func strictDecode(n *yaml.Node, v any) error {
+	if n.Kind != yaml.MappingNode {
+		return fmt.Errorf("line %d: expected a mapping", n.Line)
+	}
+	known := map[string]bool{}
+	t := reflect.TypeOf(v).Elem()
+	for i := 0; i < t.NumField(); i++ {
+		if name, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ","); name != "" && name != "-" {
+			known[name] = true
+		}
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if k := n.Content[i]; !known[k.Value] {
+			return fmt.Errorf("line %d: unknown field %q", k.Line, k.Value)
+		}
+	}
+	if err := n.Decode(v); err != nil {
+		return tidy(err)
+	}
+	return nil
+}
+
+func tidy(err error) error {
+	return errors.New(strings.TrimPrefix(err.Error(), "yaml: "))
+}
+
+// generatedID derives a stable Id from the entry, so invalidations stored
+// under it are found again after a restart.
+func generatedID(d *Distribution) string {
+	sum := sha256.Sum256([]byte(d.Origin + "\x00" + strings.Join(d.Aliases, ",")))
+	s := strings.ToUpper(new(big.Int).SetBytes(sum[:]).Text(36))
+	return "E" + s[:13]
+}

@@ -1,0 +1,216 @@
+package invalidation
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+)
+
+// Distributions tells the service which distribution Ids exist.
+type Distributions interface {
+	Exists(id string) bool
+}
+
+// Applier applies an invalidation's work (purging caches) and returns when
+// it is done everywhere it must be; only then is the invalidation
+// Completed. Apply is retried with backoff until it succeeds or ctx ends.
+type Applier interface {
+	Apply(ctx context.Context, inv Invalidation) error
+}
+
+// DelayApplier stands in for edges that are not there: an invalidation's
+// work takes Delay counted from its CreateTime.
+type DelayApplier struct {
+	Delay time.Duration
+	Now   func() time.Time // time.Now when nil
+}
+
+// Apply waits until inv.CreateTime + Delay.
+func (d DelayApplier) Apply(ctx context.Context, inv Invalidation) error {
+	now := time.Now
+	if d.Now != nil {
+		now = d.Now
+	}
+	wait := inv.CreateTime.Add(d.Delay).Sub(now())
+	if wait <= 0 {
+		return nil
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Service applies CloudFront's invalidation rules on top of a Store.
+type Service struct {
+	store   Store
+	dists   Distributions
+	limits  Limits
+	applier Applier
+	now     func() time.Time
+	log     *slog.Logger
+
+	ctx    context.Context // ends when the service closes
+	cancel context.CancelFunc
+	wg     sync.WaitGroup // completion workers
+}
+
+// Config is what a Service is built from.
+type Config struct {
+	Store         Store
+	Distributions Distributions
+	Limits        Limits           // DefaultLimits when zero
+	Applier       Applier          // DelayApplier{} when nil
+	Now           func() time.Time // time.Now when nil
+	Logger        *slog.Logger     // slog.Default() when nil
+}
+
+// NewService builds a Service. Call Resume once to go on with invalidations
+// left InProgress by an earlier run, and Close when done.
+func NewService(c Config) *Service {
+	s := &Service{store: c.Store, dists: c.Distributions, limits: c.Limits, applier: c.Applier, now: c.Now, log: c.Logger}
+	if s.limits == (Limits{}) {
+		s.limits = DefaultLimits
+	}
+	if s.applier == nil {
+		s.applier = DelayApplier{}
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	return s
+}
+
+// Limits returns the limits the service enforces.
+func (s *Service) Limits() Limits { return s.limits }
+
+// Create accepts a batch for a distribution. It returns the invalidation and
+// whether it is new; a replay of an earlier batch (same CallerReference, same
+// paths) returns the earlier invalidation. A new invalidation is durable when
+// Create returns.
+func (s *Service) Create(ctx context.Context, distributionID string, b Batch) (Invalidation, bool, error) {
+	if !s.dists.Exists(distributionID) {
+		return Invalidation{}, false, ErrNoSuchDistribution
+	}
+	if err := s.limits.Validate(b); err != nil {
+		return Invalidation{}, false, err
+	}
+	inv := Invalidation{
+		DistributionID: distributionID,
+		ID:             NewID(),
+		Status:         InProgress,
+		// CloudFront reports milliseconds; keep what a replay will return.
+		CreateTime: s.now().UTC().Truncate(time.Millisecond),
+		Batch:      b,
+	}
+	add := b.Usage()
+	got, created, err := s.store.Create(ctx, inv, func(inProgress Usage) error {
+		return s.limits.Admit(inProgress, add)
+	})
+	if err != nil {
+		return Invalidation{}, false, err
+	}
+	if !created {
+		if !got.Batch.SamePaths(b) {
+			return Invalidation{}, false, newError(CodeInvalidationBatchAlreadyExists, msgBatchExists)
+		}
+		return got, false, nil
+	}
+	s.complete(got)
+	return got, true, nil
+}
+
+// Get returns one invalidation of a distribution.
+func (s *Service) Get(ctx context.Context, distributionID, id string) (Invalidation, error) {
+	if !s.dists.Exists(distributionID) {
+		return Invalidation{}, ErrNoSuchDistribution
+	}
+	inv, err := s.store.Get(ctx, distributionID, id)
+	if errors.Is(err, ErrNotFound) {
+		return Invalidation{}, ErrNoSuchInvalidation
+	}
+	return inv, err
+}
+
+// Page is one page of a distribution's invalidations, newest first.
+type Page struct {
+	Items []Invalidation
+	// NextMarker is the Id of the last item when more follow, else "".
+	NextMarker string
+}
+
+// List returns up to maxItems invalidations after marker, newest first.
+func (s *Service) List(ctx context.Context, distributionID, marker string, maxItems int) (Page, error) {
+	if !s.dists.Exists(distributionID) {
+		return Page{}, ErrNoSuchDistribution
+	}
+	items, more, err := s.store.List(ctx, distributionID, marker, maxItems)
+	if errors.Is(err, ErrMarkerNotFound) {
+		return Page{}, newError(CodeInvalidArgument, "The marker %q does not name an invalidation of this distribution.", marker)
+	}
+	if err != nil {
+		return Page{}, err
+	}
+	p := Page{Items: items}
+	if more && len(items) > 0 {
+		p.NextMarker = items[len(items)-1].ID
+	}
+	return p, nil
+}
+
+// Resume goes on with every invalidation an earlier run left InProgress.
+func (s *Service) Resume(ctx context.Context) error {
+	pending, err := s.store.InProgress(ctx)
+	if err != nil {
+		return err
+	}
+	for _, inv := range pending {
+		s.complete(inv)
+	}
+	if len(pending) > 0 {
+		s.log.Info("resuming in-progress invalidations", "count", len(pending))
+	}
+	return nil
+}
+
+// complete applies inv in the background and then records it Completed.
+func (s *Service) complete(inv Invalidation) {
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		backoff := 50 * time.Millisecond
+		for {
+			err := s.applier.Apply(s.ctx, inv)
+			if err == nil {
+				err = s.store.Complete(s.ctx, inv.DistributionID, inv.ID, s.now())
+			}
+			if err == nil || s.ctx.Err() != nil {
+				return
+			}
+			s.log.Warn("completing invalidation failed; retrying", "distribution", inv.DistributionID, "id", inv.ID, "err", err)
+			select {
+			case <-time.After(backoff):
+			case <-s.ctx.Done():
+				return
+			}
+			backoff = min(2*backoff, 5*time.Second)
+		}
+	}()
+}
+
+// Close stops completion work; invalidations still InProgress stay so in
+// the store and are resumed by the next run.
+func (s *Service) Close() {
+	s.cancel()
+	s.wg.Wait()
+}

@@ -1,0 +1,37 @@
+package invalidation
+
+import (
+	"context"
+	"time"
+)
+
+// Store keeps invalidations durably. Implementations live under
+// internal/store and all pass internal/store/storetest.
+type Store interface {
+	// Create records inv unless its distribution already holds an
+	// invalidation with the same CallerReference; then it writes nothing and
+	// returns that one with created == false. Otherwise admit is called, in
+	// the same transaction, with the distribution's in-progress usage; an
+	// error from admit is returned and nothing is written. When Create returns
+	// created == true the record is on stable storage.
+	Create(ctx context.Context, inv Invalidation, admit func(inProgress Usage) error) (got Invalidation, created bool, err error)
+
+	// Get returns one invalidation, or ErrNotFound.
+	Get(ctx context.Context, distributionID, id string) (Invalidation, error)
+
+	// List returns up to limit invalidations of a distribution, newest first,
+	// starting after the one whose Id is marker ("" starts at the newest),
+	// and whether more follow. An unknown marker gives ErrMarkerNotFound.
+	List(ctx context.Context, distributionID, marker string, limit int) (page []Invalidation, more bool, err error)
+
+	// Complete durably marks an invalidation Completed. Completing a
+	// Completed invalidation is a no-op; an unknown one gives ErrNotFound.
+	Complete(ctx context.Context, distributionID, id string, at time.Time) error
+
+	// InProgress returns every InProgress invalidation, oldest first, so that
+	// work interrupted by a restart can go on.
+	InProgress(ctx context.Context) ([]Invalidation, error)
+
+	// Close releases the store; it waits for writes under way.
+	Close() error
+}

@@ -1,0 +1,145 @@
+// Package memory is a Store that keeps everything in memory, for
+// `openfront serve --memory`: same rules as the durable stores, no disk.
+package memory
+
+import (
+	"context"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/openfront/openfront/internal/invalidation"
+)
+
+// Store is an in-memory invalidation.Store.
+type Store struct {
+	mu    sync.Mutex
+	dists map[string]*distribution // guarded by mu
+}
+
+type distribution struct {
+	invs   []invalidation.Invalidation // oldest first
+	byID   map[string]int              // Id -> index in invs
+	byRef  map[string]int              // CallerReference -> index in invs
+	active invalidation.Usage
+}
+
+// New returns an empty Store.
+func New() *Store { return &Store{dists: make(map[string]*distribution)} }
+
+func (s *Store) dist(id string) *distribution {
+	d := s.dists[id]
+	if d == nil {
+		d = &distribution{byID: map[string]int{}, byRef: map[string]int{}}
+		s.dists[id] = d
+	}
+	return d
+}
+
+// Create implements invalidation.Store.
+func (s *Store) Create(ctx context.Context, inv invalidation.Invalidation, admit func(invalidation.Usage) error) (invalidation.Invalidation, bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d := s.dist(inv.DistributionID)
+	if i, ok := d.byRef[inv.Batch.CallerReference]; ok {
+		return clone(d.invs[i]), false, nil
+	}
+	if err := admit(d.active); err != nil {
+		return invalidation.Invalidation{}, false, err
+	}
+	inv = clone(inv)
+	d.invs = append(d.invs, inv)
+	d.byID[inv.ID] = len(d.invs) - 1
+	d.byRef[inv.Batch.CallerReference] = len(d.invs) - 1
+	if inv.Status == invalidation.InProgress {
+		d.active = d.active.Add(inv.Batch.Usage())
+	}
+	return clone(inv), true, nil
+}
+
+// Get implements invalidation.Store.
+func (s *Store) Get(ctx context.Context, distributionID, id string) (invalidation.Invalidation, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d := s.dists[distributionID]
+	if d == nil {
+		return invalidation.Invalidation{}, invalidation.ErrNotFound
+	}
+	i, ok := d.byID[id]
+	if !ok {
+		return invalidation.Invalidation{}, invalidation.ErrNotFound
+	}
+	return clone(d.invs[i]), nil
+}
+
+// List implements invalidation.Store.
+func (s *Store) List(ctx context.Context, distributionID, marker string, limit int) ([]invalidation.Invalidation, bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d := s.dists[distributionID]
+	if d == nil {
+		if marker != "" {
+			return nil, false, invalidation.ErrMarkerNotFound
+		}
+		return nil, false, nil
+	}
+	start := len(d.invs) - 1
+	if marker != "" {
+		i, ok := d.byID[marker]
+		if !ok {
+			return nil, false, invalidation.ErrMarkerNotFound
+		}
+		start = i - 1
+	}
+	var page []invalidation.Invalidation
+	for i := start; i >= 0 && len(page) < limit; i-- {
+		page = append(page, clone(d.invs[i]))
+	}
+	more := start-len(page) >= 0
+	return page, more, nil
+}
+
+// Complete implements invalidation.Store.
+func (s *Store) Complete(ctx context.Context, distributionID, id string, at time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d := s.dists[distributionID]
+	if d == nil {
+		return invalidation.ErrNotFound
+	}
+	i, ok := d.byID[id]
+	if !ok {
+		return invalidation.ErrNotFound
+	}
+	if d.invs[i].Status == invalidation.Completed {
+		return nil
+	}
+	d.invs[i].Status = invalidation.Completed
+	d.invs[i].CompleteTime = at.UTC()
+	d.active = d.active.Sub(d.invs[i].Batch.Usage())
+	return nil
+}
+
+// InProgress implements invalidation.Store.
+func (s *Store) InProgress(ctx context.Context) ([]invalidation.Invalidation, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []invalidation.Invalidation
+	for _, d := range s.dists {
+		for _, inv := range d.invs {
+			if inv.Status == invalidation.InProgress {
+				out = append(out, clone(inv))
+			}
+		}
+	}
+	slices.SortFunc(out, func(a, b invalidation.Invalidation) int { return a.CreateTime.Compare(b.CreateTime) })
+	return out, nil
+}
+
+// Close implements invalidation.Store.
+func (s *Store) Close() error { return nil }
+
+func clone(inv invalidation.Invalidation) invalidation.Invalidation {
+	inv.Batch.Paths = slices.Clone(inv.Batch.Paths)
+	return inv
+}
