@@ -1,0 +1,183 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudfront"
+)
+
+// TestCrashUnderLoad kills the server with SIGKILL while 16 clients create
+// invalidations, restarts it on the same data, and checks that every
+// invalidation acknowledged with a 201 is there, replays to the same Id,
+// and still goes on to complete.
+func TestCrashUnderLoad(t *testing.T) {
+	s := startServer(t, options{
+		config: defaultConfig + "limits:\n  max_in_progress_file_paths: 1000000\n",
+		args:   []string{"--invalidation-delay", "3s"},
+	})
+	c := s.client("", "")
+	type acked struct{ ref, id, path string }
+	var (
+		mu   sync.Mutex
+		acks []acked
+		seq  atomic.Int64
+		wg   sync.WaitGroup
+	)
+	loadCtx, stopLoad := context.WithCancel(context.Background())
+	defer stopLoad()
+	for range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for loadCtx.Err() == nil {
+				n := seq.Add(1)
+				ref, path := fmt.Sprintf("crash-%d", n), fmt.Sprintf("/crash/%d.html", n)
+				out, err := c.CreateInvalidation(loadCtx, &cloudfront.CreateInvalidationInput{DistributionId: aws.String(distID), InvalidationBatch: batch(ref, path)})
+				if err != nil {
+					continue // not acknowledged: may or may not exist
+				}
+				mu.Lock()
+				acks = append(acks, acked{ref, *out.Invalidation.Id, path})
+				mu.Unlock()
+			}
+		}()
+	}
+	// Let load build up, then kill in the middle of it.
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		mu.Lock()
+		n := len(acks)
+		mu.Unlock()
+		if n >= 300 {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	s.kill()
+	stopLoad()
+	wg.Wait()
+	if len(acks) < 50 {
+		t.Fatalf("only %d creates acknowledged before the kill", len(acks))
+	}
+	t.Logf("%d creates acknowledged, %d attempted, before SIGKILL", len(acks), seq.Load())
+
+	s.restart()
+	c = s.client("", "")
+	inProgress := 0
+	for _, a := range acks {
+		g, err := c.GetInvalidation(ctx(t), &cloudfront.GetInvalidationInput{DistributionId: aws.String(distID), Id: aws.String(a.id)})
+		if err != nil {
+			t.Fatalf("acknowledged invalidation %s (%s) lost: %v", a.id, a.ref, err)
+		}
+		b := g.Invalidation.InvalidationBatch
+		if *b.CallerReference != a.ref || !slices.Equal(b.Paths.Items, []string{a.path}) {
+			t.Fatalf("invalidation %s came back as %+v", a.id, b)
+		}
+		if *g.Invalidation.Status == "InProgress" {
+			inProgress++
+		}
+		out, err := c.CreateInvalidation(ctx(t), &cloudfront.CreateInvalidationInput{DistributionId: aws.String(distID), InvalidationBatch: batch(a.ref, a.path)})
+		if err != nil || *out.Invalidation.Id != a.id {
+			t.Fatalf("replay of %s: %v %v", a.ref, err, out)
+		}
+	}
+	t.Logf("after restart: all %d present, %d still InProgress", len(acks), inProgress)
+	// Those left InProgress go on to complete.
+	w := cloudfront.NewInvalidationCompletedWaiter(c, func(o *cloudfront.InvalidationCompletedWaiterOptions) {
+		o.MinDelay, o.MaxDelay = 200*time.Millisecond, 500*time.Millisecond
+	})
+	for _, a := range []acked{acks[0], acks[len(acks)/2], acks[len(acks)-1]} {
+		if err := w.Wait(ctx(t), &cloudfront.GetInvalidationInput{DistributionId: aws.String(distID), Id: aws.String(a.id)}, time.Minute); err != nil {
+			t.Errorf("%s never completed after restart: %v", a.id, err)
+		}
+	}
+}
+
+// TestGracefulShutdown sends SIGTERM while requests are in flight: they
+// finish, the process exits 0, and the store opens cleanly again.
+func TestGracefulShutdown(t *testing.T) {
+	s := startServer(t, options{args: []string{"--invalidation-delay", "1h"}})
+	c := s.client("", "")
+	var wg sync.WaitGroup
+	var ok, failed atomic.Int64
+	for i := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range 200 {
+				_, err := create(t, c, distID, batch(fmt.Sprintf("g-%d-%d", i, j), fmt.Sprintf("/g/%d/%d", i, j)))
+				if err != nil {
+					failed.Add(1)
+					return // the listener is closed: stop
+				}
+				ok.Add(1)
+			}
+		}()
+	}
+	time.Sleep(300 * time.Millisecond)
+	if err := s.stop(); err != nil {
+		t.Fatalf("exit after SIGTERM: %v\n%s", err, s.stderr)
+	}
+	wg.Wait()
+	if !s.logged("stopped") {
+		t.Errorf("no clean stop logged:\n%s", s.stderr)
+	}
+	s.restart()
+	l, err := s.client("", "").ListInvalidations(ctx(t), &cloudfront.ListInvalidationsInput{DistributionId: aws.String(distID), MaxItems: aws.Int32(1000)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := int64(*l.InvalidationList.Quantity); got < ok.Load() {
+		t.Errorf("%d acknowledged before SIGTERM, %d after restart", ok.Load(), got)
+	}
+}
+
+func TestBadConfigStopsStartup(t *testing.T) {
+	cases := map[string]string{
+		"syntax":       "distributions:\n  - id: E1\n    origin: \"unclosed\n",
+		"duplicate id": "distributions:\n  - id: EAAA\n    origin: http://a\n  - id: EAAA\n    origin: http://b\n",
+		"bad url":      "distributions:\n  - id: EAAA\n    origin: ftp://x\n",
+		"unknown key":  "distributions:\n  - id: EAAA\n    origin: http://a\n    orign: http://b\n",
+	}
+	wantLine := map[string]string{"syntax": "line 3", "duplicate id": "line 4", "bad url": "line 2", "unknown key": "line 4"}
+	for name, cfg := range cases {
+		t.Run(name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "bad.yaml")
+			os.WriteFile(path, []byte(cfg), 0o600)
+			out, err := exec.Command(binary, "serve", "--config", path, "--api-addr", "127.0.0.1:0", "--data-dir", t.TempDir()).CombinedOutput()
+			if err == nil {
+				t.Fatalf("started with a bad config:\n%s", out)
+			}
+			if !strings.Contains(string(out), wantLine[name]) || !strings.Contains(string(out), path) {
+				t.Errorf("message does not name %s of %s:\n%s", wantLine[name], path, out)
+			}
+		})
+	}
+}
+
+func TestMemoryMode(t *testing.T) {
+	s := startServer(t, options{args: []string{"--memory"}})
+	c := s.client("", "")
+	out, err := create(t, c, distID, batch("m", "/m"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(s.DataDir, "openfront.db")); !os.IsNotExist(err) {
+		t.Errorf("memory mode wrote a store file: %v", err)
+	}
+	s.kill()
+	s.restart()
+	_, err = s.client("", "").GetInvalidation(ctx(t), &cloudfront.GetInvalidationInput{DistributionId: aws.String(distID), Id: out.Invalidation.Id})
+	expectErr(t, err, "NoSuchInvalidation", 404)
+}
