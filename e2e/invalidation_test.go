@@ -204,6 +204,7 @@ func TestBatchRules(t *testing.T) {
 		{"star not last", batch("r", "/images/*.jpg"), "InvalidArgument", 400},
 		{"two stars", batch("r", "/a**"), "InvalidArgument", 400},
 		{"path too long", batch("r", long+"a"), "InvalidArgument", 400},
+		{"control character", batch("r", "/a\x7fb"), "InvalidArgument", 400},
 		{"empty caller reference", batch("", "/a"), "InvalidArgument", 400},
 		{"no paths", zeroQty, "InvalidArgument", 400},
 		{"quantity mismatch", mismatch, "InconsistentQuantities", 400},
