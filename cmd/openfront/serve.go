@@ -30,6 +30,8 @@ type serveFlags struct {
 	memory            bool
 	invalidationDelay time.Duration
 	accountID         string
+	domainSuffix      string
+	deployDelay       time.Duration
 	logLevel          string
 	shutdownTimeout   time.Duration
 }
@@ -44,6 +46,8 @@ func runServe(args []string) int {
 	fs.BoolVar(&f.memory, "memory", false, "keep everything in memory (nothing survives a restart)")
 	fs.DurationVar(&f.invalidationDelay, "invalidation-delay", 0, "time an invalidation stays InProgress (rehearse real CloudFront timing with minutes)")
 	fs.StringVar(&f.accountID, "account-id", "000000000000", "AWS account id used in ARNs")
+	fs.StringVar(&f.domainSuffix, "domain-suffix", "cloudfront.localhost", "suffix of distributions' domain names (d1234567890abc.<suffix>)")
+	fs.DurationVar(&f.deployDelay, "deploy-delay", 0, "time a created or updated distribution stays InProgress before Deployed")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 30*time.Second, "how long in-flight requests may take to finish on SIGINT/SIGTERM")
 	if err := fs.Parse(args); err != nil {
@@ -91,12 +95,6 @@ func serve(f serveFlags, cfg *config.Config, log *slog.Logger) error {
 	if _, _, err := net.SplitHostPort(f.edgeAddr); err != nil {
 		return fmt.Errorf("--edge-addr: %v", err)
 	}
-	var dists []*distribution.Distribution
-	for _, d := range cfg.Distributions {
-		dists = append(dists, &distribution.Distribution{ID: d.ID, Origin: d.OriginURL, Aliases: d.Aliases, Enabled: true})
-	}
-	registry := distribution.NewRegistry(dists...)
-
 	keys := map[string]cloudfront.Key{}
 	for _, c := range cfg.Credentials {
 		keys[c.AccessKeyID] = cloudfront.Key{Secret: c.SecretAccessKey, Distributions: c.Distributions}
@@ -108,7 +106,10 @@ func serve(f serveFlags, cfg *config.Config, log *slog.Logger) error {
 		keys[id] = cloudfront.Key{Secret: secret}
 	}
 
-	var store invalidation.Store
+	var store interface {
+		invalidation.Store
+		distribution.Store
+	}
 	if f.memory {
 		store = memory.New()
 		log.Warn("memory mode: nothing is written to disk; every invalidation is lost on exit")
@@ -124,6 +125,25 @@ func serve(f serveFlags, cfg *config.Config, log *slog.Logger) error {
 			log.Error("closing store", "err", err)
 		}
 	}()
+
+	var fromFile []*distribution.Distribution
+	for _, d := range cfg.Distributions {
+		fromFile = append(fromFile, distribution.FromFile(d.ID, d.OriginURL, d.Aliases, f.domainSuffix, time.Now()))
+	}
+	dists, err := distribution.NewService(context.Background(), distribution.ServiceConfig{
+		Store:        store,
+		Deployer:     distribution.DelayDeployer{Delay: f.deployDelay},
+		FromFile:     fromFile,
+		DomainSuffix: f.domainSuffix,
+		AccountID:    f.accountID,
+		Logger:       log,
+	})
+	if err != nil {
+		return fmt.Errorf("loading distributions: %w", err)
+	}
+	defer dists.Close()
+	dists.Resume()
+	registry := dists.Registry()
 
 	limits := invalidation.DefaultLimits
 	if cfg.Limits.MaxBatchPaths > 0 {
@@ -147,7 +167,7 @@ func serve(f serveFlags, cfg *config.Config, log *slog.Logger) error {
 		return fmt.Errorf("resuming in-progress invalidations: %w", err)
 	}
 
-	api := cloudfront.NewHandler(cloudfront.Config{Invalidations: svc, Keys: keys, AccountID: f.accountID, Logger: log})
+	api := cloudfront.NewHandler(cloudfront.Config{Invalidations: svc, Distributions: dists, Keys: keys, AccountID: f.accountID, Logger: log})
 	ln, err := net.Listen("tcp", f.apiAddr)
 	if err != nil {
 		return fmt.Errorf("--api-addr: %w", err)
@@ -173,7 +193,7 @@ func serve(f serveFlags, cfg *config.Config, log *slog.Logger) error {
 	log.Info("edge listener not built yet; --edge-addr is reserved for it", "edge_addr", f.edgeAddr)
 	example := "EDFDVBD6EXAMPLE"
 	for _, d := range registry.All() {
-		log.Info("distribution", "id", d.ID, "origin", d.Origin.String(), "aliases", d.Aliases)
+		log.Info("distribution", "id", d.ID, "domain", d.Domain, "origin", d.Origin.String(), "aliases", d.Aliases, "from_file", d.FromFile)
 		if example == "EDFDVBD6EXAMPLE" {
 			example = d.ID
 		}

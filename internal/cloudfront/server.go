@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/openfront/openfront/internal/distribution"
 	"github.com/openfront/openfront/internal/invalidation"
 	"github.com/openfront/openfront/internal/sigv4"
 )
@@ -33,6 +34,7 @@ type Key struct {
 // Config is what a Handler is built from.
 type Config struct {
 	Invalidations *invalidation.Service
+	Distributions *distribution.Service
 	// Keys maps access key ids to keys. Empty means open mode: requests are
 	// not authenticated.
 	Keys map[string]Key
@@ -44,6 +46,7 @@ type Config struct {
 // Handler serves the CloudFront API.
 type Handler struct {
 	inv      *invalidation.Service
+	dists    *distribution.Service
 	keys     map[string]Key
 	account  string
 	log      *slog.Logger
@@ -53,7 +56,7 @@ type Handler struct {
 
 // NewHandler returns a Handler for c.
 func NewHandler(c Config) *Handler {
-	h := &Handler{inv: c.Invalidations, keys: c.Keys, account: c.AccountID, log: c.Logger}
+	h := &Handler{inv: c.Invalidations, dists: c.Distributions, keys: c.Keys, account: c.AccountID, log: c.Logger}
 	if h.account == "" {
 		h.account = "000000000000"
 	}

@@ -1,68 +1,167 @@
-// Package distribution holds the distributions invalidations attach to.
-// Until the distribution API exists they come from the configuration file.
+// Package distribution holds CloudFront distributions: their typed
+// configuration (what openfront acts on), identity, status and the rules of
+// creating, updating and deleting them. Distributions come from the
+// configuration file and from the distribution API. It knows nothing of
+// HTTP or XML: the configuration's full document travels as opaque bytes.
 package distribution
 
 import (
 	"net/url"
-	"slices"
-	"sync"
+	"time"
 )
 
-// Distribution is one CloudFront distribution as openfront knows it.
+// Status values CloudFront reports for a distribution.
+const (
+	InProgress = "InProgress"
+	Deployed   = "Deployed"
+)
+
+// Distribution is one CloudFront distribution.
 type Distribution struct {
-	ID      string
-	Origin  *url.URL
-	Aliases []string
-	Enabled bool
+	ID  string `json:"id"`
+	ARN string `json:"arn"`
+	// Domain is the distribution's own host name, d + 13 characters +
+	// "." + the domain suffix, as CloudFront's d111111abcdef8.cloudfront.net.
+	Domain string `json:"domain"`
+	// ETag is the version of the configuration, new on every change.
+	ETag         string    `json:"etag"`
+	Status       string    `json:"status"`
+	LastModified time.Time `json:"modified"`
+	// CallerReference is the create request's, unique per account.
+	CallerReference string `json:"ref"`
+	Config          Config `json:"config"`
+	// RawConfig is the whole DistributionConfig document as the protocol
+	// layer will send it back (every element the client sent, in the
+	// model's order, with defaults filled); opaque here.
+	RawConfig []byte `json:"raw"`
+	Tags      []Tag  `json:"tags,omitempty"`
+	// FromFile marks distributions declared in the configuration file:
+	// they are not stored and the API may not change them.
+	FromFile bool `json:"-"`
+
+	// Origin and Aliases are kept for callers that predate Config: the
+	// default behavior's origin as a URL, and Config.Aliases.
+	Origin  *url.URL `json:"-"`
+	Aliases []string `json:"-"`
+	// Enabled is Config.Enabled.
+	Enabled bool `json:"-"`
 }
 
-// Registry is the set of known distributions. It is safe for concurrent use.
-type Registry struct {
-	mu   sync.RWMutex
-	byID map[string]*Distribution // guarded by mu
+// Tag is a resource tag.
+type Tag struct {
+	Key   string `json:"k"`
+	Value string `json:"v"`
 }
 
-// NewRegistry returns a registry holding ds.
-func NewRegistry(ds ...*Distribution) *Registry {
-	r := &Registry{byID: make(map[string]*Distribution, len(ds))}
-	for _, d := range ds {
-		r.byID[d.ID] = d
-	}
-	return r
+// Config is the part of a DistributionConfig openfront acts on.
+type Config struct {
+	Enabled              bool            `json:"enabled"`
+	Comment              string          `json:"comment,omitempty"`
+	Aliases              []string        `json:"aliases,omitempty"`
+	DefaultRootObject    string          `json:"root,omitempty"`
+	Origins              []Origin        `json:"origins"`
+	DefaultBehavior      CacheBehavior   `json:"default"`
+	Behaviors            []CacheBehavior `json:"behaviors,omitempty"`
+	CustomErrorResponses []ErrorResponse `json:"errors,omitempty"`
 }
 
-// Exists reports whether id names a distribution.
-func (r *Registry) Exists(id string) bool {
-	r.mu.RLock()
-	defer r.mu.RUnlock()
-	_, ok := r.byID[id]
-	return ok
+// Origin is where a behavior fetches objects from.
+type Origin struct {
+	ID         string `json:"id"`
+	DomainName string `json:"domain"`
+	OriginPath string `json:"path,omitempty"`
+	// S3 origins are fetched over HTTPS on port 443.
+	S3 bool `json:"s3,omitempty"`
+	// ProtocolPolicy is http-only, https-only or match-viewer.
+	ProtocolPolicy     string        `json:"protocol,omitempty"`
+	HTTPPort           int           `json:"http_port,omitempty"`
+	HTTPSPort          int           `json:"https_port,omitempty"`
+	CustomHeaders      []Header      `json:"headers,omitempty"`
+	ConnectionAttempts int           `json:"attempts,omitempty"`
+	ConnectionTimeout  time.Duration `json:"connect_timeout,omitempty"`
+	ReadTimeout        time.Duration `json:"read_timeout,omitempty"`
+	KeepaliveTimeout   time.Duration `json:"keepalive_timeout,omitempty"`
 }
 
-// Get returns the distribution named id.
-func (r *Registry) Get(id string) (*Distribution, bool) {
-	r.mu.RLock()
-	defer r.mu.RUnlock()
-	d, ok := r.byID[id]
-	return d, ok
+// Header is a name and value.
+type Header struct {
+	Name  string `json:"n"`
+	Value string `json:"v"`
 }
 
-// All returns every distribution, ordered by Id.
-func (r *Registry) All() []*Distribution {
-	r.mu.RLock()
-	defer r.mu.RUnlock()
-	out := make([]*Distribution, 0, len(r.byID))
-	for _, d := range r.byID {
-		out = append(out, d)
-	}
-	slices.SortFunc(out, func(a, b *Distribution) int {
-		if a.ID < b.ID {
-			return -1
+// CacheBehavior says how requests matching PathPattern are served.
+type CacheBehavior struct {
+	PathPattern          string   `json:"pattern,omitempty"` // "" for the default behavior
+	TargetOriginID       string   `json:"origin"`
+	ViewerProtocolPolicy string   `json:"viewer_protocol,omitempty"`
+	AllowedMethods       []string `json:"allowed,omitempty"`
+	CachedMethods        []string `json:"cached,omitempty"`
+	Compress             bool     `json:"compress,omitempty"`
+	// TTLs in seconds, against the origin's Cache-Control and Expires.
+	MinTTL     int64 `json:"min_ttl"`
+	DefaultTTL int64 `json:"default_ttl"`
+	MaxTTL     int64 `json:"max_ttl"`
+	// ForwardQueryString puts the query string in the cache key (and sends
+	// it to the origin); QueryStringCacheKeys, when not empty, restricts
+	// the key to those parameters.
+	ForwardQueryString   bool     `json:"qs,omitempty"`
+	QueryStringCacheKeys []string `json:"qs_keys,omitempty"`
+	// ForwardedHeaders and ForwardedCookies vary the cache key.
+	ForwardedHeaders []string `json:"headers,omitempty"`
+	ForwardCookies   string   `json:"cookies,omitempty"` // none, all, whitelist
+	CookieNames      []string `json:"cookie_names,omitempty"`
+	CachePolicyID    string   `json:"cache_policy,omitempty"`
+}
+
+// ErrorResponse is a CustomErrorResponse.
+type ErrorResponse struct {
+	ErrorCode          int    `json:"code"`
+	ResponsePagePath   string `json:"page,omitempty"`
+	ResponseCode       string `json:"response,omitempty"`
+	ErrorCachingMinTTL int64  `json:"min_ttl"`
+}
+
+// derive fills the convenience fields from Config.
+func (d *Distribution) derive() {
+	d.Enabled = d.Config.Enabled
+	d.Aliases = d.Config.Aliases
+	d.Origin = nil
+	for _, o := range d.Config.Origins {
+		if o.ID == d.Config.DefaultBehavior.TargetOriginID {
+			d.Origin = o.URL()
 		}
-		if a.ID > b.ID {
-			return 1
+	}
+}
+
+// URL is the origin's base URL as fetched for a viewer on plain HTTP.
+func (o Origin) URL() *url.URL {
+	u := &url.URL{Scheme: "http", Host: o.DomainName, Path: o.OriginPath}
+	port := o.HTTPPort
+	if o.S3 || o.ProtocolPolicy == "https-only" {
+		u.Scheme, port = "https", o.HTTPSPort
+		if port == 0 {
+			port = 443
 		}
-		return 0
-	})
-	return out
+	}
+	if port == 0 {
+		port = 80
+	}
+	if (u.Scheme == "http" && port != 80) || (u.Scheme == "https" && port != 443) {
+		u.Host = o.DomainName + ":" + itoa(port)
+	}
+	return u
+}
+
+func itoa(n int) string {
+	if n == 0 {
+		return "0"
+	}
+	var b [20]byte
+	i := len(b)
+	for n > 0 {
+		i--
+		b[i] = byte('0' + n%10)
+		n /= 10
+	}
+	return string(b[i:])
 }

@@ -11,6 +11,9 @@ import (
 // Distributions tells the service which distribution Ids exist.
 type Distributions interface {
 	Exists(id string) bool
+	// Acquire keeps the distribution from being deleted until release is
+	// called, so that no invalidation is written for a deleted one.
+	Acquire(id string) (release func(), ok bool)
 }
 
 // Applier applies an invalidation's work (purging caches) and returns when
@@ -99,9 +102,11 @@ func (s *Service) Limits() Limits { return s.limits }
 // paths) returns the earlier invalidation. A new invalidation is durable when
 // Create returns.
 func (s *Service) Create(ctx context.Context, distributionID string, b Batch) (Invalidation, bool, error) {
-	if !s.dists.Exists(distributionID) {
+	release, ok := s.dists.Acquire(distributionID)
+	if !ok {
 		return Invalidation{}, false, ErrNoSuchDistribution
 	}
+	defer release()
 	if err := s.limits.Validate(b); err != nil {
 		return Invalidation{}, false, err
 	}
@@ -168,6 +173,11 @@ func (s *Service) List(ctx context.Context, distributionID, marker string, maxIt
 	return p, nil
 }
 
+// InProgressBatches counts a distribution's InProgress invalidations.
+func (s *Service) InProgressBatches(ctx context.Context, distributionID string) (int, error) {
+	return s.store.CountInProgress(ctx, distributionID)
+}
+
 // Resume goes on with every invalidation an earlier run left InProgress.
 func (s *Service) Resume(ctx context.Context) error {
 	pending, err := s.store.InProgress(ctx)
@@ -194,8 +204,8 @@ func (s *Service) complete(inv Invalidation) {
 			if err == nil {
 				err = s.store.Complete(s.ctx, inv.DistributionID, inv.ID, s.now())
 			}
-			if err == nil || s.ctx.Err() != nil {
-				return
+			if err == nil || s.ctx.Err() != nil || errors.Is(err, ErrNotFound) {
+				return // done, shutting down, or its distribution was deleted
 			}
 			s.log.Warn("completing invalidation failed; retrying", "distribution", inv.DistributionID, "id", inv.ID, "err", err)
 			select {

@@ -28,6 +28,9 @@ type Store interface {
 	// Completed invalidation is a no-op; an unknown one gives ErrNotFound.
 	Complete(ctx context.Context, distributionID, id string, at time.Time) error
 
+	// CountInProgress counts a distribution's InProgress invalidations.
+	CountInProgress(ctx context.Context, distributionID string) (int, error)
+
 	// InProgress returns every InProgress invalidation, oldest first, so that
 	// work interrupted by a restart can go on.
 	InProgress(ctx context.Context) ([]Invalidation, error)

@@ -5,6 +5,7 @@
 package bolt
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
@@ -19,6 +20,7 @@ import (
 
 	bbolt "go.etcd.io/bbolt"
 
+	"github.com/openfront/openfront/internal/distribution"
 	"github.com/openfront/openfront/internal/invalidation"
 )
 
@@ -28,12 +30,14 @@ import (
 //	dist/<distributionID>/id    Id -> seq
 //	dist/<distributionID>/ref   SHA-256(CallerReference) -> seq (any length fits a key)
 //	active                      <distributionID> 0x00 <Id> -> nil, for InProgress ones
+//	distributions               <distributionID> -> JSON distribution.Distribution (API-created ones)
 var (
-	bucketDists  = []byte("dist")
-	bucketActive = []byte("active")
-	subInv       = []byte("inv")
-	subID        = []byte("id")
-	subRef       = []byte("ref")
+	bucketDists         = []byte("dist")
+	bucketActive        = []byte("active")
+	bucketDistributions = []byte("distributions")
+	subInv              = []byte("inv")
+	subID               = []byte("id")
+	subRef              = []byte("ref")
 )
 
 // maxBatch bounds how many writes share one transaction.
@@ -92,6 +96,9 @@ func Open(dir string) (*Store, error) {
 func (s *Store) load() error {
 	return s.db.Update(func(tx *bbolt.Tx) error {
 		if _, err := tx.CreateBucketIfNotExists(bucketDists); err != nil {
+			return err
+		}
+		if _, err := tx.CreateBucketIfNotExists(bucketDistributions); err != nil {
 			return err
 		}
 		act, err := tx.CreateBucketIfNotExists(bucketActive)
@@ -346,6 +353,79 @@ func (s *Store) List(ctx context.Context, distributionID, marker string, limit i
 		return nil
 	})
 	return page, more, err
+}
+
+// CountInProgress implements invalidation.Store.
+func (s *Store) CountInProgress(ctx context.Context, distributionID string) (int, error) {
+	n := 0
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		prefix := activeKey(distributionID, "")
+		c := tx.Bucket(bucketActive).Cursor()
+		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+			n++
+		}
+		return nil
+	})
+	return n, err
+}
+
+// PutDistribution implements distribution.Store.
+func (s *Store) PutDistribution(ctx context.Context, d distribution.Distribution) error {
+	data, err := json.Marshal(d)
+	if err != nil {
+		return err
+	}
+	return s.do(ctx, func(tx *bbolt.Tx, _ map[string]invalidation.Usage) error {
+		return tx.Bucket(bucketDistributions).Put([]byte(d.ID), data)
+	})
+}
+
+// DeleteDistribution implements distribution.Store: the distribution and
+// all its invalidations go in one transaction.
+func (s *Store) DeleteDistribution(ctx context.Context, id string) error {
+	return s.do(ctx, func(tx *bbolt.Tx, pending map[string]invalidation.Usage) error {
+		if err := tx.Bucket(bucketDistributions).Delete([]byte(id)); err != nil {
+			return err
+		}
+		if tx.Bucket(bucketDists).Bucket([]byte(id)) != nil {
+			if err := tx.Bucket(bucketDists).DeleteBucket([]byte(id)); err != nil {
+				return err
+			}
+		}
+		prefix := activeKey(id, "")
+		act := tx.Bucket(bucketActive)
+		var keys [][]byte
+		c := act.Cursor()
+		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+			keys = append(keys, slices.Clone(k))
+		}
+		for _, k := range keys {
+			if err := act.Delete(k); err != nil {
+				return err
+			}
+		}
+		// Whatever usage it had is gone with it.
+		s.mu.Lock()
+		pending[id] = invalidation.Usage{}.Sub(s.active[id])
+		s.mu.Unlock()
+		return nil
+	})
+}
+
+// Distributions implements distribution.Store.
+func (s *Store) Distributions(ctx context.Context) ([]distribution.Distribution, error) {
+	var out []distribution.Distribution
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		return tx.Bucket(bucketDistributions).ForEach(func(k, v []byte) error {
+			var d distribution.Distribution
+			if err := json.Unmarshal(v, &d); err != nil {
+				return fmt.Errorf("distribution %s: %w", k, err)
+			}
+			out = append(out, d)
+			return nil
+		})
+	})
+	return out, err
 }
 
 // InProgress implements invalidation.Store.

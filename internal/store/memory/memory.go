@@ -8,16 +8,18 @@ import (
 	"sync"
 	"time"
 
+	"github.com/openfront/openfront/internal/distribution"
 	"github.com/openfront/openfront/internal/invalidation"
 )
 
 // Store is an in-memory invalidation.Store.
 type Store struct {
-	mu    sync.Mutex
-	dists map[string]*distribution // guarded by mu
+	mu            sync.Mutex
+	dists         map[string]*invalidations            // invalidations by distribution; guarded by mu
+	distributions map[string]distribution.Distribution // guarded by mu
 }
 
-type distribution struct {
+type invalidations struct {
 	invs   []invalidation.Invalidation // oldest first
 	byID   map[string]int              // Id -> index in invs
 	byRef  map[string]int              // CallerReference -> index in invs
@@ -25,12 +27,14 @@ type distribution struct {
 }
 
 // New returns an empty Store.
-func New() *Store { return &Store{dists: make(map[string]*distribution)} }
+func New() *Store {
+	return &Store{dists: map[string]*invalidations{}, distributions: map[string]distribution.Distribution{}}
+}
 
-func (s *Store) dist(id string) *distribution {
+func (s *Store) dist(id string) *invalidations {
 	d := s.dists[id]
 	if d == nil {
-		d = &distribution{byID: map[string]int{}, byRef: map[string]int{}}
+		d = &invalidations{byID: map[string]int{}, byRef: map[string]int{}}
 		s.dists[id] = d
 	}
 	return d
@@ -118,6 +122,49 @@ func (s *Store) Complete(ctx context.Context, distributionID, id string, at time
 	d.invs[i].CompleteTime = at.UTC()
 	d.active = d.active.Sub(d.invs[i].Batch.Usage())
 	return nil
+}
+
+// CountInProgress implements invalidation.Store.
+func (s *Store) CountInProgress(ctx context.Context, distributionID string) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	if d := s.dists[distributionID]; d != nil {
+		for _, inv := range d.invs {
+			if inv.Status == invalidation.InProgress {
+				n++
+			}
+		}
+	}
+	return n, nil
+}
+
+// PutDistribution implements distribution.Store.
+func (s *Store) PutDistribution(ctx context.Context, d distribution.Distribution) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.distributions[d.ID] = d
+	return nil
+}
+
+// DeleteDistribution implements distribution.Store.
+func (s *Store) DeleteDistribution(ctx context.Context, id string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.distributions, id)
+	delete(s.dists, id)
+	return nil
+}
+
+// Distributions implements distribution.Store.
+func (s *Store) Distributions(ctx context.Context) ([]distribution.Distribution, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]distribution.Distribution, 0, len(s.distributions))
+	for _, d := range s.distributions {
+		out = append(out, d)
+	}
+	return out, nil
 }
 
 // InProgress implements invalidation.Store.

@@ -1,0 +1,119 @@
+package distribution
+
+import (
+	"slices"
+	"strings"
+	"sync"
+)
+
+// Registry is the in-memory index of distributions, by Id and by alias.
+// It is safe for concurrent use; Service keeps it in step with the store.
+type Registry struct {
+	mu      sync.RWMutex
+	byID    map[string]*Distribution // guarded by mu
+	byAlias map[string]string        // lower-case alias -> Id; guarded by mu
+	// leases keeps a distribution from being deleted while an invalidation
+	// is being written for it (see Acquire).
+	leases sync.Map // Id -> *sync.RWMutex
+}
+
+// NewRegistry returns a registry holding ds.
+func NewRegistry(ds ...*Distribution) *Registry {
+	r := &Registry{byID: make(map[string]*Distribution, len(ds)), byAlias: map[string]string{}}
+	for _, d := range ds {
+		r.put(d)
+	}
+	return r
+}
+
+// put adds or replaces d.
+func (r *Registry) put(d *Distribution) {
+	d.derive()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if old := r.byID[d.ID]; old != nil {
+		for _, a := range old.Config.Aliases {
+			delete(r.byAlias, strings.ToLower(a))
+		}
+	}
+	r.byID[d.ID] = d
+	for _, a := range d.Config.Aliases {
+		r.byAlias[strings.ToLower(a)] = d.ID
+	}
+}
+
+// remove drops the distribution named id.
+func (r *Registry) remove(id string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if old := r.byID[id]; old != nil {
+		for _, a := range old.Config.Aliases {
+			delete(r.byAlias, strings.ToLower(a))
+		}
+	}
+	delete(r.byID, id)
+}
+
+// Exists reports whether id names a distribution.
+func (r *Registry) Exists(id string) bool {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	_, ok := r.byID[id]
+	return ok
+}
+
+// Acquire holds the distribution named id so that it cannot be deleted
+// until release is called; ok is false if it does not exist.
+func (r *Registry) Acquire(id string) (release func(), ok bool) {
+	l := r.lease(id)
+	l.RLock()
+	if !r.Exists(id) {
+		l.RUnlock()
+		return nil, false
+	}
+	return l.RUnlock, true
+}
+
+func (r *Registry) lease(id string) *sync.RWMutex {
+	l, _ := r.leases.LoadOrStore(id, new(sync.RWMutex))
+	return l.(*sync.RWMutex)
+}
+
+// Get returns the distribution named id. The value must not be modified.
+func (r *Registry) Get(id string) (*Distribution, bool) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	d, ok := r.byID[id]
+	return d, ok
+}
+
+// aliasOwner returns the Id of the distribution holding alias, or "".
+func (r *Registry) aliasOwner(alias string) string {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.byAlias[strings.ToLower(alias)]
+}
+
+// findRef returns the distribution created with CallerReference ref.
+func (r *Registry) findRef(ref string) *Distribution {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	for _, d := range r.byID {
+		if d.CallerReference == ref && !d.FromFile {
+			return d
+		}
+	}
+	return nil
+}
+
+// All returns every distribution, ordered by Id.
+func (r *Registry) All() []*Distribution {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	out := make([]*Distribution, 0, len(r.byID))
+	for _, d := range r.byID {
+		out = append(out, d)
+	}
+	slices.SortFunc(out, func(a, b *Distribution) int { return strings.Compare(a.ID, b.ID) })
+	return out
+}
