@@ -1,0 +1,221 @@
+#!/usr/bin/env bash
+# compat/run.sh: openfront's compatibility scenarios. Three real, unmodified
+# AWS clients (boto3, the AWS CLI, the AWS SDK for JavaScript v3) drive the
+# real openfront binary over loopback; each suite exits non-zero on any
+# difference from CloudFront's behaviour.
+#
+#   compat/run.sh                 # every suite (what `make compat` runs)
+#   compat/run.sh boto3 js        # some of them: boto3, awscli, js
+#   OPENFRONT_BIN=/path/openfront compat/run.sh   # test that binary, no build
+#
+# Each suite gets its own servers, on ports the OS picks (--api-addr
+# 127.0.0.1:0), each with its own temporary --data-dir; all are stopped on
+# exit. Set KEEP=1 to keep the servers' logs under the printed work dir.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+COMPAT=$ROOT/compat
+BIN=${OPENFRONT_BIN:-}
+PYTHON=${PYTHON:-python3}
+NODE=${NODE:-node}
+ALL_SUITES=(boto3 awscli js)
+SUITES=("$@")
+[[ ${#SUITES[@]} -gt 0 ]] || SUITES=("${ALL_SUITES[@]}")
+for s in "${SUITES[@]}"; do
+	case $s in boto3 | awscli | js) ;; *) echo "compat: unknown suite $s (known: ${ALL_SUITES[*]})" >&2; exit 2 ;; esac
+done
+
+if [[ -z $BIN ]]; then
+	BIN=$ROOT/bin/openfront
+	echo "compat: building bin/openfront"
+	go build -o "$BIN" ./cmd/openfront
+fi
+[[ -x $BIN ]] || { echo "compat: $BIN is not an executable" >&2; exit 2; }
+echo "compat: testing $BIN"
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/openfront-compat.XXXXXX")
+PIDS=()
+NAMES=()
+CLIENT_PID=
+
+stop_servers() {
+	local i pid
+	for i in "${!PIDS[@]}"; do
+		pid=${PIDS[$i]}
+		kill -TERM "$pid" 2>/dev/null || continue
+	done
+	for i in "${!PIDS[@]}"; do
+		pid=${PIDS[$i]}
+		for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+		if kill -0 "$pid" 2>/dev/null; then
+			echo "compat: server ${NAMES[$i]} (pid $pid) ignored SIGTERM for 5s; killing it" >&2
+			kill -KILL "$pid" 2>/dev/null || true
+		fi
+		wait "$pid" 2>/dev/null || true
+	done
+	PIDS=()
+	NAMES=()
+}
+
+cleanup() {
+	if [[ -n $CLIENT_PID ]]; then
+		kill -TERM "$CLIENT_PID" 2>/dev/null || true
+		wait "$CLIENT_PID" 2>/dev/null || true
+	fi
+	stop_servers
+	if [[ ${KEEP:-} == 1 ]]; then
+		echo "compat: logs kept in $WORK"
+	else
+		rm -rf "$WORK"
+	fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# The clients must see nothing of this machine's AWS setup, and must reach
+# the servers directly.
+export AWS_CONFIG_FILE=$WORK/aws-config AWS_SHARED_CREDENTIALS_FILE=$WORK/aws-credentials
+export AWS_ACCESS_KEY_ID=AKIACOMPATDUMMY00000 AWS_SECRET_ACCESS_KEY=compat-dummy-secret
+export AWS_DEFAULT_REGION=us-east-1 AWS_REGION=us-east-1
+export AWS_EC2_METADATA_DISABLED=true AWS_PAGER=""
+unset AWS_PROFILE AWS_DEFAULT_PROFILE AWS_SESSION_TOKEN AWS_ENDPOINT_URL AWS_ENDPOINT_URL_CLOUDFRONT AWS_CA_BUNDLE
+unset OPENFRONT_ACCESS_KEY_ID OPENFRONT_SECRET_ACCESS_KEY
+export NO_PROXY=127.0.0.1,localhost no_proxy=127.0.0.1,localhost
+
+# start_server NAME [VAR=VALUE...] -- [serve flags...]
+# Starts `openfront serve` on a free loopback port with its own data dir and
+# sets SERVER_URL to the endpoint it printed.
+start_server() {
+	local name=$1
+	shift
+	local envs=()
+	while [[ $# -gt 0 && $1 != -- ]]; do
+		envs+=("$1")
+		shift
+	done
+	[[ $# -gt 0 ]] && shift
+	local dir=$WORK/$name
+	mkdir -p "$dir/data"
+	env "${envs[@]}" "$BIN" serve --data-dir "$dir/data" --api-addr 127.0.0.1:0 "$@" >"$dir/stdout" 2>"$dir/stderr" &
+	local pid=$!
+	PIDS+=("$pid")
+	NAMES+=("$name")
+	SERVER_URL=
+	for _ in $(seq 100); do
+		SERVER_URL=$(sed -n 's|^openfront API listening on \(http://127\.0\.0\.1:[0-9][0-9]*\)$|\1|p' "$dir/stdout")
+		if [[ -n $SERVER_URL ]]; then
+			echo "compat: server $name (pid $pid) at $SERVER_URL: serve $*"
+			return 0
+		fi
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	echo "compat: server $name did not print its address; its stdout and stderr:" >&2
+	cat "$dir/stdout" "$dir/stderr" >&2
+	return 1
+}
+
+# run_client CMD...: runs a suite's client, at most 10 minutes. It runs in
+# the background so that a SIGINT/SIGTERM to this script is handled at once
+# (bash defers traps while a foreground child runs); cleanup stops it.
+run_client() {
+	timeout 600 "$@" &
+	CLIENT_PID=$!
+	local rc=0
+	wait "$CLIENT_PID" || rc=$?
+	CLIENT_PID=
+	return $rc
+}
+
+# check_servers: every server is still up and logged no error or panic.
+check_servers() {
+	local i ok=0
+	for i in "${!PIDS[@]}"; do
+		if ! kill -0 "${PIDS[$i]}" 2>/dev/null; then
+			echo "compat: server ${NAMES[$i]} died during the suite" >&2
+			ok=1
+		fi
+		if grep -E -q 'level=ERROR|^panic:|DATA RACE' "$WORK/${NAMES[$i]}/stderr"; then
+			echo "compat: server ${NAMES[$i]} logged errors:" >&2
+			grep -E 'level=ERROR|^panic:|DATA RACE' "$WORK/${NAMES[$i]}/stderr" | head -20 >&2
+			ok=1
+		fi
+	done
+	return $ok
+}
+
+show_server_logs() {
+	local n
+	for n in "${NAMES[@]}"; do
+		echo "----- server $n stderr (last 40 lines) -----" >&2
+		tail -n 40 "$WORK/$n/stderr" >&2
+	done
+}
+
+EXAMPLE_CONFIG=$ROOT/examples/openfront.yaml
+DIST=EDFDVBD6EXAMPLE # the distribution of examples/openfront.yaml
+
+suite_boto3() {
+	"$PYTHON" -c 'import boto3' || {
+		echo "compat: $PYTHON cannot import boto3 (Debian: apt-get install python3-boto3)" >&2
+		return 1
+	}
+	start_server boto3-open -- --config "$EXAMPLE_CONFIG" || return 1
+	local open=$SERVER_URL
+	start_server boto3-delay -- --config "$EXAMPLE_CONFIG" --invalidation-delay 2s || return 1
+	local delay=$SERVER_URL
+	start_server boto3-auth OPENFRONT_ACCESS_KEY_ID=AKIACOMPATFULL000001 OPENFRONT_SECRET_ACCESS_KEY=full/K7MDENG+bPxRfiCYCOMPATKEY \
+		-- --config "$COMPAT/openfront-auth.yaml" || return 1
+	local auth=$SERVER_URL
+	OPENFRONT_ENDPOINT=$open OPENFRONT_DELAY_ENDPOINT=$delay OPENFRONT_AUTH_ENDPOINT=$auth \
+		OPENFRONT_DISTRIBUTION_ID=$DIST \
+		COMPAT_AUTH_DIST=EDFDVBD6EXAMPLE COMPAT_AUTH_OTHER_DIST=EOTHERDIST0001 \
+		COMPAT_FULL_KEY_ID=AKIACOMPATFULL000001 COMPAT_FULL_SECRET=full/K7MDENG+bPxRfiCYCOMPATKEY \
+		COMPAT_LIMITED_KEY_ID=AKIACOMPATLIMITED01 COMPAT_LIMITED_SECRET=limited/K7MDENG+bPxRfiCYCOMPATKEY \
+		run_client "$PYTHON" "$COMPAT/boto3_test.py"
+}
+
+suite_awscli() {
+	start_server awscli-open -- --config "$EXAMPLE_CONFIG" || return 1
+	local open=$SERVER_URL
+	start_server awscli-delay -- --config "$EXAMPLE_CONFIG" --invalidation-delay 2s || return 1
+	OPENFRONT_ENDPOINT=$open OPENFRONT_DELAY_ENDPOINT=$SERVER_URL OPENFRONT_DISTRIBUTION_ID=$DIST \
+		run_client bash "$COMPAT/awscli.sh"
+}
+
+suite_js() {
+	if [[ ! -d $COMPAT/js/node_modules/@aws-sdk/client-cloudfront ]]; then
+		echo "compat: installing compat/js dependencies (npm ci)"
+		(cd "$COMPAT/js" && npm ci --no-audit --no-fund) || return 1
+	fi
+	# In memory: the store behind the API must not matter to a client.
+	start_server js-memory -- --config "$EXAMPLE_CONFIG" --memory || return 1
+	OPENFRONT_ENDPOINT=$SERVER_URL OPENFRONT_DISTRIBUTION_ID=$DIST \
+		run_client "$NODE" "$COMPAT/js/cloudfront.mjs"
+}
+
+passed=()
+failed=()
+for s in "${SUITES[@]}"; do
+	echo
+	echo "===== compat: $s ====="
+	start=$SECONDS
+	# Not in a subshell: the servers a suite starts must stay in PIDS. Every
+	# step of a suite_* function checks its own status (set -e is off here).
+	if "suite_$s" && check_servers; then
+		passed+=("$s")
+		echo "===== compat: $s PASSED ($((SECONDS - start))s) ====="
+	else
+		failed+=("$s")
+		show_server_logs
+		echo "===== compat: $s FAILED ($((SECONDS - start))s) =====" >&2
+	fi
+	stop_servers
+done
+
+echo
+echo "compat summary: passed: ${passed[*]:-none}; failed: ${failed[*]:-none}"
+echo "compat: ${#passed[@]} passed, ${#failed[@]} failed"
+[[ ${#failed[@]} -eq 0 ]]
