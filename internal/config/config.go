@@ -132,9 +132,6 @@ func Parse(data []byte) (*Config, error) {
 			}
 		}
 	}
-	if c.Limits.MaxBatchPaths < 0 || c.Limits.MaxInProgressFilePaths < 0 || c.Limits.MaxInProgressWildcardPaths < 0 {
-		return nil, errors.New("limits must not be negative")
-	}
 	return &c, nil
 }
 
@@ -145,6 +142,20 @@ func (d *Distribution) UnmarshalYAML(n *yaml.Node) error {
 		return err
 	}
 	d.Line = n.Line
+	return nil
+}
+
+// UnmarshalYAML refuses negative limits, naming the line.
+func (l *Limits) UnmarshalYAML(n *yaml.Node) error {
+	type plain Limits
+	if err := strictDecode(n, (*plain)(l)); err != nil {
+		return err
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if v := n.Content[i+1]; strings.HasPrefix(strings.TrimSpace(v.Value), "-") {
+			return fmt.Errorf("line %d: %s must not be negative", v.Line, n.Content[i].Value)
+		}
+	}
 	return nil
 }
 

@@ -373,8 +373,8 @@ func TestNegativeLimits(t *testing.T) {
 			if err == nil {
 				t.Fatal("Parse accepted a negative limit")
 			}
-			if !strings.Contains(err.Error(), "line 2") {
-				t.Skipf("BUG: config.go Parse: the negative-limits error %q names no line (nor the field)", err)
+			if !strings.Contains(err.Error(), "line 2") || !strings.Contains(err.Error(), field) {
+				t.Errorf("the negative-limits error %q names neither line 2 nor %s", err, field)
 			}
 		})
 	}

@@ -187,11 +187,17 @@ func (s *Store) commit(batch []*write) {
 }
 
 func isRuleError(err error) bool {
-	return invalidation.CodeOf(err) != "" || errors.Is(err, invalidation.ErrNotFound)
+	var r refused
+	return errors.As(err, &r) || invalidation.CodeOf(err) != "" || errors.Is(err, invalidation.ErrNotFound)
 }
 
 // do hands apply to the committer and waits until its transaction is on disk.
 func (s *Store) do(ctx context.Context, apply func(tx *bbolt.Tx, pending map[string]invalidation.Usage) error) error {
+	select {
+	case <-s.closing:
+		return ErrClosed // select below would pick at random once closed
+	default:
+	}
 	w := &write{apply: apply, err: make(chan error, 1)}
 	select {
 	case s.writes <- w:
@@ -202,8 +208,25 @@ func (s *Store) do(ctx context.Context, apply func(tx *bbolt.Tx, pending map[str
 	}
 	// Once queued, the write is committed or failed; wait for the outcome
 	// even if ctx ends, so the caller never reports a write that then lands.
-	return <-w.err
+	select {
+	case err := <-w.err:
+		return err
+	case <-s.done:
+		// The committer has exited: it answered w before, or never saw it.
+		select {
+		case err := <-w.err:
+			return err
+		default:
+			return ErrClosed
+		}
+	}
 }
+
+// refused carries an error from admit through commit as a rule outcome:
+// it refuses that one write, not the transaction.
+type refused struct{ err error }
+
+func (r refused) Error() string { return r.err.Error() }
 
 func (s *Store) usage(distID string, pending map[string]invalidation.Usage) invalidation.Usage {
 	s.mu.Lock()
@@ -230,7 +253,7 @@ func (s *Store) Create(ctx context.Context, inv invalidation.Invalidation, admit
 			return fmt.Errorf("invalidation id %s already used", inv.ID)
 		}
 		if err := admit(s.usage(inv.DistributionID, pending)); err != nil {
-			return err
+			return refused{err}
 		}
 		data, err := json.Marshal(inv)
 		if err != nil {
@@ -259,6 +282,10 @@ func (s *Store) Create(ctx context.Context, inv invalidation.Invalidation, admit
 		got, created = inv, true
 		return nil
 	})
+	var r refused
+	if errors.As(err, &r) {
+		err = r.err
+	}
 	if err != nil {
 		return invalidation.Invalidation{}, false, err
 	}

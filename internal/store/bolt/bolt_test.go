@@ -29,18 +29,7 @@ func open(t testing.TB, dir string) *Store {
 
 // knownBugs are conformance subtests this store fails today, by subtest
 // name. Remove an entry once its bug is fixed.
-var knownBugs = map[string]string{
-	// Store.do selects between "s.writes <- w" and "<-s.closing"; once Close
-	// has run both are ready, Go picks one at random, and a write queued
-	// after the committer has drained and exited waits on w.err forever.
-	"WriteAfterClose":     "BUG: bolt.go Store.do can queue a write after Close and then block forever on <-w.err",
-	"CloseWaitsForWrites": "BUG: bolt.go Store.do can queue a write after the committer exits and then block forever on <-w.err",
-	// commit treats any error other than an *invalidation.Error or
-	// ErrNotFound as a storage failure and rolls back the whole group, so
-	// one Create's admit refusing with a plain error fails the other Creates
-	// committed with it.
-	"ConcurrentAdmitErrorsAreIsolated": "BUG: bolt.go commit fails every write of a group when one Create's admit returns a plain error",
-}
+var knownBugs = map[string]string{}
 
 func skipKnownBugs(t *testing.T) {
 	t.Helper()
