@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/openfront/openfront/internal/cloudfront/xmlmodel"
+	"github.com/openfront/openfront/internal/distribution"
 	"github.com/openfront/openfront/internal/invalidation"
 	"github.com/openfront/openfront/internal/sigv4"
 )
@@ -29,6 +31,24 @@ var statusOf = map[string]int{
 	invalidation.CodeInvalidationBatchAlreadyExists: http.StatusConflict,
 	invalidation.CodeNoSuchInvalidation:             http.StatusNotFound,
 	invalidation.CodeNoSuchDistribution:             http.StatusNotFound,
+	"MissingBody":                                   http.StatusBadRequest,
+	distribution.CodeDistributionAlreadyExists:      http.StatusConflict,
+	distribution.CodeCNAMEAlreadyExists:             http.StatusConflict,
+	distribution.CodeInvalidIfMatchVersion:          http.StatusBadRequest,
+	distribution.CodePreconditionFailed:             http.StatusPreconditionFailed,
+	distribution.CodeDistributionNotDisabled:        http.StatusConflict,
+	distribution.CodeIllegalUpdate:                  http.StatusBadRequest,
+	distribution.CodeIllegalDelete:                  http.StatusBadRequest,
+	distribution.CodeNoSuchOrigin:                   http.StatusNotFound,
+	distribution.CodeInvalidTTLOrder:                http.StatusBadRequest,
+	distribution.CodeInvalidDefaultRootObject:       http.StatusBadRequest,
+	distribution.CodeInvalidOrigin:                  http.StatusBadRequest,
+	distribution.CodeInvalidErrorCode:               http.StatusBadRequest,
+	distribution.CodeInvalidResponseCode:            http.StatusBadRequest,
+	distribution.CodeInvalidRelativePath:            http.StatusBadRequest,
+	distribution.CodeTooManyOrigins:                 http.StatusBadRequest,
+	distribution.CodeNoSuchResource:                 http.StatusNotFound,
+	distribution.CodeInvalidTagging:                 http.StatusBadRequest,
 }
 
 func invalidArgument(msg string) *apiError {
@@ -42,11 +62,20 @@ func toAPIError(err error, log *slog.Logger, reqID string) *apiError {
 	if errors.As(err, &ae) {
 		return ae
 	}
-	var de *invalidation.Error
-	if errors.As(err, &de) {
-		if st, ok := statusOf[de.Code]; ok {
-			return &apiError{st, de.Code, de.Message}
-		}
+	code, msg := "", ""
+	var ie *invalidation.Error
+	var de *distribution.Error
+	var xe *xmlmodel.Error
+	switch {
+	case errors.As(err, &ie):
+		code, msg = ie.Code, ie.Message
+	case errors.As(err, &de):
+		code, msg = de.Code, de.Message
+	case errors.As(err, &xe):
+		code, msg = xe.Code, xe.Message
+	}
+	if st, ok := statusOf[code]; ok {
+		return &apiError{st, code, msg}
 	}
 	var se *sigv4.Error
 	if errors.As(err, &se) {

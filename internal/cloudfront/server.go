@@ -74,6 +74,19 @@ func NewHandler(c Config) *Handler {
 	m.HandleFunc("POST "+inv, h.createInvalidation)
 	m.HandleFunc("GET "+inv, h.listInvalidations)
 	m.HandleFunc("GET "+inv+"/{Id}", h.getInvalidation)
+	const dist = "/2020-05-31/distribution"
+	m.HandleFunc("POST "+dist, h.createDistribution)
+	m.HandleFunc("GET "+dist, h.listDistributions)
+	m.HandleFunc("GET "+dist+"/{Id}", h.getDistribution)
+	m.HandleFunc("DELETE "+dist+"/{Id}", h.deleteDistribution)
+	m.HandleFunc("GET "+dist+"/{Id}/config", h.getDistributionConfig)
+	m.HandleFunc("PUT "+dist+"/{Id}/config", h.updateDistribution)
+	m.HandleFunc("GET /2020-05-31/tagging", h.tagging)
+	m.HandleFunc("POST /2020-05-31/tagging", h.tagging)
+	m.HandleFunc(dist, methodNotAllowed("GET", "POST"))
+	m.HandleFunc(dist+"/{Id}", methodNotAllowed("GET", "DELETE"))
+	m.HandleFunc(dist+"/{Id}/config", methodNotAllowed("GET", "PUT"))
+	m.HandleFunc("/2020-05-31/tagging", methodNotAllowed("GET", "POST"))
 	m.HandleFunc(inv, methodNotAllowed("GET", "POST"))
 	m.HandleFunc(inv+"/{Id}", methodNotAllowed("GET"))
 	m.HandleFunc("/2020-05-31/", notImplemented)
@@ -165,9 +178,13 @@ func (h *Handler) authorize(r *http.Request, action, distributionID string) erro
 	if len(k.Distributions) == 0 || slices.Contains(k.Distributions, distributionID) {
 		return nil
 	}
+	resource := distributionID
+	if resource == "" {
+		resource = "*" // account-wide operations: create, list
+	}
 	return &apiError{http.StatusForbidden, "AccessDenied",
 		"User: arn:aws:iam::" + h.account + ":user/" + keyID + " is not authorized to perform: cloudfront:" + action +
-			" on resource: arn:aws:cloudfront::" + h.account + ":distribution/" + distributionID}
+			" on resource: arn:aws:cloudfront::" + h.account + ":distribution/" + resource}
 }
 
 func methodNotAllowed(allowed ...string) http.HandlerFunc {

@@ -1,0 +1,244 @@
+package cloudfront
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/openfront/openfront/internal/cloudfront/xmlmodel"
+	"github.com/openfront/openfront/internal/distribution"
+)
+
+// Managed cache policies openfront knows the settings of. Other policy Ids
+// are accepted and cached like CachingOptimized (see docs/compatibility.md).
+var managedCachePolicies = map[string]struct{ min, def, max int64 }{
+	"658327ea-f89d-4fab-a63d-7e88639e58f6": {1, 86400, 31536000}, // CachingOptimized
+	"4135ea2d-6df8-44a3-9df3-4b5a84be39ad": {0, 0, 0},            // CachingDisabled
+	"b2884449-e4de-46a7-ac36-70bc7f1ddd6d": {1, 86400, 31536000}, // CachingOptimizedForUncompressedObjects
+	"08627262-05a9-4f76-9ded-b50ca2e3a84f": {0, 86400, 31536000}, // Elemental-MediaPackage
+	"83da9c7e-98b4-4e11-a168-04f0df8e2c65": {0, 0, 31536000},     // UseOriginCacheControlHeaders
+	"e5f5ea8b-4a0c-4e21-95c9-2e5b0bbb5f72": {0, 0, 31536000},     // UseOriginCacheControlHeaders-QueryStrings
+}
+
+// queryStringPolicies are the managed cache policies whose key includes
+// every query string.
+var queryStringPolicies = map[string]bool{
+	"e5f5ea8b-4a0c-4e21-95c9-2e5b0bbb5f72": true,
+}
+
+// decodeDistributionConfig validates a DistributionConfig document and
+// returns its typed form and its canonical bytes (normalized, defaults
+// filled, no namespace) to store and send back.
+func decodeDistributionConfig(e *xmlmodel.Element) (ref string, cfg distribution.Config, raw []byte, err error) {
+	xmlmodel.Normalize(e, "DistributionConfig")
+	cfg, err = typedConfig(e)
+	if err != nil {
+		return "", cfg, nil, err
+	}
+	ref, _ = e.Value("CallerReference")
+	var b strings.Builder
+	xmlmodel.Encode(&b, e, false)
+	return ref, cfg, []byte(b.String()), nil
+}
+
+// typedConfig extracts what openfront acts on.
+func typedConfig(e *xmlmodel.Element) (distribution.Config, error) {
+	var c distribution.Config
+	c.Enabled, _ = e.Bool("Enabled")
+	c.Comment, _ = e.Value("Comment")
+	c.DefaultRootObject, _ = e.Value("DefaultRootObject")
+	for _, a := range e.Items("Aliases") {
+		c.Aliases = append(c.Aliases, a.Text)
+	}
+	for _, o := range e.Items("Origins") {
+		c.Origins = append(c.Origins, typedOrigin(o))
+	}
+	var err error
+	if c.DefaultBehavior, err = typedBehavior(e.Find("DefaultCacheBehavior"), "DefaultCacheBehavior"); err != nil {
+		return c, err
+	}
+	for i, b := range e.Items("CacheBehaviors") {
+		cb, err := typedBehavior(b, "CacheBehaviors.Items["+strconv.Itoa(i)+"]")
+		if err != nil {
+			return c, err
+		}
+		c.Behaviors = append(c.Behaviors, cb)
+	}
+	for _, r := range e.Items("CustomErrorResponses") {
+		code, _ := r.Int64("ErrorCode")
+		er := distribution.ErrorResponse{ErrorCode: int(code), ErrorCachingMinTTL: 10}
+		er.ResponsePagePath, _ = r.Value("ResponsePagePath")
+		er.ResponseCode, _ = r.Value("ResponseCode")
+		if ttl, ok := r.Int64("ErrorCachingMinTTL"); ok {
+			er.ErrorCachingMinTTL = ttl
+		}
+		c.CustomErrorResponses = append(c.CustomErrorResponses, er)
+	}
+	return c, nil
+}
+
+func typedOrigin(o *xmlmodel.Element) distribution.Origin {
+	var out distribution.Origin
+	out.ID, _ = o.Value("Id")
+	out.DomainName, _ = o.Value("DomainName")
+	out.OriginPath, _ = o.Value("OriginPath")
+	for _, h := range o.Items("CustomHeaders") {
+		n, _ := h.Value("HeaderName")
+		v, _ := h.Value("HeaderValue")
+		out.CustomHeaders = append(out.CustomHeaders, distribution.Header{Name: n, Value: v})
+	}
+	out.ConnectionAttempts = 3
+	if n, ok := o.Int64("ConnectionAttempts"); ok {
+		out.ConnectionAttempts = int(n)
+	}
+	out.ConnectionTimeout = 10 * time.Second
+	if n, ok := o.Int64("ConnectionTimeout"); ok {
+		out.ConnectionTimeout = time.Duration(n) * time.Second
+	}
+	out.ReadTimeout, out.KeepaliveTimeout = 30*time.Second, 5*time.Second
+	out.HTTPPort, out.HTTPSPort = 80, 443
+	if co := o.Find("CustomOriginConfig"); co != nil {
+		out.ProtocolPolicy, _ = co.Value("OriginProtocolPolicy")
+		if n, ok := co.Int64("HTTPPort"); ok {
+			out.HTTPPort = int(n)
+		}
+		if n, ok := co.Int64("HTTPSPort"); ok {
+			out.HTTPSPort = int(n)
+		}
+		if n, ok := co.Int64("OriginReadTimeout"); ok {
+			out.ReadTimeout = time.Duration(n) * time.Second
+		}
+		if n, ok := co.Int64("OriginKeepaliveTimeout"); ok {
+			out.KeepaliveTimeout = time.Duration(n) * time.Second
+		}
+	} else {
+		// S3 (and other non-custom) origins are fetched over HTTPS.
+		out.S3 = true
+		out.ProtocolPolicy = "https-only"
+	}
+	return out
+}
+
+func typedBehavior(b *xmlmodel.Element, where string) (distribution.CacheBehavior, error) {
+	var out distribution.CacheBehavior
+	if b == nil {
+		return out, invalidArgument("The parameter DefaultCacheBehavior is required.")
+	}
+	out.PathPattern, _ = b.Value("PathPattern")
+	out.TargetOriginID, _ = b.Value("TargetOriginId")
+	out.ViewerProtocolPolicy, _ = b.Value("ViewerProtocolPolicy")
+	out.Compress, _ = b.Bool("Compress")
+	out.AllowedMethods = []string{"HEAD", "GET"}
+	out.CachedMethods = []string{"HEAD", "GET"}
+	if am := b.Find("AllowedMethods"); am != nil {
+		out.AllowedMethods = texts(am.Items())
+		if cm := am.Find("CachedMethods"); cm != nil {
+			out.CachedMethods = texts(cm.Items())
+		}
+	}
+	out.CachePolicyID, _ = b.Value("CachePolicyId")
+	fv := b.Find("ForwardedValues")
+	switch {
+	case out.CachePolicyID != "" && fv != nil:
+		return out, invalidArgument("The parameter ForwardedValues cannot be used when a cache policy is associated to the cache behavior " + where + ".")
+	case out.CachePolicyID != "":
+		p, ok := managedCachePolicies[out.CachePolicyID]
+		if !ok {
+			p = managedCachePolicies["658327ea-f89d-4fab-a63d-7e88639e58f6"]
+		}
+		out.MinTTL, out.DefaultTTL, out.MaxTTL = p.min, p.def, p.max
+		out.ForwardQueryString = queryStringPolicies[out.CachePolicyID]
+	case fv != nil:
+		out.MinTTL, out.DefaultTTL, out.MaxTTL = 0, 86400, 31536000
+		if n, ok := b.Int64("MinTTL"); ok {
+			out.MinTTL = n
+		}
+		if n, ok := b.Int64("DefaultTTL"); ok {
+			out.DefaultTTL = n
+		}
+		if n, ok := b.Int64("MaxTTL"); ok {
+			out.MaxTTL = n
+		}
+		out.ForwardQueryString, _ = fv.Bool("QueryString")
+		for _, k := range fv.Items("QueryStringCacheKeys") {
+			out.QueryStringCacheKeys = append(out.QueryStringCacheKeys, k.Text)
+		}
+		out.ForwardedHeaders = texts(fv.Items("Headers"))
+		out.ForwardCookies, _ = fv.Value("Cookies", "Forward")
+		out.CookieNames = texts(fv.Items("Cookies", "WhitelistedNames"))
+	default:
+		return out, invalidArgument("The parameter ForwardedValues is required in " + where + " when no CachePolicyId is given.")
+	}
+	return out, nil
+}
+
+func texts(es []*xmlmodel.Element) []string {
+	out := make([]string, 0, len(es))
+	for _, e := range es {
+		out = append(out, e.Text)
+	}
+	return out
+}
+
+// fileDistributionConfig builds the DistributionConfig document of a
+// distribution declared in the configuration file.
+func fileDistributionConfig(d *distribution.Distribution) []byte {
+	n, p := xmlmodel.New, xmlmodel.NewParent
+	c := d.Config
+	o := c.Origins[0]
+	aliases := p("Aliases", n("Quantity", strconv.Itoa(len(c.Aliases))))
+	if len(c.Aliases) > 0 {
+		items := p("Items")
+		for _, a := range c.Aliases {
+			items.Children = append(items.Children, n("CNAME", a))
+		}
+		aliases.Children = append(aliases.Children, items)
+	}
+	methods := func(name string, ms []string, extra ...*xmlmodel.Element) *xmlmodel.Element {
+		items := p("Items")
+		for _, m := range ms {
+			items.Children = append(items.Children, n("Method", m))
+		}
+		return p(name, append([]*xmlmodel.Element{n("Quantity", strconv.Itoa(len(ms))), items}, extra...)...)
+	}
+	b := c.DefaultBehavior
+	e := p("DistributionConfig",
+		n("CallerReference", d.CallerReference),
+		aliases,
+		n("DefaultRootObject", c.DefaultRootObject),
+		p("Origins", n("Quantity", "1"), p("Items", p("Origin",
+			n("Id", o.ID),
+			n("DomainName", o.DomainName),
+			n("OriginPath", o.OriginPath),
+			p("CustomOriginConfig",
+				n("HTTPPort", strconv.Itoa(o.HTTPPort)),
+				n("HTTPSPort", strconv.Itoa(o.HTTPSPort)),
+				n("OriginProtocolPolicy", o.ProtocolPolicy),
+			),
+		))),
+		p("DefaultCacheBehavior",
+			n("TargetOriginId", b.TargetOriginID),
+			n("ViewerProtocolPolicy", b.ViewerProtocolPolicy),
+			methods("AllowedMethods", b.AllowedMethods, methods("CachedMethods", b.CachedMethods)),
+			p("ForwardedValues",
+				n("QueryString", strconv.FormatBool(b.ForwardQueryString)),
+				p("Cookies", n("Forward", b.ForwardCookies)),
+			),
+			n("MinTTL", strconv.FormatInt(b.MinTTL, 10)),
+			n("DefaultTTL", strconv.FormatInt(b.DefaultTTL, 10)),
+			n("MaxTTL", strconv.FormatInt(b.MaxTTL, 10)),
+		),
+		n("Comment", c.Comment),
+		n("Enabled", strconv.FormatBool(c.Enabled)),
+	)
+	xmlmodel.Normalize(e, "DistributionConfig")
+	var sb strings.Builder
+	xmlmodel.Encode(&sb, e, false)
+	return []byte(sb.String())
+}
+
+// ifMatch returns the If-Match header without quotes some clients add.
+func ifMatch(r *http.Request) string {
+	return strings.Trim(r.Header.Get("If-Match"), `"`)
+}
