@@ -3,6 +3,7 @@ module github.com/openfront/openfront
 go 1.26.8
 
 require (
+	github.com/maypok86/otter/v2 v2.4.0
 	go.etcd.io/bbolt v1.4.3
 	go.yaml.in/yaml/v3 v3.0.6
 )

@@ -1,0 +1,584 @@
+// Package edge is openfront's edge: a caching reverse proxy that answers
+// viewers for every distribution, picked by the Host header, and whose
+// cache CreateInvalidation really purges.
+//
+// It behaves as a CloudFront edge with a distribution's legacy default
+// cache behavior (see distribution.Behavior): GET and HEAD are served from
+// the cache, concurrent misses of one object make one origin request,
+// stale objects are revalidated with a conditional request, Range and
+// conditional requests are answered from cached bodies, and responses carry
+// X-Cache, Age, Via, X-Amz-Cf-Pop and X-Amz-Cf-Id. Objects live in one
+// memory-bounded cache shared by all distributions and keyed by
+// distribution Id and object name (see key.go).
+//
+// Edge implements invalidation.Applier: Apply makes an invalidation take
+// effect on this edge before it returns, without scanning the cache (see
+// markers.go).
+package edge
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"encoding/base64"
+	"encoding/hex"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/maypok86/otter/v2"
+
+	"github.com/openfront/openfront/internal/distribution"
+	"github.com/openfront/openfront/internal/invalidation"
+)
+
+// Distributions finds the distributions the edge serves.
+// *distribution.Registry implements it.
+type Distributions interface {
+	// ByHost returns the distribution a viewer's Host header names.
+	ByHost(host string) (*distribution.Distribution, bool)
+	// Get returns the distribution with the Id.
+	Get(id string) (*distribution.Distribution, bool)
+}
+
+// Config is what an Edge is built from. Only Distributions is required.
+type Config struct {
+	Distributions Distributions
+
+	// CacheSize bounds the memory the cached objects take, in bytes
+	// (bodies, headers, keys and a per-object overhead). 256 MiB when 0.
+	CacheSize int64
+	// MaxObjectSize is the largest body cached; larger ones stream from
+	// the origin to the viewer uncached. 32 MiB when 0; never more than
+	// CacheSize or 1 GiB.
+	MaxObjectSize int64
+
+	// PopName is the X-Amz-Cf-Pop this edge reports; "LOCAL1-C1" when empty.
+	PopName string
+	// Logger receives origin failures and maintenance; slog.Default when nil.
+	Logger *slog.Logger
+
+	// OriginConnectTimeout bounds connecting (and the TLS handshake) to an
+	// origin whose configuration sets no ConnectionTimeout; 10s when 0,
+	// CloudFront's default.
+	OriginConnectTimeout time.Duration
+	// OriginResponseTimeout bounds the wait for an origin's response
+	// headers and then for each further part of its body, for an origin
+	// whose configuration sets no ReadTimeout; 30s when 0, CloudFront's
+	// default.
+	OriginResponseTimeout time.Duration
+	// OriginTLS configures TLS to https origins; system roots when nil.
+	OriginTLS *tls.Config
+	// Transport, when not nil, replaces the edge's own connection pool to
+	// origins (OriginConnectTimeout and OriginTLS then do not apply).
+	Transport http.RoundTripper
+
+	// ErrorCachingMinTTL is how long 400, 403, 404, 405 and 414 responses
+	// without their own max-age are cached: CloudFront's error caching
+	// minimum TTL. 10s when 0; negative disables it.
+	ErrorCachingMinTTL time.Duration
+	// StaleRetention is how long an object is kept after it goes stale, to
+	// be revalidated or served while the origin fails. 24h when 0.
+	StaleRetention time.Duration
+	// ReclaimInterval is how often markers of applied invalidations are
+	// reclaimed; 1 minute when 0.
+	ReclaimInterval time.Duration
+	// SweepInterval is how often, at most, the cache is swept in the
+	// background for dead objects that keep markers alive; 10 minutes when
+	// 0. The sweep walks the cache, so it never runs when no markers wait.
+	SweepInterval time.Duration
+
+	// Now is the edge's clock for freshness; time.Now when nil.
+	Now func() time.Time
+}
+
+// Edge is a caching reverse proxy in front of every distribution's origin.
+// It is an http.Handler for viewers and an invalidation.Applier. Build it
+// with New and stop it with Close.
+type Edge struct {
+	dists          Distributions
+	maxObject      int64
+	pop            string
+	via            string // the Via value this edge adds
+	log            *slog.Logger
+	now            func() time.Time
+	errorTTL       time.Duration
+	staleRetention time.Duration
+	reclaimEvery   time.Duration
+	sweepEvery     time.Duration
+	transport      http.RoundTripper // with the origin response timeout
+	proxy          *httputil.ReverseProxy
+
+	cache   *otter.Cache[string, *entry]
+	clock   atomic.Uint64 // advanced by each Apply; see markers.go
+	flights flightGroup
+
+	statesMu sync.RWMutex
+	states   map[string]*distState // guarded by statesMu: distribution Id -> state
+
+	sweptMu   sync.Mutex
+	lastSweep time.Time // guarded by sweptMu
+
+	ctx    context.Context // ends at Close; origin fills run under it
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+var _ invalidation.Applier = (*Edge)(nil)
+
+// New builds an Edge and starts its background reclaiming of markers.
+func New(c Config) *Edge {
+	if c.CacheSize <= 0 {
+		c.CacheSize = 256 << 20
+	}
+	if c.MaxObjectSize <= 0 {
+		c.MaxObjectSize = 32 << 20
+	}
+	c.MaxObjectSize = min(c.MaxObjectSize, c.CacheSize, 1<<30)
+	if c.PopName == "" {
+		c.PopName = "LOCAL1-C1"
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.OriginConnectTimeout <= 0 {
+		c.OriginConnectTimeout = 10 * time.Second
+	}
+	if c.OriginResponseTimeout <= 0 {
+		c.OriginResponseTimeout = 30 * time.Second
+	}
+	if c.ErrorCachingMinTTL == 0 {
+		c.ErrorCachingMinTTL = 10 * time.Second
+	}
+	if c.StaleRetention <= 0 {
+		c.StaleRetention = 24 * time.Hour
+	}
+	if c.ReclaimInterval <= 0 {
+		c.ReclaimInterval = time.Minute
+	}
+	if c.SweepInterval <= 0 {
+		c.SweepInterval = 10 * time.Minute
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	rt := c.Transport
+	if rt == nil {
+		rt = newTransport(c.OriginConnectTimeout, c.OriginTLS)
+	}
+	var viaID [16]byte
+	_, _ = rand.Read(viaID[:])
+
+	e := &Edge{
+		dists:          c.Distributions,
+		maxObject:      c.MaxObjectSize,
+		pop:            c.PopName,
+		via:            "1.1 " + hex.EncodeToString(viaID[:]) + ".cloudfront.net (CloudFront)",
+		log:            c.Logger,
+		now:            c.Now,
+		errorTTL:       max(c.ErrorCachingMinTTL, 0),
+		staleRetention: c.StaleRetention,
+		reclaimEvery:   c.ReclaimInterval,
+		sweepEvery:     c.SweepInterval,
+		transport:      originTransport{rt: rt, timeout: c.OriginResponseTimeout},
+		states:         map[string]*distState{},
+	}
+	e.proxy = &httputil.ReverseProxy{
+		Rewrite:        e.rewritePassthrough,
+		Transport:      e.transport,
+		ModifyResponse: e.stampPassthrough,
+		ErrorHandler:   e.passthroughError,
+		ErrorLog:       slog.NewLogLogger(e.log.Handler(), slog.LevelWarn),
+	}
+	// otter rather than ristretto: a Set is visible to the next Get and is
+	// never dropped (ristretto buffers Sets and may discard them, so a
+	// miss may not be followed by a hit), the weigher bounds the cache in
+	// bytes, expiry is per entry, and OnAtomicDeletion tells exactly when
+	// an object leaves, which the reclaiming of markers counts on.
+	e.cache = otter.Must(&otter.Options[string, *entry]{
+		MaximumWeight: uint64(c.CacheSize),
+		Weigher:       func(_ string, ent *entry) uint32 { return ent.weight },
+		ExpiryCalculator: otter.ExpiryWritingFunc(func(en otter.Entry[string, *entry]) time.Duration {
+			return max(en.Value.expires.Add(e.staleRetention).Sub(e.now()), time.Millisecond)
+		}),
+		OnAtomicDeletion: func(ev otter.DeletionEvent[string, *entry]) {
+			ev.Value.ds.unpin(ev.Value.seq)
+		},
+	})
+	e.ctx, e.cancel = context.WithCancel(context.Background())
+	e.wg.Add(1)
+	go e.maintain()
+	return e
+}
+
+// Close stops the background work and the origin requests in flight.
+func (e *Edge) Close() {
+	e.cancel()
+	e.wg.Wait()
+	e.cache.StopAllGoroutines()
+}
+
+// Stats is a snapshot of the edge's cache.
+type Stats struct {
+	Objects int    // objects cached (approximately)
+	Bytes   uint64 // their weight: what CacheSize bounds
+	Markers int64  // invalidation markers not yet reclaimed
+}
+
+// Stats returns a snapshot of the edge's cache.
+func (e *Edge) Stats() Stats {
+	s := Stats{Objects: e.cache.EstimatedSize(), Bytes: e.cache.WeightedSize()}
+	e.statesMu.RLock()
+	defer e.statesMu.RUnlock()
+	for _, d := range e.states {
+		s.Markers += d.markers.Load()
+	}
+	return s
+}
+
+// state returns the distribution's cache state, creating it.
+func (e *Edge) state(id string) *distState {
+	e.statesMu.RLock()
+	d := e.states[id]
+	e.statesMu.RUnlock()
+	if d != nil {
+		return d
+	}
+	e.statesMu.Lock()
+	defer e.statesMu.Unlock()
+	if d = e.states[id]; d == nil {
+		d = newDistState(id)
+		e.states[id] = d
+	}
+	return d
+}
+
+// Apply makes inv take effect on this edge: when it returns, no object of
+// the distribution that a path of the batch matches, cached or being
+// fetched before, is served again. It costs O(total length of the paths),
+// not O(cache size). Apply never fails except when ctx has ended.
+func (e *Edge) Apply(ctx context.Context, inv invalidation.Invalidation) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	d, ok := e.dists.Get(inv.DistributionID)
+	if !ok {
+		return nil // deleted: nothing of it is served any more
+	}
+	b := behaviorOf(d)
+	pats := make([]pattern, len(inv.Batch.Paths))
+	for i, p := range inv.Batch.Paths {
+		pats[i] = invalidationPattern(&b, p)
+	}
+	ds := e.state(inv.DistributionID)
+	ds.mu.Lock()
+	seq := e.clock.Add(1)
+	ds.mark(pats, seq)
+	ds.mu.Unlock()
+	// Exact paths also free their object now. The marker stays for a
+	// fetch that started before and ends after.
+	for _, p := range pats {
+		if !p.wildcard {
+			e.cache.Invalidate(inv.DistributionID + "\x00" + p.name)
+		}
+	}
+	e.log.Debug("invalidation applied", "distribution", inv.DistributionID, "id", inv.ID, "paths", len(pats), "seq", seq)
+	return nil
+}
+
+// Deploy puts d's configuration into service on this edge, which reads
+// the registry on every request: it is in service already. Edge thus
+// implements distribution.Deployer.
+func (e *Edge) Deploy(ctx context.Context, d distribution.Distribution) error {
+	return ctx.Err()
+}
+
+// X-Cache values.
+const (
+	xHit        = "Hit from cloudfront"
+	xMiss       = "Miss from cloudfront"
+	xRefreshHit = "RefreshHit from cloudfront"
+	xError      = "Error from cloudfront"
+)
+
+// stamp sets the headers every response of the edge carries.
+func (e *Edge) stamp(h http.Header, xcache, requestID string) {
+	h.Set("X-Cache", xcache)
+	h.Set("Via", e.via)
+	h.Set("X-Amz-Cf-Pop", e.pop)
+	h.Set("X-Amz-Cf-Id", requestID)
+}
+
+// newRequestID returns an X-Amz-Cf-Id shaped like CloudFront's: 56
+// characters of URL-safe base64.
+func newRequestID() string {
+	var b [40]byte
+	_, _ = rand.Read(b[:])
+	return base64.URLEncoding.EncodeToString(b[:])
+}
+
+// ServeHTTP answers a viewer. The distribution is the one the Host header
+// names (distribution.Registry.ByHost); none, or a disabled one, gets
+// CloudFront's 403 "The request could not be satisfied" page. GET and HEAD
+// go through the cache; OPTIONS, and PUT, POST, PATCH and DELETE, go to the
+// origin uncached when the behavior's AllowedMethods has them, and get 403
+// otherwise, as do other methods.
+func (e *Edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	id := newRequestID()
+	d, ok := e.dists.ByHost(r.Host)
+	if !ok || !d.Enabled || d.Origin == nil {
+		e.errorPage(w, r, http.StatusForbidden, msgBadRequest, id)
+		return
+	}
+	b := behaviorOf(d)
+	switch r.Method {
+	case http.MethodGet, http.MethodHead:
+		if b.noCache {
+			e.passthrough(w, r, d, &b, id)
+			return
+		}
+		e.serveCached(w, r, d, &b, id)
+	case http.MethodOptions:
+		if !b.allowOptions {
+			e.errorPage(w, r, http.StatusForbidden, msgMethod, id)
+			return
+		}
+		e.passthrough(w, r, d, &b, id)
+	case http.MethodPut, http.MethodPost, http.MethodPatch, http.MethodDelete:
+		if !b.allowAll {
+			e.errorPage(w, r, http.StatusForbidden, msgMethod, id)
+			return
+		}
+		e.passthrough(w, r, d, &b, id)
+	default:
+		e.errorPage(w, r, http.StatusForbidden, msgMethod, id)
+	}
+}
+
+// request is one viewer request for a cacheable object.
+type request struct {
+	d      *distribution.Distribution
+	b      *behavior
+	ds     *distState
+	name   string // object name (key.go)
+	target string // what the origin is asked for
+	key    string // cache key: Id, name and the variant of forwarded headers
+	viewer *http.Request
+	id     string // X-Amz-Cf-Id
+}
+
+// serveCached answers a GET or HEAD from the cache, filling it from the
+// origin on a miss or when the object is stale.
+func (e *Edge) serveCached(w http.ResponseWriter, r *http.Request, d *distribution.Distribution, b *behavior, id string) {
+	rawPath := r.URL.EscapedPath()
+	q := &request{d: d, b: b, ds: e.state(d.ID), viewer: r, id: id,
+		name:   objectName(b, rawPath, r.URL.RawQuery),
+		target: originTarget(b, rawPath, r.URL.RawQuery),
+	}
+	q.key = d.ID + "\x00" + q.name
+	if v := b.variant(r); v != "" {
+		q.key += "\x00" + v
+	}
+	for attempt := 0; ; attempt++ {
+		ent := e.lookup(q.ds, q.key, q.name)
+		if ent != nil && e.now().Before(ent.expires) {
+			e.serveEntry(w, r, ent, xHit, true, id)
+			return
+		}
+		var large *largeResponse // the leader's response too large to cache
+		res, ok := e.flights.do(r.Context(), q.key, func() fillResult {
+			res, l := e.fill(q, ent)
+			large = l
+			return res
+		})
+		switch {
+		case !ok: // the viewer went away
+			return
+		case large != nil:
+			e.serveLarge(w, r, q, large)
+		case res.tooLarge:
+			e.passthrough(w, r, d, b, id)
+		case res.ent == nil:
+			e.errorPage(w, r, res.status, res.msg, id)
+		case q.ds.dead(q.name, res.ent.seq) && attempt < 2:
+			// An invalidation came while the origin request was under
+			// way; this viewer may have come after it: ask again.
+			continue
+		default:
+			e.serveEntry(w, r, res.ent, res.xcache, res.xcache != xMiss, id)
+		}
+		return
+	}
+}
+
+// lookup returns the object cached under key, or nil when there is none or
+// it is dead (then it is deleted).
+func (e *Edge) lookup(ds *distState, key, name string) *entry {
+	ent, ok := e.cache.GetIfPresent(key)
+	if !ok {
+		return nil
+	}
+	if ds.dead(name, ent.seq) {
+		e.remove(key, ent)
+		return nil
+	}
+	return ent
+}
+
+// remove deletes the object under key if it is still ent.
+func (e *Edge) remove(key string, ent *entry) {
+	e.cache.ComputeIfPresent(key, func(old *entry) (*entry, otter.ComputeOp) {
+		if old == ent {
+			return nil, otter.InvalidateOp
+		}
+		return old, otter.CancelOp
+	})
+}
+
+// serveEntry answers from a cached (or once-fetched) object. Objects with
+// status 200 are served as http.ServeContent does, so Range, If-Range,
+// If-None-Match and If-Modified-Since are answered from the cache.
+func (e *Edge) serveEntry(w http.ResponseWriter, r *http.Request, ent *entry, xcache string, cached bool, id string) {
+	h := w.Header()
+	for k, v := range ent.header {
+		h[k] = v[:len(v):len(v)] // an Add must not write into the cached slice
+	}
+	if ent.status >= 400 {
+		xcache = xError
+	}
+	e.stamp(h, xcache, id)
+	if age := ent.originAge; cached || age > 0 {
+		if cached {
+			age += int64(e.now().Sub(ent.stored) / time.Second)
+		}
+		h.Set("Age", strconv.FormatInt(max(age, 0), 10))
+	}
+	if ent.status == http.StatusOK {
+		if _, ok := ent.header["Content-Type"]; !ok {
+			h["Content-Type"] = nil // do not sniff: the origin sent none
+		}
+		http.ServeContent(w, r, "", ent.modTime, bytes.NewReader(ent.body))
+		return
+	}
+	h.Set("Content-Length", strconv.Itoa(len(ent.body)))
+	w.WriteHeader(ent.status)
+	if r.Method != http.MethodHead {
+		_, _ = w.Write(ent.body)
+	}
+}
+
+// serveLarge streams to the leader of a fill the response that turned out
+// too large to cache. A Range request for an object whose size was known
+// up front is sent to the origin again with its Range instead.
+func (e *Edge) serveLarge(w http.ResponseWriter, r *http.Request, q *request, l *largeResponse) {
+	resp := l.resp
+	if r.Method == http.MethodGet && r.Header.Get("Range") != "" && l.prefix == nil {
+		resp.Body.Close()
+		e.passthrough(w, r, q.d, q.b, q.id)
+		return
+	}
+	defer resp.Body.Close()
+	h := w.Header()
+	for k, v := range cleanHeader(resp.Header) {
+		if k != "Set-Cookie" || q.b.cookies == "all" || q.b.cookies == "whitelist" {
+			h[k] = v
+		}
+	}
+	xcache := xMiss
+	if resp.StatusCode >= 400 {
+		xcache = xError
+	}
+	e.stamp(h, xcache, q.id)
+	w.WriteHeader(resp.StatusCode)
+	if r.Method == http.MethodHead {
+		return
+	}
+	if _, err := w.Write(l.prefix); err != nil {
+		return
+	}
+	if _, err := io.Copy(w, resp.Body); err != nil {
+		if r.Context().Err() != nil {
+			return // the viewer went away
+		}
+		// The viewer must see a truncated response, not a short one that
+		// looks complete: abort the connection as httputil.ReverseProxy does.
+		e.log.Warn("origin body ended early", "distribution", q.d.ID, "object", q.name, "err", err)
+		panic(http.ErrAbortHandler)
+	}
+}
+
+// passthroughKey carries what rewritePassthrough needs in the request's
+// context.
+type passthroughKey struct{}
+
+type passthroughInfo struct {
+	d      *distribution.Distribution
+	b      *behavior
+	id     string
+	target string
+}
+
+// passthrough sends the viewer's request to the origin uncached and relays
+// the answer.
+func (e *Edge) passthrough(w http.ResponseWriter, r *http.Request, d *distribution.Distribution, b *behavior, id string) {
+	info := passthroughInfo{d: d, b: b, id: id, target: originTarget(b, r.URL.EscapedPath(), r.URL.RawQuery)}
+	ctx := context.WithValue(r.Context(), passthroughKey{}, info)
+	ctx = b.withTimeouts(ctx)
+	e.proxy.ServeHTTP(w, r.WithContext(ctx))
+}
+
+// rewritePassthrough turns a viewer request into its origin request.
+func (e *Edge) rewritePassthrough(pr *httputil.ProxyRequest) {
+	info := pr.In.Context().Value(passthroughKey{}).(passthroughInfo)
+	u, err := url.Parse(originURL(info.d, info.target))
+	if err != nil {
+		u = info.d.Origin // cannot happen: targets are canonical
+	}
+	pr.Out.URL = u
+	pr.Out.Host = info.d.Origin.Host
+	h := http.Header{}
+	if info.b.allHeaders {
+		h = pr.Out.Header // hop-by-hop headers already removed
+		pr.Out.Host = pr.In.Host
+	}
+	for _, name := range passedHeaders {
+		if name == "Authorization" && (pr.In.Method == http.MethodGet || pr.In.Method == http.MethodHead) {
+			continue // CloudFront drops it on GET and HEAD unless forwarded
+		}
+		if v := pr.In.Header.Values(name); len(v) > 0 {
+			h[name] = v
+		}
+	}
+	pr.Out.Header = h
+	info.b.forwardViewerHeaders(pr.Out, pr.In)
+	e.setOriginHeaders(h, pr.In, info.id)
+}
+
+// stampPassthrough adds the edge's headers to a passthrough's answer.
+func (e *Edge) stampPassthrough(resp *http.Response) error {
+	info := resp.Request.Context().Value(passthroughKey{}).(passthroughInfo)
+	xcache := xMiss
+	if resp.StatusCode >= 400 {
+		xcache = xError
+	}
+	e.stamp(resp.Header, xcache, info.id)
+	return nil
+}
+
+// passthroughError answers a passthrough whose origin request failed.
+func (e *Edge) passthroughError(w http.ResponseWriter, r *http.Request, err error) {
+	info := r.Context().Value(passthroughKey{}).(passthroughInfo)
+	if r.Context().Err() != nil {
+		return // the viewer went away
+	}
+	e.log.Warn("origin request failed", "distribution", info.d.ID, "target", info.target, "err", err)
+	status, msg := originStatus(err)
+	e.errorPage(w, r, status, msg, info.id)
+}

@@ -1,0 +1,183 @@
+package edge
+
+import (
+	"io"
+	"math"
+	"net/http"
+	"time"
+)
+
+// entry is an object: a cached origin response, or one fetched for the
+// viewers waiting on a fill but not cacheable. It is immutable once built.
+type entry struct {
+	ds        *distState
+	name      string      // object name (key.go)
+	seq       uint64      // the clock when the origin request that made it started
+	status    int         //
+	header    http.Header // origin's, without hop-by-hop, Content-Length, Age, Set-Cookie
+	body      []byte      //
+	stored    time.Time   // when the origin answered (last validation)
+	expires   time.Time   // fresh until then
+	modTime   time.Time   // Last-Modified, for conditional and If-Range requests
+	etag      string      // validators for revalidation
+	lastMod   string      //
+	originAge int64       // the origin's Age header, seconds
+	weight    uint32      // what it counts against CacheSize
+}
+
+// entryOverhead approximates the memory of an entry and its cache node
+// beyond its body, headers and key.
+const entryOverhead = 320
+
+// newEntry builds an object from an origin response. Set-Cookie is kept
+// only when the behavior forwards cookies (the cache key then has them);
+// otherwise one viewer's cookie would be handed to every other.
+func newEntry(q *request, seq uint64, status int, h http.Header, body []byte, now time.Time, ttl time.Duration) *entry {
+	ds, key, name := q.ds, q.key, q.name
+	h = cleanHeader(h)
+	originAge := int64(seconds(h.Get("Age")) / time.Second)
+	h.Del("Content-Length")
+	h.Del("Age")
+	if q.b.cookies != "all" && q.b.cookies != "whitelist" {
+		h.Del("Set-Cookie")
+	}
+	ent := &entry{
+		ds: ds, name: name, seq: seq, status: status, header: h, body: body,
+		stored: now, expires: now.Add(ttl),
+		etag: h.Get("ETag"), lastMod: h.Get("Last-Modified"), originAge: originAge,
+	}
+	if t, err := http.ParseTime(ent.lastMod); err == nil {
+		ent.modTime = t
+	}
+	size := entryOverhead + 2*len(key) + len(body)
+	for k, vs := range h {
+		for _, v := range vs {
+			size += len(k) + len(v) + 32
+		}
+	}
+	ent.weight = uint32(min(size, math.MaxUint32))
+	return ent
+}
+
+// fillResult is what a fill hands every viewer waiting on it.
+type fillResult struct {
+	ent      *entry // the object to serve; nil when the fill failed or tooLarge
+	xcache   string // X-Cache for ent
+	tooLarge bool   // the body is over MaxObjectSize: fetch it uncached
+	status   int    // with neither: the error page's status and message
+	msg      string
+}
+
+// largeResponse is an origin response too large to cache, for the leader
+// of the fill to stream.
+type largeResponse struct {
+	resp   *http.Response
+	prefix []byte // the part of the body already read; nil if none was
+}
+
+// fill fetches the object from the origin and caches it when it may be.
+// stale, when not nil, is the expired object the lookup found: it is
+// revalidated (with If-None-Match / If-Modified-Since) and served instead
+// of an origin failure or 5xx.
+func (e *Edge) fill(q *request, stale *entry) (fillResult, *largeResponse) {
+	ds, b := q.ds, q.b
+	seq := ds.pin(&e.clock)
+	kept := false // the pin passed to a cached object
+	defer func() {
+		if !kept {
+			ds.unpin(seq)
+		}
+	}()
+	if stale != nil && ds.dead(q.name, stale.seq) {
+		stale = nil
+	}
+	fail := func(err error) fillResult {
+		e.log.Warn("origin request failed", "distribution", q.d.ID, "target", q.target, "err", err)
+		if stale != nil {
+			return fillResult{ent: stale, xcache: xHit}
+		}
+		status, msg := originStatus(err)
+		return fillResult{status: status, msg: msg}
+	}
+
+	conditional := stale != nil && (stale.etag != "" || stale.lastMod != "")
+	var resp *http.Response
+	for attempt := 1; ; attempt++ {
+		req, err := http.NewRequestWithContext(b.withTimeouts(e.ctx), http.MethodGet, originURL(q.d, q.target), nil)
+		if err != nil {
+			return fail(err), nil
+		}
+		b.forwardViewerHeaders(req, q.viewer)
+		e.setOriginHeaders(req.Header, q.viewer, q.id)
+		if conditional && stale.etag != "" {
+			req.Header.Set("If-None-Match", stale.etag)
+		}
+		if conditional && stale.lastMod != "" {
+			req.Header.Set("If-Modified-Since", stale.lastMod)
+		}
+		resp, err = e.transport.RoundTrip(req)
+		if err == nil {
+			break
+		}
+		if attempt >= b.attempts || !dialFailed(err) || e.ctx.Err() != nil {
+			return fail(err), nil
+		}
+	}
+	now := e.now()
+	switch {
+	case resp.StatusCode == http.StatusNotModified && conditional:
+		drain(resp.Body)
+		h := stale.header.Clone()
+		for k, v := range cleanHeader(resp.Header) {
+			if k != "Content-Length" && k != "Content-Encoding" {
+				h[k] = v
+			}
+		}
+		ttl, ok := freshness(stale.status, h, b, e.errorTTL, now)
+		ent := newEntry(q, seq, stale.status, h, stale.body, now, ttl)
+		if ok {
+			kept = e.insert(q.key, ent)
+		}
+		return fillResult{ent: ent, xcache: xRefreshHit}, nil
+	case resp.StatusCode >= 500 && stale != nil:
+		drain(resp.Body)
+		e.log.Warn("origin error; serving the stale object", "distribution", q.d.ID, "target", q.target, "status", resp.StatusCode)
+		return fillResult{ent: stale, xcache: xHit}, nil
+	case resp.ContentLength > e.maxObject:
+		return fillResult{tooLarge: true}, &largeResponse{resp: resp}
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, e.maxObject+1))
+	if err != nil {
+		resp.Body.Close()
+		return fail(err), nil
+	}
+	if int64(len(body)) > e.maxObject {
+		return fillResult{tooLarge: true}, &largeResponse{resp: resp, prefix: body}
+	}
+	resp.Body.Close()
+	ttl, ok := freshness(resp.StatusCode, resp.Header, b, e.errorTTL, now)
+	ent := newEntry(q, seq, resp.StatusCode, resp.Header, body, now, ttl)
+	if ok && (ttl > 0 || ent.etag != "" || ent.lastMod != "") {
+		kept = e.insert(q.key, ent)
+	}
+	return fillResult{ent: ent, xcache: xMiss}, nil
+}
+
+// insert caches ent under key unless an invalidation has already made it
+// dead or it could not fit, and reports whether it did. The pin of ent.seq
+// passes to the cache, which drops it when ent leaves (New's
+// OnAtomicDeletion).
+func (e *Edge) insert(key string, ent *entry) bool {
+	if uint64(ent.weight) > e.cache.GetMaximum() || ent.ds.dead(ent.name, ent.seq) {
+		return false
+	}
+	e.cache.Set(key, ent)
+	return true
+}
+
+// drain reads a little of body, so the connection can be reused, and
+// closes it.
+func drain(body io.ReadCloser) {
+	_, _ = io.CopyN(io.Discard, body, 64<<10)
+	body.Close()
+}

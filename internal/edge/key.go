@@ -1,0 +1,216 @@
+package edge
+
+import (
+	"slices"
+	"strings"
+)
+
+// Cache keys.
+//
+// An object is cached under its distribution's Id, a NUL byte and the
+// object's name: the canonical path, followed by "?" and the canonical query
+// string when the behavior forwards query strings and the query is not
+// empty. Markers of invalidations are kept per distribution and matched
+// against the name alone, so one distribution's invalidation never touches
+// another's objects.
+//
+// Canonical form. A viewer's request URI and an invalidation path name the
+// same object when they are equal after both are put in one form:
+//   - %XX escapes of unreserved characters (A-Z a-z 0-9 - . _ ~) are
+//     decoded: "/%7Euser" is "/~user";
+//   - every other escape keeps its meaning with upper-case hex digits:
+//     "/a%2fb" is "/a%2Fb", which is not "/a/b";
+//   - bytes that cannot stand raw in a URI (space, controls, non-ASCII,
+//     `"<>\^{|}` and a '%' that starts no escape) are escaped: the
+//     invalidation path "/caf\u00e9 menu" is "/caf%C3%A9%20menu";
+//   - nothing else changes: case matters, "+" is not a space, query
+//     parameters keep their order, dot segments are not removed.
+//
+// The name a request is cached under is computed by the same function as
+// the name an invalidation path designates (objectName), so "/" with a
+// default root object and a query string the behavior does not forward are
+// treated alike on both sides.
+
+// objectName returns the name the behavior caches the object of a request
+// for rawPath?rawQuery under. rawPath is the escaped path as sent.
+// With QueryStringCacheKeys, only the parameters named there are kept in
+// the name, in their order in the request.
+func objectName(b *behavior, rawPath, rawQuery string) string {
+	p := namePath(b, rawPath)
+	if !b.forwardQuery || rawQuery == "" {
+		return p
+	}
+	q := canonical(rawQuery, true)
+	if len(b.queryKeys) > 0 {
+		if q = keepParams(q, b.queryKeys); q == "" {
+			return p
+		}
+	}
+	return p + "?" + q
+}
+
+// originTarget is the request-target the origin is asked for: the path
+// part of the name and, when the behavior forwards query strings, the
+// whole canonical query string (QueryStringCacheKeys narrows the cache key,
+// not what the origin gets).
+func originTarget(b *behavior, rawPath, rawQuery string) string {
+	p := namePath(b, rawPath)
+	if !b.forwardQuery || rawQuery == "" {
+		return p
+	}
+	return p + "?" + canonical(rawQuery, true)
+}
+
+// keepParams returns the parameters of query whose names are in keys.
+func keepParams(query string, keys []string) string {
+	var kept []string
+	for _, kv := range strings.Split(query, "&") {
+		k, _, _ := strings.Cut(kv, "=")
+		if slices.Contains(keys, k) {
+			kept = append(kept, kv)
+		}
+	}
+	return strings.Join(kept, "&")
+}
+
+// namePath is the path part of an object name: rawPath canonical, with the
+// default root object in place of "/".
+func namePath(b *behavior, rawPath string) string {
+	p := canonical(rawPath, false)
+	if p == "/" && b.rootObject != "" {
+		p = "/" + canonical(b.rootObject, false)
+	}
+	return p
+}
+
+// pattern is an invalidation path turned into what it matches: an exact
+// object name, or every name starting with prefix.
+type pattern struct {
+	name     string
+	wildcard bool
+}
+
+// invalidationPattern returns what the invalidation path p (as the API
+// accepted it: leading '/', '*' only last) matches under behavior b.
+//
+// With query strings not forwarded, objects are cached without their query,
+// so a path's query string is dropped: "/a.jpg?v=2" invalidates "/a.jpg",
+// and so does "/a.jpg?v=*" (the query could only have narrowed the match).
+// A wildcard prefix ending inside a %XX escape ("/a%2*") is cut before the
+// '%': it then matches more than asked, never less.
+func invalidationPattern(b *behavior, p string) pattern {
+	prefix, wild := strings.CutSuffix(p, "*")
+	rawPath, rawQuery, hasQuery := strings.Cut(prefix, "?")
+	if !wild {
+		return pattern{name: objectName(b, rawPath, rawQuery)}
+	}
+	if !hasQuery {
+		return pattern{name: canonical(trimPartialEscape(rawPath), false), wildcard: true}
+	}
+	if !b.forwardQuery {
+		return pattern{name: objectName(b, rawPath, "")}
+	}
+	return pattern{name: namePath(b, rawPath) + "?" + canonical(trimPartialEscape(rawQuery), true), wildcard: true}
+}
+
+// trimPartialEscape cuts an escape left unfinished at the end of s.
+func trimPartialEscape(s string) string {
+	n := len(s)
+	switch {
+	case n >= 1 && s[n-1] == '%':
+		return s[:n-1]
+	case n >= 2 && s[n-2] == '%' && ishex(s[n-1]):
+		return s[:n-2]
+	}
+	return s
+}
+
+// canonical puts s, an escaped path (query false) or query string (query
+// true), in the canonical form described above. It does not allocate when
+// s is already canonical.
+func canonical(s string, query bool) string {
+	i := 0
+	for i < len(s) {
+		c := s[i]
+		if c == '%' {
+			if i+2 < len(s) && ishex(s[i+1]) && ishex(s[i+2]) && !isUnreserved(unhex(s[i+1])<<4|unhex(s[i+2])) && isUpperHex(s[i+1]) && isUpperHex(s[i+2]) {
+				i += 3
+				continue
+			}
+			break
+		}
+		if !rawOK(c, query) {
+			break
+		}
+		i++
+	}
+	if i == len(s) {
+		return s
+	}
+	var sb strings.Builder
+	sb.Grow(len(s) + 8)
+	sb.WriteString(s[:i])
+	for ; i < len(s); i++ {
+		c := s[i]
+		if c == '%' && i+2 < len(s) && ishex(s[i+1]) && ishex(s[i+2]) {
+			d := unhex(s[i+1])<<4 | unhex(s[i+2])
+			if isUnreserved(d) {
+				sb.WriteByte(d)
+			} else {
+				writeEscape(&sb, d)
+			}
+			i += 2
+			continue
+		}
+		if c == '%' || !rawOK(c, query) {
+			writeEscape(&sb, c)
+			continue
+		}
+		sb.WriteByte(c)
+	}
+	return sb.String()
+}
+
+const upperHex = "0123456789ABCDEF"
+
+func writeEscape(sb *strings.Builder, c byte) {
+	sb.WriteByte('%')
+	sb.WriteByte(upperHex[c>>4])
+	sb.WriteByte(upperHex[c&15])
+}
+
+func isUnreserved(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
+		c == '-' || c == '.' || c == '_' || c == '~'
+}
+
+// rawOK reports whether c may stand unescaped in a path (RFC 3986 pchar and
+// '/') or, when query is true, in a query string (also '?').
+func rawOK(c byte, query bool) bool {
+	if isUnreserved(c) {
+		return true
+	}
+	switch c {
+	case '!', '$', '&', '\'', '(', ')', '*', '+', ',', ';', '=', ':', '@', '/':
+		return true
+	case '?':
+		return query
+	}
+	return false
+}
+
+func ishex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+func isUpperHex(c byte) bool { return '0' <= c && c <= '9' || 'A' <= c && c <= 'F' }
+
+func unhex(c byte) byte {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0'
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10
+	}
+	return c - 'A' + 10
+}

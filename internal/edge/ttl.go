@@ -1,0 +1,142 @@
+package edge
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// cacheControl is what the edge reads of an origin's Cache-Control.
+type cacheControl struct {
+	maxAge, sMaxAge time.Duration // -1 when absent
+	noCache         bool
+	noStore         bool
+	private         bool
+}
+
+func parseCacheControl(h http.Header) cacheControl {
+	cc := cacheControl{maxAge: -1, sMaxAge: -1}
+	for _, line := range h.Values("Cache-Control") {
+		for _, d := range strings.Split(line, ",") {
+			name, val, _ := strings.Cut(strings.TrimSpace(d), "=")
+			switch strings.ToLower(strings.TrimSpace(name)) {
+			case "max-age":
+				cc.maxAge = seconds(val)
+			case "s-maxage":
+				cc.sMaxAge = seconds(val)
+			case "no-cache":
+				cc.noCache = true
+			case "no-store":
+				cc.noStore = true
+			case "private":
+				cc.private = true
+			}
+		}
+	}
+	return cc
+}
+
+// seconds parses a delta-seconds value; a malformed one counts as 0, which
+// RFC 9111 asks caches to treat as stale.
+func seconds(v string) time.Duration {
+	n, err := strconv.ParseInt(strings.Trim(strings.TrimSpace(v), `"`), 10, 64)
+	if err != nil || n < 0 {
+		return 0
+	}
+	if n > int64(100*365*24*time.Hour/time.Second) {
+		n = int64(100 * 365 * 24 * time.Hour / time.Second)
+	}
+	return time.Duration(n) * time.Second
+}
+
+// cacheableStatus are the statuses cached under the behavior's TTLs.
+var cacheableStatus = map[int]bool{
+	http.StatusOK:                   true,
+	http.StatusNonAuthoritativeInfo: true,
+	http.StatusMultipleChoices:      true,
+	http.StatusMovedPermanently:     true,
+	http.StatusPermanentRedirect:    true,
+	http.StatusGone:                 true,
+}
+
+// errorStatus are the 4xx statuses cached for the error caching minimum TTL
+// when the distribution configures none for them (CloudFront caches these
+// and the 5xx for 10 seconds by default; openfront does not cache a 5xx
+// unless a CustomErrorResponse gives it an ErrorCachingMinTTL).
+var errorStatus = map[int]bool{
+	http.StatusBadRequest:        true,
+	http.StatusForbidden:         true,
+	http.StatusNotFound:          true,
+	http.StatusMethodNotAllowed:  true,
+	http.StatusRequestURITooLong: true,
+}
+
+// freshness returns how long a response stays fresh in the cache and
+// whether it may be cached at all, following CloudFront's documented table
+// ("Manage how long content stays in the cache"):
+//
+//   - no-store, no-cache or private: not cached when MinTTL is 0, else
+//     cached for MinTTL;
+//   - s-maxage, else max-age: that value, raised to MinTTL, capped at MaxTTL;
+//   - Expires (and no max-age): until then, raised to MinTTL, capped at
+//     MaxTTL; a malformed Expires is in the past;
+//   - none of these: DefaultTTL (kept between MinTTL and MaxTTL).
+//
+// 302 and 307 are cached only with an explicit lifetime. A 4xx is cached
+// for its max-age, else for the distribution's ErrorCachingMinTTL for that
+// code, else (errorStatus only) for errorTTL. A 5xx is cached only for an
+// ErrorCachingMinTTL the distribution gives its code. Other statuses are
+// never cached.
+func freshness(status int, h http.Header, b *behavior, errorTTL time.Duration, now time.Time) (time.Duration, bool) {
+	cc := parseCacheControl(h)
+	if status >= 500 {
+		ttl, ok := b.errorCachingTTL(status)
+		return ttl, ok && ttl > 0
+	}
+	if status >= 400 {
+		if cc.noStore || cc.private {
+			return 0, false
+		}
+		ttl, ok := b.errorCachingTTL(status)
+		switch {
+		case cc.sMaxAge >= 0:
+			ttl = cc.sMaxAge
+		case cc.maxAge >= 0:
+			ttl = cc.maxAge
+		case !ok && errorStatus[status]:
+			ttl = errorTTL
+		case !ok:
+			return 0, false
+		}
+		return ttl, ttl > 0
+	}
+	if cc.noStore || cc.noCache || cc.private {
+		if b.minTTL <= 0 || !cacheableStatus[status] {
+			return 0, false
+		}
+		return b.minTTL, true
+	}
+	explicit := true
+	var ttl time.Duration
+	switch {
+	case cc.sMaxAge >= 0:
+		ttl = cc.sMaxAge
+	case cc.maxAge >= 0:
+		ttl = cc.maxAge
+	case h.Get("Expires") != "":
+		if t, err := http.ParseTime(h.Get("Expires")); err == nil {
+			ttl = max(t.Sub(now), 0)
+		}
+	default:
+		explicit = false
+		ttl = b.defaultTTL
+	}
+	switch {
+	case cacheableStatus[status]:
+	case (status == http.StatusFound || status == http.StatusTemporaryRedirect) && explicit:
+	default:
+		return 0, false
+	}
+	return min(max(ttl, b.minTTL), b.maxTTL), true
+}
