@@ -2,9 +2,11 @@
 // viewers for every distribution, picked by the Host header, and whose
 // cache CreateInvalidation really purges.
 //
-// It behaves as a CloudFront edge with a distribution's legacy default
-// cache behavior (see distribution.Behavior): GET and HEAD are served from
-// the cache, concurrent misses of one object make one origin request,
+// It behaves as a CloudFront edge running a distribution's default cache
+// behavior with legacy cache settings (behavior.go: TTLs, query strings,
+// forwarded headers and cookies, allowed methods, default root object,
+// origin timeouts and custom headers): GET and HEAD are served from the
+// cache, concurrent misses of one object make one origin request,
 // stale objects are revalidated with a conditional request, Range and
 // conditional requests are answered from cached bodies, and responses carry
 // X-Cache, Age, Via, X-Amz-Cf-Pop and X-Amz-Cf-Id. Objects live in one
@@ -13,7 +15,14 @@
 //
 // Edge implements invalidation.Applier: Apply makes an invalidation take
 // effect on this edge before it returns, without scanning the cache (see
-// markers.go).
+// markers.go). It also implements distribution.Deployer: it reads the
+// registry on every request, so a configuration is in service as soon as
+// the registry holds it.
+//
+// Not yet: path-pattern cache behaviors (only the default behavior is
+// applied), custom error pages (ResponsePagePath), cache policies other
+// than the managed CachingDisabled, Compress, OPTIONS caching, and
+// signed URLs.
 package edge
 
 import (

@@ -77,6 +77,9 @@ func keepParams(query string, keys []string) string {
 // default root object in place of "/".
 func namePath(b *behavior, rawPath string) string {
 	p := canonical(rawPath, false)
+	if p == "" {
+		p = "/" // an absolute-form request for the bare origin
+	}
 	if p == "/" && b.rootObject != "" {
 		p = "/" + canonical(b.rootObject, false)
 	}

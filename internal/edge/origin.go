@@ -162,7 +162,7 @@ func (e *Edge) setOriginHeaders(h http.Header, viewer *http.Request, requestID s
 }
 
 // passedHeaders are the viewer headers forwarded on requests that bypass
-// the cache (OPTIONS and, with MethodsAll, PUT, POST, PATCH and DELETE;
+// the cache (OPTIONS and, when allowed, PUT, POST, PATCH and DELETE;
 // GET and HEAD of objects too large to cache). Cookies and the other
 // viewer headers are not forwarded, as with CloudFront's default of no
 // forwarded headers and no cookies.
@@ -173,7 +173,7 @@ var passedHeaders = []string{
 }
 
 // hopHeaders are the hop-by-hop headers a proxy does not pass on
-// (RFC 9110, 7.6.1), plus the ones the edge recomputes.
+// (RFC 9110, 7.6.1).
 var hopHeaders = []string{
 	"Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate", "Proxy-Authorization",
 	"Te", "Trailer", "Transfer-Encoding", "Upgrade",
