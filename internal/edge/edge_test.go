@@ -918,3 +918,121 @@ func checkLive(t *testing.T, e *Edge) {
 		t.Errorf("live counts say %d, the cache holds %d objects", live, n)
 	}
 }
+
+func TestForwardedHeadersCookiesAndQueryKeys(t *testing.T) {
+	o := newOrigin(t)
+	d := dist("E1", o, "site.test", "other.test")
+	cb := &d.Config.DefaultBehavior
+	cb.ForwardedHeaders = []string{"Host", "accept-language"}
+	cb.ForwardCookies = "whitelist"
+	cb.CookieNames = []string{"lang"}
+	cb.ForwardQueryString = true
+	cb.QueryStringCacheKeys = []string{"v"}
+	d.Config.Origins[0].CustomHeaders = []distribution.Header{{Name: "X-Origin-Secret", Value: "s3cret"}}
+	h := newHarness(t, Config{}, d)
+	o.setHandler(func(w http.ResponseWriter, r *http.Request) {
+		c, _ := r.Cookie("lang")
+		other, _ := r.Cookie("session")
+		fmt.Fprintf(w, "host=%s al=%s lang=%v session=%v uri=%s secret=%s",
+			r.Host, r.Header.Get("Accept-Language"), c != nil && c.Value == "fr", other != nil, r.RequestURI, r.Header.Get("X-Origin-Secret"))
+	})
+	want := "host=site.test al=fr lang=true session=false uri=/a?v=1&x=2 secret=s3cret"
+	r := h.get("site.test", "/a?v=1&x=2", "Accept-Language", "fr", "Cookie", "lang=fr; session=abc")
+	if r.body != want || r.xcache() != miss {
+		t.Fatalf("got %q %q, want %q", r.body, r.xcache(), want)
+	}
+	// x is not a cache key: same object. The session cookie is not either.
+	if r := h.get("site.test", "/a?v=1&x=3", "Accept-Language", "fr", "Cookie", "lang=fr; session=xyz"); r.body != want || r.xcache() != hit {
+		t.Errorf("same key: %q %q", r.body, r.xcache())
+	}
+	// Another forwarded header value, cookie or Host: another object.
+	for _, c := range [][]string{
+		{"site.test", "Accept-Language", "de", "Cookie", "lang=fr"},
+		{"site.test", "Accept-Language", "fr", "Cookie", "lang=de"},
+		{"other.test", "Accept-Language", "fr", "Cookie", "lang=fr"},
+	} {
+		if r := h.get(c[0], "/a?v=1", c[1:]...); r.xcache() != miss {
+			t.Errorf("%v: %q, want a miss", c, r.xcache())
+		}
+	}
+	// One invalidation of the path removes every variant.
+	h.apply("E1", "/a?v=1")
+	if r := h.get("site.test", "/a?v=1&x=2", "Accept-Language", "fr", "Cookie", "lang=fr"); r.xcache() != miss {
+		t.Errorf("after invalidation: %q", r.xcache())
+	}
+	if r := h.get("other.test", "/a?v=1", "Accept-Language", "fr", "Cookie", "lang=fr"); r.xcache() != miss {
+		t.Errorf("other variant after invalidation: %q", r.xcache())
+	}
+}
+
+func TestCachingDisabledPolicy(t *testing.T) {
+	o := newOrigin(t)
+	d := dist("E1", o, "site.test")
+	d.Config.DefaultBehavior.CachePolicyID = cachingDisabledPolicy
+	h := newHarness(t, Config{}, d)
+	o.set("/a", "x")
+	for range 3 {
+		h.expect("site.test", "/a", "x", miss)
+	}
+	if n := o.hitsOf("/a"); n != 3 {
+		t.Errorf("origin saw %d requests, want 3", n)
+	}
+}
+
+// TestConcurrentInvalidations hammers the edge with viewers while
+// invalidations are applied, then checks the last one took effect.
+func TestConcurrentInvalidations(t *testing.T) {
+	o := newOrigin(t)
+	h := newHarness(t, Config{CacheSize: 256 << 10}, dist("E1", o, "site.test"))
+	var version atomic.Int64
+	o.setHandler(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "%s@%d", r.URL.Path, version.Load())
+	})
+	paths := make([]string, 50)
+	for i := range paths {
+		paths[i] = fmt.Sprintf("/d%d/f%d", i%5, i)
+	}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := g; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if r := h.get("site.test", paths[i%len(paths)]); r.status != 200 {
+					t.Errorf("status %d", r.status)
+					return
+				}
+			}
+		}()
+	}
+	for v := range 30 {
+		version.Store(int64(v + 1))
+		switch v % 3 {
+		case 0:
+			h.apply("E1", "/*")
+		case 1:
+			h.apply("E1", "/d1/*", "/d2/*")
+		default:
+			h.apply("E1", paths[:10]...)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	version.Store(100)
+	h.apply("E1", "/*")
+	for _, p := range paths {
+		want := fmt.Sprintf("%s@100", p)
+		if r := h.get("site.test", p); r.body != want {
+			t.Errorf("GET %s = %q after the last invalidation, want %q", p, r.body, want)
+		}
+	}
+	close(stop)
+	wg.Wait()
+	h.edge.reclaim()
+	checkLive(t, h.edge)
+}
