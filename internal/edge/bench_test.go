@@ -65,17 +65,22 @@ func benchFixture(b *testing.B) *Edge {
 }
 
 func fill(e *Edge, id string, n int) {
-	ds := e.state(id)
-	body := []byte("0123456789abcdef")
-	now := time.Now()
 	for i := range n {
-		name := benchName(i)
-		key := id + "\x00" + name
-		ent := &entry{ds: ds, name: name, seq: ds.pin(&e.clock), status: 200, header: http.Header{},
-			body: body, stored: now, expires: now.Add(24 * time.Hour)}
-		ent.weight = uint32(entryOverhead + 2*len(key) + len(body))
-		e.cache.Set(key, ent)
+		put(e, id, benchName(i))
 	}
+}
+
+var benchBody = []byte("0123456789abcdef")
+
+// put caches a small object, as a fill starting now would.
+func put(e *Edge, id, name string) {
+	ds := e.state(id)
+	key := id + "\x00" + name
+	now := time.Now()
+	ent := &entry{ds: ds, name: name, seq: ds.pin(&e.clock), status: 200, header: http.Header{},
+		body: benchBody, stored: now, expires: now.Add(24 * time.Hour)}
+	ent.weight = uint32(entryOverhead + 2*len(key) + len(benchBody))
+	e.cache.Set(key, ent)
 }
 
 func benchApply(b *testing.B, e *Edge, id string, paths []string) {
@@ -97,8 +102,9 @@ func BenchmarkApplyAll(b *testing.B) {
 }
 
 // BenchmarkApplyBatch3000 applies a batch of 3,000 exact paths, each
-// naming a cached object (a different slice of the 1M each time), then of
-// 3,000 wildcard paths.
+// naming a cached object (a different slice of the 1M each time; the
+// objects are put back, untimed, after each batch), then of 3,000 wildcard
+// paths.
 func BenchmarkApplyBatch3000(b *testing.B) {
 	e := benchFixture(b)
 	batches := make([][]string, benchApplyObjects/3000)
@@ -111,7 +117,13 @@ func BenchmarkApplyBatch3000(b *testing.B) {
 	b.Run("exact", func(b *testing.B) {
 		i := 0
 		for b.Loop() {
-			benchApply(b, e, "EAPPLY", batches[i%len(batches)])
+			batch := batches[i%len(batches)]
+			benchApply(b, e, "EAPPLY", batch)
+			b.StopTimer()
+			for _, name := range batch {
+				put(e, "EAPPLY", name)
+			}
+			b.StartTimer()
 			i++
 		}
 	})
