@@ -2,6 +2,7 @@ package edge
 
 import (
 	"context"
+	"net/http"
 	"sync"
 )
 
@@ -39,7 +40,7 @@ func (g *flightGroup) do(ctx context.Context, key string, fn func() fillResult) 
 			return fillResult{}, false
 		}
 	}
-	f := &flight{done: make(chan struct{}), res: fillResult{status: 502}}
+	f := &flight{done: make(chan struct{}), res: fillResult{status: http.StatusBadGateway, msg: msgBadGateway}}
 	g.m[key] = f
 	g.mu.Unlock()
 
