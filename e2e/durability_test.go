@@ -155,7 +155,7 @@ func TestBadConfigStopsStartup(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "bad.yaml")
 			os.WriteFile(path, []byte(cfg), 0o600)
-			out, err := exec.Command(binary, "serve", "--config", path, "--api-addr", "127.0.0.1:0", "--data-dir", t.TempDir()).CombinedOutput()
+			out, err := exec.Command(binary, "serve", "--config", path, "--api-addr", "127.0.0.1:0", "--edge-addr", "127.0.0.1:0", "--data-dir", t.TempDir()).CombinedOutput()
 			if err == nil {
 				t.Fatalf("started with a bad config:\n%s", out)
 			}

@@ -108,7 +108,7 @@ func startServer(t *testing.T, o options) *server {
 	if err := os.WriteFile(cfgPath, []byte(o.config), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	args := append([]string{"serve", "--config", cfgPath, "--api-addr", "127.0.0.1:0", "--data-dir", o.dataDir}, o.args...)
+	args := append([]string{"serve", "--config", cfgPath, "--api-addr", "127.0.0.1:0", "--edge-addr", "127.0.0.1:0", "--data-dir", o.dataDir}, o.args...)
 	s := &server{t: t, DataDir: o.dataDir, args: args, env: o.env}
 	s.start()
 	t.Cleanup(func() { s.kill() })

@@ -10,12 +10,14 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 	"time"
 
 	"github.com/openfront/openfront/internal/cloudfront"
 	"github.com/openfront/openfront/internal/config"
 	"github.com/openfront/openfront/internal/distribution"
+	"github.com/openfront/openfront/internal/edge"
 	"github.com/openfront/openfront/internal/invalidation"
 	"github.com/openfront/openfront/internal/store/bolt"
 	"github.com/openfront/openfront/internal/store/memory"
@@ -32,6 +34,9 @@ type serveFlags struct {
 	accountID         string
 	domainSuffix      string
 	deployDelay       time.Duration
+	cacheSize         int64
+	maxObjectSize     int64
+	popName           string
 	logLevel          string
 	shutdownTimeout   time.Duration
 }
@@ -48,6 +53,9 @@ func runServe(args []string) int {
 	fs.StringVar(&f.accountID, "account-id", "000000000000", "AWS account id used in ARNs")
 	fs.StringVar(&f.domainSuffix, "domain-suffix", "cloudfront.localhost", "suffix of distributions' domain names (d1234567890abc.<suffix>)")
 	fs.DurationVar(&f.deployDelay, "deploy-delay", 0, "time a created or updated distribution stays InProgress before Deployed")
+	fs.Int64Var(&f.cacheSize, "cache-size", 256<<20, "bytes of memory the edge cache may hold")
+	fs.Int64Var(&f.maxObjectSize, "max-object-size", 32<<20, "largest object the edge caches; larger ones stream through uncached")
+	fs.StringVar(&f.popName, "pop", "LOCAL1-C1", "X-Amz-Cf-Pop the edge reports")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 30*time.Second, "how long in-flight requests may take to finish on SIGINT/SIGTERM")
 	if err := fs.Parse(args); err != nil {
@@ -92,9 +100,6 @@ func runServe(args []string) int {
 }
 
 func serve(f serveFlags, cfg *config.Config, log *slog.Logger) error {
-	if _, _, err := net.SplitHostPort(f.edgeAddr); err != nil {
-		return fmt.Errorf("--edge-addr: %v", err)
-	}
 	keys := map[string]cloudfront.Key{}
 	for _, c := range cfg.Credentials {
 		keys[c.AccessKeyID] = cloudfront.Key{Secret: c.SecretAccessKey, Distributions: c.Distributions}
@@ -155,12 +160,21 @@ func serve(f serveFlags, cfg *config.Config, log *slog.Logger) error {
 	if cfg.Limits.MaxInProgressWildcardPaths > 0 {
 		limits.MaxInProgressWildcardPaths = cfg.Limits.MaxInProgressWildcardPaths
 	}
+	cache := edge.New(edge.Config{
+		Distributions: registry,
+		CacheSize:     f.cacheSize,
+		MaxObjectSize: f.maxObjectSize,
+		PopName:       f.popName,
+		Logger:        log,
+	})
+	defer cache.Close()
 	svc := invalidation.NewService(invalidation.Config{
 		Store:         store,
 		Distributions: registry,
 		Limits:        limits,
-		Applier:       invalidation.DelayApplier{Delay: f.invalidationDelay},
-		Logger:        log,
+		// The edge purges first; Completed never precedes the purge.
+		Applier: applyThenDelay{cache, invalidation.DelayApplier{Delay: f.invalidationDelay}},
+		Logger:  log,
 	})
 	defer svc.Close()
 	if err := svc.Resume(context.Background()); err != nil {
@@ -179,6 +193,18 @@ func serve(f serveFlags, cfg *config.Config, log *slog.Logger) error {
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	endpoint := "http://" + ln.Addr().String()
+	edgeLn, err := net.Listen("tcp", f.edgeAddr)
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("--edge-addr: %w", err)
+	}
+	edgeSrv := &http.Server{
+		Handler:           cache,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	edgeURL := "http://" + edgeLn.Addr().String()
 
 	if api.OpenMode() {
 		log.Warn("OPEN MODE: no credentials configured, so requests are NOT authenticated; any client with any (dummy) keys is accepted. Configure credentials in the config file or OPENFRONT_ACCESS_KEY_ID/OPENFRONT_SECRET_ACCESS_KEY.")
@@ -190,7 +216,6 @@ func serve(f serveFlags, cfg *config.Config, log *slog.Logger) error {
 	} else {
 		log.Info("store", "kind", "bbolt", "dir", f.dataDir)
 	}
-	log.Info("edge listener not built yet; --edge-addr is reserved for it", "edge_addr", f.edgeAddr)
 	example := "EDFDVBD6EXAMPLE"
 	for _, d := range registry.All() {
 		log.Info("distribution", "id", d.ID, "domain", d.Domain, "origin", d.Origin.String(), "aliases", d.Aliases, "from_file", d.FromFile)
@@ -199,12 +224,14 @@ func serve(f serveFlags, cfg *config.Config, log *slog.Logger) error {
 		}
 	}
 	fmt.Printf("openfront API listening on %s\n", endpoint)
+	fmt.Printf("openfront edge listening on %s\n", edgeURL)
 	fmt.Printf("try: aws cloudfront create-invalidation --endpoint-url %s --distribution-id %s --paths '/*'\n", endpoint, example)
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(ln) }()
+	go func() { errc <- edgeSrv.Serve(edgeLn) }()
 	select {
 	case err := <-errc:
 		return err
@@ -214,9 +241,31 @@ func serve(f serveFlags, cfg *config.Config, log *slog.Logger) error {
 	log.Info("shutting down: no new connections; waiting for in-flight requests")
 	sctx, cancel := context.WithTimeout(context.Background(), f.shutdownTimeout)
 	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		log.Error("shutdown", "err", err)
+	var wg sync.WaitGroup
+	for _, s := range []*http.Server{srv, edgeSrv} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := s.Shutdown(sctx); err != nil {
+				log.Error("shutdown", "err", err)
+			}
+		}()
 	}
+	wg.Wait()
 	log.Info("stopped")
 	return nil
+}
+
+// applyThenDelay applies an invalidation to the in-process edge, then waits
+// out --invalidation-delay (to rehearse CloudFront's timing).
+type applyThenDelay struct {
+	edge  *edge.Edge
+	delay invalidation.DelayApplier
+}
+
+func (a applyThenDelay) Apply(ctx context.Context, inv invalidation.Invalidation) error {
+	if err := a.edge.Apply(ctx, inv); err != nil {
+		return err
+	}
+	return a.delay.Apply(ctx, inv)
 }
