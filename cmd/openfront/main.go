@@ -12,7 +12,8 @@ import (
 const usage = `openfront: a CloudFront-compatible CDN in one binary
 
 Usage:
-  openfront serve [flags]     run the CloudFront API (see: openfront serve -h)
+  openfront serve [flags]     run the CloudFront API and an edge (see: openfront serve -h)
+  openfront edge [flags]      run an edge alone, following a control plane (see: openfront edge -h)
   openfront version           print the version
 `
 
@@ -27,6 +28,8 @@ func main() {
 	switch os.Args[1] {
 	case "serve":
 		os.Exit(runServe(os.Args[2:]))
+	case "edge":
+		os.Exit(runEdge(os.Args[2:]))
 	case "version", "--version", "-v":
 		fmt.Println("openfront", version)
 	case "help", "-h", "--help":

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -18,6 +20,7 @@ import (
 	"github.com/openfront/openfront/internal/config"
 	"github.com/openfront/openfront/internal/distribution"
 	"github.com/openfront/openfront/internal/edge"
+	"github.com/openfront/openfront/internal/fleet"
 	"github.com/openfront/openfront/internal/invalidation"
 	"github.com/openfront/openfront/internal/store/bolt"
 	"github.com/openfront/openfront/internal/store/memory"
@@ -37,6 +40,10 @@ type serveFlags struct {
 	cacheSize         int64
 	maxObjectSize     int64
 	popName           string
+	noEdge            bool
+	edgeName          string
+	edgeTimeout       time.Duration
+	maxStaleness      time.Duration
 	logLevel          string
 	shutdownTimeout   time.Duration
 }
@@ -56,6 +63,10 @@ func runServe(args []string) int {
 	fs.Int64Var(&f.cacheSize, "cache-size", 256<<20, "bytes of memory the edge cache may hold")
 	fs.Int64Var(&f.maxObjectSize, "max-object-size", 32<<20, "largest object the edge caches; larger ones stream through uncached")
 	fs.StringVar(&f.popName, "pop", "LOCAL1-C1", "X-Amz-Cf-Pop the edge reports")
+	fs.BoolVar(&f.noEdge, "no-edge", false, "run the control plane alone, without the in-process edge")
+	fs.StringVar(&f.edgeName, "edge-name", "local", "name of the in-process edge in the fleet registry")
+	fs.DurationVar(&f.edgeTimeout, "edge-timeout", 30*time.Second, "how long an edge may be disconnected before it leaves the registry")
+	fs.DurationVar(&f.maxStaleness, "max-staleness", 10*time.Second, "how long the in-process edge may go without hearing from the control plane before it stops serving from its cache")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 30*time.Second, "how long in-flight requests may take to finish on SIGINT/SIGTERM")
 	if err := fs.Parse(args); err != nil {
@@ -110,10 +121,18 @@ func serve(f serveFlags, cfg *config.Config, log *slog.Logger) error {
 		}
 		keys[id] = cloudfront.Key{Secret: secret}
 	}
+	openMode := len(keys) == 0
+	// The in-process edge signs its fleet requests with a key of its own.
+	var edgeKeyID, edgeSecret string
+	if !openMode {
+		edgeKeyID, edgeSecret = "OPENFRONTLOCALEDGE", randomSecret()
+		keys[edgeKeyID] = cloudfront.Key{Secret: edgeSecret}
+	}
 
 	var store interface {
 		invalidation.Store
 		distribution.Store
+		fleet.Store
 	}
 	if f.memory {
 		store = memory.New()
@@ -131,13 +150,27 @@ func serve(f serveFlags, cfg *config.Config, log *slog.Logger) error {
 		}
 	}()
 
+	// The hub needs the distributions for snapshots, the distributions the
+	// hub to deploy: tie the knot with a func.
+	var dists *distribution.Service
+	hub, err := fleet.NewHub(context.Background(), fleet.HubConfig{
+		Store:         store,
+		Distributions: func() []*distribution.Distribution { return dists.Registry().All() },
+		EdgeTimeout:   f.edgeTimeout,
+		Logger:        log,
+	})
+	if err != nil {
+		return fmt.Errorf("fleet: %w", err)
+	}
+	defer hub.Close()
+
 	var fromFile []*distribution.Distribution
 	for _, d := range cfg.Distributions {
 		fromFile = append(fromFile, distribution.FromFile(d.ID, d.OriginURL, d.Aliases, f.domainSuffix, time.Now()))
 	}
-	dists, err := distribution.NewService(context.Background(), distribution.ServiceConfig{
+	dists, err = distribution.NewService(context.Background(), distribution.ServiceConfig{
 		Store:        store,
-		Deployer:     distribution.DelayDeployer{Delay: f.deployDelay},
+		Deployer:     deployThenDelay{hub, distribution.DelayDeployer{Delay: f.deployDelay}},
 		FromFile:     fromFile,
 		DomainSuffix: f.domainSuffix,
 		AccountID:    f.accountID,
@@ -147,7 +180,6 @@ func serve(f serveFlags, cfg *config.Config, log *slog.Logger) error {
 		return fmt.Errorf("loading distributions: %w", err)
 	}
 	defer dists.Close()
-	dists.Resume()
 	registry := dists.Registry()
 
 	limits := invalidation.DefaultLimits
@@ -160,56 +192,74 @@ func serve(f serveFlags, cfg *config.Config, log *slog.Logger) error {
 	if cfg.Limits.MaxInProgressWildcardPaths > 0 {
 		limits.MaxInProgressWildcardPaths = cfg.Limits.MaxInProgressWildcardPaths
 	}
-	cache := edge.New(edge.Config{
-		Distributions: registry,
-		CacheSize:     f.cacheSize,
-		MaxObjectSize: f.maxObjectSize,
-		PopName:       f.popName,
-		Logger:        log,
-	})
-	defer cache.Close()
 	svc := invalidation.NewService(invalidation.Config{
 		Store:         store,
 		Distributions: registry,
 		Limits:        limits,
-		// The edge purges first; Completed never precedes the purge.
-		Applier: applyThenDelay{cache, invalidation.DelayApplier{Delay: f.invalidationDelay}},
+		// Completed once every edge of the fleet has applied it, then
+		// --invalidation-delay (to rehearse CloudFront's timing).
+		Applier: applyThenDelay{hub, invalidation.DelayApplier{Delay: f.invalidationDelay}},
 		Logger:  log,
 	})
 	defer svc.Close()
-	if err := svc.Resume(context.Background()); err != nil {
-		return fmt.Errorf("resuming in-progress invalidations: %w", err)
-	}
 
-	api := cloudfront.NewHandler(cloudfront.Config{Invalidations: svc, Distributions: dists, Keys: keys, AccountID: f.accountID, Logger: log})
+	api := cloudfront.NewHandler(cloudfront.Config{Invalidations: svc, Distributions: dists, Fleet: hub.Handler(),
+		Keys: keys, AccountID: f.accountID, Logger: log})
 	ln, err := net.Listen("tcp", f.apiAddr)
 	if err != nil {
 		return fmt.Errorf("--api-addr: %w", err)
 	}
-	srv := &http.Server{
-		Handler:           api,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
 	endpoint := "http://" + ln.Addr().String()
-	edgeLn, err := net.Listen("tcp", f.edgeAddr)
-	if err != nil {
-		ln.Close()
-		return fmt.Errorf("--edge-addr: %w", err)
-	}
-	edgeSrv := &http.Server{
-		Handler:           cache,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
-	edgeURL := "http://" + edgeLn.Addr().String()
+	servers := []*http.Server{newServer(api, log)}
+	listeners := []net.Listener{ln}
+	servers[0].RegisterOnShutdown(hub.StopStreams)
 
-	if api.OpenMode() {
+	// The in-process edge is a member of the fleet like any other: it
+	// follows the control plane over HTTP with the same code as `openfront edge`.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	followCtx, stopFollowing := context.WithCancel(context.Background())
+	defer stopFollowing()
+	edgeURL := ""
+	if !f.noEdge {
+		edgeLn, err := net.Listen("tcp", f.edgeAddr)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("--edge-addr: %w", err)
+		}
+		edgeURL = "http://" + edgeLn.Addr().String()
+		edgeRegistry := distribution.NewRegistry()
+		cache := edge.New(edge.Config{
+			Distributions: edgeRegistry,
+			CacheSize:     f.cacheSize,
+			MaxObjectSize: f.maxObjectSize,
+			PopName:       f.popName,
+			Logger:        log,
+		})
+		defer cache.Close()
+		follower := fleet.NewFollower(fleet.FollowerConfig{
+			ControlPlane: endpoint, Name: f.edgeName, Addr: edgeURL,
+			AccessKeyID: edgeKeyID, SecretAccessKey: edgeSecret,
+			Registry: edgeRegistry, Cache: cache, MaxStaleness: f.maxStaleness, Logger: log.With("edge", f.edgeName),
+		})
+		// Work logged before it connects waits for it.
+		hub.Expect(f.edgeName, edgeURL)
+		go follower.Run(followCtx)
+		servers = append(servers, newServer(follower.Guard(cache), log))
+		listeners = append(listeners, edgeLn)
+	}
+
+	// Deploys and completions interrupted by a restart go on, now that
+	// the fleet is known.
+	dists.Resume()
+	if err := svc.Resume(context.Background()); err != nil {
+		return fmt.Errorf("resuming in-progress invalidations: %w", err)
+	}
+
+	if openMode {
 		log.Warn("OPEN MODE: no credentials configured, so requests are NOT authenticated; any client with any (dummy) keys is accepted. Configure credentials in the config file or OPENFRONT_ACCESS_KEY_ID/OPENFRONT_SECRET_ACCESS_KEY.")
 	} else {
-		log.Info("authentication on: requests must be signed with AWS Signature Version 4", "keys", len(keys))
+		log.Info("authentication on: requests must be signed with AWS Signature Version 4", "keys", len(keys)-1)
 	}
 	if f.memory {
 		log.Info("store", "kind", "memory")
@@ -224,14 +274,17 @@ func serve(f serveFlags, cfg *config.Config, log *slog.Logger) error {
 		}
 	}
 	fmt.Printf("openfront API listening on %s\n", endpoint)
-	fmt.Printf("openfront edge listening on %s\n", edgeURL)
+	if edgeURL != "" {
+		fmt.Printf("openfront edge listening on %s\n", edgeURL)
+	} else {
+		log.Info("no in-process edge (--no-edge): control plane only; run edges with `openfront edge --control-plane " + endpoint + "`")
+	}
 	fmt.Printf("try: aws cloudfront create-invalidation --endpoint-url %s --distribution-id %s --paths '/*'\n", endpoint, example)
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	errc := make(chan error, 2)
-	go func() { errc <- srv.Serve(ln) }()
-	go func() { errc <- edgeSrv.Serve(edgeLn) }()
+	errc := make(chan error, len(servers))
+	for i, s := range servers {
+		go func() { errc <- s.Serve(listeners[i]) }()
+	}
 	select {
 	case err := <-errc:
 		return err
@@ -239,10 +292,11 @@ func serve(f serveFlags, cfg *config.Config, log *slog.Logger) error {
 	}
 	stop()
 	log.Info("shutting down: no new connections; waiting for in-flight requests")
+	stopFollowing()
 	sctx, cancel := context.WithTimeout(context.Background(), f.shutdownTimeout)
 	defer cancel()
 	var wg sync.WaitGroup
-	for _, s := range []*http.Server{srv, edgeSrv} {
+	for _, s := range servers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -256,16 +310,47 @@ func serve(f serveFlags, cfg *config.Config, log *slog.Logger) error {
 	return nil
 }
 
-// applyThenDelay applies an invalidation to the in-process edge, then waits
-// out --invalidation-delay (to rehearse CloudFront's timing).
+func newServer(h http.Handler, log *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+}
+
+func randomSecret() string {
+	var b [24]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// applyThenDelay completes an invalidation once the fleet has applied it,
+// then after --invalidation-delay.
 type applyThenDelay struct {
-	edge  *edge.Edge
+	fleet invalidation.Applier
 	delay invalidation.DelayApplier
 }
 
 func (a applyThenDelay) Apply(ctx context.Context, inv invalidation.Invalidation) error {
-	if err := a.edge.Apply(ctx, inv); err != nil {
+	if err := a.fleet.Apply(ctx, inv); err != nil {
 		return err
 	}
 	return a.delay.Apply(ctx, inv)
 }
+
+// deployThenDelay deploys a distribution to the fleet, then waits out
+// --deploy-delay.
+type deployThenDelay struct {
+	hub   *fleet.Hub
+	delay distribution.DelayDeployer
+}
+
+func (d deployThenDelay) Deploy(ctx context.Context, dist distribution.Distribution) error {
+	if err := d.hub.Deploy(ctx, dist); err != nil {
+		return err
+	}
+	return d.delay.Deploy(ctx, dist)
+}
+
+func (d deployThenDelay) Remove(ctx context.Context, id string) error { return d.hub.Remove(ctx, id) }

@@ -35,6 +35,10 @@ type Key struct {
 type Config struct {
 	Invalidations *invalidation.Service
 	Distributions *distribution.Service
+	// Fleet serves openfront's own endpoints under /openfront/ (the edge
+	// stream, acknowledgements, the admin view), authenticated like the API
+	// with a key not limited to some distributions.
+	Fleet http.Handler
 	// Keys maps access key ids to keys. Empty means open mode: requests are
 	// not authenticated.
 	Keys map[string]Key
@@ -47,6 +51,7 @@ type Config struct {
 type Handler struct {
 	inv      *invalidation.Service
 	dists    *distribution.Service
+	fleet    http.Handler
 	keys     map[string]Key
 	account  string
 	log      *slog.Logger
@@ -56,7 +61,7 @@ type Handler struct {
 
 // NewHandler returns a Handler for c.
 func NewHandler(c Config) *Handler {
-	h := &Handler{inv: c.Invalidations, dists: c.Distributions, keys: c.Keys, account: c.AccountID, log: c.Logger}
+	h := &Handler{inv: c.Invalidations, dists: c.Distributions, fleet: c.Fleet, keys: c.Keys, account: c.AccountID, log: c.Logger}
 	if h.account == "" {
 		h.account = "000000000000"
 	}
@@ -121,6 +126,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			h.fail(w, r, reqID, err)
 			return
 		}
+	}
+	if strings.HasPrefix(r.URL.Path, "/openfront/") && h.fleet != nil {
+		if keyID != "" && len(h.keys[keyID].Distributions) > 0 {
+			h.fail(w, r, reqID, &apiError{http.StatusForbidden, "AccessDenied", "Access key " + keyID + " is limited to some distributions; the fleet endpoints need an unrestricted key."})
+			return
+		}
+		h.fleet.ServeHTTP(w, r)
+		return
 	}
 	ctx := context.WithValue(r.Context(), ctxBody, body)
 	ctx = context.WithValue(ctx, ctxKeyID, keyID)

@@ -117,3 +117,25 @@ func (r *Registry) All() []*Distribution {
 	slices.SortFunc(out, func(a, b *Distribution) int { return strings.Compare(a.ID, b.ID) })
 	return out
 }
+
+// Put adds or replaces d. Edges following a control plane keep their
+// registry in step with it this way; the control plane's own registry is
+// changed through Service only.
+func (r *Registry) Put(d *Distribution) { r.put(d) }
+
+// Remove drops the distribution named id.
+func (r *Registry) Remove(id string) { r.remove(id) }
+
+// Replace makes ds the whole content of the registry.
+func (r *Registry) Replace(ds []*Distribution) {
+	keep := map[string]bool{}
+	for _, d := range ds {
+		keep[d.ID] = true
+		r.put(d)
+	}
+	for _, d := range r.All() {
+		if !keep[d.ID] {
+			r.remove(d.ID)
+		}
+	}
+}

@@ -31,6 +31,11 @@ type Deployer interface {
 	Deploy(ctx context.Context, d Distribution) error
 }
 
+// Remover is implemented by Deployers that must hear of deletions.
+type Remover interface {
+	Remove(ctx context.Context, id string) error
+}
+
 // DelayDeployer stands in for edges that are not there: deploying takes
 // Delay from LastModified.
 type DelayDeployer struct{ Delay time.Duration }
@@ -269,6 +274,13 @@ func (s *Service) Delete(ctx context.Context, id, ifMatch string) error {
 		return err
 	}
 	s.reg.remove(id)
+	if rm, ok := s.deployer.(Remover); ok {
+		if err := rm.Remove(ctx, id); err != nil {
+			// The deletion is durable; edges serve the deleted distribution
+			// until they hear of it, as CloudFront's do for a while.
+			s.log.Warn("telling edges of a deleted distribution failed", "id", id, "err", err)
+		}
+	}
 	return nil
 }
 

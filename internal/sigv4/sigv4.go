@@ -254,3 +254,28 @@ func escape(s string, encodeSlash bool) string {
 	}
 	return b.String()
 }
+
+// Sign adds Signature Version 4 headers (X-Amz-Date, X-Amz-Content-Sha256,
+// Authorization) to r for body, as AWS SDKs do. openfront's edges sign
+// their requests to the control plane with it.
+func Sign(r *http.Request, body []byte, keyID, secret, region, service string, now time.Time) {
+	amzDate := now.UTC().Format(timeFormat)
+	day := amzDate[:8]
+	sum := sha256.Sum256(body)
+	payloadHash := hex.EncodeToString(sum[:])
+	r.Header.Set("X-Amz-Date", amzDate)
+	r.Header.Set("X-Amz-Content-Sha256", payloadHash)
+	if r.Host == "" {
+		r.Host = r.URL.Host
+	}
+	signed := []string{"host", "x-amz-content-sha256", "x-amz-date"}
+	creq := sha256.Sum256([]byte(canonicalRequest(r, signed, payloadHash)))
+	scope := day + "/" + region + "/" + service + "/aws4_request"
+	stringToSign := algorithm + "\n" + amzDate + "\n" + scope + "\n" + hex.EncodeToString(creq[:])
+	key := hmacSHA256([]byte("AWS4"+secret), day)
+	key = hmacSHA256(key, region)
+	key = hmacSHA256(key, service)
+	key = hmacSHA256(key, "aws4_request")
+	r.Header.Set("Authorization", algorithm+" Credential="+keyID+"/"+scope+
+		", SignedHeaders="+strings.Join(signed, ";")+", Signature="+hex.EncodeToString(hmacSHA256(key, stringToSign)))
+}

@@ -21,6 +21,7 @@ import (
 	bbolt "go.etcd.io/bbolt"
 
 	"github.com/openfront/openfront/internal/distribution"
+	"github.com/openfront/openfront/internal/fleet"
 	"github.com/openfront/openfront/internal/invalidation"
 )
 
@@ -31,7 +32,13 @@ import (
 //	dist/<distributionID>/ref   SHA-256(CallerReference) -> seq (any length fits a key)
 //	active                      <distributionID> 0x00 <Id> -> nil, for InProgress ones
 //	distributions               <distributionID> -> JSON distribution.Distribution (API-created ones)
+//	events                      position (8 bytes) -> event (the fleet's log)
+//	eventkeys                   key -> position, so appends are idempotent
+//	edges                       name -> edge record (the fleet's registry)
 var (
+	bucketEvents        = []byte("events")
+	bucketEventKeys     = []byte("eventkeys")
+	bucketEdges         = []byte("edges")
 	bucketDists         = []byte("dist")
 	bucketActive        = []byte("active")
 	bucketDistributions = []byte("distributions")
@@ -98,8 +105,10 @@ func (s *Store) load() error {
 		if _, err := tx.CreateBucketIfNotExists(bucketDists); err != nil {
 			return err
 		}
-		if _, err := tx.CreateBucketIfNotExists(bucketDistributions); err != nil {
-			return err
+		for _, b := range [][]byte{bucketDistributions, bucketEvents, bucketEventKeys, bucketEdges} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
 		}
 		act, err := tx.CreateBucketIfNotExists(bucketActive)
 		if err != nil {
@@ -449,6 +458,111 @@ func (s *Store) Distributions(ctx context.Context) ([]distribution.Distribution,
 				return fmt.Errorf("distribution %s: %w", k, err)
 			}
 			out = append(out, d)
+			return nil
+		})
+	})
+	return out, err
+}
+
+// AppendEvent implements fleet.Store.
+func (s *Store) AppendEvent(ctx context.Context, key string, data []byte) (uint64, error) {
+	var pos uint64
+	err := s.do(ctx, func(tx *bbolt.Tx, _ map[string]invalidation.Usage) error {
+		keys := tx.Bucket(bucketEventKeys)
+		if p := keys.Get([]byte(key)); p != nil {
+			pos = binary.BigEndian.Uint64(p)
+			return nil
+		}
+		ev := tx.Bucket(bucketEvents)
+		n, err := ev.NextSequence()
+		if err != nil {
+			return err
+		}
+		if err := ev.Put(seqKey(n), data); err != nil {
+			return err
+		}
+		if err := keys.Put([]byte(key), seqKey(n)); err != nil {
+			return err
+		}
+		pos = n
+		return nil
+	})
+	return pos, err
+}
+
+// EventsAfter implements fleet.Store.
+func (s *Store) EventsAfter(ctx context.Context, after uint64, limit int) ([]fleet.StoredEvent, error) {
+	var out []fleet.StoredEvent
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		c := tx.Bucket(bucketEvents).Cursor()
+		for k, v := c.Seek(seqKey(after + 1)); k != nil && len(out) < limit; k, v = c.Next() {
+			out = append(out, fleet.StoredEvent{Pos: binary.BigEndian.Uint64(k), Data: slices.Clone(v)})
+		}
+		return nil
+	})
+	return out, err
+}
+
+// LogBounds implements fleet.Store.
+func (s *Store) LogBounds(ctx context.Context) (first, last uint64, err error) {
+	err = s.db.View(func(tx *bbolt.Tx) error {
+		c := tx.Bucket(bucketEvents).Cursor()
+		if k, _ := c.First(); k != nil {
+			first = binary.BigEndian.Uint64(k)
+		}
+		if k, _ := c.Last(); k != nil {
+			last = binary.BigEndian.Uint64(k)
+		}
+		if last == 0 {
+			// Everything was trimmed: the next position still follows the sequence.
+			last = tx.Bucket(bucketEvents).Sequence()
+			first = last + 1
+		}
+		return nil
+	})
+	return first, last, err
+}
+
+// TrimEvents implements fleet.Store. Keys of trimmed events stay, so a
+// trimmed event is never appended again.
+func (s *Store) TrimEvents(ctx context.Context, before uint64) error {
+	return s.do(ctx, func(tx *bbolt.Tx, _ map[string]invalidation.Usage) error {
+		b := tx.Bucket(bucketEvents)
+		c := b.Cursor()
+		for k, _ := c.First(); k != nil && binary.BigEndian.Uint64(k) < before; k, _ = c.First() {
+			if err := b.Delete(k); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// SaveEdges implements fleet.Store.
+func (s *Store) SaveEdges(ctx context.Context, edges map[string][]byte) error {
+	return s.do(ctx, func(tx *bbolt.Tx, _ map[string]invalidation.Usage) error {
+		if err := tx.DeleteBucket(bucketEdges); err != nil {
+			return err
+		}
+		b, err := tx.CreateBucket(bucketEdges)
+		if err != nil {
+			return err
+		}
+		for name, data := range edges {
+			if err := b.Put([]byte(name), data); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// Edges implements fleet.Store.
+func (s *Store) Edges(ctx context.Context) (map[string][]byte, error) {
+	out := map[string][]byte{}
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		return tx.Bucket(bucketEdges).ForEach(func(k, v []byte) error {
+			out[string(k)] = slices.Clone(v)
 			return nil
 		})
 	})

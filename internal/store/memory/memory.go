@@ -3,12 +3,15 @@
 package memory
 
 import (
+	"cmp"
 	"context"
+	"maps"
 	"slices"
 	"sync"
 	"time"
 
 	"github.com/openfront/openfront/internal/distribution"
+	"github.com/openfront/openfront/internal/fleet"
 	"github.com/openfront/openfront/internal/invalidation"
 )
 
@@ -17,6 +20,10 @@ type Store struct {
 	mu            sync.Mutex
 	dists         map[string]*invalidations            // invalidations by distribution; guarded by mu
 	distributions map[string]distribution.Distribution // guarded by mu
+	events        []fleet.StoredEvent                  // the fleet's log, by position; guarded by mu
+	eventKeys     map[string]uint64                    // guarded by mu
+	lastPos       uint64                               // guarded by mu
+	edges         map[string][]byte                    // guarded by mu
 }
 
 type invalidations struct {
@@ -28,7 +35,8 @@ type invalidations struct {
 
 // New returns an empty Store.
 func New() *Store {
-	return &Store{dists: map[string]*invalidations{}, distributions: map[string]distribution.Distribution{}}
+	return &Store{dists: map[string]*invalidations{}, distributions: map[string]distribution.Distribution{},
+		eventKeys: map[string]uint64{}, edges: map[string][]byte{}}
 }
 
 func (s *Store) dist(id string) *invalidations {
@@ -165,6 +173,66 @@ func (s *Store) Distributions(ctx context.Context) ([]distribution.Distribution,
 		out = append(out, d)
 	}
 	return out, nil
+}
+
+// AppendEvent implements fleet.Store.
+func (s *Store) AppendEvent(ctx context.Context, key string, data []byte) (uint64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if p, ok := s.eventKeys[key]; ok {
+		return p, nil
+	}
+	s.lastPos++
+	s.events = append(s.events, fleet.StoredEvent{Pos: s.lastPos, Data: slices.Clone(data)})
+	s.eventKeys[key] = s.lastPos
+	return s.lastPos, nil
+}
+
+// EventsAfter implements fleet.Store.
+func (s *Store) EventsAfter(ctx context.Context, after uint64, limit int) ([]fleet.StoredEvent, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	i, _ := slices.BinarySearchFunc(s.events, after+1, func(e fleet.StoredEvent, p uint64) int {
+		return cmp.Compare(e.Pos, p)
+	})
+	var out []fleet.StoredEvent
+	for ; i < len(s.events) && len(out) < limit; i++ {
+		out = append(out, s.events[i])
+	}
+	return out, nil
+}
+
+// LogBounds implements fleet.Store.
+func (s *Store) LogBounds(ctx context.Context) (uint64, uint64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.events) == 0 {
+		return s.lastPos + 1, s.lastPos, nil
+	}
+	return s.events[0].Pos, s.lastPos, nil
+}
+
+// TrimEvents implements fleet.Store.
+func (s *Store) TrimEvents(ctx context.Context, before uint64) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.events = slices.DeleteFunc(s.events, func(e fleet.StoredEvent) bool { return e.Pos < before })
+	return nil
+}
+
+// SaveEdges implements fleet.Store.
+func (s *Store) SaveEdges(ctx context.Context, edges map[string][]byte) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.edges = maps.Clone(edges)
+	return nil
+}
+
+// Edges implements fleet.Store.
+func (s *Store) Edges(ctx context.Context) (map[string][]byte, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return maps.Clone(s.edges), nil
 }
 
 // InProgress implements invalidation.Store.

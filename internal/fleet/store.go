@@ -1,0 +1,41 @@
+// Package fleet keeps a fleet of edges in step with the control plane.
+//
+// The control plane (Hub) appends every change an edge must apply — an
+// invalidation, a distribution's new configuration, a deletion — to a
+// durable, ordered log, and pushes it to each edge over a long-lived
+// Server-Sent Events stream whose event ids are log positions. Each edge
+// (Follower) applies events in order and acknowledges the position it has
+// reached. An invalidation is Completed, and a configuration Deployed, once
+// every live edge has acknowledged its position. An edge reconnecting
+// resumes after the last position it applied, so it misses nothing.
+package fleet
+
+import "context"
+
+// Store is the durable part of the hub: the event log and the registry of
+// edges. Implementations live under internal/store.
+type Store interface {
+	// AppendEvent adds data to the log under key and returns its position.
+	// If key was appended before, nothing is written and that position is
+	// returned: appending is idempotent, so work resumed after a restart
+	// does not log twice. The event is on stable storage when it returns.
+	AppendEvent(ctx context.Context, key string, data []byte) (pos uint64, err error)
+	// EventsAfter returns up to limit events with positions above after,
+	// in order.
+	EventsAfter(ctx context.Context, after uint64, limit int) ([]StoredEvent, error)
+	// LogBounds returns the first retained and the last position (0, 0
+	// when the log is empty).
+	LogBounds(ctx context.Context) (first, last uint64, err error)
+	// TrimEvents drops events at positions below before.
+	TrimEvents(ctx context.Context, before uint64) error
+	// SaveEdges replaces the stored registry of edges.
+	SaveEdges(ctx context.Context, edges map[string][]byte) error
+	// Edges returns the stored registry of edges.
+	Edges(ctx context.Context) (map[string][]byte, error)
+}
+
+// StoredEvent is one entry of the log.
+type StoredEvent struct {
+	Pos  uint64
+	Data []byte
+}
