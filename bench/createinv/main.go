@@ -1,0 +1,644 @@
+// Command createinv measures CreateInvalidation throughput and latency
+// through aws-sdk-go-v2 against a real openfront process (durable bbolt
+// store, SigV4 auth on) and, in the same run and with the same client,
+// against a server that does nothing but answer 201: the ceiling of the
+// machine for this client and HTTP stack.
+//
+//	go build -o bin/openfront ./cmd/openfront
+//	go run ./bench/createinv -bin bin/openfront
+//
+// Both servers run as separate processes (the ceiling is this same program
+// started with -serve=nothing), so each has its own runtime and GOMAXPROCS,
+// as openfront has in production. Points are measured for -duration after a
+// -warmup, at each concurrency of -conc, for -rounds rounds; the order of
+// the two targets alternates from one point to the next to spread drift
+// (other load on the machine) over both.
+//
+// -perf DIR records the openfront process with `perf record -g` during its
+// first measured point at the highest concurrency and writes the report to
+// DIR (the server has no pprof endpoint; perf needs no change to it).
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	cf "github.com/aws/aws-sdk-go-v2/service/cloudfront"
+	"github.com/aws/aws-sdk-go-v2/service/cloudfront/types"
+)
+
+const (
+	distID        = "EBENCHDIST0001"
+	keyID         = "AKIDBENCHMARK0000001"
+	keySecret     = "benchSecretKey/K7MDENG+bPxRfiCYBENCHKEY"
+	ceilingBanner = "ceiling listening on "
+)
+
+// config is one distribution and limits high enough that the in-progress
+// quotas never refuse a benchmark request.
+const config = `distributions:
+  - id: ` + distID + `
+    origin: http://127.0.0.1:9
+limits:
+  max_batch_paths: 3000
+  max_in_progress_file_paths: 100000000
+  max_in_progress_wildcard_paths: 100000000
+`
+
+func main() {
+	var (
+		bin       = flag.String("bin", "bin/openfront", "openfront binary to benchmark")
+		duration  = flag.Duration("duration", 10*time.Second, "measured time per point")
+		warmup    = flag.Duration("warmup", 2*time.Second, "unmeasured time before each point")
+		concList  = flag.String("conc", "1,16", "comma-separated concurrencies")
+		rounds    = flag.Int("rounds", 1, "times every point is measured")
+		invDelay  = flag.Duration("invalidation-delay", 0, "openfront --invalidation-delay (0, the default, completes each invalidation at once: one more store write per create)")
+		extraArgs = flag.String("openfront-args", "", "extra flags for `openfront serve`, space-separated (experiments: --memory, --invalidation-delay 1h)")
+		perfDir   = flag.String("perf", "", "record openfront with perf during its first point at the highest concurrency; reports in DIR")
+		serveMode = flag.String("serve", "", "internal: run the do-nothing server instead of the benchmark (-serve=nothing)")
+	)
+	flag.Parse()
+	switch *serveMode {
+	case "":
+	case "nothing":
+		serveNothing()
+		return
+	default:
+		fatalf("-serve: unknown mode %q", *serveMode)
+	}
+
+	var concs []int
+	for _, s := range strings.Split(*concList, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || n < 1 {
+			fatalf("-conc: bad concurrency %q", s)
+		}
+		concs = append(concs, n)
+	}
+	tmp, err := os.MkdirTemp("", "openfront-bench-")
+	if err != nil {
+		fatalf("%v", err)
+	}
+	defer os.RemoveAll(tmp)
+	self, err := os.Executable()
+	if err != nil {
+		fatalf("%v", err)
+	}
+
+	cfgPath := filepath.Join(tmp, "openfront.yaml")
+	if err := os.WriteFile(cfgPath, []byte(config), 0o600); err != nil {
+		fatalf("%v", err)
+	}
+	ofArgs := []string{"serve", "--config", cfgPath, "--data-dir", filepath.Join(tmp, "data"),
+		"--api-addr", "127.0.0.1:0", "--edge-addr", "127.0.0.1:0", "--log-level", "warn", "--invalidation-delay", invDelay.String()}
+	ofArgs = append(ofArgs, strings.Fields(*extraArgs)...)
+	of := start("openfront", "openfront API listening on ",
+		[]string{"OPENFRONT_ACCESS_KEY_ID=" + keyID, "OPENFRONT_SECRET_ACCESS_KEY=" + keySecret}, *bin, ofArgs...)
+	defer of.stop()
+	ceil := start("ceiling", ceilingBanner, nil, self, "-serve=nothing")
+	defer ceil.stop()
+
+	printMachine(*bin)
+	fmt.Printf("openfront: %s (pid %d), durable bbolt store in %s, SigV4 auth on, --invalidation-delay %s\n", of.url, of.cmd.Process.Pid, filepath.Join(tmp, "data"), *invDelay)
+	if *extraArgs != "" {
+		fmt.Printf("openfront extra flags: %s\n", *extraArgs)
+	}
+	fmt.Printf("ceiling:   %s (pid %d), reads the body and answers a fixed 201 <Invalidation>\n", ceil.url, ceil.cmd.Process.Pid)
+	fmt.Printf("points: %v warm-up + %v measured, concurrency %v, %d round(s), target order alternating\n\n", *warmup, *duration, concs, *rounds)
+
+	// One client for both targets: same SDK, same signer, same transport
+	// settings; only the endpoint differs.
+	hc := &http.Client{Transport: &http.Transport{
+		MaxIdleConns:        256,
+		MaxIdleConnsPerHost: 256,
+		IdleConnTimeout:     90 * time.Second,
+	}}
+	clients := map[string]*cf.Client{"openfront": newClient(hc, of.url), "ceiling": newClient(hc, ceil.url)}
+	pids := map[string]int{"openfront": of.cmd.Process.Pid, "ceiling": ceil.cmd.Process.Pid}
+	dbs := map[string]string{"openfront": filepath.Join(tmp, "data", "openfront.db")}
+
+	type key struct {
+		target string
+		conc   int
+	}
+	results := map[key][]result{}
+	flip := false
+	for r := 1; r <= *rounds; r++ {
+		for _, c := range concs {
+			order := []string{"ceiling", "openfront"}
+			if flip {
+				order = []string{"openfront", "ceiling"}
+			}
+			flip = !flip
+			for _, t := range order {
+				run(clients[t], c, *warmup) // warm-up: connections, caches, page cache
+				var rec *perfRecording
+				if *perfDir != "" && r == 1 && t == "openfront" && c == slices.Max(concs) {
+					rec = startPerf(*perfDir, pids[t], *duration)
+				}
+				res := measure(clients[t], pids[t], dbs[t], c, *duration)
+				if rec != nil {
+					rec.finish(*bin)
+				}
+				results[key{t, c}] = append(results[key{t, c}], res)
+				fmt.Fprintf(os.Stderr, "round %d  %-9s  c=%-3d %8.0f req/s  p50 %-9s p99 %-9s errors %d  CPU/req client %s server %s  other CPU %.2f cores\n",
+					r, t, c, res.rps(), fmtDur(res.pct(50)), fmtDur(res.pct(99)), res.errors,
+					fmtDur(res.cpuPerReq(res.clientCPU)), fmtDur(res.cpuPerReq(res.serverCPU)), res.otherCores())
+				if res.commits > 0 {
+					fmt.Fprintf(os.Stderr, "  bbolt commits %d (%.0f/s), %.2f requests per commit, %.1f KiB written to disk per request (%.1f MiB/s)\n",
+						res.commits, float64(res.commits)/res.elapsed.Seconds(), float64(res.n)/float64(res.commits),
+						res.kbPerReq(), float64(res.written)/(1<<20)/res.elapsed.Seconds())
+				}
+				if res.errors > 0 {
+					fmt.Fprintf(os.Stderr, "  first error: %v\n", res.firstErr)
+				}
+			}
+		}
+	}
+
+	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "round\ttarget\tconcurrency\trequests\terrors\treq/s\tp50\tp99\tthroughput vs ceiling\tp99 vs ceiling\tclient CPU/req\tserver CPU/req\tother CPU (cores)\t")
+	for r := 0; r < *rounds; r++ {
+		for _, c := range concs {
+			ce, o := results[key{"ceiling", c}][r], results[key{"openfront", c}][r]
+			row(tw, strconv.Itoa(r+1), "ceiling", c, ce, "", "")
+			row(tw, strconv.Itoa(r+1), "openfront", c, o,
+				fmt.Sprintf("%.2f", o.rps()/ce.rps()), fmt.Sprintf("%.2f×", float64(o.pct(99))/float64(ce.pct(99))))
+		}
+	}
+	tw.Flush()
+
+	if *rounds > 1 {
+		fmt.Println()
+		fmt.Println("spread over rounds (min – median – max):")
+		tw = tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "target\tconcurrency\treq/s\tp50\tp99\tthroughput vs ceiling\tp99 vs ceiling")
+		for _, c := range concs {
+			for _, t := range []string{"ceiling", "openfront"} {
+				rs := results[key{t, c}]
+				var rps, p50, p99, tr, pr []float64
+				for i, x := range rs {
+					rps = append(rps, x.rps())
+					p50 = append(p50, float64(x.pct(50)))
+					p99 = append(p99, float64(x.pct(99)))
+					ce := results[key{"ceiling", c}][i]
+					tr = append(tr, x.rps()/ce.rps())
+					pr = append(pr, float64(x.pct(99))/float64(ce.pct(99)))
+				}
+				ratios := "\t"
+				if t == "openfront" {
+					ratios = spread(tr, func(v float64) string { return fmt.Sprintf("%.2f", v) }) + "\t" +
+						spread(pr, func(v float64) string { return fmt.Sprintf("%.2f×", v) })
+				}
+				fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\n", t, c,
+					spread(rps, func(v float64) string { return fmt.Sprintf("%.0f", v) }),
+					spread(p50, func(v float64) string { return fmtDur(time.Duration(v)) }),
+					spread(p99, func(v float64) string { return fmtDur(time.Duration(v)) }), ratios)
+			}
+		}
+		tw.Flush()
+	}
+
+	hi := slices.Max(concs)
+	var okT, okP int
+	for i := range results[key{"openfront", hi}] {
+		o, ce := results[key{"openfront", hi}][i], results[key{"ceiling", hi}][i]
+		if o.rps() >= 0.8*ce.rps() {
+			okT++
+		}
+		if float64(o.pct(99)) <= 2*float64(ce.pct(99)) {
+			okP++
+		}
+	}
+	fmt.Printf("\ntarget at concurrency %d (throughput ≥ 0.80 × ceiling, p99 ≤ 2 × ceiling's): throughput met in %d/%d rounds, p99 met in %d/%d rounds\n",
+		hi, okT, *rounds, okP, *rounds)
+}
+
+func row(tw io.Writer, round, target string, c int, r result, tput, p99 string) {
+	fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%.0f\t%s\t%s\t%s\t%s\t%s\t%s\t%.2f\t\n",
+		round, target, c, r.n, r.errors, r.rps(), fmtDur(r.pct(50)), fmtDur(r.pct(99)), tput, p99,
+		fmtDur(r.cpuPerReq(r.clientCPU)), fmtDur(r.cpuPerReq(r.serverCPU)), r.otherCores())
+}
+
+func spread(v []float64, f func(float64) string) string {
+	s := slices.Clone(v)
+	slices.Sort(s)
+	return f(s[0]) + " – " + f(s[len(s)/2]) + " – " + f(s[len(s)-1])
+}
+
+func fmtDur(d time.Duration) string {
+	switch {
+	case d >= 10*time.Millisecond:
+		return fmt.Sprintf("%.1fms", float64(d)/1e6)
+	case d >= time.Millisecond:
+		return fmt.Sprintf("%.2fms", float64(d)/1e6)
+	default:
+		return fmt.Sprintf("%.0fµs", float64(d)/1e3)
+	}
+}
+
+func printMachine(bin string) {
+	model := "unknown"
+	if data, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, l := range strings.Split(string(data), "\n") {
+			if k, v, ok := strings.Cut(l, ":"); ok && strings.TrimSpace(k) == "model name" {
+				model = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	fmt.Printf("machine: %d CPUs (NumCPU), GOMAXPROCS %d in every process, CPU %q, %s %s/%s\n",
+		runtime.NumCPU(), runtime.GOMAXPROCS(0), model, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	if out, err := exec.Command("go", "version", "-m", bin).Output(); err == nil {
+		first, _, _ := strings.Cut(string(out), "\n")
+		fmt.Printf("openfront binary: %s\n", strings.TrimSpace(first))
+	}
+	fmt.Println("client and both servers share these CPUs; date", time.Now().UTC().Format(time.RFC3339))
+	fmt.Println("other CPU = machine-wide busy CPU minus client and target server: kernel threads working for the target (ext4 journal on fsync), the idle other server, and anything else running")
+}
+
+// result is one measured point.
+type result struct {
+	n, errors int
+	elapsed   time.Duration
+	lat       []time.Duration // sorted
+	firstErr  error
+
+	// CPU time used during the point by the client (this process), the
+	// target server, and the whole machine (all processes, both servers
+	// and everything else running).
+	clientCPU, serverCPU, machineCPU time.Duration
+	// commits is the number of bbolt transactions openfront committed.
+	commits int
+	// written is how many bytes the server wrote to the disk.
+	written int64
+}
+
+// kbPerReq is the disk writes per successful request, in KiB.
+func (r result) kbPerReq() float64 {
+	if r.n == 0 {
+		return 0
+	}
+	return float64(r.written) / 1024 / float64(r.n)
+}
+
+// cpuPerReq returns d per successful request.
+func (r result) cpuPerReq(d time.Duration) time.Duration {
+	if r.n == 0 {
+		return 0
+	}
+	return d / time.Duration(r.n)
+}
+
+// otherCores is the average number of cores busy with work that is neither
+// the client nor the target server: the other server when idle, and
+// whatever else runs on the machine (noise).
+func (r result) otherCores() float64 {
+	return (r.machineCPU - r.clientCPU - r.serverCPU).Seconds() / r.elapsed.Seconds()
+}
+
+// cpuSnap is a reading of CPU and I/O counters.
+type cpuSnap struct {
+	self, server, machine time.Duration
+	serverWritten         int64 // bytes the server sent to the storage layer (write_bytes of /proc/PID/io)
+}
+
+const tick = 10 * time.Millisecond // USER_HZ is 100 on Linux
+
+func snapshot(serverPID int) cpuSnap {
+	var s cpuSnap
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
+		s.self = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	}
+	if data, err := os.ReadFile("/proc/" + strconv.Itoa(serverPID) + "/stat"); err == nil {
+		// Fields after the command name, which ends with ')': state is
+		// field 3, utime and stime are fields 14 and 15.
+		if i := strings.LastIndexByte(string(data), ')'); i >= 0 {
+			f := strings.Fields(string(data[i+1:]))
+			if len(f) > 12 {
+				u, _ := strconv.ParseInt(f[11], 10, 64)
+				st, _ := strconv.ParseInt(f[12], 10, 64)
+				s.server = time.Duration(u+st) * tick
+			}
+		}
+	}
+	if data, err := os.ReadFile("/proc/" + strconv.Itoa(serverPID) + "/io"); err == nil {
+		for _, l := range strings.Split(string(data), "\n") {
+			if v, ok := strings.CutPrefix(l, "write_bytes: "); ok {
+				s.serverWritten, _ = strconv.ParseInt(v, 10, 64)
+			}
+		}
+	}
+	if data, err := os.ReadFile("/proc/stat"); err == nil {
+		line, _, _ := strings.Cut(string(data), "\n")
+		f := strings.Fields(line)
+		var busy int64
+		for i, v := range f[1:] {
+			n, _ := strconv.ParseInt(v, 10, 64)
+			if i != 3 && i != 4 && i < 8 { // not idle, not iowait, not guest
+				busy += n
+			}
+		}
+		s.machine = time.Duration(busy) * tick
+	}
+	return s
+}
+
+// measure runs a point and records the CPU it cost and, when db names
+// openfront's bbolt file, how many transactions it committed.
+func measure(client *cf.Client, serverPID int, db string, conc int, d time.Duration) result {
+	tx0 := boltTxID(db)
+	before := snapshot(serverPID)
+	r := run(client, conc, d)
+	after := snapshot(serverPID)
+	r.commits = int(boltTxID(db) - tx0)
+	r.written = after.serverWritten - before.serverWritten
+	r.clientCPU = after.self - before.self
+	r.serverCPU = after.server - before.server
+	r.machineCPU = after.machine - before.machine
+	return r
+}
+
+// boltTxID reads the id of the last committed transaction from the meta
+// pages of the bbolt file at path (0 if path is "" or unreadable). bbolt
+// gives every read-write transaction the next id, so the difference of two
+// readings is the number of commits between them, each ending with two
+// fdatasyncs (data pages, then meta page). Reading the file needs no lock.
+func boltTxID(path string) uint64 {
+	if path == "" {
+		return 0
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	// A meta page: 16-byte page header, then magic, version, pageSize,
+	// flags (4 bytes each), root bucket (16), freelist (8), pgid (8), txid.
+	const pageSizeOff, txidOff = 16 + 8, 16 + 16 + 16 + 8 + 8
+	var page [txidOff + 8]byte
+	if _, err := f.ReadAt(page[:], 0); err != nil {
+		return 0
+	}
+	txid := binary.LittleEndian.Uint64(page[txidOff:])
+	pageSize := int64(binary.LittleEndian.Uint32(page[pageSizeOff:]))
+	if _, err := f.ReadAt(page[:], pageSize); err == nil {
+		txid = max(txid, binary.LittleEndian.Uint64(page[txidOff:]))
+	}
+	return txid
+}
+
+func (r result) rps() float64 { return float64(r.n) / r.elapsed.Seconds() }
+
+// pct returns the p-th percentile latency (nearest rank).
+func (r result) pct(p float64) time.Duration {
+	if len(r.lat) == 0 {
+		return 0
+	}
+	i := int(math.Ceil(p/100*float64(len(r.lat)))) - 1
+	return r.lat[max(0, min(i, len(r.lat)-1))]
+}
+
+var refSeq atomic.Uint64
+var runID = strconv.FormatInt(time.Now().UnixNano(), 36)
+
+// run keeps conc requests in flight for d and measures each one.
+func run(client *cf.Client, conc int, d time.Duration) result {
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		all      []time.Duration
+		errs     int
+		firstErr error
+	)
+	start := time.Now()
+	deadline := start.Add(d)
+	for w := 0; w < conc; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			lat := make([]time.Duration, 0, 4096)
+			var nerr int
+			var ferr error
+			for {
+				t0 := time.Now()
+				if !t0.Before(deadline) {
+					break
+				}
+				ref := runID + "-" + strconv.FormatUint(refSeq.Add(1), 10)
+				_, err := client.CreateInvalidation(context.Background(), &cf.CreateInvalidationInput{
+					DistributionId: aws.String(distID),
+					InvalidationBatch: &types.InvalidationBatch{
+						CallerReference: aws.String(ref),
+						Paths:           &types.Paths{Quantity: aws.Int32(1), Items: []string{"/images/" + ref + ".png"}},
+					},
+				})
+				if err != nil {
+					nerr++
+					if ferr == nil {
+						ferr = err
+					}
+					continue
+				}
+				lat = append(lat, time.Since(t0))
+			}
+			mu.Lock()
+			all = append(all, lat...)
+			errs += nerr
+			if firstErr == nil {
+				firstErr = ferr
+			}
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start) // includes the tail of requests begun before the deadline
+	slices.Sort(all)
+	return result{n: len(all), errors: errs, elapsed: elapsed, lat: all, firstErr: firstErr}
+}
+
+func newClient(hc *http.Client, url string) *cf.Client {
+	return cf.New(cf.Options{
+		Region:           "us-east-1",
+		Credentials:      credentials.NewStaticCredentialsProvider(keyID, keySecret, ""),
+		HTTPClient:       hc,
+		BaseEndpoint:     aws.String(url),
+		RetryMaxAttempts: 1, // every failure is counted, none hidden by a retry
+	})
+}
+
+// proc is a server child process.
+type proc struct {
+	name string
+	cmd  *exec.Cmd
+	url  string
+	done chan struct{}
+}
+
+func start(name, banner string, env []string, bin string, args ...string) *proc {
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		fatalf("%v", err)
+	}
+	if err := cmd.Start(); err != nil {
+		fatalf("starting %s: %v", name, err)
+	}
+	p := &proc{name: name, cmd: cmd, done: make(chan struct{})}
+	urlc := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			if u, ok := strings.CutPrefix(sc.Text(), banner); ok {
+				select {
+				case urlc <- strings.TrimSpace(u):
+				default:
+				}
+			}
+		}
+	}()
+	go func() { cmd.Wait(); close(p.done) }()
+	select {
+	case p.url = <-urlc:
+	case <-p.done:
+		fatalf("%s exited before listening", name)
+	case <-time.After(30 * time.Second):
+		cmd.Process.Kill()
+		fatalf("%s did not start listening", name)
+	}
+	return p
+}
+
+// stop sends SIGTERM and waits for the process to exit.
+func (p *proc) stop() {
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+	case <-time.After(30 * time.Second):
+		p.cmd.Process.Kill()
+		<-p.done
+	}
+}
+
+func fatalf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "createinv: "+format+"\n", args...)
+	os.Exit(1)
+}
+
+// nothingBody is a valid CreateInvalidation answer, so the SDK deserializes
+// the ceiling's responses exactly as it does openfront's.
+const nothingBody = `<?xml version="1.0"?>
+<Invalidation xmlns="http://cloudfront.amazonaws.com/doc/2020-05-31/"><Id>I2J0I21PCUYOIK</Id><Status>InProgress</Status><CreateTime>2024-01-01T00:00:00.000Z</CreateTime><InvalidationBatch><Paths><Quantity>1</Quantity><Items><Path>/images/ceiling.png</Path></Items></Paths><CallerReference>ceiling</CallerReference></InvalidationBatch></Invalidation>`
+
+// serveNothing answers every request 201 after reading its body.
+func serveNothing() {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		fatalf("%v", err)
+	}
+	base := "http://" + ln.Addr().String()
+	length := strconv.Itoa(len(nothingBody))
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		hd := w.Header()
+		hd.Set("x-amz-request-id", "00000000-0000-4000-8000-000000000000")
+		hd.Set("Location", base+"/2020-05-31/distribution/"+distID+"/invalidation/I2J0I21PCUYOIK")
+		hd.Set("Content-Type", "text/xml")
+		hd.Set("Content-Length", length)
+		w.WriteHeader(http.StatusCreated)
+		io.WriteString(w, nothingBody)
+	})
+	serveUntilSignal(ln, h, ceilingBanner+base)
+}
+
+func serveUntilSignal(ln net.Listener, h http.Handler, banner string) {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	fmt.Println(banner)
+	select {
+	case err := <-errc:
+		if !errors.Is(err, http.ErrServerClosed) {
+			fatalf("%v", err)
+		}
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	srv.Shutdown(sctx)
+}
+
+// perfRecording is a running `perf record` of one process.
+type perfRecording struct {
+	dir, data string
+	cmd       *exec.Cmd
+}
+
+// startPerf records pid with call graphs for d (perf stops by itself).
+func startPerf(dir string, pid int, d time.Duration) *perfRecording {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		fatalf("%v", err)
+	}
+	data := filepath.Join(dir, "openfront.perf.data")
+	cmd := exec.Command("perf", "record", "-F", "499", "-g", "-p", strconv.Itoa(pid), "-o", data,
+		"--", "sleep", strconv.FormatFloat(d.Seconds(), 'f', 1, 64))
+	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
+	if err := cmd.Start(); err != nil {
+		fmt.Fprintf(os.Stderr, "perf: %v (is perf installed?)\n", err)
+		return nil
+	}
+	return &perfRecording{dir: dir, data: data, cmd: cmd}
+}
+
+// finish waits for perf and writes two reports next to the data: where
+// the CPU went by function (self) and by caller (children).
+func (p *perfRecording) finish(bin string) {
+	if err := p.cmd.Wait(); err != nil {
+		fmt.Fprintf(os.Stderr, "perf record: %v\n", err)
+		return
+	}
+	for _, rep := range []struct {
+		file string
+		args []string
+	}{
+		{"self.txt", []string{"--no-children", "--sort", "symbol", "-g", "none", "--percent-limit", "0.3"}},
+		{"children.txt", []string{"--children", "--sort", "symbol", "-g", "none", "--percent-limit", "1"}},
+	} {
+		out, err := exec.Command("perf", append([]string{"report", "-i", p.data, "--stdio"}, rep.args...)...).Output()
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "perf report: %v\n", err)
+			return
+		}
+		os.WriteFile(filepath.Join(p.dir, rep.file), out, 0o644)
+	}
+	fmt.Fprintf(os.Stderr, "  perf: %s, reports %s and %s\n", p.data,
+		filepath.Join(p.dir, "self.txt"), filepath.Join(p.dir, "children.txt"))
+}
