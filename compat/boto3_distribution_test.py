@@ -561,8 +561,6 @@ class FullConfig(Case):
             "QueryString": False, "Cookies": {"Forward": "none"},
             "Headers": {"Quantity": 0}, "QueryStringCacheKeys": {"Quantity": 0}})
 
-    @differs("with the default *.cloudfront.net certificate a MinimumProtocolVersion sent is kept as sent; "
-             "CloudFront documents that it sets TLSv1 there regardless of the value sent")
     def test_default_certificate_forces_tlsv1(self):
         cf = self.cf
         config = minimal_config()
@@ -672,8 +670,6 @@ class Deploy(Case):
         self.assertGreaterEqual(time.monotonic() - start, 0.5)
         self.assertEqual(cf.get_distribution(Id=dist_id)["Distribution"]["Status"], "Deployed")
 
-    @differs("DeleteDistribution of a distribution whose disabling is still InProgress succeeds; "
-             "CloudFront answers DistributionNotDisabled 409 until the disabled configuration is Deployed")
     def test_delete_while_disable_in_progress(self):
         # AWS's documented sequence is disable, wait until Deployed, then
         # delete; deleting before that fails with DistributionNotDisabled
@@ -720,8 +716,6 @@ class Lifecycle(Case):
         # Its alias is free again.
         self.create(cf, minimal_config(aliases=[held]))
 
-    @differs("a cache behavior whose TargetOriginId names an origin group is refused with NoSuchOrigin; "
-             "CloudFront accepts origin group Ids there (that is how origin failover is used)")
     def test_cache_behavior_targets_origin_group(self):
         cf = self.cf
         config = for_client(cf, full_config(ref(), [alias("failover")]))

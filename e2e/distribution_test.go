@@ -396,6 +396,13 @@ func TestDistributionDelete(t *testing.T) {
 	}
 	_, err = c.DeleteDistribution(ctx(t), &cloudfront.DeleteDistributionInput{Id: id, IfMatch: out.ETag})
 	expectErr(t, err, "PreconditionFailed", 412)
+	// Deleting needs the disabling deployed, as on CloudFront.
+	w := cloudfront.NewDistributionDeployedWaiter(c, func(o *cloudfront.DistributionDeployedWaiterOptions) {
+		o.MinDelay, o.MaxDelay = 50*time.Millisecond, 100*time.Millisecond
+	})
+	if err := w.Wait(ctx(t), &cloudfront.GetDistributionInput{Id: id}, time.Minute); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := c.DeleteDistribution(ctx(t), &cloudfront.DeleteDistributionInput{Id: id, IfMatch: up.ETag}); err != nil {
 		t.Fatal(err)
 	}
@@ -513,4 +520,37 @@ func TestDistributionSurvivesKill(t *testing.T) {
 	}
 	_, err = createDist(t, c, minimalConfig("durable"))
 	expectErr(t, err, "DistributionAlreadyExists", 409)
+}
+
+// CloudFront deletes a distribution only once its disabling is deployed,
+// and lets behaviors target origin groups.
+func TestDistributionDeleteNeedsDeployedDisable(t *testing.T) {
+	s := startServer(t, options{args: []string{"--deploy-delay", "1h"}})
+	c := s.client("", "")
+	cfg := minimalConfig("group")
+	cfg.Origins.Quantity = aws.Int32(2)
+	second := cfg.Origins.Items[0]
+	second.Id = aws.String("backup")
+	cfg.Origins.Items = append(cfg.Origins.Items, second)
+	cfg.OriginGroups = &types.OriginGroups{Quantity: aws.Int32(1), Items: []types.OriginGroup{{
+		Id:               aws.String("failover"),
+		FailoverCriteria: &types.OriginGroupFailoverCriteria{StatusCodes: &types.StatusCodes{Quantity: aws.Int32(1), Items: []int32{503}}},
+		Members: &types.OriginGroupMembers{Quantity: aws.Int32(2), Items: []types.OriginGroupMember{
+			{OriginId: aws.String("web")}, {OriginId: aws.String("backup")}}},
+	}}}
+	cfg.DefaultCacheBehavior.TargetOriginId = aws.String("failover")
+	out, err := createDist(t, c, cfg)
+	if err != nil {
+		t.Fatalf("a behavior targeting an origin group: %v", err)
+	}
+	cfg.Enabled = aws.Bool(false)
+	up, err := c.UpdateDistribution(ctx(t), &cloudfront.UpdateDistributionInput{Id: out.Distribution.Id, IfMatch: out.ETag, DistributionConfig: cfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *up.Distribution.Status != "InProgress" {
+		t.Fatalf("status %s", *up.Distribution.Status)
+	}
+	_, err = c.DeleteDistribution(ctx(t), &cloudfront.DeleteDistributionInput{Id: out.Distribution.Id, IfMatch: up.ETag})
+	expectErr(t, err, "DistributionNotDisabled", 409)
 }

@@ -32,6 +32,15 @@ var queryStringPolicies = map[string]bool{
 // filled, no namespace) to store and send back.
 func decodeDistributionConfig(e *xmlmodel.Element) (ref string, cfg distribution.Config, raw []byte, err error) {
 	xmlmodel.Normalize(e, "DistributionConfig")
+	// With the default certificate CloudFront sets TLSv1 "regardless of the
+	// value that you set" (the service model's words).
+	if vc := e.Find("ViewerCertificate"); vc != nil {
+		if def, _ := vc.Bool("CloudFrontDefaultCertificate"); def {
+			if mpv := vc.Child("MinimumProtocolVersion"); mpv != nil {
+				mpv.Text = "TLSv1"
+			}
+		}
+	}
 	cfg, err = typedConfig(e)
 	if err != nil {
 		return "", cfg, nil, err
@@ -53,6 +62,20 @@ func typedConfig(e *xmlmodel.Element) (distribution.Config, error) {
 	}
 	for _, o := range e.Items("Origins") {
 		c.Origins = append(c.Origins, typedOrigin(o))
+	}
+	for _, g := range e.Items("OriginGroups") {
+		var og distribution.OriginGroup
+		og.ID, _ = g.Value("Id")
+		for _, m := range g.Items("Members") {
+			id, _ := m.Value("OriginId")
+			og.Members = append(og.Members, id)
+		}
+		for _, code := range g.Items("FailoverCriteria", "StatusCodes") {
+			if n, err := strconv.Atoi(code.Text); err == nil {
+				og.FailoverStatusCodes = append(og.FailoverStatusCodes, n)
+			}
+		}
+		c.OriginGroups = append(c.OriginGroups, og)
 	}
 	var err error
 	if c.DefaultBehavior, err = typedBehavior(e.Find("DefaultCacheBehavior"), "DefaultCacheBehavior"); err != nil {

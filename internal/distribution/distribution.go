@@ -60,6 +60,7 @@ type Config struct {
 	Aliases              []string        `json:"aliases,omitempty"`
 	DefaultRootObject    string          `json:"root,omitempty"`
 	Origins              []Origin        `json:"origins"`
+	OriginGroups         []OriginGroup   `json:"origin_groups,omitempty"`
 	DefaultBehavior      CacheBehavior   `json:"default"`
 	Behaviors            []CacheBehavior `json:"behaviors,omitempty"`
 	CustomErrorResponses []ErrorResponse `json:"errors,omitempty"`
@@ -81,6 +82,34 @@ type Origin struct {
 	ConnectionTimeout  time.Duration `json:"connect_timeout,omitempty"`
 	ReadTimeout        time.Duration `json:"read_timeout,omitempty"`
 	KeepaliveTimeout   time.Duration `json:"keepalive_timeout,omitempty"`
+}
+
+// OriginGroup is a primary origin with failover members, which a cache
+// behavior may target in place of an origin.
+type OriginGroup struct {
+	ID string `json:"id"`
+	// Members are origin Ids, the primary first.
+	Members []string `json:"members"`
+	// FailoverStatusCodes are the primary's statuses that make CloudFront
+	// try the next member.
+	FailoverStatusCodes []int `json:"failover,omitempty"`
+}
+
+// OriginFor returns the origin a behavior's TargetOriginID names: an
+// origin, or the primary member of an origin group.
+func (c *Config) OriginFor(target string) (*Origin, bool) {
+	for _, g := range c.OriginGroups {
+		if g.ID == target && len(g.Members) > 0 {
+			target = g.Members[0]
+			break
+		}
+	}
+	for i := range c.Origins {
+		if c.Origins[i].ID == target {
+			return &c.Origins[i], true
+		}
+	}
+	return nil, false
 }
 
 // Header is a name and value.
@@ -126,10 +155,8 @@ func (d *Distribution) derive() {
 	d.Enabled = d.Config.Enabled
 	d.Aliases = d.Config.Aliases
 	d.Origin = nil
-	for _, o := range d.Config.Origins {
-		if o.ID == d.Config.DefaultBehavior.TargetOriginID {
-			d.Origin = o.URL()
-		}
+	if o, ok := d.Config.OriginFor(d.Config.DefaultBehavior.TargetOriginID); ok {
+		d.Origin = o.URL()
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"log/slog"
+	"maps"
 	"net/url"
 	"slices"
 	"strconv"
@@ -263,7 +264,8 @@ func (s *Service) Delete(ctx context.Context, id, ifMatch string) error {
 	if err != nil {
 		return err
 	}
-	if cur.Config.Enabled {
+	// CloudFront deletes only a distribution whose disabling is deployed.
+	if cur.Config.Enabled || cur.Status != Deployed {
 		return newError(CodeDistributionNotDisabled, "The distribution you are trying to delete has not been disabled.")
 	}
 	// Wait for invalidations being written for it, and keep new ones out.
@@ -440,9 +442,24 @@ func (s *Service) validate(c Config, self string) error {
 	if len(c.Origins) > 100 {
 		return newError(CodeTooManyOrigins, "You cannot create more origins for the distribution.")
 	}
+	targets := maps.Clone(ids)
+	for _, g := range c.OriginGroups {
+		if ids[g.ID] || targets[g.ID] {
+			return newError(CodeInvalidArgument, "The parameter OriginGroup Id must be unique among origins and origin groups: %q is used twice.", g.ID)
+		}
+		if len(g.Members) != 2 {
+			return newError(CodeInvalidArgument, "The parameter Members of origin group %q must name exactly 2 origins.", g.ID)
+		}
+		for _, m := range g.Members {
+			if !ids[m] {
+				return newError(CodeNoSuchOrigin, "One or more of your origins or origin groups do not exist.")
+			}
+		}
+		targets[g.ID] = true
+	}
 	patterns := map[string]bool{}
 	for i, b := range append([]CacheBehavior{c.DefaultBehavior}, c.Behaviors...) {
-		if !ids[b.TargetOriginID] {
+		if !targets[b.TargetOriginID] {
 			return newError(CodeNoSuchOrigin, "One or more of your origins or origin groups do not exist.")
 		}
 		if i > 0 {
