@@ -53,6 +53,7 @@ type server struct {
 	t       *testing.T
 	cmd     *exec.Cmd
 	URL     string
+	EdgeURL string // the viewer (edge) listener, http://127.0.0.1:PORT
 	DataDir string
 	args    []string
 	env     []string
@@ -131,12 +132,18 @@ func (s *server) start() {
 	}
 	s.cmd = cmd
 	s.exited = make(chan struct{})
-	urlc := make(chan string, 1)
+	urlc, edgec, tried := make(chan string, 1), make(chan string, 1), make(chan struct{})
 	go func() {
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {
 			if u, ok := strings.CutPrefix(sc.Text(), "openfront API listening on "); ok {
 				urlc <- u
+			}
+			if u, ok := strings.CutPrefix(sc.Text(), "openfront edge listening on "); ok {
+				edgec <- u
+			}
+			if strings.HasPrefix(sc.Text(), "try: ") {
+				close(tried)
 			}
 		}
 	}()
@@ -150,6 +157,20 @@ func (s *server) start() {
 		t.Fatalf("openfront exited before listening: %v\n%s", s.exitErr, s.stderr)
 	case <-time.After(30 * time.Second):
 		t.Fatalf("openfront did not start listening\n%s", s.stderr)
+	}
+	// serve prints the edge's line (unless --no-edge) between the API's
+	// and the "try:" line.
+	select {
+	case <-tried:
+	case <-s.exited:
+		t.Fatalf("openfront exited before it was ready: %v\n%s", s.exitErr, s.stderr)
+	case <-time.After(30 * time.Second):
+		t.Fatalf("openfront did not finish starting\n%s", s.stderr)
+	}
+	select {
+	case s.EdgeURL = <-edgec:
+	default:
+		s.EdgeURL = ""
 	}
 }
 

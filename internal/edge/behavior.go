@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -14,11 +15,116 @@ import (
 // "CachingDisabled".
 const cachingDisabledPolicy = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
 
-// behavior is what the edge acts on of a distribution's configuration: its
-// default cache behavior, the origin it targets and the error caching
-// TTLs. Path-pattern behaviors (Config.Behaviors) are not applied yet.
+// site is what the edge acts on of one version of a distribution's
+// configuration: its cache behaviors, in CloudFront's order, and its custom
+// error responses. It is built once per version (Edge.site) and immutable.
+type site struct {
+	d         *distribution.Distribution // the version it was built from
+	ds        *distState                 // the distribution's cache state; set by Edge.site
+	behaviors []behavior                 // CacheBehaviors, in order
+	def       behavior                   // DefaultCacheBehavior
+	pages     map[int]errorPage          // ErrorCode -> custom error page
+}
+
+// errorPage is a CustomErrorResponse with a ResponsePagePath.
+type errorPage struct {
+	path   string // ResponsePagePath, with a leading '/'
+	status int    // ResponseCode; the origin's status when 0
+}
+
+// newSite compiles d's configuration.
+func newSite(d *distribution.Distribution) *site {
+	c := &d.Config
+	s := &site{d: d, def: compileBehavior(d, &c.DefaultBehavior)}
+	if s.def.origin == nil {
+		s.def.origin = d.Origin // a distribution built without Origins
+	}
+	for i := range c.Behaviors {
+		s.behaviors = append(s.behaviors, compileBehavior(d, &c.Behaviors[i]))
+	}
+	for _, er := range c.CustomErrorResponses {
+		if er.ResponsePagePath == "" {
+			continue
+		}
+		if s.pages == nil {
+			s.pages = map[int]errorPage{}
+		}
+		p := errorPage{path: "/" + strings.TrimPrefix(er.ResponsePagePath, "/")}
+		if n, err := strconv.Atoi(strings.TrimSpace(er.ResponseCode)); err == nil && n >= 100 && n <= 599 {
+			p.status = n
+		}
+		if _, dup := s.pages[er.ErrorCode]; !dup {
+			s.pages[er.ErrorCode] = p
+		}
+	}
+	return s
+}
+
+// match returns the behavior CloudFront applies to a request for rawPath
+// (escaped, as sent): the first path-pattern behavior whose pattern
+// matches it, else the default behavior.
+func (s *site) match(rawPath string) *behavior {
+	if len(s.behaviors) == 0 {
+		return &s.def
+	}
+	p := canonical(rawPath, false)
+	if p == "" {
+		p = "/"
+	}
+	for i := range s.behaviors {
+		if matchPattern(s.behaviors[i].pattern, p) {
+			return &s.behaviors[i]
+		}
+	}
+	return &s.def
+}
+
+// page returns the custom error page configured for status, if any.
+func (s *site) page(status int) (errorPage, bool) {
+	p, ok := s.pages[status]
+	return p, ok
+}
+
+// methods is a set of HTTP methods.
+type methods uint8
+
+const (
+	mGet methods = 1 << iota
+	mHead
+	mOptions
+	mPut
+	mPost
+	mPatch
+	mDelete
+)
+
+func methodBit(m string) methods {
+	switch strings.ToUpper(m) {
+	case http.MethodGet:
+		return mGet
+	case http.MethodHead:
+		return mHead
+	case http.MethodOptions:
+		return mOptions
+	case http.MethodPut:
+		return mPut
+	case http.MethodPost:
+		return mPost
+	case http.MethodPatch:
+		return mPatch
+	case http.MethodDelete:
+		return mDelete
+	}
+	return 0
+}
+
+// behavior is what the edge acts on of one cache behavior: its path
+// pattern, the origin it targets, its methods, cache key and TTLs, and the
+// distribution-wide settings every behavior shares (default root object,
+// error caching TTLs).
 type behavior struct {
-	origin        *url.URL // distribution.Distribution.Origin
+	pattern       []patternPart // compiled PathPattern; nil for the default behavior
+	origin        *url.URL      // the target origin's base URL; nil if none has the Id
 	originHeaders []distribution.Header
 	connect, read time.Duration // the origin's timeouts; 0: the edge's defaults
 	attempts      int           // connection attempts, at least 1
@@ -27,9 +133,9 @@ type behavior struct {
 	queryKeys    []string // when not empty, only these parameters are in the key
 	rootObject   string
 
-	allowOptions bool // OPTIONS goes to the origin, uncached
-	allowAll     bool // PUT, POST, PATCH and DELETE too
-	noCache      bool // CachingDisabled, or every header forwarded
+	allowed       methods // AllowedMethods; GET and HEAD always
+	cachedOptions bool    // OPTIONS is among CachedMethods: its answers are cached
+	noCache       bool    // CachingDisabled, or every header forwarded
 
 	headers     []string // forwarded headers, canonical names, sorted: part of the key
 	allHeaders  bool     // "*": every viewer header is forwarded
@@ -40,17 +146,22 @@ type behavior struct {
 	errorTTL                   []distribution.ErrorResponse
 }
 
-// behaviorOf derives d's behavior. Missing values take CloudFront's
-// defaults (those of distribution.FromFile).
+// behaviorOf derives d's default behavior.
 func behaviorOf(d *distribution.Distribution) behavior {
+	return newSite(d).def
+}
+
+// compileBehavior derives a behavior of d. Missing values take CloudFront's
+// defaults (those of distribution.FromFile).
+func compileBehavior(d *distribution.Distribution, cb *distribution.CacheBehavior) behavior {
 	c := &d.Config
-	cb := &c.DefaultBehavior
 	b := behavior{
-		origin:       d.Origin,
+		pattern:      compilePattern(cb.PathPattern),
 		attempts:     1,
 		forwardQuery: cb.ForwardQueryString,
 		queryKeys:    cb.QueryStringCacheKeys,
 		rootObject:   strings.TrimPrefix(c.DefaultRootObject, "/"),
+		allowed:      mGet | mHead,
 		cookies:      cb.ForwardCookies,
 		cookieNames:  cb.CookieNames,
 		minTTL:       time.Duration(cb.MinTTL) * time.Second,
@@ -63,11 +174,11 @@ func behaviorOf(d *distribution.Distribution) behavior {
 		b.defaultTTL, b.maxTTL = 24*time.Hour, 365*24*time.Hour
 	}
 	for _, m := range cb.AllowedMethods {
-		switch strings.ToUpper(m) {
-		case http.MethodOptions:
-			b.allowOptions = true
-		case http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete:
-			b.allowAll, b.allowOptions = true, true
+		b.allowed |= methodBit(m)
+	}
+	for _, m := range cb.CachedMethods {
+		if methodBit(m) == mOptions {
+			b.cachedOptions = b.allowed&mOptions != 0
 		}
 	}
 	for _, h := range cb.ForwardedHeaders {
@@ -80,12 +191,20 @@ func behaviorOf(d *distribution.Distribution) behavior {
 	slices.Sort(b.headers)
 	for i := range c.Origins {
 		if o := &c.Origins[i]; o.ID == cb.TargetOriginID {
+			b.origin = o.URL()
 			b.originHeaders = o.CustomHeaders
 			b.connect, b.read = o.ConnectionTimeout, o.ReadTimeout
 			b.attempts = max(o.ConnectionAttempts, 1)
+			break
 		}
 	}
 	return b
+}
+
+// allows reports whether the behavior's AllowedMethods has method.
+func (b *behavior) allows(method string) bool {
+	bit := methodBit(method)
+	return bit != 0 && b.allowed&bit != 0 && method == strings.ToUpper(method)
 }
 
 // errorCachingTTL returns the error caching minimum TTL configured for
@@ -158,5 +277,106 @@ func (b *behavior) forwardViewerHeaders(out *http.Request, r *http.Request) {
 	}
 	for _, h := range b.originHeaders {
 		out.Header.Set(h.Name, h.Value)
+	}
+}
+
+// Path patterns.
+//
+// A PathPattern is matched, case-sensitively, against the request's path
+// (without the query string) in the canonical form of key.go: '*' matches
+// zero or more characters, '?' exactly one, and a pattern without a leading
+// '/' matches as if it had one ("*.jpg" is "/*.jpg", so it matches every
+// .jpg in every directory; "images/*" is "/images/*"). One character is
+// one byte of the path or one %XX escape. The rest of the pattern is put in
+// the canonical form too, so "/caf\u00e9/*" and "/caf%C3%A9/*" are one pattern.
+
+// patternPart is a literal run of a compiled pattern or one wildcard.
+type patternPart struct {
+	lit  string // canonical literal; "" for a wildcard
+	star bool   // '*'
+	one  bool   // '?'
+}
+
+// compilePattern compiles a PathPattern; "" (the default behavior's) gives
+// nil.
+func compilePattern(p string) []patternPart {
+	if p == "" {
+		return nil
+	}
+	if !strings.HasPrefix(p, "/") && !strings.HasPrefix(p, "*") {
+		p = "/" + p
+	}
+	var parts []patternPart
+	for p != "" {
+		i := strings.IndexAny(p, "*?")
+		if i < 0 {
+			i = len(p)
+		}
+		if i > 0 {
+			parts = append(parts, patternPart{lit: canonical(p[:i], false)})
+		}
+		if i == len(p) {
+			break
+		}
+		if p[i] == '*' {
+			if n := len(parts); n == 0 || !parts[n-1].star {
+				parts = append(parts, patternPart{star: true})
+			}
+		} else {
+			parts = append(parts, patternPart{one: true})
+		}
+		p = p[i+1:]
+	}
+	return parts
+}
+
+// charLen is the length of the character path starts with: 3 for a %XX
+// escape, else 1.
+func charLen(path string) int {
+	if len(path) >= 3 && path[0] == '%' && ishex(path[1]) && ishex(path[2]) {
+		return 3
+	}
+	return 1
+}
+
+// matchPattern reports whether the compiled pattern matches the canonical
+// path. A pattern that starts with '*' also covers a path without a
+// leading '/' (none reaches here). It backtracks only to the last '*', as
+// glob matchers do: O(len(pattern) * len(path)) at worst.
+func matchPattern(pat []patternPart, path string) bool {
+	if pat == nil {
+		return true
+	}
+	pi, si := 0, 0
+	starPi, starSi := -1, 0
+	for {
+		if pi < len(pat) {
+			switch p := pat[pi]; {
+			case p.star:
+				starPi, starSi = pi, si
+				pi++
+				continue
+			case p.one:
+				if si < len(path) {
+					si += charLen(path[si:])
+					pi++
+					continue
+				}
+			default:
+				if strings.HasPrefix(path[si:], p.lit) {
+					si += len(p.lit)
+					pi++
+					continue
+				}
+			}
+		} else if si == len(path) {
+			return true
+		}
+		// Mismatch: let the last '*' take one more character.
+		if starPi < 0 || starSi >= len(path) {
+			return false
+		}
+		starSi += charLen(path[starSi:])
+		pi, si = starPi+1, starSi
 	}
 }

@@ -157,9 +157,9 @@ func BenchmarkLookup(b *testing.B) {
 			st.exact = map[string]uint64{}
 			st.markers.Store(0)
 			pats := make([]pattern, len(paths))
-			beh := behavior{forwardQuery: true}
+			beh := &site{def: behavior{forwardQuery: true}}
 			for i, p := range paths {
-				pats[i] = invalidationPattern(&beh, p)
+				pats[i] = invalidationPattern(beh, p)
 			}
 			st.mark(pats, e.clock.Add(1))
 			st.mu.Unlock()

@@ -2,27 +2,37 @@
 // viewers for every distribution, picked by the Host header, and whose
 // cache CreateInvalidation really purges.
 //
-// It behaves as a CloudFront edge running a distribution's default cache
-// behavior with legacy cache settings (behavior.go: TTLs, query strings,
-// forwarded headers and cookies, allowed methods, default root object,
-// origin timeouts and custom headers): GET and HEAD are served from the
-// cache, concurrent misses of one object make one origin request,
-// stale objects are revalidated with a conditional request, Range and
-// conditional requests are answered from cached bodies, and responses carry
-// X-Cache, Age, Via, X-Amz-Cf-Pop and X-Amz-Cf-Id. Objects live in one
-// memory-bounded cache shared by all distributions and keyed by
-// distribution Id and object name (see key.go).
+// It behaves as a CloudFront edge running a distribution's cache behaviors
+// with legacy cache settings (behavior.go). A request is served by the
+// first CacheBehaviors item whose PathPattern matches its path, else by
+// the default behavior; each behavior has its own target origin (origin
+// path, custom headers, ports and protocol policy, connection attempts and
+// timeouts), AllowedMethods (others get CloudFront's 403) and
+// CachedMethods, TTLs, query strings, forwarded headers and cookies. GET
+// and HEAD are served from the cache, OPTIONS too when CachedMethods has
+// it; concurrent misses of one object make one origin request, stale
+// objects are revalidated with a conditional request, Range and
+// conditional requests are answered from cached bodies, and responses
+// carry X-Cache, Age, Via, X-Amz-Cf-Pop and X-Amz-Cf-Id. CustomErrorResponses
+// replace an origin's error (or the edge's 502 and 504) with the
+// ResponsePagePath object and ResponseCode, and give errors their
+// ErrorCachingMinTTL (errorpage.go, ttl.go); DefaultRootObject answers "/".
+// Objects live in one memory-bounded cache shared by all distributions and
+// keyed by distribution Id and object name (see key.go).
 //
 // Edge implements invalidation.Applier: Apply makes an invalidation take
 // effect on this edge before it returns, without scanning the cache (see
 // markers.go). It also implements distribution.Deployer: it reads the
 // registry on every request, so a configuration is in service as soon as
-// the registry holds it.
+// the registry holds it (a new version is compiled once, on its first
+// request).
 //
-// Not yet: path-pattern cache behaviors (only the default behavior is
-// applied), custom error pages (ResponsePagePath), cache policies other
-// than the managed CachingDisabled, Compress, OPTIONS caching, and
-// signed URLs.
+// Not yet: cache policies other than the managed CachingDisabled (their
+// TTLs and query string setting come through the distribution package;
+// their header and cookie keys do not), origin request policies, viewer
+// protocol policies (the listener is plain HTTP: redirect-to-https and
+// https-only are not enforced), Compress, origin groups (failover),
+// caching of the edge's own 502 and 504, and signed URLs.
 package edge
 
 import (
@@ -196,7 +206,7 @@ func New(c Config) *Edge {
 		staleRetention: c.StaleRetention,
 		reclaimEvery:   c.ReclaimInterval,
 		sweepEvery:     c.SweepInterval,
-		transport:      originTransport{rt: rt, timeout: c.OriginResponseTimeout},
+		transport:      originTransport{rt: rt, timeout: c.OriginResponseTimeout, connect: c.OriginConnectTimeout},
 		states:         map[string]*distState{},
 	}
 	e.proxy = &httputil.ReverseProxy{
@@ -281,12 +291,12 @@ func (e *Edge) Apply(ctx context.Context, inv invalidation.Invalidation) error {
 	if !ok {
 		return nil // deleted: nothing of it is served any more
 	}
-	b := behaviorOf(d)
+	s := e.site(d)
 	pats := make([]pattern, len(inv.Batch.Paths))
 	for i, p := range inv.Batch.Paths {
-		pats[i] = invalidationPattern(&b, p)
+		pats[i] = invalidationPattern(s, p)
 	}
-	ds := e.state(inv.DistributionID)
+	ds := s.ds
 	ds.mu.Lock()
 	seq := e.clock.Add(1)
 	ds.mark(pats, seq)
@@ -335,47 +345,59 @@ func newRequestID() string {
 
 // ServeHTTP answers a viewer. The distribution is the one the Host header
 // names (distribution.Registry.ByHost); none, or a disabled one, gets
-// CloudFront's 403 "The request could not be satisfied" page. GET and HEAD
-// go through the cache; OPTIONS, and PUT, POST, PATCH and DELETE, go to the
-// origin uncached when the behavior's AllowedMethods has them, and get 403
-// otherwise, as do other methods.
+// CloudFront's 403 "The request could not be satisfied" page. The request
+// is then served by the first cache behavior whose PathPattern matches its
+// path, else by the default behavior. A method outside the behavior's
+// AllowedMethods gets CloudFront's 403. GET and HEAD go through the cache,
+// and OPTIONS too when the behavior's CachedMethods has it; other allowed
+// methods go to the behavior's origin uncached.
 func (e *Edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	id := newRequestID()
 	d, ok := e.dists.ByHost(r.Host)
-	if !ok || !d.Enabled || d.Origin == nil {
+	if !ok || !d.Enabled {
 		e.errorPage(w, r, http.StatusForbidden, msgBadRequest, id)
 		return
 	}
-	b := behaviorOf(d)
-	switch r.Method {
-	case http.MethodGet, http.MethodHead:
-		if b.noCache {
-			e.passthrough(w, r, d, &b, id)
-			return
-		}
-		e.serveCached(w, r, d, &b, id)
-	case http.MethodOptions:
-		if !b.allowOptions {
-			e.errorPage(w, r, http.StatusForbidden, msgMethod, id)
-			return
-		}
-		e.passthrough(w, r, d, &b, id)
-	case http.MethodPut, http.MethodPost, http.MethodPatch, http.MethodDelete:
-		if !b.allowAll {
-			e.errorPage(w, r, http.StatusForbidden, msgMethod, id)
-			return
-		}
-		e.passthrough(w, r, d, &b, id)
-	default:
+	s := e.site(d)
+	rawPath := r.URL.EscapedPath()
+	b := s.match(rawPath)
+	switch {
+	case b.origin == nil: // the API refuses such a configuration
+		e.errorPage(w, r, http.StatusForbidden, msgBadRequest, id)
+	case !b.allows(r.Method):
 		e.errorPage(w, r, http.StatusForbidden, msgMethod, id)
+	case b.noCache:
+		e.passthrough(w, r, s, b, id)
+	case r.Method == http.MethodGet || r.Method == http.MethodHead:
+		e.serveCached(w, r, e.newRequest(r, s, b, http.MethodGet, rawPath, r.URL.RawQuery, id))
+	case r.Method == http.MethodOptions && b.cachedOptions:
+		e.serveCached(w, r, e.newRequest(r, s, b, http.MethodOptions, rawPath, r.URL.RawQuery, id))
+	default:
+		e.passthrough(w, r, s, b, id)
 	}
 }
 
-// request is one viewer request for a cacheable object.
+// site returns d's compiled configuration, compiling it when d is a
+// version of the distribution this edge has not seen yet.
+func (e *Edge) site(d *distribution.Distribution) *site {
+	ds := e.state(d.ID)
+	if s := ds.site.Load(); s != nil && s.d == d {
+		return s
+	}
+	s := newSite(d)
+	s.ds = ds
+	ds.site.Store(s)
+	return s
+}
+
+// request is one request for a cacheable object: a viewer's, or the
+// edge's own for a custom error page.
 type request struct {
 	d      *distribution.Distribution
+	s      *site
 	b      *behavior
 	ds     *distState
+	method string // what the origin is asked with: GET, or a cached OPTIONS
 	name   string // object name (key.go)
 	target string // what the origin is asked for
 	key    string // cache key: Id, name and the variant of forwarded headers
@@ -383,47 +405,71 @@ type request struct {
 	id     string // X-Amz-Cf-Id
 }
 
-// serveCached answers a GET or HEAD from the cache, filling it from the
-// origin on a miss or when the object is stale.
-func (e *Edge) serveCached(w http.ResponseWriter, r *http.Request, d *distribution.Distribution, b *behavior, id string) {
-	rawPath := r.URL.EscapedPath()
-	q := &request{d: d, b: b, ds: e.state(d.ID), viewer: r, id: id,
-		name:   objectName(b, rawPath, r.URL.RawQuery),
-		target: originTarget(b, rawPath, r.URL.RawQuery),
+// newRequest builds the request for rawPath?rawQuery under behavior b.
+func (e *Edge) newRequest(r *http.Request, s *site, b *behavior, method, rawPath, rawQuery, id string) *request {
+	q := &request{d: s.d, s: s, b: b, ds: s.ds, method: method, viewer: r, id: id,
+		name:   objectName(b, rawPath, rawQuery),
+		target: originTarget(b, rawPath, rawQuery),
 	}
-	q.key = d.ID + "\x00" + q.name
-	if v := b.variant(r); v != "" {
+	q.key = s.d.ID + "\x00" + q.name
+	v := b.variant(r)
+	if method == http.MethodOptions {
+		v = "OPTIONS\n" + v // a header line always has '='
+	}
+	if v != "" {
 		q.key += "\x00" + v
 	}
+	return q
+}
+
+// get returns the object q names: from the cache when it is fresh there,
+// else from the origin through a fill that concurrent requests for the
+// same key share. ok is false when the viewer went away. large, when not
+// nil, is the origin's response that was too large to cache, which the
+// caller must serve or close; a request that waited on such a fill gets
+// res.tooLarge and must ask the origin itself.
+func (e *Edge) get(q *request) (res fillResult, large *largeResponse, ok bool) {
 	for attempt := 0; ; attempt++ {
 		ent := e.lookup(q.ds, q.key, q.name)
 		if ent != nil && e.now().Before(ent.expires) {
-			e.serveEntry(w, r, ent, xHit, true, id)
-			return
+			return fillResult{ent: ent, xcache: xHit}, nil, true
 		}
-		var large *largeResponse // the leader's response too large to cache
-		res, ok := e.flights.do(r.Context(), q.key, func() fillResult {
-			res, l := e.fill(q, ent)
-			large = l
+		var l *largeResponse // the leader's response too large to cache
+		res, ok := e.flights.do(q.viewer.Context(), q.key, func() fillResult {
+			res, lr := e.fill(q, ent)
+			l = lr
 			return res
 		})
 		switch {
-		case !ok: // the viewer went away
-			return
-		case large != nil:
-			e.serveLarge(w, r, q, large)
-		case res.tooLarge:
-			e.passthrough(w, r, d, b, id)
-		case res.ent == nil:
-			e.errorPage(w, r, res.status, res.msg, id)
-		case q.ds.dead(q.name, res.ent.seq) && attempt < 2:
+		case !ok:
+			return res, nil, false
+		case l != nil:
+			return res, l, true
+		case res.ent != nil && q.ds.dead(q.name, res.ent.seq) && attempt < 2:
 			// An invalidation came while the origin request was under
 			// way; this viewer may have come after it: ask again.
 			continue
-		default:
-			e.serveEntry(w, r, res.ent, res.xcache, res.xcache != xMiss, id)
 		}
-		return
+		return res, nil, true
+	}
+}
+
+// serveCached answers a GET, HEAD or cached OPTIONS from the cache,
+// filling it from the origin on a miss or when the object is stale. An
+// error the distribution has a custom error page for is answered with it.
+func (e *Edge) serveCached(w http.ResponseWriter, r *http.Request, q *request) {
+	res, large, ok := e.get(q)
+	switch {
+	case !ok: // the viewer went away
+	case large != nil:
+		e.serveLarge(w, r, q, large)
+	case res.tooLarge:
+		e.passthrough(w, r, q.s, q.b, q.id)
+	case res.ent == nil:
+		e.failure(w, r, q.s, res.status, res.msg, q.id)
+	case res.ent.status >= 400 && e.custom(w, r, q.s, res.ent.status, q.id):
+	default:
+		e.serveEntry(w, r, res.ent, res.xcache, res.xcache != xMiss, q.id)
 	}
 }
 
@@ -452,8 +498,9 @@ func (e *Edge) remove(key string, ent *entry) {
 }
 
 // serveEntry answers from a cached (or once-fetched) object. Objects with
-// status 200 are served as http.ServeContent does, so Range, If-Range,
-// If-None-Match and If-Modified-Since are answered from the cache.
+// status 200 are served to GET and HEAD as http.ServeContent does, so
+// Range, If-Range, If-None-Match and If-Modified-Since are answered from
+// the cache.
 func (e *Edge) serveEntry(w http.ResponseWriter, r *http.Request, ent *entry, xcache string, cached bool, id string) {
 	h := w.Header()
 	for k, v := range ent.header {
@@ -469,17 +516,28 @@ func (e *Edge) serveEntry(w http.ResponseWriter, r *http.Request, ent *entry, xc
 		}
 		h.Set("Age", strconv.FormatInt(max(age, 0), 10))
 	}
-	if ent.status == http.StatusOK {
+	if ent.status == http.StatusOK && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
 		if _, ok := ent.header["Content-Type"]; !ok {
 			h["Content-Type"] = nil // do not sniff: the origin sent none
 		}
 		http.ServeContent(w, r, "", ent.modTime, bytes.NewReader(ent.body))
 		return
 	}
-	h.Set("Content-Length", strconv.Itoa(len(ent.body)))
-	w.WriteHeader(ent.status)
+	writeBody(w, r, ent.status, ent.body)
+}
+
+// writeBody writes status and body, with its Content-Length when the
+// status may have a body.
+func writeBody(w http.ResponseWriter, r *http.Request, status int, body []byte) {
+	if status == http.StatusNoContent || status == http.StatusNotModified || status < 200 {
+		w.Header().Del("Content-Length")
+		w.WriteHeader(status)
+		return
+	}
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(status)
 	if r.Method != http.MethodHead {
-		_, _ = w.Write(ent.body)
+		_, _ = w.Write(body)
 	}
 }
 
@@ -488,9 +546,14 @@ func (e *Edge) serveEntry(w http.ResponseWriter, r *http.Request, ent *entry, xc
 // up front is sent to the origin again with its Range instead.
 func (e *Edge) serveLarge(w http.ResponseWriter, r *http.Request, q *request, l *largeResponse) {
 	resp := l.resp
+	if _, ok := q.s.page(resp.StatusCode); ok {
+		resp.Body.Close()
+		e.custom(w, r, q.s, resp.StatusCode, q.id)
+		return
+	}
 	if r.Method == http.MethodGet && r.Header.Get("Range") != "" && l.prefix == nil {
 		resp.Body.Close()
-		e.passthrough(w, r, q.d, q.b, q.id)
+		e.passthrough(w, r, q.s, q.b, q.id)
 		return
 	}
 	defer resp.Body.Close()
@@ -528,16 +591,17 @@ func (e *Edge) serveLarge(w http.ResponseWriter, r *http.Request, q *request, l 
 type passthroughKey struct{}
 
 type passthroughInfo struct {
-	d      *distribution.Distribution
+	s      *site
 	b      *behavior
 	id     string
 	target string
+	viewer *http.Request
 }
 
-// passthrough sends the viewer's request to the origin uncached and relays
-// the answer.
-func (e *Edge) passthrough(w http.ResponseWriter, r *http.Request, d *distribution.Distribution, b *behavior, id string) {
-	info := passthroughInfo{d: d, b: b, id: id, target: originTarget(b, r.URL.EscapedPath(), r.URL.RawQuery)}
+// passthrough sends the viewer's request to the behavior's origin uncached
+// and relays the answer.
+func (e *Edge) passthrough(w http.ResponseWriter, r *http.Request, s *site, b *behavior, id string) {
+	info := passthroughInfo{s: s, b: b, id: id, viewer: r, target: originTarget(b, r.URL.EscapedPath(), r.URL.RawQuery)}
 	ctx := context.WithValue(r.Context(), passthroughKey{}, info)
 	ctx = b.withTimeouts(ctx)
 	e.proxy.ServeHTTP(w, r.WithContext(ctx))
@@ -546,12 +610,12 @@ func (e *Edge) passthrough(w http.ResponseWriter, r *http.Request, d *distributi
 // rewritePassthrough turns a viewer request into its origin request.
 func (e *Edge) rewritePassthrough(pr *httputil.ProxyRequest) {
 	info := pr.In.Context().Value(passthroughKey{}).(passthroughInfo)
-	u, err := url.Parse(originURL(info.d, info.target))
+	u, err := url.Parse(originURL(info.b, info.target))
 	if err != nil {
-		u = info.d.Origin // cannot happen: targets are canonical
+		u = info.b.origin // cannot happen: targets are canonical
 	}
 	pr.Out.URL = u
-	pr.Out.Host = info.d.Origin.Host
+	pr.Out.Host = info.b.origin.Host
 	h := http.Header{}
 	if info.b.allHeaders {
 		h = pr.Out.Header // hop-by-hop headers already removed
@@ -570,9 +634,25 @@ func (e *Edge) rewritePassthrough(pr *httputil.ProxyRequest) {
 	e.setOriginHeaders(h, pr.In, info.id)
 }
 
-// stampPassthrough adds the edge's headers to a passthrough's answer.
+// stampPassthrough adds the edge's headers to a passthrough's answer, and
+// replaces an error the distribution has a custom error page for with it.
 func (e *Edge) stampPassthrough(resp *http.Response) error {
 	info := resp.Request.Context().Value(passthroughKey{}).(passthroughInfo)
+	if pg, ok := info.s.page(resp.StatusCode); ok && resp.StatusCode >= 400 {
+		if c := e.customResponse(info.viewer, info.s, pg, resp.StatusCode, info.id); c != nil {
+			drain(resp.Body)
+			resp.StatusCode = c.status
+			resp.Status = strconv.Itoa(c.status) + " " + http.StatusText(c.status)
+			resp.Header = c.header.Clone()
+			resp.Header.Set("Content-Length", strconv.Itoa(len(c.body)))
+			resp.ContentLength = int64(len(c.body))
+			resp.TransferEncoding = nil
+			resp.Trailer = nil
+			resp.Body = io.NopCloser(bytes.NewReader(c.body))
+			e.stamp(resp.Header, xError, info.id)
+			return nil
+		}
+	}
 	xcache := xMiss
 	if resp.StatusCode >= 400 {
 		xcache = xError
@@ -587,7 +667,7 @@ func (e *Edge) passthroughError(w http.ResponseWriter, r *http.Request, err erro
 	if r.Context().Err() != nil {
 		return // the viewer went away
 	}
-	e.log.Warn("origin request failed", "distribution", info.d.ID, "target", info.target, "err", err)
+	e.log.Warn("origin request failed", "distribution", info.s.d.ID, "target", info.target, "err", err)
 	status, msg := originStatus(err)
-	e.errorPage(w, r, status, msg, info.id)
+	e.failure(w, r, info.s, status, msg, info.id)
 }

@@ -3,7 +3,6 @@ package edge
 import (
 	"fmt"
 	"net/http"
-	"strconv"
 )
 
 // The edge's own error responses imitate CloudFront's: an HTML page titled
@@ -24,7 +23,9 @@ import (
 // A 4xx or 5xx that the origin itself sends is passed to the viewer as the
 // origin sent it (with X-Cache: Error from cloudfront), as CloudFront does
 // without custom error pages, except that a stale cached copy is served
-// instead of an origin 5xx or failure when the edge has one.
+// instead of an origin 5xx or failure when the edge has one. With a custom
+// error page for the status (below), the viewer gets the page instead;
+// this applies to the 502 and 504 above too.
 
 const errorPageText = `<!DOCTYPE HTML PUBLIC "-//W3C//DTD HTML 4.01 Transitional//EN" "http://www.w3.org/TR/html4/loose.dtd">
 <HTML><HEAD><META HTTP-EQUIV="Content-Type" CONTENT="text/html; charset=iso-8859-1">
@@ -56,14 +57,103 @@ const (
 
 // errorPage writes one of the edge's own error responses.
 func (e *Edge) errorPage(w http.ResponseWriter, r *http.Request, status int, msg, requestID string) {
-	body := fmt.Sprintf(errorPageText, status, msg, requestID)
-	h := w.Header()
-	h.Set("Server", "CloudFront")
-	h.Set("Content-Type", "text/html")
-	h.Set("Content-Length", strconv.Itoa(len(body)))
-	e.stamp(h, xError, requestID)
-	w.WriteHeader(status)
-	if r.Method != http.MethodHead {
-		_, _ = w.Write([]byte(body))
+	e.writeCanned(w, r, edgeError(status, msg, requestID), requestID)
+}
+
+// canned is a response the edge makes up rather than relays: one of its
+// own error pages, or a custom error page.
+type canned struct {
+	status int
+	header http.Header // read only: may be a cached object's
+	body   []byte
+}
+
+// edgeError builds one of the edge's own error pages.
+func edgeError(status int, msg, requestID string) *canned {
+	return &canned{
+		status: status,
+		header: http.Header{"Server": {"CloudFront"}, "Content-Type": {"text/html"}},
+		body:   fmt.Appendf(nil, errorPageText, status, msg, requestID),
 	}
+}
+
+// writeCanned writes c with the edge's headers and X-Cache: Error from
+// cloudfront, which CloudFront sends with custom error pages too, whatever
+// their ResponseCode.
+func (e *Edge) writeCanned(w http.ResponseWriter, r *http.Request, c *canned, requestID string) {
+	h := w.Header()
+	for k, v := range c.header {
+		h[k] = v[:len(v):len(v)]
+	}
+	e.stamp(h, xError, requestID)
+	writeBody(w, r, c.status, c.body)
+}
+
+// failure answers a request whose origin could not be reached or did not
+// answer in time (status 502 or 504): with the distribution's custom error
+// page for status if it has one, else with the edge's error page.
+func (e *Edge) failure(w http.ResponseWriter, r *http.Request, s *site, status int, msg, requestID string) {
+	if !e.custom(w, r, s, status, requestID) {
+		e.errorPage(w, r, status, msg, requestID)
+	}
+}
+
+// Custom error pages.
+//
+// When the origin answers a request with an ErrorCode the distribution has
+// a CustomErrorResponse with a ResponsePagePath for (or the edge itself
+// fails with 502 or 504), the viewer gets the page at ResponsePagePath
+// with the ResponseCode (the original status when none is given) and
+// X-Cache: Error from cloudfront. The page is an object like any other: it
+// is fetched through the cache behavior its path matches, from that
+// behavior's origin, cached under its own name with that behavior's TTLs,
+// and invalidated by its own path. The origin's error response is cached
+// under the requested object for the error caching minimum TTL (see
+// freshness), so until it expires or is invalidated the origin is not
+// asked again and the page is served. If the page cannot be had, the
+// viewer gets what the page's origin answered (CloudFront's documented
+// behavior), or the edge's 502 or 504 when it could not be reached.
+
+// custom answers with the custom error page configured for status, and
+// reports whether there is one.
+func (e *Edge) custom(w http.ResponseWriter, r *http.Request, s *site, status int, requestID string) bool {
+	pg, ok := s.page(status)
+	if !ok {
+		return false
+	}
+	if c := e.customResponse(r, s, pg, status, requestID); c != nil {
+		e.writeCanned(w, r, c, requestID)
+	}
+	return true // or the viewer went away
+}
+
+// customResponse fetches the custom error page pg for an error with
+// status, through the cache. It returns nil when the viewer went away.
+func (e *Edge) customResponse(r *http.Request, s *site, pg errorPage, status int, requestID string) *canned {
+	b := s.match(pg.path)
+	if b.origin == nil {
+		return edgeError(http.StatusBadGateway, msgBadGateway, requestID)
+	}
+	q := e.newRequest(r, s, b, http.MethodGet, pg.path, "", requestID)
+	res, large, ok := e.get(q)
+	switch {
+	case !ok:
+		return nil
+	case large != nil || res.tooLarge:
+		if large != nil {
+			large.resp.Body.Close()
+		}
+		e.log.Warn("custom error page larger than the largest cached object", "distribution", s.d.ID, "page", pg.path)
+		return edgeError(http.StatusBadGateway, msgBadGateway, requestID)
+	case res.ent == nil:
+		return edgeError(res.status, res.msg, requestID)
+	case res.ent.status < 200 || res.ent.status > 299:
+		// The page is not available: the viewer gets what its origin said.
+		return &canned{status: res.ent.status, header: res.ent.header, body: res.ent.body}
+	}
+	code := pg.status
+	if code == 0 {
+		code = status
+	}
+	return &canned{status: code, header: res.ent.header, body: res.ent.body}
 }

@@ -101,27 +101,21 @@ func (e *Edge) fill(q *request, stale *entry) (fillResult, *largeResponse) {
 	}
 
 	conditional := stale != nil && (stale.etag != "" || stale.lastMod != "")
-	var resp *http.Response
-	for attempt := 1; ; attempt++ {
-		req, err := http.NewRequestWithContext(b.withTimeouts(e.ctx), http.MethodGet, originURL(q.d, q.target), nil)
-		if err != nil {
-			return fail(err), nil
-		}
-		b.forwardViewerHeaders(req, q.viewer)
-		e.setOriginHeaders(req.Header, q.viewer, q.id)
-		if conditional && stale.etag != "" {
-			req.Header.Set("If-None-Match", stale.etag)
-		}
-		if conditional && stale.lastMod != "" {
-			req.Header.Set("If-Modified-Since", stale.lastMod)
-		}
-		resp, err = e.transport.RoundTrip(req)
-		if err == nil {
-			break
-		}
-		if attempt >= b.attempts || !dialFailed(err) || e.ctx.Err() != nil {
-			return fail(err), nil
-		}
+	req, err := http.NewRequestWithContext(b.withTimeouts(e.ctx), q.method, originURL(b, q.target), nil)
+	if err != nil {
+		return fail(err), nil
+	}
+	b.forwardViewerHeaders(req, q.viewer)
+	e.setOriginHeaders(req.Header, q.viewer, q.id)
+	if conditional && stale.etag != "" {
+		req.Header.Set("If-None-Match", stale.etag)
+	}
+	if conditional && stale.lastMod != "" {
+		req.Header.Set("If-Modified-Since", stale.lastMod)
+	}
+	resp, err := e.transport.RoundTrip(req) // tries ConnectionAttempts times
+	if err != nil {
+		return fail(err), nil
 	}
 	now := e.now()
 	switch {
@@ -155,7 +149,11 @@ func (e *Edge) fill(q *request, stale *entry) (fillResult, *largeResponse) {
 		return fillResult{tooLarge: true}, &largeResponse{resp: resp, prefix: body}
 	}
 	resp.Body.Close()
-	ttl, ok := freshness(resp.StatusCode, resp.Header, b, e.errorTTL, now)
+	status := resp.StatusCode
+	if q.method == http.MethodOptions && status == http.StatusNoContent {
+		status = http.StatusOK // a preflight's usual answer: cached as a 200 would be
+	}
+	ttl, ok := freshness(status, resp.Header, b, e.errorTTL, now)
 	ent := newEntry(q, seq, resp.StatusCode, resp.Header, body, now, ttl)
 	if ok && (ttl > 0 || ent.etag != "" || ent.lastMod != "") {
 		kept = e.insert(q.key, ent)

@@ -94,21 +94,27 @@ type pattern struct {
 }
 
 // invalidationPattern returns what the invalidation path p (as the API
-// accepted it: leading '/', '*' only last) matches under behavior b.
+// accepted it: leading '/', '*' only last) matches in the distribution
+// whose configuration is s. An object's name depends on the cache behavior
+// that serves its path (whether it forwards query strings, and which), so
+// a path that names one object is read under the behavior its path
+// matches; a wildcard on the path alone matches names whatever their
+// behavior.
 //
 // With query strings not forwarded, objects are cached without their query,
 // so a path's query string is dropped: "/a.jpg?v=2" invalidates "/a.jpg",
 // and so does "/a.jpg?v=*" (the query could only have narrowed the match).
 // A wildcard prefix ending inside a %XX escape ("/a%2*") is cut before the
 // '%': it then matches more than asked, never less.
-func invalidationPattern(b *behavior, p string) pattern {
+func invalidationPattern(s *site, p string) pattern {
 	prefix, wild := strings.CutSuffix(p, "*")
 	rawPath, rawQuery, hasQuery := strings.Cut(prefix, "?")
+	if wild && !hasQuery {
+		return pattern{name: canonical(trimPartialEscape(rawPath), false), wildcard: true}
+	}
+	b := s.match(rawPath)
 	if !wild {
 		return pattern{name: objectName(b, rawPath, rawQuery)}
-	}
-	if !hasQuery {
-		return pattern{name: canonical(trimPartialEscape(rawPath), false), wildcard: true}
 	}
 	if !b.forwardQuery {
 		return pattern{name: objectName(b, rawPath, "")}

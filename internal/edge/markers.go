@@ -42,6 +42,9 @@ import (
 type distState struct {
 	id string
 
+	// site is the compiled configuration last seen (Edge.site).
+	site atomic.Pointer[site]
+
 	// markers is how many markers (exact and wildcard) are held; lookups
 	// skip mu when it is zero.
 	markers atomic.Int64

@@ -7,10 +7,10 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"strings"
+	"sync/atomic"
 	"time"
-
-	"github.com/openfront/openfront/internal/distribution"
 )
 
 // errOriginTimeout is what an origin request fails with when the origin
@@ -44,38 +44,81 @@ func newTransport(connectTimeout time.Duration, tlsConfig *tls.Config) *http.Tra
 	}
 }
 
-// timeoutsKey carries in an origin request's context the timeouts of the
-// origin's configuration, when it sets them.
+// timeoutsKey carries in an origin request's context the settings of the
+// origin's configuration: its timeouts, when it sets them, and its
+// connection attempts.
 type timeoutsKey struct{}
 
-type timeouts struct{ connect, read time.Duration }
+type timeouts struct {
+	connect, read time.Duration
+	attempts      int
+}
 
-// withTimeouts returns ctx carrying the origin's timeouts.
+// withTimeouts returns ctx carrying the origin's timeouts and connection
+// attempts.
 func (b *behavior) withTimeouts(ctx context.Context) context.Context {
-	if b.connect <= 0 && b.read <= 0 {
+	if b.connect <= 0 && b.read <= 0 && b.attempts <= 1 {
 		return ctx
 	}
-	return context.WithValue(ctx, timeoutsKey{}, timeouts{b.connect, b.read})
+	return context.WithValue(ctx, timeoutsKey{}, timeouts{b.connect, b.read, b.attempts})
 }
 
-// originTransport applies the origin response timeout to every origin
-// request: to the wait for the response headers, then to each wait for
-// more of the body (CloudFront's origin response timeout is also its
-// "keep-alive between packets" limit).
+// originTransport applies the origin's settings to every origin request:
+// a connection that fails, or is not made within the connection timeout,
+// is tried again up to the origin's ConnectionAttempts (as long as no byte
+// of a request body was sent); the origin response timeout bounds the wait
+// for the response headers once connected, then each wait for more of the
+// body (CloudFront's origin response timeout is also its "keep-alive
+// between packets" limit).
 type originTransport struct {
 	rt      http.RoundTripper
-	timeout time.Duration
+	timeout time.Duration // the origin response timeout when the origin sets none
+	connect time.Duration // the connection timeout when the origin sets none
 }
 
-// RoundTrip sends req with the timeouts applied.
+// RoundTrip sends req with the origin's settings applied.
 func (t originTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	timeout := t.timeout
-	if to, ok := req.Context().Value(timeoutsKey{}).(timeouts); ok && to.read > 0 {
+	to, _ := req.Context().Value(timeoutsKey{}).(timeouts)
+	timeout, connect := t.timeout, t.connect
+	if to.read > 0 {
 		timeout = to.read
 	}
+	if to.connect > 0 {
+		connect = to.connect
+	}
+	var body *onceBody
+	if to.attempts > 1 && req.Body != nil && req.Body != http.NoBody {
+		body = &onceBody{rc: req.Body}
+	}
+	for attempt := 1; ; attempt++ {
+		resp, err := t.try(req, body, connect, timeout)
+		if err == nil {
+			return resp, nil
+		}
+		if attempt >= to.attempts || !dialFailed(err) || errors.Is(err, errOriginTimeout) ||
+			req.Context().Err() != nil || (body != nil && body.read.Load()) {
+			if body != nil {
+				body.rc.Close()
+			}
+			return nil, err
+		}
+	}
+}
+
+// try makes one attempt. Until a connection is had, the attempt may take
+// the connection timeout and the response timeout (the dialer enforces the
+// connection timeout itself); from then on the response timeout runs.
+func (t originTransport) try(req *http.Request, body *onceBody, connect, timeout time.Duration) (*http.Response, error) {
 	ctx, cancel := context.WithCancelCause(req.Context())
-	timer := time.AfterFunc(timeout, func() { cancel(errOriginTimeout) })
-	resp, err := t.rt.RoundTrip(req.WithContext(ctx))
+	timer := time.AfterFunc(connect+timeout, func() { cancel(errOriginTimeout) })
+	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+		GotConn: func(httptrace.GotConnInfo) { timer.Reset(timeout) },
+	})
+	out := req.WithContext(ctx)
+	if body != nil {
+		out.Body = body
+	}
+	resp, err := t.rt.RoundTrip(out)
 	if err != nil {
 		timer.Stop()
 		if errors.Is(context.Cause(ctx), errOriginTimeout) {
@@ -84,9 +127,25 @@ func (t originTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		cancel(nil)
 		return nil, err
 	}
+	timer.Reset(timeout)
 	resp.Body = &originBody{rc: resp.Body, timer: timer, timeout: timeout, ctx: ctx, cancel: cancel}
 	return resp, nil
 }
+
+// onceBody is a request body that may be handed to another connection
+// attempt as long as nothing of it was read. The transport closing it
+// after a failed attempt does not close the viewer's body.
+type onceBody struct {
+	rc   io.ReadCloser
+	read atomic.Bool
+}
+
+func (b *onceBody) Read(p []byte) (int, error) {
+	b.read.Store(true)
+	return b.rc.Read(p)
+}
+
+func (b *onceBody) Close() error { return nil }
 
 // originBody is an origin response body whose every Read must make
 // progress within the timeout.
@@ -124,10 +183,10 @@ func originStatus(err error) (int, string) {
 	return http.StatusBadGateway, msgBadGateway
 }
 
-// originURL is the URL target is fetched from: the origin's scheme, host
-// and path (CloudFront's origin path) followed by target.
-func originURL(d *distribution.Distribution, target string) string {
-	o := d.Origin
+// originURL is the URL target is fetched from: the scheme, host and path
+// (CloudFront's origin path) of the behavior's origin followed by target.
+func originURL(b *behavior, target string) string {
+	o := b.origin
 	return o.Scheme + "://" + o.Host + strings.TrimSuffix(o.EscapedPath(), "/") + target
 }
 

@@ -72,6 +72,16 @@ var errorStatus = map[int]bool{
 	http.StatusRequestURITooLong: true,
 }
 
+// noStoreErrors are the error statuses whose no-store, no-cache or private
+// keeps them out of the cache; CloudFront ignores those directives on
+// other errors it caches.
+var noStoreErrors = map[int]bool{
+	http.StatusNotFound:          true,
+	http.StatusGone:              true,
+	http.StatusRequestURITooLong: true,
+	http.StatusNotImplemented:    true,
+}
+
 // freshness returns how long a response stays fresh in the cache and
 // whether it may be cached at all, following CloudFront's documented table
 // ("Manage how long content stays in the cache"):
@@ -83,31 +93,41 @@ var errorStatus = map[int]bool{
 //     MaxTTL; a malformed Expires is in the past;
 //   - none of these: DefaultTTL (kept between MinTTL and MaxTTL).
 //
-// 302 and 307 are cached only with an explicit lifetime. A 4xx is cached
-// for its max-age, else for the distribution's ErrorCachingMinTTL for that
-// code, else (errorStatus only) for errorTTL. A 5xx is cached only for an
-// ErrorCachingMinTTL the distribution gives its code. Other statuses are
-// never cached.
+// 302 and 307 are cached only with an explicit lifetime. Other statuses
+// below 400 are never cached.
+//
+// Errors follow "Control how long CloudFront caches errors": an error is
+// cached for the greater of its error caching minimum TTL and its own
+// s-maxage, max-age or Expires (capped at MaxTTL). The minimum TTL is the
+// distribution's ErrorCachingMinTTL for the code (CustomErrorResponses),
+// else errorTTL (CloudFront's 10 seconds) for the errorStatus codes and
+// for a 4xx with an explicit lifetime; other errors, and every 5xx the
+// distribution gives no ErrorCachingMinTTL, are not cached. no-store,
+// no-cache or private keep a 404, 410, 414 or 501, and any error the
+// distribution configures nothing for, out of the cache; on the others
+// they are ignored.
 func freshness(status int, h http.Header, b *behavior, errorTTL time.Duration, now time.Time) (time.Duration, bool) {
 	cc := parseCacheControl(h)
-	if status >= 500 {
-		ttl, ok := b.errorCachingTTL(status)
-		return ttl, ok && ttl > 0
-	}
 	if status >= 400 {
-		if cc.noStore || cc.private {
+		ttl, configured := b.errorCachingTTL(status)
+		explicit, ok := lifetime(cc, h, now)
+		if cc.noStore || cc.noCache || cc.private {
+			if !configured || noStoreErrors[status] {
+				return 0, false
+			}
+			return ttl, ttl > 0
+		}
+		switch {
+		case configured:
+		case status >= 500:
+			return 0, false
+		case errorStatus[status] || ok:
+			ttl = errorTTL
+		default:
 			return 0, false
 		}
-		ttl, ok := b.errorCachingTTL(status)
-		switch {
-		case cc.sMaxAge >= 0:
-			ttl = cc.sMaxAge
-		case cc.maxAge >= 0:
-			ttl = cc.maxAge
-		case !ok && errorStatus[status]:
-			ttl = errorTTL
-		case !ok:
-			return 0, false
+		if ok {
+			ttl = max(ttl, min(explicit, b.maxTTL))
 		}
 		return ttl, ttl > 0
 	}
@@ -117,19 +137,8 @@ func freshness(status int, h http.Header, b *behavior, errorTTL time.Duration, n
 		}
 		return b.minTTL, true
 	}
-	explicit := true
-	var ttl time.Duration
-	switch {
-	case cc.sMaxAge >= 0:
-		ttl = cc.sMaxAge
-	case cc.maxAge >= 0:
-		ttl = cc.maxAge
-	case h.Get("Expires") != "":
-		if t, err := http.ParseTime(h.Get("Expires")); err == nil {
-			ttl = max(t.Sub(now), 0)
-		}
-	default:
-		explicit = false
+	ttl, explicit := lifetime(cc, h, now)
+	if !explicit {
 		ttl = b.defaultTTL
 	}
 	switch {
@@ -139,4 +148,21 @@ func freshness(status int, h http.Header, b *behavior, errorTTL time.Duration, n
 		return 0, false
 	}
 	return min(max(ttl, b.minTTL), b.maxTTL), true
+}
+
+// lifetime returns the lifetime a response gives itself: s-maxage, else
+// max-age, else Expires; ok is false when it gives none.
+func lifetime(cc cacheControl, h http.Header, now time.Time) (ttl time.Duration, ok bool) {
+	switch {
+	case cc.sMaxAge >= 0:
+		return cc.sMaxAge, true
+	case cc.maxAge >= 0:
+		return cc.maxAge, true
+	case h.Get("Expires") != "":
+		if t, err := http.ParseTime(h.Get("Expires")); err == nil {
+			return max(t.Sub(now), 0), true
+		}
+		return 0, true
+	}
+	return 0, false
 }

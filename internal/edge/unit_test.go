@@ -67,7 +67,7 @@ func TestInvalidationPattern(t *testing.T) {
 		{&keys, "/a?x=1&v=2", pattern{"/a?v=2", false}},
 		{&keys, "/a?x=1", pattern{"/a", false}},
 	} {
-		if got := invalidationPattern(c.b, c.path); got != c.want {
+		if got := invalidationPattern(&site{def: *c.b}, c.path); got != c.want {
 			t.Errorf("invalidationPattern(%+v, %q) = %+v, want %+v", *c.b, c.path, got, c.want)
 		}
 	}
@@ -181,6 +181,12 @@ func TestFreshness(t *testing.T) {
 		{&def, 301, nil, 24 * time.Hour, true},
 		{&def, 404, nil, 10 * time.Second, true},
 		{&def, 404, []string{"Cache-Control", "max-age=60"}, time.Minute, true},
+		{&def, 404, []string{"Cache-Control", "max-age=5"}, 10 * time.Second, true}, // the greater of the two
+		{&def, 404, []string{"Cache-Control", "max-age=999999999"}, 365 * 24 * time.Hour, true},
+		{&def, 404, []string{"Cache-Control", "no-store"}, 0, false},
+		{&def, 403, []string{"Cache-Control", "private"}, 0, false},
+		{&def, 412, []string{"Cache-Control", "max-age=30"}, 30 * time.Second, true},
+		{&def, 412, nil, 0, false},
 		{&def, 418, nil, 0, false},
 		{&def, 500, nil, 0, false},
 		{&def, 503, []string{"Cache-Control", "max-age=60"}, 0, false},
@@ -197,8 +203,28 @@ func TestFreshness(t *testing.T) {
 	}
 	withErr := def
 	withErr.errorTTL = []distribution.ErrorResponse{{ErrorCode: 503, ErrorCachingMinTTL: 30}}
-	if ttl, ok := freshness(503, http.Header{}, &withErr, 10*time.Second, now); ttl != 30*time.Second || !ok {
-		t.Errorf("503 with ErrorCachingMinTTL 30: %v %v", ttl, ok)
+	withErr.errorTTL = append(withErr.errorTTL, distribution.ErrorResponse{ErrorCode: 403, ErrorCachingMinTTL: 30}, distribution.ErrorResponse{ErrorCode: 404, ErrorCachingMinTTL: 0})
+	for _, c := range []struct {
+		status int
+		kv     []string
+		ttl    time.Duration
+		ok     bool
+	}{
+		{503, nil, 30 * time.Second, true},
+		{503, []string{"Cache-Control", "max-age=60"}, time.Minute, true},
+		{503, []string{"Cache-Control", "no-store"}, 30 * time.Second, true}, // ignored on a 503
+		{403, []string{"Cache-Control", "no-cache"}, 30 * time.Second, true}, // and on a 403
+		{404, nil, 0, false}, // ErrorCachingMinTTL 0
+		{404, []string{"Cache-Control", "max-age=60"}, time.Minute, true},
+		{500, nil, 0, false},
+	} {
+		h := http.Header{}
+		for i := 0; i+1 < len(c.kv); i += 2 {
+			h.Set(c.kv[i], c.kv[i+1])
+		}
+		if ttl, ok := freshness(c.status, h, &withErr, 10*time.Second, now); ttl != c.ttl || ok != c.ok {
+			t.Errorf("configured: freshness(%d, %v) = %v %v, want %v %v", c.status, c.kv, ttl, ok, c.ttl, c.ok)
+		}
 	}
 }
 
