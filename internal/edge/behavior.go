@@ -189,14 +189,12 @@ func compileBehavior(d *distribution.Distribution, cb *distribution.CacheBehavio
 		b.headers = append(b.headers, http.CanonicalHeaderKey(h))
 	}
 	slices.Sort(b.headers)
-	for i := range c.Origins {
-		if o := &c.Origins[i]; o.ID == cb.TargetOriginID {
-			b.origin = o.URL()
-			b.originHeaders = o.CustomHeaders
-			b.connect, b.read = o.ConnectionTimeout, o.ReadTimeout
-			b.attempts = max(o.ConnectionAttempts, 1)
-			break
-		}
+	// An origin group's primary member serves; failover is not done yet.
+	if o, ok := c.OriginFor(cb.TargetOriginID); ok {
+		b.origin = o.URL()
+		b.originHeaders = o.CustomHeaders
+		b.connect, b.read = o.ConnectionTimeout, o.ReadTimeout
+		b.attempts = max(o.ConnectionAttempts, 1)
 	}
 	return b
 }
