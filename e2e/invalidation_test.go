@@ -186,9 +186,18 @@ func TestBatchRules(t *testing.T) {
 		batch("ok-5", "/dup", "/dup"),
 		batch("ok-4", paths(3000)...), // last: it fills the in-progress limit until it completes
 	}
+	w := cloudfront.NewInvalidationCompletedWaiter(c, func(o *cloudfront.InvalidationCompletedWaiterOptions) {
+		o.MinDelay, o.MaxDelay = 20*time.Millisecond, 100*time.Millisecond
+	})
 	for _, b := range ok {
-		if _, err := create(t, c, "E2OTHERDIST000", b); err != nil {
+		out, err := create(t, c, "E2OTHERDIST000", b)
+		if err != nil {
 			t.Errorf("%s: %v", *b.CallerReference, err)
+			continue
+		}
+		// Each must complete before the next: 3,000 paths fill the limit alone.
+		if err := w.Wait(ctx(t), &cloudfront.GetInvalidationInput{DistributionId: aws.String("E2OTHERDIST000"), Id: out.Invalidation.Id}, time.Minute); err != nil {
+			t.Fatal(err)
 		}
 	}
 	mismatch := batch("q", "/a", "/b")
