@@ -130,17 +130,12 @@ func (h *Handler) listDistributions(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, requestID(r), err)
 		return
 	}
-	q := r.URL.Query()
-	maxItems := defaultMaxItems
-	if q.Has("MaxItems") {
-		n, err := strconv.Atoi(q.Get("MaxItems"))
-		if err != nil || n < 1 || n > maxMaxItems {
-			h.fail(w, r, requestID(r), invalidArgument("MaxItems must be an integer from 1 to "+strconv.Itoa(maxMaxItems)+"."))
-			return
-		}
-		maxItems = n
+	maxItems, err := parseMaxItems(r)
+	if err != nil {
+		h.fail(w, r, requestID(r), err)
+		return
 	}
-	marker := q.Get("Marker")
+	marker := r.URL.Query().Get("Marker")
 	page, next := h.dists.List(marker, maxItems)
 	n, p := xmlmodel.New, xmlmodel.NewParent
 	list := p("DistributionList", n("Marker", marker))

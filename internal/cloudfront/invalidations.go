@@ -57,17 +57,12 @@ func (h *Handler) listInvalidations(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, requestID(r), err)
 		return
 	}
-	q := r.URL.Query()
-	maxItems := defaultMaxItems
-	if q.Has("MaxItems") {
-		n, err := strconv.Atoi(q.Get("MaxItems"))
-		if err != nil || n < 1 || n > maxMaxItems {
-			h.fail(w, r, requestID(r), invalidArgument("MaxItems must be an integer from 1 to "+strconv.Itoa(maxMaxItems)+"."))
-			return
-		}
-		maxItems = n
+	maxItems, err := parseMaxItems(r)
+	if err != nil {
+		h.fail(w, r, requestID(r), err)
+		return
 	}
-	marker := q.Get("Marker")
+	marker := r.URL.Query().Get("Marker")
 	page, err := h.inv.List(r.Context(), distID, marker, maxItems)
 	if err != nil {
 		h.fail(w, r, requestID(r), err)
@@ -76,6 +71,19 @@ func (h *Handler) listInvalidations(w http.ResponseWriter, r *http.Request) {
 	var b strings.Builder
 	writeInvalidationList(&b, marker, maxItems, page)
 	writeXML(w, http.StatusOK, b.String())
+}
+
+// parseMaxItems reads the MaxItems query parameter of a List operation.
+func parseMaxItems(r *http.Request) (int, error) {
+	q := r.URL.Query()
+	if !q.Has("MaxItems") {
+		return defaultMaxItems, nil
+	}
+	n, err := strconv.Atoi(q.Get("MaxItems"))
+	if err != nil || n < 1 || n > maxMaxItems {
+		return 0, invalidArgument("MaxItems must be an integer from 1 to " + strconv.Itoa(maxMaxItems) + ".")
+	}
+	return n, nil
 }
 
 // baseURL is this server's URL as the client reached it.
