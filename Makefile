@@ -23,3 +23,14 @@ compat:
 BENCH_FLAGS ?= -duration 10s -warmup 2s -conc 1,16 -rounds 3
 bench:
 	$(GO) build -o bin/bench/openfront ./cmd/openfront && $(GO) build -o bin/bench/createinv ./bench/createinv && bin/bench/createinv -bin bin/bench/openfront $(BENCH_FLAGS)
+
+# Invalidation propagation (issue 5): three `openfront edge` processes under
+# viewer load; time from CreateInvalidation's 201 to (a) the last edge
+# serving the new object and (b) GetInvalidation Completed, p50/p99/max;
+# then 1 to 100 simulated edges (in-process followers) for completion time
+# and control-plane CPU. Prints figures (and the target line); see
+# docs/benchmarks.md. Own binaries, so concurrent builds are not raced.
+.PHONY: bench-propagation
+PROPAGATION_FLAGS ?= -n 500 -rounds 3 -sim-sizes 1,10,50,100 -sim-n 500 -sim-rounds 2
+bench-propagation:
+	$(GO) build -o bin/bench/propagation/openfront ./cmd/openfront && $(GO) build -o bin/bench/propagation/propagation ./bench/propagation && bin/bench/propagation/propagation -bin bin/bench/propagation/openfront $(PROPAGATION_FLAGS)
