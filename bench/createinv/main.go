@@ -122,7 +122,11 @@ func main() {
 	defer ceil.stop()
 
 	printMachine(*bin)
-	fmt.Printf("openfront: %s (pid %d), durable bbolt store in %s, SigV4 auth on, --invalidation-delay %s\n", of.url, of.cmd.Process.Pid, filepath.Join(tmp, "data"), *invDelay)
+	storeDesc := "durable bbolt store in " + filepath.Join(tmp, "data")
+	if slices.Contains(strings.Fields(*extraArgs), "--memory") {
+		storeDesc = "memory store (--memory: not durable)"
+	}
+	fmt.Printf("openfront: %s (pid %d), %s, SigV4 auth on, --invalidation-delay %s\n", of.url, of.cmd.Process.Pid, storeDesc, *invDelay)
 	if *extraArgs != "" {
 		fmt.Printf("openfront extra flags: %s\n", *extraArgs)
 	}
@@ -277,7 +281,7 @@ func printMachine(bin string) {
 		fmt.Printf("openfront binary: %s\n", strings.TrimSpace(first))
 	}
 	fmt.Println("client and both servers share these CPUs; date", time.Now().UTC().Format(time.RFC3339))
-	fmt.Println("other CPU = machine-wide busy CPU minus client and target server: kernel threads working for the target (ext4 journal on fsync), the idle other server, and anything else running")
+	fmt.Println("other CPU = machine-wide busy CPU minus client and target server: kernel threads working for the target (block I/O, writeback), the idle other server, and anything else running")
 }
 
 // result is one measured point.
