@@ -34,3 +34,12 @@ bench:
 PROPAGATION_FLAGS ?= -n 500 -rounds 3 -sim-sizes 1,10,50,100 -sim-n 500 -sim-rounds 2
 bench-propagation:
 	$(GO) build -o bin/bench/propagation/openfront ./cmd/openfront && $(GO) build -o bin/bench/propagation/propagation ./bench/propagation && bin/bench/propagation/propagation -bin bin/bench/propagation/openfront $(PROPAGATION_FLAGS)
+
+# Edge cache hits (issue 4): req/s and p50/p99 of cache hits on a 1 KiB and
+# a 100 KiB object with wrk, openfront's edge beside nginx proxy_cache and
+# Varnish on the same origin, in one run (needs apt-get install -y nginx
+# varnish wrk). Prints figures (no pass/fail); see bench/edge/run.sh for
+# its settings (ROUNDS, DURATION, REV, ...) and docs/benchmarks.md.
+.PHONY: bench-edge
+bench-edge:
+	bash bench/edge/run.sh

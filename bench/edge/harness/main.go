@@ -1,0 +1,137 @@
+// Command harness serves the objects of the edge-cache benchmark from an
+// in-process openfront edge (internal/edge, as `openfront serve` builds it)
+// or from a plain net/http handler that writes the cached bytes, with
+// net/http/pprof on a side port, to profile cache hits under wrk:
+//
+//	go run ./bench/edge/harness -mode edge -addr 127.0.0.1:8080 -pprof 127.0.0.1:6060 &
+//	wrk -t2 -c32 -d20s -H 'Host: bench.test' http://127.0.0.1:8080/1k &
+//	go tool pprof -top 'http://127.0.0.1:6060/debug/pprof/profile?seconds=10'
+//
+// -mode edge-nordfrom is the edge behind a ResponseWriter wrapper that
+// hides http.ResponseWriter's io.ReaderFrom (what http.ServeContent copies
+// the body into), to measure what the extra write system calls of that
+// path cost.
+//
+// -mode plain is the ceiling of a Go net/http server on the machine: the
+// same bodies and about the same response headers, written with one
+// w.Write and no cache logic.
+package main
+
+import (
+	"bytes"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	_ "net/http/pprof"
+	"net/url"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/openfront/openfront/internal/distribution"
+	"github.com/openfront/openfront/internal/edge"
+)
+
+func main() {
+	mode := flag.String("mode", "edge", "edge: openfront's edge; plain: a net/http handler writing the bytes")
+	addr := flag.String("addr", "127.0.0.1:0", "viewer listener")
+	pprofAddr := flag.String("pprof", "127.0.0.1:0", "net/http/pprof listener; empty: none")
+	flag.Parse()
+
+	objects := map[string][]byte{"/1k": body(1 << 10), "/100k": body(100 << 10)}
+	modTime := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, ok := objects[r.URL.Path]
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "application/octet-stream")
+		w.Header().Set("Cache-Control", "max-age=3600")
+		http.ServeContent(w, r, "", modTime, bytes.NewReader(b))
+	}))
+	defer origin.Close()
+
+	h, closeFn := handler(*mode, origin.URL, objects, modTime)
+	if h == nil {
+		fmt.Fprintln(os.Stderr, "harness: -mode edge, edge-nordfrom or plain")
+		os.Exit(2)
+	}
+	defer closeFn()
+
+	if *pprofAddr != "" {
+		pl, err := net.Listen("tcp", *pprofAddr)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "harness:", err)
+			os.Exit(1)
+		}
+		fmt.Printf("pprof on http://%s/debug/pprof/\n", pl.Addr())
+		go http.Serve(pl, http.DefaultServeMux)
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "harness:", err)
+		os.Exit(1)
+	}
+	fmt.Printf("harness (%s) listening on http://%s\n", *mode, ln.Addr())
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	if err := srv.Serve(ln); err != nil {
+		fmt.Fprintln(os.Stderr, "harness:", err)
+		os.Exit(1)
+	}
+}
+
+// handler returns the handler of mode in front of the origin at originURL,
+// and what stops it; nil for an unknown mode.
+func handler(mode, originURL string, objects map[string][]byte, modTime time.Time) (http.Handler, func()) {
+	switch mode {
+	case "edge", "edge-nordfrom":
+		u, _ := url.Parse(originURL)
+		reg := distribution.NewRegistry(distribution.FromFile("EBENCH", u, []string{"bench.test"}, "cloudfront.localhost", time.Now()))
+		e := edge.New(edge.Config{Distributions: reg, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		if mode == "edge" {
+			return e, e.Close
+		}
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			e.ServeHTTP(writerOnly{w}, r)
+		}), e.Close
+	case "plain":
+		lm := modTime.Format(http.TimeFormat)
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			b, ok := objects[r.URL.Path]
+			if !ok {
+				http.NotFound(w, r)
+				return
+			}
+			hd := w.Header()
+			hd.Set("Content-Type", "application/octet-stream")
+			hd.Set("Cache-Control", "max-age=3600")
+			hd.Set("Last-Modified", lm)
+			hd.Set("Accept-Ranges", "bytes")
+			hd.Set("X-Cache", "Hit from cloudfront")
+			hd.Set("Age", "1")
+			hd.Set("Content-Length", strconv.Itoa(len(b)))
+			_, _ = w.Write(b)
+		}), func() {}
+	}
+	return nil, nil
+}
+
+// writerOnly hides every method of a ResponseWriter but its own three.
+type writerOnly struct{ w http.ResponseWriter }
+
+func (w writerOnly) Header() http.Header         { return w.w.Header() }
+func (w writerOnly) Write(b []byte) (int, error) { return w.w.Write(b) }
+func (w writerOnly) WriteHeader(code int)        { w.w.WriteHeader(code) }
+
+func body(n int) []byte {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = "abcdefghijklmnopqrstuvwxyz0123456789"[(i*7+i/36)%36]
+	}
+	return b
+}
