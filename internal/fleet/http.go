@@ -81,6 +81,9 @@ func (h *Hub) serveStream(w http.ResponseWriter, r *http.Request) {
 	// Read the head before the distributions: a distribution change is in
 	// the registry before it is logged, so the snapshot is never older
 	// than the head it claims.
+	h.mu.Lock()
+	last = min(last, h.head) // what is committed but not yet published comes later
+	h.mu.Unlock()
 	var snap *Snapshot
 	cur := applied
 	switch {
@@ -99,7 +102,11 @@ func (h *Hub) serveStream(w http.ResponseWriter, r *http.Request) {
 		}
 		cur = last
 	}
-	h.connect(name, q.Get("addr"), applied)
+	credited := applied
+	if snap != nil {
+		credited = 0 // nothing is applied until the snapshot is
+	}
+	h.connect(name, q.Get("addr"), credited)
 	defer h.disconnect(name)
 
 	w.Header().Set("Content-Type", "text/event-stream")
@@ -118,7 +125,7 @@ func (h *Hub) serveStream(w http.ResponseWriter, r *http.Request) {
 	defer ping.Stop()
 	for {
 		h.mu.Lock()
-		appended := h.appended
+		appended, head := h.appended, h.head
 		h.mu.Unlock()
 		events, err := h.store.EventsAfter(ctx, cur, 512)
 		if err != nil {
@@ -126,6 +133,12 @@ func (h *Hub) serveStream(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		for _, ev := range events {
+			// An event committed but not yet published would be
+			// acknowledged past the head, and the acknowledgement clamped
+			// away: its own Publish wakes this stream again.
+			if ev.Pos > head {
+				break
+			}
 			var kind struct {
 				Kind string `json:"kind"`
 			}

@@ -344,9 +344,6 @@ func TestStreamPurgesBeyondTheLog(t *testing.T) {
 // log: the hub must not count it as having applied anything before it
 // acknowledges the snapshot.
 func TestStreamBeyondTheLogIsNotApplied(t *testing.T) {
-	knownBug(t, "serveStream (http.go) calls h.connect(name, addr, applied) with the position the edge sent even when it is "+
-		"beyond the log (the edge followed another log); advanceLocked clamps it to the head, so the edge counts as "+
-		"having applied everything before it has loaded (and purged with) the snapshot, and WaitApplied returns early")
 	r := newRig(t, fleet.HubConfig{})
 	publish(t, r.hub, "I1")
 	p2 := publish(t, r.hub, "I2")
