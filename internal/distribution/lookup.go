@@ -40,8 +40,12 @@ func (r *Registry) ByHost(host string) (*Distribution, bool) {
 
 // normalizeHost lower-cases host and strips a port and a trailing dot.
 func normalizeHost(host string) string {
-	if h, _, err := net.SplitHostPort(host); err == nil {
-		host = h
+	// Only a host with a ':' can have a port: SplitHostPort allocates an
+	// error for every other, which is every viewer request on port 80.
+	if strings.IndexByte(host, ':') >= 0 {
+		if h, _, err := net.SplitHostPort(host); err == nil {
+			host = h
+		}
 	}
 	host = strings.TrimSuffix(host, ".")
 	return strings.ToLower(host)
