@@ -4,16 +4,13 @@
 //
 // Run by compat/run.sh, which starts the server and sets
 // OPENFRONT_ENDPOINT (open mode, no invalidation delay) and
-// OPENFRONT_DISTRIBUTION_ID.
+// OPENFRONT_DISTRIBUTION_ID; the set-up and helpers shared with
+// distribution.mjs are in lib.mjs.
 import assert from "node:assert/strict";
-import { randomUUID } from "node:crypto";
-import { createRequire } from "node:module";
 import { test } from "node:test";
 
 import {
   BatchTooLarge,
-  CloudFrontClient,
-  CloudFrontServiceException,
   CreateInvalidationCommand,
   GetInvalidationCommand,
   InconsistentQuantities,
@@ -25,32 +22,9 @@ import {
   waitUntilInvalidationCompleted,
 } from "@aws-sdk/client-cloudfront";
 
-function env(name) {
-  const v = process.env[name];
-  if (!v) {
-    console.error(`cloudfront.mjs: ${name} is not set; run compat/run.sh, which starts the server`);
-    process.exit(2);
-  }
-  return v;
-}
+import { client, DIST, ENDPOINT, rejects, UNKNOWN_DIST, uniqueRef } from "./lib.mjs";
 
-const ENDPOINT = env("OPENFRONT_ENDPOINT");
-const DIST = env("OPENFRONT_DISTRIBUTION_ID");
-const UNKNOWN_DIST = "ENOSUCHDIST0001";
-
-const sdkVersion = createRequire(import.meta.url)("@aws-sdk/client-cloudfront/package.json").version;
-console.log(`@aws-sdk/client-cloudfront ${sdkVersion}, Node ${process.version}, endpoint ${ENDPOINT}`);
-
-const client = new CloudFrontClient({
-  endpoint: ENDPOINT,
-  region: "us-east-1",
-  // Open mode accepts any keys.
-  credentials: { accessKeyId: "AKIAOPENMODEDUMMY", secretAccessKey: "open-mode-accepts-any-secret" },
-  // One attempt: a retried 5xx must not hide a server fault.
-  maxAttempts: 1,
-});
-
-const ref = () => `compat-js-${randomUUID()}`;
+const ref = () => uniqueRef("compat-js");
 const batch = (paths, callerReference = ref(), quantity = paths.length) => ({
   Paths: { Quantity: quantity, Items: paths },
   CallerReference: callerReference,
@@ -64,25 +38,6 @@ function assertInvalidation(inv, paths, callerReference) {
   assert.ok(inv.CreateTime instanceof Date, "CreateTime is a Date");
   assert.ok(Math.abs(Date.now() - inv.CreateTime.getTime()) < 120_000, `CreateTime ${inv.CreateTime.toISOString()} is not now`);
   assert.deepEqual(inv.InvalidationBatch, { Paths: { Quantity: paths.length, Items: paths }, CallerReference: callerReference });
-}
-
-// rejects(promise, name, status, modeledClass?): the call fails with the
-// CloudFront error code as error.name and the HTTP status in $metadata.
-async function rejects(promise, name, status, modeledClass) {
-  let err;
-  try {
-    await promise;
-  } catch (e) {
-    err = e;
-  }
-  assert.ok(err, `expected ${name}, the call succeeded`);
-  assert.equal(err.name, name, `error.name (message: ${err.message})`);
-  assert.equal(err.$metadata?.httpStatusCode, status, `$metadata.httpStatusCode of ${name}`);
-  assert.ok(err.message && err.message !== "UnknownError", `error message: ${err.message}`);
-  assert.equal(err.$fault, "client");
-  assert.ok(err instanceof CloudFrontServiceException, `${name} is a CloudFrontServiceException`);
-  if (modeledClass) assert.ok(err instanceof modeledClass, `${name} is the SDK's modeled ${modeledClass.name}`);
-  return err;
 }
 
 test("create: 201, Location, InProgress, CreateTime a Date", async () => {

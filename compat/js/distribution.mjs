@@ -4,15 +4,13 @@
 //
 // Run by compat/run.sh, which starts the server and sets
 // OPENFRONT_ENDPOINT (open mode, --deploy-delay 2s, --memory) and
-// OPENFRONT_DISTRIBUTION_ID (the distribution of its config file).
+// OPENFRONT_DISTRIBUTION_ID (the distribution of its config file); the
+// set-up and helpers shared with cloudfront.mjs are in lib.mjs.
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
-import { createRequire } from "node:module";
 import { test } from "node:test";
 
 import {
-  CloudFrontClient,
-  CloudFrontServiceException,
   CNAMEAlreadyExists,
   CreateDistributionCommand,
   CreateDistributionWithTagsCommand,
@@ -31,32 +29,9 @@ import {
   waitUntilDistributionDeployed,
 } from "@aws-sdk/client-cloudfront";
 
-function env(name) {
-  const v = process.env[name];
-  if (!v) {
-    console.error(`distribution.mjs: ${name} is not set; run compat/run.sh, which starts the server`);
-    process.exit(2);
-  }
-  return v;
-}
+import { client, DIST as FILE_DIST, ENDPOINT, rejects, UNKNOWN_DIST, uniqueRef } from "./lib.mjs";
 
-const ENDPOINT = env("OPENFRONT_ENDPOINT");
-const FILE_DIST = env("OPENFRONT_DISTRIBUTION_ID");
-const UNKNOWN_DIST = "ENOSUCHDIST0001";
-
-const sdkVersion = createRequire(import.meta.url)("@aws-sdk/client-cloudfront/package.json").version;
-console.log(`@aws-sdk/client-cloudfront ${sdkVersion}, Node ${process.version}, endpoint ${ENDPOINT}`);
-
-const client = new CloudFrontClient({
-  endpoint: ENDPOINT,
-  region: "us-east-1",
-  // Open mode accepts any keys.
-  credentials: { accessKeyId: "AKIAOPENMODEDUMMY", secretAccessKey: "open-mode-accepts-any-secret" },
-  // One attempt: a retried 5xx must not hide a server fault.
-  maxAttempts: 1,
-});
-
-const ref = () => `compat-js-dist-${randomUUID()}`;
+const ref = () => uniqueRef("compat-js-dist");
 const alias = (label) => `${label}-${randomUUID().slice(0, 12)}.compat.test`;
 
 // minimalConfig is what a deploy script typically sends.
@@ -86,25 +61,6 @@ const send = (command) => client.send(command);
 const create = (config) => send(new CreateDistributionCommand({ DistributionConfig: config }));
 const waitDeployed = (Id) =>
   waitUntilDistributionDeployed({ client, maxWaitTime: 30, minDelay: 1, maxDelay: 2 }, { Id });
-
-// rejects(promise, name, status, modeledClass): the call fails with the
-// CloudFront error code as error.name and the HTTP status in $metadata.
-async function rejects(promise, name, status, modeledClass) {
-  let err;
-  try {
-    await promise;
-  } catch (e) {
-    err = e;
-  }
-  assert.ok(err, `expected ${name}, the call succeeded`);
-  assert.equal(err.name, name, `error.name (message: ${err.message})`);
-  assert.equal(err.$metadata?.httpStatusCode, status, `$metadata.httpStatusCode of ${name}`);
-  assert.ok(err.message && err.message !== "UnknownError", `error message: ${err.message}`);
-  assert.equal(err.$fault, "client");
-  assert.ok(err instanceof CloudFrontServiceException, `${name} is a CloudFrontServiceException`);
-  if (modeledClass) assert.ok(err instanceof modeledClass, `${name} is the SDK's modeled ${modeledClass.name}`);
-  return err;
-}
 
 // disableAndDelete: CloudFront's documented sequence.
 async function disableAndDelete(Id) {
