@@ -20,6 +20,9 @@ Run by compat/run.sh, which starts the servers and sets:
   OPENFRONT_DISTRIBUTION_ID the distribution of both servers' config file
   COMPAT_FILE_ALIAS         an alias of that distribution
   COMPAT_SKIPS              optional: a file to append SKIP lines to
+
+What it shares with boto3_test.py (the client, assertError, the entry
+point) is in compatlib.py.
 """
 
 import copy
@@ -32,18 +35,11 @@ import time
 import unittest
 import uuid
 
-import boto3
 import botocore
-from botocore.config import Config
 from botocore.exceptions import ClientError, WaiterError
 
-
-def env(name):
-    value = os.environ.get(name)
-    if not value:
-        sys.exit(f"boto3_distribution_test.py: {name} is not set; run compat/run.sh, which starts the servers")
-    return value
-
+import compatlib
+from compatlib import UNKNOWN_DIST, env, make_client
 
 ENDPOINT = env("OPENFRONT_ENDPOINT")
 DELAY_ENDPOINT = env("OPENFRONT_DELAY_ENDPOINT")
@@ -51,7 +47,6 @@ FILE_DIST = env("OPENFRONT_DISTRIBUTION_ID")
 FILE_ALIAS = env("COMPAT_FILE_ALIAS")
 SKIPS = os.environ.get("COMPAT_SKIPS", "")
 
-UNKNOWN_DIST = "ENOSUCHDIST0001"
 ID_RE = re.compile(r"^E[A-Z0-9]+$")
 ARN_RE = re.compile(r"^arn:aws:cloudfront::\d{12}:distribution/(E[A-Z0-9]+)$")
 
@@ -63,25 +58,8 @@ SECURITY_HEADERS = "67f7725c-6f97-4210-82d7-5512b31e9d03"
 ACM_ARN = "arn:aws:acm:us-east-1:000000000000:certificate/0c0a7e55-c0de-4f00-8000-c0a7c0a7c0a7"
 
 
-def make_client(endpoint):
-    cfg = Config(
-        # One attempt: a retried 5xx must not hide a server fault.
-        retries={"total_max_attempts": 1},
-        connect_timeout=5,
-        read_timeout=60,
-    )
-    return boto3.session.Session().client(
-        "cloudfront",
-        endpoint_url=endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="AKIAOPENMODEDUMMY",
-        aws_secret_access_key="open-mode-accepts-any-secret",
-        config=cfg,
-    )
-
-
 def ref():
-    return "compat-boto3-dist-" + uuid.uuid4().hex
+    return compatlib.unique_ref("compat-boto3-dist-")
 
 
 def alias(label):
@@ -371,24 +349,9 @@ def differs(how):
     return deco
 
 
-class Case(unittest.TestCase):
-    maxDiff = None
-
-    def assertError(self, client, code, status, call, *args, **kwargs):
-        """call must fail with CloudFront error code and HTTP status; when the
-        model defines the code, boto3 must raise its modeled exception."""
-        with self.assertRaises(ClientError) as cm:
-            call(*args, **kwargs)
-        exc = cm.exception
-        resp = exc.response
-        got = (resp.get("Error", {}).get("Code"), resp.get("ResponseMetadata", {}).get("HTTPStatusCode"))
-        self.assertEqual(got, (code, status), f"error code and HTTP status; full response: {resp}")
-        self.assertTrue(resp["Error"].get("Message"), f"error without a message: {resp}")
-        self.assertTrue(resp["ResponseMetadata"].get("RequestId"), f"error without a request id: {resp}")
-        modeled = getattr(client.exceptions, code, None)
-        if modeled is not None:
-            self.assertIsInstance(exc, modeled, f"boto3 did not raise client.exceptions.{code}")
-        return exc
+class Case(compatlib.Case):
+    """compatlib.Case (assertError), the shape of a distribution, and
+    create, which cleans up after the test."""
 
     def assertNow(self, t):
         self.assertIsInstance(t, datetime.datetime)
@@ -922,6 +885,4 @@ class ConfigFileDistribution(Case):
 
 
 if __name__ == "__main__":
-    print(f"boto3 {boto3.__version__}, botocore {botocore.__version__}, Python {sys.version.split()[0]}", flush=True)
-    print(f"endpoints: deploy-delay 0 {ENDPOINT}, deploy-delay 2s {DELAY_ENDPOINT}", flush=True)
-    unittest.main(verbosity=2)
+    compatlib.main(f"deploy-delay 0 {ENDPOINT}, deploy-delay 2s {DELAY_ENDPOINT}")

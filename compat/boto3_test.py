@@ -17,29 +17,19 @@ Run by compat/run.sh, which starts the servers and sets:
   COMPAT_FULL_KEY_ID, COMPAT_FULL_SECRET         a key for every distribution
   COMPAT_LIMITED_KEY_ID, COMPAT_LIMITED_SECRET   a key limited to
                                                  COMPAT_AUTH_OTHER_DIST
+
+What it shares with boto3_distribution_test.py (the client, assertError,
+the entry point) is in compatlib.py.
 """
 
 import datetime
-import os
 import re
-import sys
 import time
-import unittest
-import uuid
 
-import boto3
-import botocore
-from botocore import UNSIGNED
-from botocore.config import Config
-from botocore.exceptions import ClientError, WaiterError
+from botocore.exceptions import WaiterError
 
-
-def env(name):
-    value = os.environ.get(name)
-    if not value:
-        sys.exit(f"boto3_test.py: {name} is not set; run compat/run.sh, which starts the servers")
-    return value
-
+import compatlib
+from compatlib import UNKNOWN_DIST, env, make_client
 
 ENDPOINT = env("OPENFRONT_ENDPOINT")
 DELAY_ENDPOINT = env("OPENFRONT_DELAY_ENDPOINT")
@@ -50,31 +40,11 @@ AUTH_OTHER_DIST = env("COMPAT_AUTH_OTHER_DIST")
 FULL_KEY, FULL_SECRET = env("COMPAT_FULL_KEY_ID"), env("COMPAT_FULL_SECRET")
 LIMITED_KEY, LIMITED_SECRET = env("COMPAT_LIMITED_KEY_ID"), env("COMPAT_LIMITED_SECRET")
 
-UNKNOWN_DIST = "ENOSUCHDIST0001"
 ID_RE = re.compile(r"^[A-Z0-9]+$")
 
 
-def make_client(endpoint, key="AKIAOPENMODEDUMMY", secret="open-mode-accepts-any-secret", signed=True):
-    cfg = Config(
-        # One attempt: a retried 5xx must not hide a server fault.
-        retries={"total_max_attempts": 1},
-        connect_timeout=5,
-        read_timeout=60,
-    )
-    if not signed:
-        cfg = cfg.merge(Config(signature_version=UNSIGNED))
-    return boto3.session.Session().client(
-        "cloudfront",
-        endpoint_url=endpoint,
-        region_name="us-east-1",
-        aws_access_key_id=key,
-        aws_secret_access_key=secret,
-        config=cfg,
-    )
-
-
 def ref():
-    return "compat-boto3-" + uuid.uuid4().hex
+    return compatlib.unique_ref("compat-boto3-")
 
 
 def batch(paths, caller_reference=None, quantity=None):
@@ -84,24 +54,8 @@ def batch(paths, caller_reference=None, quantity=None):
     }
 
 
-class Case(unittest.TestCase):
-    maxDiff = None
-
-    def assertError(self, client, code, status, call, *args, **kwargs):
-        """call must fail with CloudFront error code and HTTP status; when the
-        model defines the code, boto3 must raise its modeled exception."""
-        with self.assertRaises(ClientError) as cm:
-            call(*args, **kwargs)
-        exc = cm.exception
-        resp = exc.response
-        got = (resp.get("Error", {}).get("Code"), resp.get("ResponseMetadata", {}).get("HTTPStatusCode"))
-        self.assertEqual(got, (code, status), f"error code and HTTP status; full response: {resp}")
-        self.assertTrue(resp["Error"].get("Message"), f"error without a message: {resp}")
-        self.assertTrue(resp["ResponseMetadata"].get("RequestId"), f"error without a request id: {resp}")
-        modeled = getattr(client.exceptions, code, None)
-        if modeled is not None:
-            self.assertIsInstance(exc, modeled, f"boto3 did not raise client.exceptions.{code}")
-        return exc
+class Case(compatlib.Case):
+    """compatlib.Case (assertError) and the shape of an invalidation."""
 
     def assertInvalidation(self, inv, paths, caller_reference):
         self.assertRegex(inv["Id"], ID_RE)
@@ -330,6 +284,4 @@ class Auth(Case):
 
 
 if __name__ == "__main__":
-    print(f"boto3 {boto3.__version__}, botocore {botocore.__version__}, Python {sys.version.split()[0]}", flush=True)
-    print(f"endpoints: open {ENDPOINT}, delay {DELAY_ENDPOINT}, auth {AUTH_ENDPOINT}", flush=True)
-    unittest.main(verbosity=2)
+    compatlib.main(f"open {ENDPOINT}, delay {DELAY_ENDPOINT}, auth {AUTH_ENDPOINT}")
