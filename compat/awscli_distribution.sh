@@ -9,97 +9,10 @@
 #                              distribution-deployed waiter polls every 60 s,
 #                              so a distribution must be Deployed at once
 #   OPENFRONT_DISTRIBUTION_ID  the distribution of its config file
-set -euo pipefail
-
-: "${OPENFRONT_ENDPOINT:?is not set; run compat/run.sh, which starts the server}"
-: "${OPENFRONT_DISTRIBUTION_ID:?is not set; run compat/run.sh, which starts the server}"
+# The set-up and helpers it shares with awscli.sh (cf, check, save,
+# expect_error, ...) are in awscli_lib.sh.
+. "$(dirname "${BASH_SOURCE[0]}")/awscli_lib.sh" OPENFRONT_ENDPOINT OPENFRONT_DISTRIBUTION_ID
 export EP=$OPENFRONT_ENDPOINT FILE_DIST=$OPENFRONT_DISTRIBUTION_ID
-PYTHON=${PYTHON:-python3}
-
-AWS=${AWS_CLI:-}
-if [[ -z $AWS ]]; then
-	if [[ -x /usr/bin/aws ]]; then AWS=/usr/bin/aws; else AWS=$(command -v aws || true); fi
-fi
-[[ -n $AWS ]] || { echo "awscli_distribution.sh: no AWS CLI (apt-get install awscli)" >&2; exit 1; }
-
-# Dummy keys: the open-mode server accepts any. Nothing of this machine's
-# AWS configuration may leak in.
-export AWS_ACCESS_KEY_ID=${AWS_ACCESS_KEY_ID:-AKIACOMPATDUMMY00000}
-export AWS_SECRET_ACCESS_KEY=${AWS_SECRET_ACCESS_KEY:-compat-dummy-secret}
-export AWS_DEFAULT_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true AWS_PAGER=""
-unset AWS_PROFILE AWS_SESSION_TOKEN
-
-echo "awscli_distribution.sh: $AWS: $("$AWS" --version 2>&1)"
-
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-passes=0
-
-fail() {
-	echo "awscli_distribution.sh: FAIL: $*" >&2
-	exit 1
-}
-ok() {
-	passes=$((passes + 1))
-	echo "ok $passes - $*"
-}
-
-# cf ARGS...: `aws cloudfront` against the server, JSON output.
-cf() {
-	"$AWS" cloudfront --endpoint-url "$EP" --output json "$@"
-}
-
-# check JSON PYTHON-STATEMENTS...: runs Python with `d` the parsed JSON and
-# `E` the environment (exported variables); each argument is one statement
-# (use assert). `load(name)` reads $TMP/name.json.
-check() {
-	local json=$1
-	shift
-	local code=""
-	for stmt in "$@"; do code+="$stmt"$'\n'; done
-	TMP=$TMP "$PYTHON" -c '
-import json, os, sys
-d = json.loads(sys.argv[1])
-E = os.environ
-def load(name):
-    with open(os.path.join(E["TMP"], name + ".json")) as f:
-        return json.load(f)
-try:
-    exec(sys.argv[2])
-except Exception:
-    import traceback
-    sys.stderr.write("%s\non: %s\n" % (traceback.format_exc(), json.dumps(d, indent=1)))
-    sys.exit(1)
-' "$json" "$code" || fail "unexpected JSON from the CLI (see above)"
-}
-
-# field JSON EXPR: prints a value of the JSON (d is the parsed JSON).
-field() {
-	"$PYTHON" -c 'import json,sys; d=json.loads(sys.argv[1]); print(eval(sys.argv[2]))' "$1" "$2"
-}
-
-# save NAME JSON: keeps JSON as $TMP/NAME.json.
-save() {
-	printf '%s' "$2" >"$TMP/$1.json"
-}
-
-# expect_error CODE ARGS...: `aws cloudfront ARGS` must exit non-zero and
-# name the CloudFront error code on stderr.
-expect_error() {
-	local code=$1
-	shift
-	local rc=0
-	cf "$@" >"$TMP/out" 2>"$TMP/err" || rc=$?
-	if [[ $rc -eq 0 ]]; then
-		cat "$TMP/out" >&2
-		fail "aws cloudfront $* succeeded; want error $code"
-	fi
-	if ! grep -q "($code)" "$TMP/err"; then
-		cat "$TMP/err" >&2
-		fail "aws cloudfront $* exited $rc without naming error ($code) on stderr"
-	fi
-	echo "   exit $rc: $(head -c 300 "$TMP/err" | tr -s '\n' ' ')"
-}
 
 # 1. create-distribution --origin-domain-name: the CLI builds the config
 #    (custom origin, http-only, legacy ForwardedValues, MinTTL 0);
@@ -283,4 +196,4 @@ with open(sys.argv[2], "w") as f:
 expect_error DistributionAlreadyExists create-distribution --distribution-config "file://$TMP/again.json"
 ok "create-distribution reusing a CallerReference -> DistributionAlreadyExists"
 
-echo "awscli_distribution.sh: $passes passed, 0 failed"
+done_ok
