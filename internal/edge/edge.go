@@ -40,7 +40,6 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/tls"
-	"encoding/base64"
 	"encoding/hex"
 	"io"
 	"log/slog"
@@ -335,14 +334,6 @@ func (e *Edge) stamp(h http.Header, xcache, requestID string) {
 	h.Set("X-Amz-Cf-Id", requestID)
 }
 
-// newRequestID returns an X-Amz-Cf-Id shaped like CloudFront's: 56
-// characters of URL-safe base64.
-func newRequestID() string {
-	var b [40]byte
-	_, _ = rand.Read(b[:])
-	return base64.URLEncoding.EncodeToString(b[:])
-}
-
 // ServeHTTP answers a viewer. The distribution is the one the Host header
 // names (distribution.Registry.ByHost); none, or a disabled one, gets
 // CloudFront's 403 "The request could not be satisfied" page. The request
@@ -352,7 +343,8 @@ func newRequestID() string {
 // and OPTIONS too when the behavior's CachedMethods has it; other allowed
 // methods go to the behavior's origin uncached.
 func (e *Edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	id := newRequestID()
+	rid := newRequestID()
+	id := rid.String()
 	d, ok := e.dists.ByHost(r.Host)
 	if !ok || !d.Enabled {
 		e.errorPage(w, r, http.StatusForbidden, msgBadRequest, id)
@@ -369,9 +361,12 @@ func (e *Edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case b.noCache:
 		e.passthrough(w, r, s, b, id)
 	case r.Method == http.MethodGet || r.Method == http.MethodHead:
-		e.serveCached(w, r, e.newRequest(r, s, b, http.MethodGet, rawPath, r.URL.RawQuery, id))
+		if e.serveFresh(w, r, s, b, rawPath, rid) {
+			return
+		}
+		e.serveCached(w, r, e.newRequest(r, s, b, http.MethodGet, rawPath, r.URL.RawQuery, id), rid)
 	case r.Method == http.MethodOptions && b.cachedOptions:
-		e.serveCached(w, r, e.newRequest(r, s, b, http.MethodOptions, rawPath, r.URL.RawQuery, id))
+		e.serveCached(w, r, e.newRequest(r, s, b, http.MethodOptions, rawPath, r.URL.RawQuery, id), rid)
 	default:
 		e.passthrough(w, r, s, b, id)
 	}
@@ -411,15 +406,23 @@ func (e *Edge) newRequest(r *http.Request, s *site, b *behavior, method, rawPath
 		name:   objectName(b, rawPath, rawQuery),
 		target: originTarget(b, rawPath, rawQuery),
 	}
-	q.key = s.d.ID + "\x00" + q.name
+	q.key = cacheKey(s, b, r, method, q.name)
+	return q
+}
+
+// cacheKey returns the key the object name is cached under for viewer
+// request r asking with method (GET, or a cached OPTIONS): the
+// distribution's Id, the name and the variant of forwarded headers and
+// cookies.
+func cacheKey(s *site, b *behavior, r *http.Request, method, name string) string {
 	v := b.variant(r)
 	if method == http.MethodOptions {
 		v = "OPTIONS\n" + v // a header line always has '='
 	}
-	if v != "" {
-		q.key += "\x00" + v
+	if v == "" {
+		return s.d.ID + "\x00" + name
 	}
-	return q
+	return s.d.ID + "\x00" + name + "\x00" + v
 }
 
 // get returns the object q names: from the cache when it is fresh there,
@@ -457,7 +460,8 @@ func (e *Edge) get(q *request) (res fillResult, large *largeResponse, ok bool) {
 // serveCached answers a GET, HEAD or cached OPTIONS from the cache,
 // filling it from the origin on a miss or when the object is stale. An
 // error the distribution has a custom error page for is answered with it.
-func (e *Edge) serveCached(w http.ResponseWriter, r *http.Request, q *request) {
+// rid is q.id's X-Amz-Cf-Id, for the fast path of a plain hit (hit.go).
+func (e *Edge) serveCached(w http.ResponseWriter, r *http.Request, q *request, rid *requestID) {
 	res, large, ok := e.get(q)
 	switch {
 	case !ok: // the viewer went away
@@ -468,6 +472,8 @@ func (e *Edge) serveCached(w http.ResponseWriter, r *http.Request, q *request) {
 	case res.ent == nil:
 		e.failure(w, r, q.s, res.status, res.msg, q.id)
 	case res.ent.status >= 400 && e.custom(w, r, q.s, res.ent.status, q.id):
+	case fastHit(r, res.ent):
+		e.serveFast(w, r, res.ent, res.xcache, res.xcache != xMiss, rid)
 	default:
 		e.serveEntry(w, r, res.ent, res.xcache, res.xcache != xMiss, q.id)
 	}

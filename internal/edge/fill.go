@@ -23,6 +23,7 @@ type entry struct {
 	lastMod   string      //
 	originAge int64       // the origin's Age header, seconds
 	weight    uint32      // what it counts against CacheSize
+	hit       *hitHeader  // the fast path's headers of a 200 (hit.go); nil: none
 }
 
 // entryOverhead approximates the memory of an entry and its cache node
@@ -129,6 +130,7 @@ func (e *Edge) fill(q *request, stale *entry) (fillResult, *largeResponse) {
 		}
 		ttl, ok := freshness(stale.status, h, b, e.errorTTL, now)
 		ent := newEntry(q, seq, stale.status, h, stale.body, now, ttl)
+		e.prepare(ent)
 		if ok {
 			kept = e.insert(q.key, ent)
 		}
@@ -155,6 +157,7 @@ func (e *Edge) fill(q *request, stale *entry) (fillResult, *largeResponse) {
 	}
 	ttl, ok := freshness(status, resp.Header, b, e.errorTTL, now)
 	ent := newEntry(q, seq, resp.StatusCode, resp.Header, body, now, ttl)
+	e.prepare(ent)
 	if ok && (ttl > 0 || ent.etag != "" || ent.lastMod != "") {
 		kept = e.insert(q.key, ent)
 	}
