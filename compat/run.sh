@@ -103,6 +103,8 @@ start_server() {
 	[[ $# -gt 0 ]] && shift
 	local dir=$WORK/$name
 	mkdir -p "$dir/data"
+	# Made before the server starts: the loop below reads it at once.
+	: >"$dir/stdout"
 	env "${envs[@]}" "$BIN" serve --data-dir "$dir/data" --api-addr 127.0.0.1:0 --edge-addr 127.0.0.1:0 "$@" >"$dir/stdout" 2>"$dir/stderr" &
 	local pid=$!
 	PIDS+=("$pid")
