@@ -163,18 +163,12 @@ func TestFleetInvalidationReachesEveryEdge(t *testing.T) {
 // it must not serve what was invalidated meanwhile: cut off longer than
 // --max-staleness, it answers 503 until it has caught up.
 func TestFleetStoppedEdge(t *testing.T) {
-	fleetKnownBug(t, "a stopped (SIGSTOP) edge never leaves the registry: its stream stays open, the pings the hub writes into the socket "+
-		"buffer succeed and refresh its last_seen (internal/fleet/http.go serveStream: h.seen on every ping), and the sweeper "+
-		"only drops edges with no open stream (hub.go sweep: e.connected == 0); so the invalidation stays InProgress for as "+
-		"long as the edge is stopped")
 	o := newFleetOrigin(t, "origin")
 	cp := startControlPlane(t, options{config: fleetConfig(o), args: []string{"--edge-timeout", "4s"}})
 	a := startEdge(t, cp.URL, "edge-a", nil, "--max-staleness", "10s")
 	b := startEdge(t, cp.URL, "edge-b", nil, "--max-staleness", "1s")
 	waitInFleet(t, cp, "edge-a", "edge-b")
 	c := cp.client("", "")
-	// Move the log past position 0 (an edge at position 0 has a bug of
-	// its own: TestFleetEdgeAtPositionZero).
 	waitCompleted(t, c, fleetDist, fleetInvalidate(t, c, fleetDist, "start", "/*"), time.Minute)
 	old, fresh := o.body("/page", 1), o.body("/page", 2)
 	warmEdge(t, a, fleetHost, "/page", old)
@@ -212,7 +206,6 @@ func TestFleetCutOffEdge(t *testing.T) {
 	b := startEdge(t, proxy.URL(), "edge-b", nil, "--max-staleness", "1s")
 	waitInFleet(t, cp, "edge-a", "edge-b")
 	c := cp.client("", "")
-	// Move the log past position 0 (see TestFleetEdgeAtPositionZero).
 	waitCompleted(t, c, fleetDist, fleetInvalidate(t, c, fleetDist, "start", "/*"), time.Minute)
 	old, fresh := o.body("/page", 1), o.body("/page", 2)
 	warmEdge(t, a, fleetHost, "/page", old)
@@ -253,32 +246,47 @@ func TestFleetCutOffEdge(t *testing.T) {
 	}
 }
 
-// 2c. An edge whose position is 0 (nothing was logged when it connected)
-// and that reconnects must apply what was logged meanwhile.
+// 2c. An edge whose position is 0 (nothing was logged when it loaded its
+// snapshot: no distribution yet) and that reconnects resumes from 0 and
+// applies what was logged meanwhile, rather than taking a new snapshot as
+// if it had no state.
 func TestFleetEdgeAtPositionZero(t *testing.T) {
-	fleetKnownBug(t, "an edge at log position 0 that reconnects is sent a snapshot without purge (internal/fleet/http.go serveStream: "+
-		"case applied == 0), so it skips the events logged while it was away, acknowledges them and keeps serving what they invalidated")
 	o := newFleetOrigin(t, "origin")
-	cp := startControlPlane(t, options{config: fleetConfig(o), args: []string{"--edge-timeout", "60s"}})
+	cp := startControlPlane(t, options{config: "distributions: []\n", args: []string{"--edge-timeout", "60s"}})
 	proxy := newTCPProxy(t, strings.TrimPrefix(cp.URL, "http://"))
 	a := startEdge(t, cp.URL, "edge-a", nil, "--max-staleness", "10s")
 	b := startEdge(t, proxy.URL(), "edge-b", nil, "--max-staleness", "10s")
 	waitInFleet(t, cp, "edge-a", "edge-b")
-	old, fresh := o.body("/page", 1), o.body("/page", 2)
-	warmEdge(t, a, fleetHost, "/page", old)
-	warmEdge(t, b, fleetHost, "/page", old)
-	o.version.Store(2)
+	if s := fleetOf(t, cp); s.Head != 0 {
+		t.Fatalf("the log is not empty: %s", s)
+	}
 
 	proxy.setCut(true)
 	c := cp.client("", "")
-	id := fleetInvalidate(t, c, fleetDist, "at-zero", "/page")
-	stillInProgress(t, cp, c, id, "edge-b")
+	cfg := minimalConfig("fleet-at-zero")
+	cfg.Origins.Items[0].DomainName = aws.String("127.0.0.1")
+	cfg.Origins.Items[0].CustomOriginConfig.HTTPPort = aws.Int32(int32(o.port()))
+	out, err := createDist(t, c, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, host := out.Distribution.Id, *out.Distribution.DomainName
+	waitEdgeServes(t, a, host, "/page", o.body("/page", 1))
 	proxy.setCut(false)
-	waitCompleted(t, c, fleetDist, id, 30*time.Second)
+	w := cloudfront.NewDistributionDeployedWaiter(c, func(o *cloudfront.DistributionDeployedWaiterOptions) {
+		o.MinDelay, o.MaxDelay = 100*time.Millisecond, 250*time.Millisecond
+	})
+	if err := w.Wait(ctx(t), &cloudfront.GetDistributionInput{Id: id}, 30*time.Second); err != nil {
+		t.Fatalf("distribution not Deployed: %v", err)
+	}
 	for _, e := range []*fleetProc{a, b} {
-		if r := viewEdge(e.URL, fleetHost, "/page"); r.status != 200 || r.body != fresh {
-			t.Errorf("%s after Completed: %v, want %q", e.name, r, fresh)
+		if r := viewEdge(e.URL, host, "/page"); r.status != 200 || r.body != o.body("/page", 1) {
+			t.Errorf("%s once Deployed: %v", e.name, r)
 		}
+	}
+	// Resumed from position 0: one snapshot in all, when it started.
+	if n := strings.Count(b.runLogs(), "loaded the control plane's snapshot"); n != 1 {
+		t.Errorf("edge-b loaded %d snapshots, want 1 (it resumes from position 0):\n%s", n, lastBytes(b.runLogs(), 3000))
 	}
 }
 
@@ -393,9 +401,10 @@ func TestFleetControlPlaneRestart(t *testing.T) {
 	if r := viewEdge(e3.URL, fleetHost, "/app.js"); r.status != 200 || r.body != o.body("/app.js", 2) {
 		t.Errorf("edge-c after Completed: %v", r)
 	}
-	// (edge-a and edge-b applied it before the kill: the restarted hub
-	// does not list them, see TestHubRestartKeepsAppliedBy.)
-	if st := invalidationOf(t, cp, fleetDist, x); len(st.Pending) != 0 || st.Applied["edge-c"].IsZero() {
+	// edge-a and edge-b applied it before the kill: the restarted hub
+	// lists them too.
+	if st := invalidationOf(t, cp, fleetDist, x); len(st.Pending) != 0 || len(st.Applied) != 3 || st.Applied["edge-c"].IsZero() ||
+		st.Applied["edge-a"].IsZero() || st.Applied["edge-b"].IsZero() {
 		t.Errorf("admin view of %s after the restart: %+v", x, st)
 	}
 
@@ -570,10 +579,6 @@ func TestFleetAuth(t *testing.T) {
 // 4b. The control plane restarted with a changed configuration file: the
 // edges that kept running serve the distributions the file now declares.
 func TestFleetConfigFileChangeReachesRunningEdges(t *testing.T) {
-	fleetKnownBug(t, "distributions of the configuration file are never logged for the fleet (distribution.NewService puts them in "+
-		"the registry only; serve.go publishes nothing for them), so an edge that resumes after a control-plane restart "+
-		"(applied > 0: no snapshot) keeps the old file's distributions: a changed origin, an added or a removed distribution "+
-		"never reaches it")
 	one, two := newFleetOrigin(t, "origin-one"), newFleetOrigin(t, "origin-two")
 	addr := fleetFreeAddr(t)
 	cp := startControlPlane(t, options{config: fleetConfig(one), args: []string{"--api-addr", addr, "--edge-timeout", "60s"}})

@@ -25,7 +25,7 @@ func runEdge(args []string) int {
 	name := fs.String("name", "", "name of this edge in the fleet registry (default: the host name and edge port)")
 	cacheSize := fs.Int64("cache-size", 256<<20, "bytes of memory the cache may hold")
 	maxObjectSize := fs.Int64("max-object-size", 32<<20, "largest object cached; larger ones stream through uncached")
-	maxStaleness := fs.Duration("max-staleness", 10*time.Second, "how long this edge may go without hearing from the control plane before it stops serving from its cache (it answers 503 until caught up)")
+	maxStaleness := fs.Duration("max-staleness", 10*time.Second, "how long this edge may go without an acknowledgement accepted by the control plane before it stops serving from its cache (it answers 503 until caught up); capped at half the control plane's --edge-timeout")
 	pop := fs.String("pop", "LOCAL1-C1", "X-Amz-Cf-Pop this edge reports")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	shutdownTimeout := fs.Duration("shutdown-timeout", 30*time.Second, "how long in-flight requests may finish after SIGINT/SIGTERM")

@@ -65,8 +65,8 @@ func runServe(args []string) int {
 	fs.StringVar(&f.popName, "pop", "LOCAL1-C1", "X-Amz-Cf-Pop the edge reports")
 	fs.BoolVar(&f.noEdge, "no-edge", false, "run the control plane alone, without the in-process edge")
 	fs.StringVar(&f.edgeName, "edge-name", "local", "name of the in-process edge in the fleet registry")
-	fs.DurationVar(&f.edgeTimeout, "edge-timeout", 30*time.Second, "how long an edge may be disconnected before it leaves the registry")
-	fs.DurationVar(&f.maxStaleness, "max-staleness", 10*time.Second, "how long the in-process edge may go without hearing from the control plane before it stops serving from its cache")
+	fs.DurationVar(&f.edgeTimeout, "edge-timeout", 30*time.Second, "how long an edge may go without acknowledging (stopped, cut off, dead) before it leaves the registry; edges keep their --max-staleness at half of it at most")
+	fs.DurationVar(&f.maxStaleness, "max-staleness", 10*time.Second, "how long the in-process edge may go without an acknowledgement accepted by the control plane before it stops serving from its cache (at most half --edge-timeout)")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 30*time.Second, "how long in-flight requests may take to finish on SIGINT/SIGTERM")
 	if err := fs.Parse(args); err != nil {
@@ -181,6 +181,11 @@ func serve(f serveFlags, cfg *config.Config, log *slog.Logger) error {
 	}
 	defer dists.Close()
 	registry := dists.Registry()
+	// A resumed edge gets no snapshot: it learns the configuration file's
+	// distributions from the log, where they go whenever the file changed.
+	if _, err := hub.PublishConfigFile(context.Background(), fromFile); err != nil {
+		return fmt.Errorf("fleet: logging the configuration file's distributions: %w", err)
+	}
 
 	limits := invalidation.DefaultLimits
 	if cfg.Limits.MaxBatchPaths > 0 {

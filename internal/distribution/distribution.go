@@ -36,8 +36,10 @@ type Distribution struct {
 	RawConfig []byte `json:"raw"`
 	Tags      []Tag  `json:"tags,omitempty"`
 	// FromFile marks distributions declared in the configuration file:
-	// they are not stored and the API may not change them.
-	FromFile bool `json:"-"`
+	// they are not stored and the API may not change them. It travels in
+	// the fleet's events, so that edges know which ones a changed file
+	// replaces.
+	FromFile bool `json:"from_file,omitempty"`
 
 	// Origin and Aliases are kept for callers that predate Config: the
 	// default behavior's origin as a URL, and Config.Aliases.

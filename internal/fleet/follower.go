@@ -37,8 +37,9 @@ type FollowerConfig struct {
 	AccessKeyID, SecretAccessKey string
 	Registry                     *distribution.Registry
 	Cache                        Cache
-	// MaxStaleness is how long the edge may go without hearing from the
-	// control plane before it stops answering from its cache.
+	// MaxStaleness is how long the edge may go without an acknowledgement
+	// accepted by the control plane before it stops answering from its
+	// cache. It is capped at half the control plane's edge timeout.
 	MaxStaleness time.Duration
 	Logger       *slog.Logger
 	Client       *http.Client
@@ -46,15 +47,52 @@ type FollowerConfig struct {
 
 // Follower is the edge's side of the fleet: it follows the control
 // plane's stream, applies each event to the edge, and acknowledges it.
+//
+// Freshness rests on acknowledgements, not on bytes received: a stream's
+// bytes may have sat in a socket buffer while the edge was stopped, but an
+// acknowledgement the hub accepted proves the edge was in its registry
+// when the acknowledgement was sent. The edge counts from the time it
+// sent the last accepted one (its own clock; no clock is compared with
+// the hub's). The hub drops an edge silent for its edge timeout, counted
+// from when it received that acknowledgement, and the edge stops serving
+// from its cache MaxStaleness (at most half that timeout) after sending
+// it: it always stops before it could have been dropped, so an
+// invalidation never completes without an edge that still serves from
+// its cache. An edge that went longer than MaxStaleness without an
+// accepted acknowledgement (or that loads a snapshot) is caught up again
+// once it has applied the head returned by the first acknowledgement it
+// sent afterwards.
 type Follower struct {
-	c   FollowerConfig
-	log *slog.Logger
+	c       FollowerConfig
+	log     *slog.Logger
+	ackWake chan struct{}
 
-	mu          sync.Mutex
-	applied     uint64    // last position applied; guarded by mu
-	caughtUp    bool      // applied has reached the head of the current stream; guarded by mu
-	lastContact time.Time // last byte from the control plane; guarded by mu
-	ackWake     chan struct{}
+	mu      sync.Mutex
+	applied uint64 // last position applied; guarded by mu
+	// loaded says applied stands for a state: a snapshot was loaded (the
+	// stream asks to resume only then). Guarded by mu.
+	loaded bool
+	// confirmedAt is when the last acknowledgement the hub accepted was
+	// sent. Guarded by mu.
+	confirmedAt time.Time
+	// caughtUp: applied reached target, with no lapse since. Guarded by mu.
+	caughtUp bool
+	// target is the head to reach (set when targetSet) after a lapse that
+	// began at staleSince; guarded by mu.
+	target     uint64
+	targetSet  bool
+	staleSince time.Time
+	// snapshotPending: the stream announced a snapshot not yet loaded.
+	// Guarded by mu.
+	snapshotPending bool
+	// maxStaleness is MaxStaleness capped at half the hub's edge timeout
+	// (edgeTimeout, from the stream's hello; 0 before). Guarded by mu.
+	maxStaleness time.Duration
+	edgeTimeout  time.Duration
+	// stream ends the current stream; helloAt is when it said hello.
+	// Guarded by mu.
+	stream  context.CancelFunc
+	helloAt time.Time
 }
 
 // NewFollower returns a follower; call Run.
@@ -68,7 +106,7 @@ func NewFollower(c FollowerConfig) *Follower {
 	if c.MaxStaleness <= 0 {
 		c.MaxStaleness = 10 * time.Second
 	}
-	return &Follower{c: c, log: c.Logger, ackWake: make(chan struct{}, 1)}
+	return &Follower{c: c, log: c.Logger, ackWake: make(chan struct{}, 1), maxStaleness: c.MaxStaleness}
 }
 
 // Applied returns the last log position the edge applied.
@@ -78,12 +116,62 @@ func (f *Follower) Applied() uint64 {
 	return f.applied
 }
 
-// Fresh reports whether the edge may answer from its cache: it has caught
-// up with the control plane and heard from it within MaxStaleness.
+// MaxStaleness returns the max staleness in force: the configured one,
+// capped at half the control plane's edge timeout.
+func (f *Follower) MaxStaleness() time.Duration {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.maxStaleness
+}
+
+// Fresh reports whether the edge may answer from its cache: the control
+// plane accepted an acknowledgement sent within MaxStaleness, and the edge
+// has caught up since it last went longer than that without one.
 func (f *Follower) Fresh() bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return f.caughtUp && time.Since(f.lastContact) <= f.c.MaxStaleness
+	if f.caughtUp && time.Since(f.confirmedAt) > f.maxStaleness {
+		f.lapseLocked("no acknowledgement accepted within the max staleness")
+	}
+	return f.caughtUp
+}
+
+// lapseLocked makes the edge stale: it must catch up with a head learnt
+// afterwards.
+func (f *Follower) lapseLocked(why string) {
+	f.staleSince = f.confirmedAt.Add(f.maxStaleness)
+	if f.caughtUp {
+		f.log.Warn("not serving from the cache until caught up with the control plane: "+why, "max_staleness", f.maxStaleness,
+			"last_acknowledged", f.confirmedAt.Format(time.RFC3339Nano), "position", f.applied)
+	}
+	f.caughtUp, f.targetSet = false, false
+}
+
+// confirmed records an acknowledgement sent at sent and accepted with
+// the hub's head.
+func (f *Follower) confirmed(sent time.Time, head uint64) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.caughtUp && sent.Sub(f.confirmedAt) > f.maxStaleness {
+		f.lapseLocked("no acknowledgement accepted within the max staleness")
+	}
+	if sent.After(f.confirmedAt) {
+		f.confirmedAt = sent
+	}
+	if !f.caughtUp && !f.targetSet && !sent.Before(f.staleSince) {
+		f.target, f.targetSet = head, true
+	}
+	f.checkCaughtUpLocked()
+}
+
+// checkCaughtUpLocked notes when the edge has caught up.
+func (f *Follower) checkCaughtUpLocked() {
+	if f.caughtUp || !f.targetSet || !f.loaded || f.snapshotPending || f.applied < f.target ||
+		time.Since(f.confirmedAt) > f.maxStaleness {
+		return
+	}
+	f.caughtUp = true
+	f.log.Info("caught up with the control plane", "position", f.applied)
 }
 
 // Guard answers 503 in place of next while the edge is not Fresh: an edge
@@ -154,7 +242,14 @@ func (f *Follower) sign(r *http.Request) {
 func (f *Follower) follow(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	q := url.Values{"name": {f.c.Name}, "addr": {f.c.Addr}, "applied": {strconv.FormatUint(f.Applied(), 10)}}
+	f.mu.Lock()
+	q := url.Values{"name": {f.c.Name}, "addr": {f.c.Addr}}
+	if f.loaded {
+		// Without a state, the edge asks for a snapshot by saying nothing:
+		// applied=0 means "applied nothing yet of a log that was empty".
+		q.Set("applied", strconv.FormatUint(f.applied, 10))
+	}
+	f.mu.Unlock()
 	req, err := http.NewRequestWithContext(ctx, "GET", strings.TrimSuffix(f.c.ControlPlane, "/")+PathStream+"?"+q.Encode(), nil)
 	if err != nil {
 		return err
@@ -186,15 +281,6 @@ func (f *Follower) follow(ctx context.Context) error {
 			}
 		}
 	}()
-	// Cut off for longer than allowed: not caught up until this stream's
-	// head is applied.
-	f.mu.Lock()
-	if time.Since(f.lastContact) > f.c.MaxStaleness {
-		f.caughtUp = false
-	}
-	f.mu.Unlock()
-	var head uint64
-	waitSnapshot := false
 	sc := bufio.NewScanner(resp.Body)
 	sc.Buffer(make([]byte, 64<<10), 256<<20)
 	var id uint64
@@ -205,9 +291,6 @@ func (f *Follower) follow(ctx context.Context) error {
 		case alive <- struct{}{}:
 		default:
 		}
-		f.mu.Lock()
-		f.lastContact = time.Now()
-		f.mu.Unlock()
 		line := sc.Bytes()
 		switch {
 		case len(line) == 0: // end of an event
@@ -215,24 +298,13 @@ func (f *Follower) follow(ctx context.Context) error {
 				continue
 			}
 			if kind == "hello" {
-				var hi hello
-				if err := json.Unmarshal(data, &hi); err != nil {
-					return fmt.Errorf("hello: %w", err)
+				if err := f.hello(data, cancel); err != nil {
+					return err
 				}
-				head, waitSnapshot = hi.Head, hi.Snapshot
 			} else if err := f.apply(ctx, id, kind, data); err != nil {
 				return err
 			}
-			if kind == KindSnapshot {
-				waitSnapshot = false
-			}
-			f.mu.Lock()
-			if !waitSnapshot && f.applied >= head && !f.caughtUp {
-				f.caughtUp = true
-				f.log.Info("caught up with the control plane", "position", f.applied)
-			}
-			f.mu.Unlock()
-			kind, data = "", nil
+			kind, data = "", data[:0]
 		case bytes.HasPrefix(line, []byte("id: ")):
 			id, _ = strconv.ParseUint(string(line[4:]), 10, 64)
 		case bytes.HasPrefix(line, []byte("event: ")):
@@ -245,6 +317,48 @@ func (f *Follower) follow(ctx context.Context) error {
 		return err
 	}
 	return errors.New("stream closed by the control plane")
+}
+
+// hello takes in a stream's hello; cancel ends that stream.
+func (f *Follower) hello(data []byte, cancel context.CancelFunc) error {
+	var hi hello
+	if err := json.Unmarshal(data, &hi); err != nil {
+		return fmt.Errorf("hello: %w", err)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.stream, f.helloAt = cancel, time.Now()
+	if hi.EdgeTimeoutMS > 0 {
+		timeout := time.Duration(hi.EdgeTimeoutMS) * time.Millisecond
+		eff := min(f.c.MaxStaleness, timeout/2)
+		if eff != f.maxStaleness || timeout != f.edgeTimeout {
+			if eff < f.c.MaxStaleness {
+				f.log.Warn("max staleness capped at half the control plane's edge timeout, so that this edge stops serving from its cache before the control plane may drop it",
+					"max_staleness", f.c.MaxStaleness, "edge_timeout", timeout, "capped_to", eff)
+			}
+			f.maxStaleness, f.edgeTimeout = eff, timeout
+		}
+	}
+	f.snapshotPending = hi.Snapshot
+	if hi.Snapshot {
+		// Not caught up before the snapshot is loaded, and then with a
+		// head learnt from this control plane afterwards.
+		f.lapseLocked("loading a snapshot")
+		f.staleSince = f.helloAt
+	}
+	return nil
+}
+
+// ackInterval is the longest the edge goes between acknowledgements: well
+// within its max staleness and the hub's edge timeout.
+func (f *Follower) ackInterval() time.Duration {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	d := min(heartbeat, f.maxStaleness/4)
+	if f.edgeTimeout > 0 {
+		d = min(d, f.edgeTimeout/4)
+	}
+	return max(d, time.Millisecond)
 }
 
 // apply applies one event and moves the position.
@@ -292,6 +406,10 @@ func (f *Follower) apply(ctx context.Context, pos uint64, kind string, data []by
 			if err := f.c.Cache.Apply(ctx, purgeAll(ev.DistributionID)); err != nil {
 				return err
 			}
+		case KindConfigFile:
+			if err := f.applyConfigFile(ctx, ev.Distributions); err != nil {
+				return err
+			}
 		default:
 			f.log.Warn("ignoring an event of unknown kind", "kind", ev.Kind, "position", pos)
 		}
@@ -300,6 +418,10 @@ func (f *Follower) apply(ctx context.Context, pos uint64, kind string, data []by
 	if pos > f.applied || kind == KindSnapshot {
 		f.applied = pos
 	}
+	if kind == KindSnapshot {
+		f.loaded, f.snapshotPending = true, false
+	}
+	f.checkCaughtUpLocked()
 	f.mu.Unlock()
 	select {
 	case f.ackWake <- struct{}{}:
@@ -308,50 +430,106 @@ func (f *Follower) apply(ctx context.Context, pos uint64, kind string, data []by
 	return nil
 }
 
+// applyConfigFile makes ds the distributions of the configuration file:
+// file distributions it no longer declares are forgotten and purged.
+func (f *Follower) applyConfigFile(ctx context.Context, ds []distribution.Distribution) error {
+	keep := map[string]bool{}
+	for i := range ds {
+		keep[ds[i].ID] = true
+	}
+	for _, d := range f.c.Registry.All() {
+		if d.FromFile && !keep[d.ID] {
+			f.c.Registry.Remove(d.ID)
+			if err := f.c.Cache.Apply(ctx, purgeAll(d.ID)); err != nil {
+				return err
+			}
+		}
+	}
+	for i := range ds {
+		d := ds[i]
+		d.FromFile = true
+		f.c.Registry.Put(&d)
+	}
+	f.log.Info("applied the control plane's configuration file", "distributions", len(ds))
+	return nil
+}
+
 func purgeAll(distID string) invalidation.Invalidation {
 	return invalidation.Invalidation{DistributionID: distID, ID: "purge", Status: invalidation.InProgress,
 		CreateTime: time.Now(), Batch: invalidation.Batch{CallerReference: "purge", Paths: []string{"/*"}}}
 }
 
-// ackLoop reports the applied position whenever it moves, coalescing.
+// errNotRegistered is an acknowledgement refused because the edge is not
+// in the registry.
+var errNotRegistered = errors.New("ack: not in the control plane's registry")
+
+// ackLoop reports the applied position whenever it moves (coalescing:
+// one acknowledgement in flight at a time, carrying the latest position),
+// and at least every ackInterval even when it does not: acknowledgements
+// are what keeps the edge in the registry and fresh.
 func (f *Follower) ackLoop(ctx context.Context) {
-	var acked uint64
+	t := time.NewTimer(f.ackInterval())
+	defer t.Stop()
 	for {
 		select {
 		case <-f.ackWake:
-		case <-time.After(heartbeat):
+		case <-t.C:
 		case <-ctx.Done():
 			return
 		}
 		pos := f.Applied()
-		if pos == acked {
-			continue
-		}
-		if err := f.ack(ctx, pos); err != nil {
-			if ctx.Err() == nil {
-				f.log.Debug("acknowledging failed; will retry", "position", pos, "err", err)
+		sent := time.Now()
+		head, err := f.ack(ctx, pos)
+		switch {
+		case err == nil:
+			f.confirmed(sent, head)
+		case errors.Is(err, errNotRegistered):
+			// Dropped from the registry (or the control plane restarted
+			// on another log): a new stream registers the edge again.
+			f.mu.Lock()
+			if f.stream != nil && f.helloAt.Before(sent) {
+				f.log.Warn("the control plane no longer has this edge in its registry; reconnecting")
+				f.stream()
+				f.stream = nil
 			}
-			continue
+			f.mu.Unlock()
+		case ctx.Err() == nil:
+			f.log.Debug("acknowledging failed; will retry", "position", pos, "err", err)
 		}
-		acked = pos
+		if !t.Stop() {
+			select {
+			case <-t.C:
+			default:
+			}
+		}
+		t.Reset(f.ackInterval())
 	}
 }
 
-func (f *Follower) ack(ctx context.Context, pos uint64) error {
-	q := url.Values{"name": {f.c.Name}, "pos": {strconv.FormatUint(pos, 10)}}
-	req, err := http.NewRequestWithContext(ctx, "POST", strings.TrimSuffix(f.c.ControlPlane, "/")+PathAck+"?"+q.Encode(), nil)
+// ack posts an acknowledgement and returns the hub's head.
+func (f *Follower) ack(ctx context.Context, pos uint64) (uint64, error) {
+	u := strings.TrimSuffix(f.c.ControlPlane, "/") + PathAck + "?name=" + url.QueryEscape(f.c.Name) + "&pos=" + strconv.FormatUint(pos, 10)
+	req, err := http.NewRequestWithContext(ctx, "POST", u, nil)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	f.sign(req)
 	resp, err := f.c.Client.Do(req)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusNoContent {
-		return fmt.Errorf("ack: %s", resp.Status)
+	switch resp.StatusCode {
+	case http.StatusNoContent:
+	case http.StatusConflict:
+		return 0, errNotRegistered
+	default:
+		return 0, fmt.Errorf("ack: %s", resp.Status)
 	}
-	return nil
+	head, err := strconv.ParseUint(resp.Header.Get(HeaderHead), 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("ack: no valid %s header in the control plane's answer", HeaderHead)
+	}
+	return head, nil
 }

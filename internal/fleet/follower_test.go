@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -101,10 +102,19 @@ func TestFollowerFreshTransitions(t *testing.T) {
 	waitAcked(t, r.hub, "edge-1", p2)
 }
 
+// Answers of the fake control plane to acknowledgements.
+const (
+	ackOK = iota
+	ackFail
+	ackConflict
+)
+
 // fakeControlPlane streams what the test says.
 type fakeControlPlane struct {
 	*httptest.Server
-	refuse  atomic.Bool
+	refuse  atomic.Bool  // streams and acknowledgements answer 503
+	ackMode atomic.Int32 // ackOK, ackFail (503) or ackConflict (409)
+	head    atomic.Uint64
 	streams atomic.Int32
 	pings   atomic.Int32 // written on the current stream
 	cut     chan struct{}
@@ -118,7 +128,15 @@ func newFakeControlPlane(t *testing.T) *fakeControlPlane {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST "+fleet.PathAck, func(w http.ResponseWriter, r *http.Request) {
 		cp.auth.Store(fleet.PathAck, r.Header.Get("Authorization"))
-		w.WriteHeader(http.StatusNoContent)
+		switch {
+		case cp.refuse.Load() || cp.ackMode.Load() == ackFail:
+			http.Error(w, "refused", http.StatusServiceUnavailable)
+		case cp.ackMode.Load() == ackConflict:
+			http.Error(w, "not in the registry", http.StatusConflict)
+		default:
+			w.Header().Set(fleet.HeaderHead, fmt.Sprint(cp.head.Load()))
+			w.WriteHeader(http.StatusNoContent)
+		}
 	})
 	mux.HandleFunc("GET "+fleet.PathStream, func(w http.ResponseWriter, r *http.Request) {
 		cp.auth.Store(fleet.PathStream, r.Header.Get("Authorization"))
@@ -159,6 +177,7 @@ func newFakeControlPlane(t *testing.T) *fakeControlPlane {
 		}
 		// Later streams: two events to catch up with, held back until
 		// release.
+		cp.head.Store(2)
 		send(0, "hello", map[string]any{"head": 2})
 		if !pingUntil(cp.release) {
 			return
@@ -183,6 +202,7 @@ func TestFollowerNotFreshUntilCaughtUp(t *testing.T) {
 	waitFresh(t, e, true)
 
 	cp.refuse.Store(true)
+	cp.head.Store(2) // logged while the edge is cut off
 	close(cp.cut)
 	waitFresh(t, e, false)
 	cp.refuse.Store(false)
@@ -300,9 +320,6 @@ func TestFollowerPurgesWhenAheadOfTheLog(t *testing.T) {
 // An edge that reconnects at position 0 (nothing was logged when it
 // loaded its snapshot) must still apply what was logged while it was away.
 func TestFollowerAtPositionZeroMissesNothing(t *testing.T) {
-	knownBug(t, "serveStream (http.go) answers applied=0 with a snapshot without purge, as if the edge were new: an edge "+
-		"that loaded a snapshot at position 0, cached objects and reconnects skips every event logged meanwhile, "+
-		"acknowledges them and keeps serving what they invalidated")
 	r := newRig(t, fleet.HubConfig{})
 	e := startFollower(t, r.srv.URL, "edge-1", 5*time.Second)
 	waitFresh(t, e, true)
@@ -316,4 +333,81 @@ func TestFollowerAtPositionZeroMissesNothing(t *testing.T) {
 	if got := e.cache.applied(); !slices.Contains(got, "I1") && !e.cache.purged() {
 		t.Fatalf("acknowledged position %d without applying I1 (cache applied %v)", p1, got)
 	}
+}
+
+// A stream that keeps delivering bytes (pings buffered while the edge was
+// stopped, or a hub that no longer accepts it) does not keep the edge
+// fresh: only acknowledgements the control plane accepts do.
+func TestFollowerFreshOnlyWithAcceptedAcks(t *testing.T) {
+	cp := newFakeControlPlane(t)
+	e := startFollower(t, cp.URL, "edge-1", 300*time.Millisecond)
+	waitFresh(t, e, true)
+	cp.ackMode.Store(ackFail)
+	waitFresh(t, e, false)
+	// Pinged every 50ms meanwhile, on the same stream.
+	if n := cp.streams.Load(); n != 1 || cp.pings.Load() == 0 {
+		t.Fatalf("%d streams, %d pings", n, cp.pings.Load())
+	}
+	if w := guarded(e.f); w.Code != 503 {
+		t.Fatalf("guard without accepted acknowledgements: %d", w.Code)
+	}
+	cp.ackMode.Store(ackOK)
+	waitFresh(t, e, true)
+}
+
+// An acknowledgement refused with 409 (the hub dropped the edge) makes the
+// follower open a new stream, which registers it again.
+func TestFollowerReconnectsWhenNotRegistered(t *testing.T) {
+	cp := newFakeControlPlane(t)
+	e := startFollower(t, cp.URL, "edge-1", 5*time.Second)
+	waitFresh(t, e, true)
+	cp.ackMode.Store(ackConflict)
+	eventually(t, "a second stream", func() bool { return cp.streams.Load() >= 2 })
+}
+
+// The hub's edge timeout caps the edge's max staleness at half of it, and
+// the edge says so in its log.
+func TestFollowerCapsMaxStaleness(t *testing.T) {
+	r := newRig(t, fleet.HubConfig{EdgeTimeout: 3 * time.Second})
+	var logs syncBuffer
+	f := fleet.NewFollower(fleet.FollowerConfig{ControlPlane: r.srv.URL, Name: "capped", Registry: distribution.NewRegistry(),
+		Cache: &recordingCache{}, MaxStaleness: time.Minute, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	if got := f.MaxStaleness(); got != time.Minute {
+		t.Fatalf("max staleness %v before hearing from the hub", got)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		f.Run(ctx)
+	}()
+	defer func() {
+		cancel()
+		<-done
+	}()
+	eventually(t, "fresh", f.Fresh)
+	if got := f.MaxStaleness(); got != 1500*time.Millisecond {
+		t.Errorf("max staleness %v, want 1.5s", got)
+	}
+	if !strings.Contains(logs.String(), "max staleness capped") {
+		t.Errorf("log: %s", logs.String())
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for concurrent use.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

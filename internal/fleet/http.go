@@ -2,11 +2,14 @@ package fleet
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"regexp"
+	"slices"
+	"sort"
 	"strconv"
+	"sync"
 	"time"
 )
 
@@ -20,8 +23,14 @@ const (
 	PathAdminInvalidation = "/openfront/v1/admin/invalidations/"
 )
 
-// heartbeat is how often an idle stream carries a comment, so both ends
-// notice a dead connection quickly.
+// HeaderHead is the response header of an accepted acknowledgement: the
+// hub's head position when it accepted it. An edge that was out of touch
+// is caught up once it has applied that far.
+const HeaderHead = "Openfront-Fleet-Head"
+
+// heartbeat is how often an idle stream carries a comment, so that the
+// edge notices a dead connection quickly, and the longest an edge waits
+// between two acknowledgements.
 const heartbeat = time.Second
 
 var namePattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
@@ -55,6 +64,12 @@ func writeJSON(w http.ResponseWriter, v any) {
 // serveStream pushes the log to one edge as Server-Sent Events: "hello"
 // with the head to reach, a "snapshot" when the edge cannot resume, then
 // every event after the edge's position, each with its position as id.
+//
+// The query says where the edge is: no applied parameter means it has no
+// state yet (a snapshot follows, no purge); applied=N (0 included) means
+// it has applied the log up to N, and resumes after it unless N is beyond
+// this log (a new data directory) or below its trimmed start, in which
+// case it gets a snapshot with purge.
 func (h *Hub) serveStream(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	name := q.Get("name")
@@ -62,10 +77,14 @@ func (h *Hub) serveStream(w http.ResponseWriter, r *http.Request) {
 		jsonError(w, http.StatusBadRequest, "name must be 1 to 64 letters, digits, '.', '_' or '-'")
 		return
 	}
-	applied, err := strconv.ParseUint(q.Get("applied"), 10, 64)
-	if q.Get("applied") != "" && err != nil {
-		jsonError(w, http.StatusBadRequest, "applied must be a log position")
-		return
+	var applied uint64
+	resume := q.Has("applied")
+	if resume {
+		var err error
+		if applied, err = strconv.ParseUint(q.Get("applied"), 10, 64); err != nil {
+			jsonError(w, http.StatusBadRequest, "applied must be a log position")
+			return
+		}
 	}
 	flusher, ok := w.(http.Flusher)
 	if !ok {
@@ -87,7 +106,7 @@ func (h *Hub) serveStream(w http.ResponseWriter, r *http.Request) {
 	var snap *Snapshot
 	cur := applied
 	switch {
-	case applied == 0:
+	case !resume:
 		snap = &Snapshot{Head: last}
 	case applied > last || applied+1 < first:
 		// The edge knows positions this log does not hold (a new data
@@ -106,60 +125,66 @@ func (h *Hub) serveStream(w http.ResponseWriter, r *http.Request) {
 	if snap != nil {
 		credited = 0 // nothing is applied until the snapshot is
 	}
-	h.connect(name, q.Get("addr"), credited)
-	defer h.disconnect(name)
+	e := h.connect(name, q.Get("addr"), credited)
+	defer h.disconnect(e)
 
+	// A stalled edge (stopped, or cut off without a reset) stops reading:
+	// no write may block longer than the edge timeout.
+	rc := http.NewResponseController(w)
+	defer rc.SetWriteDeadline(time.Time{})
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-store")
 	bw := bufio.NewWriterSize(w, 64<<10)
-	send := func(id uint64, kind string, data []byte) {
-		fmt.Fprintf(bw, "id: %d\nevent: %s\ndata: %s\n\n", id, kind, data)
-	}
-	hi, _ := json.Marshal(hello{Head: last, Snapshot: snap != nil})
-	send(cur, "hello", hi)
+	hi, _ := json.Marshal(hello{Head: last, Snapshot: snap != nil, EdgeTimeoutMS: h.edgeTimeout.Milliseconds()})
+	bw.Write(encodeFrame(nil, cur, "hello", hi))
 	if snap != nil {
 		data, _ := json.Marshal(snap)
-		send(snap.Head, KindSnapshot, data)
+		bw.Write(encodeFrame(nil, snap.Head, KindSnapshot, data))
 	}
 	ping := time.NewTicker(heartbeat)
 	defer ping.Stop()
+	var batch []frame
 	for {
 		h.mu.Lock()
 		appended, head := h.appended, h.head
 		h.mu.Unlock()
-		events, err := h.store.EventsAfter(ctx, cur, 512)
-		if err != nil {
-			h.log.Error("reading the fleet log", "err", err)
-			return
-		}
-		for _, ev := range events {
-			// An event committed but not yet published would be
-			// acknowledged past the head, and the acknowledgement clamped
-			// away: its own Publish wakes this stream again.
-			if ev.Pos > head {
-				break
+		rc.SetWriteDeadline(time.Now().Add(h.edgeTimeout))
+		// Never past the published head: an event committed but not yet
+		// published would be acknowledged past the head, and the
+		// acknowledgement clamped away; its own Publish wakes this
+		// stream again.
+		for cur < head {
+			if batch = h.frames.after(cur, head, 512, batch[:0]); len(batch) == 0 {
+				events, err := h.store.EventsAfter(ctx, cur, 512)
+				if err != nil {
+					if ctx.Err() == nil {
+						h.log.Error("reading the fleet log", "err", err)
+					}
+					return
+				}
+				batch = h.frames.add(cur, events, batch[:0])
+				for len(batch) > 0 && batch[len(batch)-1].pos > head {
+					batch = batch[:len(batch)-1]
+				}
+				if len(batch) == 0 {
+					break
+				}
 			}
-			var kind struct {
-				Kind string `json:"kind"`
+			for _, f := range batch {
+				bw.Write(f.data)
 			}
-			json.Unmarshal(ev.Data, &kind)
-			send(ev.Pos, kind.Kind, ev.Data)
-			cur = ev.Pos
+			cur = batch[len(batch)-1].pos
 		}
 		if err := bw.Flush(); err != nil {
 			return
 		}
 		flusher.Flush()
-		if len(events) == 512 {
-			continue
-		}
 		select {
 		case <-appended:
 		case <-ping.C:
-			if _, err := bw.WriteString(": ping\n\n"); err != nil {
-				return
-			}
-			h.seen(name)
+			bw.WriteString(": ping\n\n")
+		case <-e.kick:
+			return // left the registry: the edge must reconnect
 		case <-ctx.Done():
 			return
 		case <-h.streamsStop:
@@ -175,10 +200,13 @@ func (h *Hub) serveAck(w http.ResponseWriter, r *http.Request) {
 		jsonError(w, http.StatusBadRequest, "pos must be a log position")
 		return
 	}
-	if !h.ack(q.Get("name"), pos) {
-		jsonError(w, http.StatusConflict, "edge "+q.Get("name")+" is not in the registry: reconnect the stream")
+	name := q.Get("name")
+	head, ok := h.ack(name, pos)
+	if !ok {
+		jsonError(w, http.StatusConflict, "edge "+name+" is not in the registry: reconnect the stream")
 		return
 	}
+	w.Header()[HeaderHead] = []string{strconv.FormatUint(head, 10)}
 	w.WriteHeader(http.StatusNoContent)
 }
 
@@ -194,4 +222,123 @@ func (h *Hub) serveAdminInvalidation(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, s)
+}
+
+// frame is one event encoded as Server-Sent Events.
+type frame struct {
+	pos  uint64
+	data []byte
+}
+
+// encodeFrame appends the SSE frame of an event to buf.
+func encodeFrame(buf []byte, pos uint64, kind string, data []byte) []byte {
+	if bytes.ContainsAny(data, "\r\n") {
+		// A line break would end the data field: JSON needs none.
+		var c bytes.Buffer
+		if json.Compact(&c, data) == nil {
+			data = c.Bytes()
+		}
+		data = bytes.ReplaceAll(bytes.ReplaceAll(data, []byte("\r"), nil), []byte("\n"), nil)
+	}
+	buf = append(buf, "id: "...)
+	buf = strconv.AppendUint(buf, pos, 10)
+	buf = append(buf, "\nevent: "...)
+	buf = append(buf, kind...)
+	buf = append(buf, "\ndata: "...)
+	buf = append(buf, data...)
+	return append(buf, "\n\n"...)
+}
+
+// kindPrefix is how every logged event starts (Kind is Event's first field).
+var kindPrefix = []byte(`{"kind":"`)
+
+// eventKind reads the kind of a logged event without decoding it all.
+func eventKind(data []byte) string {
+	if rest, ok := bytes.CutPrefix(data, kindPrefix); ok {
+		if i := bytes.IndexByte(rest, '"'); i > 0 && validKind(rest[:i]) {
+			return string(rest[:i])
+		}
+	}
+	var ev struct {
+		Kind string `json:"kind"`
+	}
+	json.Unmarshal(data, &ev)
+	if !validKind([]byte(ev.Kind)) {
+		return "unknown"
+	}
+	return ev.Kind
+}
+
+func validKind(k []byte) bool {
+	if len(k) == 0 || len(k) > 64 {
+		return false
+	}
+	for _, c := range k {
+		if !(c >= 'a' && c <= 'z' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// maxFrames is how many recent events' frames the hub keeps encoded.
+const maxFrames = 4096
+
+// frameCache holds the SSE frames of recent events, encoded once and
+// shared by every stream: a stream that is caught up neither reads the
+// store nor decodes anything to send an event.
+type frameCache struct {
+	mu sync.Mutex
+	// Every logged event with a position in (from, to] is in frames.
+	from, to uint64  // guarded by mu
+	frames   []frame // ascending positions; guarded by mu
+}
+
+// reset empties the cache, whose next event follows pos.
+func (c *frameCache) reset(pos uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.from, c.to, c.frames = pos, pos, nil
+}
+
+// after appends to buf the frames of the events after cur, up to head and
+// at most limit of them, if the cache holds them.
+func (c *frameCache) after(cur, head uint64, limit int, buf []frame) []frame {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if cur < c.from || cur >= c.to {
+		return buf
+	}
+	i := sort.Search(len(c.frames), func(i int) bool { return c.frames[i].pos > cur })
+	for ; i < len(c.frames) && c.frames[i].pos <= head && limit > 0; i++ {
+		buf = append(buf, c.frames[i])
+		limit--
+	}
+	return buf
+}
+
+// add encodes events — every event of the log after `after`, in order, up
+// to some position — appends their frames to buf, and caches them if
+// they continue the cache.
+func (c *frameCache) add(after uint64, events []StoredEvent, buf []frame) []frame {
+	start := len(buf)
+	for _, ev := range events {
+		buf = append(buf, frame{ev.Pos, encodeFrame(nil, ev.Pos, eventKind(ev.Data), ev.Data)})
+	}
+	if len(events) == 0 {
+		return buf
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if after != c.to {
+		return buf
+	}
+	c.frames = append(c.frames, buf[start:]...)
+	c.to = events[len(events)-1].Pos
+	if len(c.frames) > maxFrames+maxFrames/4 {
+		drop := len(c.frames) - maxFrames
+		c.from = c.frames[drop-1].pos
+		c.frames = slices.Delete(c.frames, 0, drop)
+	}
+	return buf
 }

@@ -2,10 +2,15 @@ package fleet
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"slices"
 	"sort"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -18,8 +23,10 @@ type HubConfig struct {
 	Store Store
 	// Distributions returns every distribution, for snapshots.
 	Distributions func() []*distribution.Distribution
-	// EdgeTimeout is how long an edge may stay disconnected before it
-	// leaves the registry, so that work does not wait for it forever.
+	// EdgeTimeout is how long an edge may stay silent (no acknowledgement,
+	// no new stream) before it leaves the registry, so that work does not
+	// wait for it forever. Edges acknowledge at least every heartbeat, and
+	// take at most half of it as their max staleness.
 	EdgeTimeout time.Duration
 	// Retain is how many events the log keeps beyond what every edge has
 	// applied (for edges that come back after leaving the registry).
@@ -40,11 +47,14 @@ type Hub struct {
 	mu       sync.Mutex
 	edges    map[string]*edgeState // the registry; guarded by mu
 	removed  []RemovedEdge         // most recent last, bounded; guarded by mu
-	head     uint64                // last logged position; guarded by mu
-	appended chan struct{}         // closed on every append; guarded by mu
-	changed  chan struct{}         // closed when positions or the registry change; guarded by mu
-	tracked  []*trackedEvent       // recent logged events by position, for the admin view; guarded by mu
+	head     uint64                // last published position; guarded by mu
+	appended chan struct{}         // closed on every publish; guarded by mu
+	waiters  []*waiter             // WaitApplied calls, by position; guarded by mu
+	minAck   uint64                // lowest Applied of the registry (head when empty); guarded by mu
+	tracked  trackRing             // recent logged events by position, for the admin view; guarded by mu
 	dirty    bool                  // registry changed since saved; guarded by mu
+
+	frames frameCache // encoded SSE frames of recent events, shared by all streams
 
 	stop        chan struct{}
 	done        chan struct{}
@@ -58,13 +68,19 @@ func (h *Hub) StopStreams() {
 	h.stopOnce.Do(func() { close(h.streamsStop) })
 }
 
+// edgeState is one edge of the registry. Its fields are guarded by Hub.mu.
 type edgeState struct {
-	Name      string    `json:"name"`
-	Addr      string    `json:"addr"`
-	Applied   uint64    `json:"applied"`
-	LastSeen  time.Time `json:"last_seen"`
-	Joined    time.Time `json:"joined"`
-	connected int       // open streams
+	Name    string `json:"name"`
+	Addr    string `json:"addr"`
+	Applied uint64 `json:"applied"`
+	// AppliedAt is when the hub learned of Applied.
+	AppliedAt time.Time `json:"applied_at,omitzero"`
+	// LastSeen is the last acknowledgement or stream opened: what proves
+	// the edge alive (a ping written into its socket proves nothing).
+	LastSeen  time.Time     `json:"last_seen"`
+	Joined    time.Time     `json:"joined"`
+	connected int           // open streams
+	kick      chan struct{} // closed when the edge leaves the registry: its streams end
 }
 
 // RemovedEdge records an edge the registry dropped.
@@ -75,20 +91,16 @@ type RemovedEdge struct {
 	Reason  string    `json:"reason"`
 }
 
-type trackedEvent struct {
-	pos       uint64
-	kind      string
-	key       string
-	logged    time.Time
-	appliedBy map[string]time.Time
+// waiter is a WaitApplied call waiting for every edge to reach pos.
+type waiter struct {
+	pos  uint64
+	done chan struct{}
 }
-
-const maxTracked = 20000
 
 // NewHub loads the registry and the log position and starts the sweeper.
 func NewHub(ctx context.Context, c HubConfig) (*Hub, error) {
 	h := &Hub{store: c.Store, dists: c.Distributions, edgeTimeout: c.EdgeTimeout, retain: c.Retain, log: c.Logger, now: c.Now,
-		edges: map[string]*edgeState{}, appended: make(chan struct{}), changed: make(chan struct{}),
+		edges: map[string]*edgeState{}, appended: make(chan struct{}),
 		stop: make(chan struct{}), done: make(chan struct{}), streamsStop: make(chan struct{})}
 	if h.edgeTimeout <= 0 {
 		h.edgeTimeout = 30 * time.Second
@@ -102,11 +114,18 @@ func NewHub(ctx context.Context, c HubConfig) (*Hub, error) {
 	if h.now == nil {
 		h.now = time.Now
 	}
+	if h.store == nil {
+		return nil, errors.New("fleet: a hub needs a Store")
+	}
+	if h.dists == nil {
+		h.dists = func() []*distribution.Distribution { return nil }
+	}
 	_, last, err := h.store.LogBounds(ctx)
 	if err != nil {
 		return nil, err
 	}
 	h.head = last
+	h.frames.reset(last)
 	stored, err := h.store.Edges(ctx)
 	if err != nil {
 		return nil, err
@@ -120,8 +139,10 @@ func NewHub(ctx context.Context, c HubConfig) (*Hub, error) {
 		}
 		// Its timeout counts from now: it had no chance to reconnect yet.
 		e.LastSeen = start
+		e.kick = make(chan struct{})
 		h.edges[name] = &e
 	}
+	h.recomputeMinLocked()
 	go h.sweep()
 	return h, nil
 }
@@ -132,18 +153,33 @@ func (h *Hub) Close() {
 	<-h.done
 }
 
+// EdgeTimeout is how long an edge may stay silent before it leaves the
+// registry.
+func (h *Hub) EdgeTimeout() time.Duration { return h.edgeTimeout }
+
 // Expect registers an edge before it connects, so that work logged in the
 // meantime waits for it (the in-process edge of `openfront serve`).
 func (h *Hub) Expect(name, addr string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if _, ok := h.edges[name]; !ok {
-		h.edges[name] = &edgeState{Name: name, Addr: addr, LastSeen: h.now(), Joined: h.now()}
-		h.markChangedLocked()
+		h.addEdgeLocked(name, addr)
 	}
 }
 
-// Publish logs ev under key (idempotently) and wakes the streams.
+func (h *Hub) addEdgeLocked(name, addr string) *edgeState {
+	now := h.now()
+	e := &edgeState{Name: name, Addr: addr, LastSeen: now, Joined: now, kick: make(chan struct{})}
+	h.edges[name] = e
+	h.minAck = 0
+	h.dirty = true
+	return e
+}
+
+// Publish logs ev under key (idempotently) and wakes the streams. When key
+// was logged before (work resumed after a restart, or an event the store
+// wrote in the same transaction as the change it carries), the existing
+// position is returned and the streams are woken all the same.
 func (h *Hub) Publish(ctx context.Context, key string, ev Event) (uint64, error) {
 	data, err := json.Marshal(ev)
 	if err != nil {
@@ -156,56 +192,103 @@ func (h *Hub) Publish(ctx context.Context, key string, ev Event) (uint64, error)
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if pos > h.head {
+		// New to the hub: what the log holds at pos is data (appended
+		// now, or by the store with the change it carries, which logs
+		// the same bytes: see InvalidationEvent). Encode its frame once
+		// for every stream. A key logged before (work resumed after a
+		// restart) may hold other bytes: streams read it from the log.
+		h.frames.add(pos-1, []StoredEvent{{Pos: pos, Data: data}}, nil)
 		h.head = pos
+		if len(h.edges) == 0 {
+			h.minAck = pos
+		}
 	}
 	close(h.appended)
 	h.appended = make(chan struct{})
 	h.trackLocked(pos, ev.Kind, key)
+	h.wakeLocked()
 	return pos, nil
 }
 
+// trackLocked adds the event at pos to the admin view, crediting the edges
+// already past it (an event republished after a restart was applied by
+// some before it).
 func (h *Hub) trackLocked(pos uint64, kind, key string) {
-	i := sort.Search(len(h.tracked), func(i int) bool { return h.tracked[i].pos >= pos })
-	if i < len(h.tracked) && h.tracked[i].pos == pos {
+	i, found := h.tracked.search(pos)
+	if found {
 		return
 	}
-	t := &trackedEvent{pos: pos, kind: kind, key: key, logged: h.now(), appliedBy: map[string]time.Time{}}
-	h.tracked = slices.Insert(h.tracked, i, t)
-	if len(h.tracked) > maxTracked {
-		h.tracked = slices.Delete(h.tracked, 0, len(h.tracked)-maxTracked)
+	t := trackedEvent{pos: pos, kind: kind, key: key, logged: h.now()}
+	for _, e := range h.edges {
+		if e.Applied >= pos {
+			at := e.AppliedAt
+			if at.IsZero() {
+				at = t.logged
+			}
+			t.appliedBy = append(t.appliedBy, edgeApplied{e.Name, at})
+		}
 	}
+	h.tracked.insert(i, t)
 }
 
 // WaitApplied returns when every edge in the registry has applied pos.
-// Edges that stay away longer than the edge timeout leave the registry, so
-// this does not wait for them forever.
+// Edges that stay silent longer than the edge timeout leave the registry,
+// so this does not wait for them forever.
 func (h *Hub) WaitApplied(ctx context.Context, pos uint64) error {
-	for {
-		h.mu.Lock()
-		done := true
-		for _, e := range h.edges {
-			if e.Applied < pos {
-				done = false
-				break
-			}
-		}
-		ch := h.changed
+	h.mu.Lock()
+	if h.appliedByAllLocked(pos) {
 		h.mu.Unlock()
-		if done {
-			return nil
+		return nil
+	}
+	w := &waiter{pos: pos, done: make(chan struct{})}
+	i := len(h.waiters)
+	for i > 0 && h.waiters[i-1].pos > pos {
+		i--
+	}
+	h.waiters = slices.Insert(h.waiters, i, w)
+	h.mu.Unlock()
+	select {
+	case <-w.done:
+		return nil
+	case <-ctx.Done():
+		h.mu.Lock()
+		if i := slices.Index(h.waiters, w); i >= 0 {
+			h.waiters = slices.Delete(h.waiters, i, i+1)
 		}
+		h.mu.Unlock()
 		select {
-		case <-ch:
-		case <-ctx.Done():
-			return ctx.Err()
+		case <-w.done: // woken meanwhile: done after all
+			return nil
+		default:
 		}
+		return ctx.Err()
 	}
 }
 
-func (h *Hub) markChangedLocked() {
-	h.dirty = true
-	close(h.changed)
-	h.changed = make(chan struct{})
+// appliedByAllLocked reports whether every edge has applied pos.
+func (h *Hub) appliedByAllLocked(pos uint64) bool {
+	return len(h.edges) == 0 || h.minAck >= pos
+}
+
+// recomputeMinLocked sets minAck from the registry.
+func (h *Hub) recomputeMinLocked() {
+	m := h.head
+	for _, e := range h.edges {
+		m = min(m, e.Applied)
+	}
+	h.minAck = m
+}
+
+// wakeLocked releases the waiters whose position every edge has applied.
+func (h *Hub) wakeLocked() {
+	n := 0
+	for n < len(h.waiters) && h.appliedByAllLocked(h.waiters[n].pos) {
+		close(h.waiters[n].done)
+		n++
+	}
+	if n > 0 {
+		h.waiters = slices.Delete(h.waiters, 0, n)
+	}
 }
 
 // Apply implements invalidation.Applier: the invalidation is logged, and
@@ -235,56 +318,55 @@ func (h *Hub) Remove(ctx context.Context, id string) error {
 	return err
 }
 
-// connect records an edge's stream and returns the position it resumes from.
-func (h *Hub) connect(name, addr string, applied uint64) {
+// connect records an edge's stream, crediting it with applied, and
+// returns the registry entry the stream belongs to: its disconnect and
+// its kick are that entry's, even if the edge leaves the registry and
+// joins again by the same name meanwhile.
+func (h *Hub) connect(name, addr string, applied uint64) *edgeState {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	e := h.edges[name]
 	if e == nil {
-		e = &edgeState{Name: name, Joined: h.now()}
-		h.edges[name] = e
+		e = h.addEdgeLocked(name, addr)
 		h.log.Info("edge joined the fleet", "edge", name, "addr", addr)
 	}
 	e.Addr = addr
 	e.connected++
 	e.LastSeen = h.now()
 	h.advanceLocked(e, applied)
-	h.markChangedLocked()
+	h.dirty = true
+	h.recomputeMinLocked()
+	h.wakeLocked()
+	return e
 }
 
-// disconnect records the end of an edge's stream.
-func (h *Hub) disconnect(name string) {
+// disconnect records the end of a stream of e.
+func (h *Hub) disconnect(e *edgeState) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if e := h.edges[name]; e != nil {
-		e.connected--
-		e.LastSeen = h.now()
-	}
+	e.connected--
 }
 
-// seen notes that an edge's stream is alive.
-func (h *Hub) seen(name string) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if e := h.edges[name]; e != nil {
-		e.LastSeen = h.now()
-	}
-}
-
-// ack records that an edge has applied everything up to pos. It reports
-// false for an edge the registry does not hold (it must reconnect).
-func (h *Hub) ack(name string, pos uint64) bool {
+// ack records that an edge has applied everything up to pos, and that it
+// is alive. It reports false for an edge the registry does not hold (it
+// must reconnect), and the head otherwise.
+func (h *Hub) ack(name string, pos uint64) (head uint64, ok bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	e := h.edges[name]
 	if e == nil {
-		return false
+		return 0, false
 	}
 	e.LastSeen = h.now()
+	old := e.Applied
 	if h.advanceLocked(e, pos) {
-		h.markChangedLocked()
+		h.dirty = true
+		if old <= h.minAck {
+			h.recomputeMinLocked()
+			h.wakeLocked()
+		}
 	}
-	return true
+	return h.head, true
 }
 
 func (h *Hub) advanceLocked(e *edgeState, pos uint64) bool {
@@ -295,11 +377,9 @@ func (h *Hub) advanceLocked(e *edgeState, pos uint64) bool {
 		return false
 	}
 	now := h.now()
-	i := sort.Search(len(h.tracked), func(i int) bool { return h.tracked[i].pos > e.Applied })
-	for ; i < len(h.tracked) && h.tracked[i].pos <= pos; i++ {
-		h.tracked[i].appliedBy[e.Name] = now
-	}
+	h.tracked.credit(e.Name, e.Applied, pos, now)
 	e.Applied = pos
+	e.AppliedAt = now
 	return true
 }
 
@@ -320,15 +400,19 @@ func (h *Hub) sweep() {
 		h.mu.Lock()
 		now := h.now()
 		for name, e := range h.edges {
-			if e.connected == 0 && now.Sub(e.LastSeen) > h.edgeTimeout {
+			if silent := now.Sub(e.LastSeen); silent > h.edgeTimeout {
 				delete(h.edges, name)
+				close(e.kick)
 				h.removed = append(h.removed, RemovedEdge{Name: name, At: now, Applied: e.Applied,
 					Reason: "silent for longer than the edge timeout (" + h.edgeTimeout.String() + ")"})
 				if len(h.removed) > 100 {
 					h.removed = h.removed[1:]
 				}
-				h.log.Warn("edge left the registry: silent for longer than the edge timeout", "edge", name, "timeout", h.edgeTimeout, "applied", e.Applied, "head", h.head)
-				h.markChangedLocked()
+				h.log.Warn("edge left the registry: silent for longer than the edge timeout", "edge", name, "timeout", h.edgeTimeout,
+					"silent", silent.Round(time.Millisecond), "open_streams", e.connected, "applied", e.Applied, "head", h.head)
+				h.dirty = true
+				h.recomputeMinLocked()
+				h.wakeLocked()
 			}
 		}
 		h.mu.Unlock()
@@ -419,11 +503,14 @@ func (h *Hub) Status() Status {
 
 // EventStatus says which edges applied a logged event, and when.
 type EventStatus struct {
-	Position uint64               `json:"position"`
-	Kind     string               `json:"kind"`
-	Logged   time.Time            `json:"logged"`
-	Applied  map[string]time.Time `json:"applied_by"`
-	Pending  []string             `json:"pending"`
+	Position uint64    `json:"position"`
+	Kind     string    `json:"kind"`
+	Logged   time.Time `json:"logged"`
+	// Applied maps each edge that applied the event to when the hub
+	// learned it (for an edge that applied it before the control plane
+	// restarted: when it acknowledged its latest position, no earlier).
+	Applied map[string]time.Time `json:"applied_by"`
+	Pending []string             `json:"pending"`
 }
 
 // EventStatus returns the status of the event logged under key, if it is
@@ -431,14 +518,14 @@ type EventStatus struct {
 func (h *Hub) EventStatus(key string) (EventStatus, bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	for i := len(h.tracked) - 1; i >= 0; i-- {
-		t := h.tracked[i]
+	for i := h.tracked.len() - 1; i >= 0; i-- {
+		t := h.tracked.at(i)
 		if t.key != key {
 			continue
 		}
 		s := EventStatus{Position: t.pos, Kind: t.kind, Logged: t.logged, Applied: map[string]time.Time{}, Pending: []string{}}
-		for n, at := range t.appliedBy {
-			s.Applied[n] = at
+		for _, a := range t.appliedBy {
+			s.Applied[a.name] = a.at
 		}
 		for n, e := range h.edges {
 			if e.Applied < t.pos {
@@ -449,4 +536,133 @@ func (h *Hub) EventStatus(key string) (EventStatus, bool) {
 		return s, true
 	}
 	return EventStatus{}, false
+}
+
+// maxTracked is how many recent events the admin view remembers.
+const maxTracked = 20000
+
+type trackedEvent struct {
+	pos       uint64
+	kind      string
+	key       string
+	logged    time.Time
+	appliedBy []edgeApplied // allocated when the first edge applies it
+}
+
+type edgeApplied struct {
+	name string
+	at   time.Time
+}
+
+// trackRing holds up to maxTracked events in ascending position order,
+// the oldest overwritten first: appending is O(1).
+type trackRing struct {
+	buf   []trackedEvent // grows to maxTracked, then wraps
+	start int            // index in buf of the oldest event once full
+}
+
+func (r *trackRing) len() int { return len(r.buf) }
+
+func (r *trackRing) at(i int) *trackedEvent {
+	if len(r.buf) < maxTracked {
+		return &r.buf[i]
+	}
+	return &r.buf[(r.start+i)%maxTracked]
+}
+
+// search returns the index of the first event at pos or above, and
+// whether it is at pos.
+func (r *trackRing) search(pos uint64) (int, bool) {
+	n := r.len()
+	if n == 0 || r.at(n-1).pos < pos { // the usual case: a new event
+		return n, false
+	}
+	i := sort.Search(n, func(i int) bool { return r.at(i).pos >= pos })
+	return i, i < n && r.at(i).pos == pos
+}
+
+// insert puts t at index i, dropping the oldest event when full.
+func (r *trackRing) insert(i int, t trackedEvent) {
+	n := r.len()
+	switch {
+	case i == n && n < maxTracked:
+		r.buf = append(r.buf, t)
+	case i == n:
+		r.buf[r.start] = t
+		r.start = (r.start + 1) % maxTracked
+	default:
+		// Older than the newest (republished after a restart): rare, so
+		// straighten the ring and insert.
+		all := make([]trackedEvent, 0, n+1)
+		for j := range n {
+			all = append(all, *r.at(j))
+		}
+		all = slices.Insert(all, i, t)
+		if len(all) > maxTracked {
+			all = all[len(all)-maxTracked:]
+		}
+		r.buf, r.start = all, 0
+	}
+}
+
+// credit records name as having applied the events in (from, to].
+func (r *trackRing) credit(name string, from, to uint64, at time.Time) {
+	i, _ := r.search(from + 1)
+	for ; i < r.len(); i++ {
+		t := r.at(i)
+		if t.pos > to {
+			break
+		}
+		if !slices.ContainsFunc(t.appliedBy, func(a edgeApplied) bool { return a.name == name }) {
+			t.appliedBy = append(t.appliedBy, edgeApplied{name, at})
+		}
+	}
+}
+
+// PublishConfigFile logs the distributions of the control plane's
+// configuration file (the whole file: edges forget file distributions it
+// no longer declares), so that edges which resume after a restart with a
+// changed file run what it now says. Nothing is logged when the log's
+// last event is this same file, or when there is no file and no log.
+// Like Remove, it does not wait for the edges.
+func (h *Hub) PublishConfigFile(ctx context.Context, ds []*distribution.Distribution) (uint64, error) {
+	list := make([]distribution.Distribution, 0, len(ds))
+	for _, d := range ds {
+		c := *d
+		c.RawConfig = nil
+		c.FromFile = true
+		list = append(list, c)
+	}
+	slices.SortFunc(list, func(a, b distribution.Distribution) int { return strings.Compare(a.ID, b.ID) })
+	// The digest ignores LastModified: it is the start-up time.
+	canon := slices.Clone(list)
+	for i := range canon {
+		canon[i].LastModified = time.Time{}
+	}
+	data, err := json.Marshal(canon)
+	if err != nil {
+		return 0, err
+	}
+	sum := sha256.Sum256(data)
+	hash := hex.EncodeToString(sum[:16])
+	_, last, err := h.store.LogBounds(ctx)
+	if err != nil {
+		return 0, err
+	}
+	if last == 0 && len(list) == 0 {
+		return 0, nil
+	}
+	if last > 0 {
+		evs, err := h.store.EventsAfter(ctx, last-1, 1)
+		if err != nil {
+			return 0, err
+		}
+		if len(evs) == 1 && evs[0].Pos == last && eventKind(evs[0].Data) == KindConfigFile {
+			var prev Event
+			if json.Unmarshal(evs[0].Data, &prev) == nil && prev.Hash == hash {
+				return last, nil
+			}
+		}
+	}
+	return h.Publish(ctx, "file/"+hash+"/"+strconv.FormatUint(last, 10), Event{Kind: KindConfigFile, Distributions: list, Hash: hash})
 }

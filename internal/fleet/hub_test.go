@@ -8,6 +8,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -161,25 +163,60 @@ func TestEdgeTimeoutEndsTheWait(t *testing.T) {
 	}
 }
 
-// An edge with an open stream is in the registry however long it stays.
-func TestConnectedEdgeStays(t *testing.T) {
-	r := newRig(t, fleet.HubConfig{EdgeTimeout: 100 * time.Millisecond})
-	s := openStream(t, r.srv.URL, "live", "")
+// An edge that acknowledges stays in the registry however long its stream
+// is idle: it acknowledges at least every heartbeat (here a quarter of the
+// edge timeout, which the hub's hello tells it).
+func TestAcknowledgingEdgeStays(t *testing.T) {
+	r := newRig(t, fleet.HubConfig{EdgeTimeout: 2 * time.Second})
+	e := startFollower(t, r.srv.URL, "live", 10*time.Second)
+	waitFresh(t, e, true)
+	if got := e.f.MaxStaleness(); got != time.Second {
+		t.Errorf("max staleness %v, want 1s: half the hub's edge timeout", got)
+	}
+	pos := publish(t, r.hub, "I1")
+	waitAcked(t, r.hub, "live", pos)
+	// Several edge timeouts later, still in the registry.
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		if _, ok := edgeOf(r.hub.Status(), "live"); !ok {
+			t.Fatalf("an edge that acknowledges left the registry: %+v", r.hub.Status())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if st := r.hub.Status(); len(st.Removed) != 0 {
+		t.Errorf("removed: %+v", st.Removed)
+	}
+}
+
+// An edge with an open stream that acknowledges nothing leaves the
+// registry after the edge timeout, and its stream is closed.
+func TestSilentStreamLeavesAndIsClosed(t *testing.T) {
+	r := newRig(t, fleet.HubConfig{EdgeTimeout: 200 * time.Millisecond})
+	s := openStream(t, r.srv.URL, "mute", "")
 	s.next() // hello
 	s.next() // snapshot
 	pos := publish(t, r.hub, "I1")
-	if ev := s.next(); ev.id != pos {
-		t.Fatalf("event %v", ev)
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := r.hub.WaitApplied(ctx, pos); err != nil {
+		t.Fatalf("still waiting for an edge that acknowledged nothing: %v", err)
 	}
-	// Several edge timeouts later, still waited for.
-	for range 5 {
-		if !blocked(t, r.hub, pos) {
-			t.Fatal("an edge with an open stream left the registry")
+	st := r.hub.Status()
+	if _, ok := edgeOf(st, "mute"); ok || len(st.Removed) != 1 || st.Removed[0].Name != "mute" {
+		t.Errorf("status %+v", st)
+	}
+	// The hub ends the dropped edge's stream, so that it reconnects.
+	timeout := time.After(15 * time.Second)
+	for {
+		select {
+		case _, ok := <-s.events:
+			if !ok {
+				return
+			}
+			continue
+		case <-timeout:
+			t.Fatal("the stream of an edge that left the registry is still open")
 		}
-	}
-	ack(t, r.hub, "live", fmt.Sprint(pos))
-	if blocked(t, r.hub, pos) {
-		t.Fatal("acknowledged, still waited for")
 	}
 }
 
@@ -187,9 +224,6 @@ func TestConnectedEdgeStays(t *testing.T) {
 // (a stopped process, a silent network partition) must leave the registry
 // after the edge timeout like a disconnected one.
 func TestStalledEdgeLeaves(t *testing.T) {
-	knownBug(t, "an edge whose connection stays open but which reads and acknowledges nothing is never dropped: the pings "+
-		"written into its socket buffer succeed and call h.seen (http.go serveStream), and sweep (hub.go) only drops edges "+
-		"with connected == 0")
 	r := newRig(t, fleet.HubConfig{EdgeTimeout: 200 * time.Millisecond})
 	conn, err := net.Dial("tcp", strings.TrimPrefix(r.srv.URL, "http://"))
 	if err != nil {
@@ -282,25 +316,79 @@ func expectInvalidations(t *testing.T, s *stream, pos []uint64, ids []string) {
 }
 
 func TestStreamStartsWithSnapshot(t *testing.T) {
-	r := newRig(t, fleet.HubConfig{})
+	r := newRig(t, fleet.HubConfig{EdgeTimeout: 7 * time.Second})
 	publish(t, r.hub, "I1")
-	publish(t, r.hub, "I2")
-	for _, q := range []string{"", "applied=0"} {
-		p2 := r.hub.Status().Head
-		s := openStream(t, r.srv.URL, "new", q)
-		head, snap := decodeHello(t, s.next())
-		if head != p2 || !snap {
-			t.Fatalf("%q: hello head %d snapshot %v, want %d", q, head, snap, p2)
-		}
-		sn := decodeSnapshot(t, s.next())
-		if sn.Head != p2 || sn.Purge || len(sn.Distributions) != 1 || sn.Distributions[0].ID != distID || sn.Distributions[0].RawConfig != nil {
-			t.Fatalf("%q: snapshot %+v", q, sn)
-		}
-		// Then what is logged next, not what the snapshot covers.
-		p3 := publish(t, r.hub, "I3-"+fmt.Sprint(len(q)))
-		expectInvalidations(t, s, []uint64{p3}, []string{"I3-" + fmt.Sprint(len(q))})
-		s.cancel()
+	p2 := publish(t, r.hub, "I2")
+	// No applied position: an edge with no state.
+	s := openStream(t, r.srv.URL, "new", "")
+	hello := s.next()
+	head, snap := decodeHello(t, hello)
+	if head != p2 || !snap {
+		t.Fatalf("hello head %d snapshot %v, want %d", head, snap, p2)
 	}
+	var hi struct {
+		EdgeTimeoutMS int64 `json:"edge_timeout_ms"`
+	}
+	if json.Unmarshal([]byte(hello.data), &hi); hi.EdgeTimeoutMS != 7000 {
+		t.Errorf("hello %s: want the edge timeout, 7000 ms", hello.data)
+	}
+	sn := decodeSnapshot(t, s.next())
+	if sn.Head != p2 || sn.Purge || len(sn.Distributions) != 1 || sn.Distributions[0].ID != distID || sn.Distributions[0].RawConfig != nil ||
+		!sn.Distributions[0].FromFile {
+		t.Fatalf("snapshot %+v", sn)
+	}
+	// Then what is logged next, not what the snapshot covers.
+	p3 := publish(t, r.hub, "I3")
+	expectInvalidations(t, s, []uint64{p3}, []string{"I3"})
+	s.cancel()
+
+	// applied=0 is a position: the edge applied nothing of this log, and
+	// gets all of it.
+	s = openStream(t, r.srv.URL, "at-zero", "applied=0")
+	if head, snap := decodeHello(t, s.next()); head != p3 || snap {
+		t.Fatalf("applied=0: hello head %d snapshot %v, want %d and no snapshot", head, snap, p3)
+	}
+	expectInvalidations(t, s, []uint64{1, 2, 3}, []string{"I1", "I2", "I3"})
+}
+
+// An edge at position 0 of an empty log resumes from it; one at 0 of a
+// trimmed log missed events, and starts over with a purge.
+func TestStreamAtPositionZero(t *testing.T) {
+	r := newRig(t, fleet.HubConfig{})
+	s := openStream(t, r.srv.URL, "empty", "applied=0")
+	if head, snap := decodeHello(t, s.next()); head != 0 || snap {
+		t.Fatalf("empty log: hello head %d snapshot %v", head, snap)
+	}
+	p1 := publish(t, r.hub, "I1")
+	expectInvalidations(t, s, []uint64{p1}, []string{"I1"})
+	p2 := publish(t, r.hub, "I2")
+	if err := r.store.TrimEvents(context.Background(), p2); err != nil {
+		t.Fatal(err)
+	}
+	s = openStream(t, r.srv.URL, "trimmed", "applied=0")
+	if head, snap := decodeHello(t, s.next()); head != p2 || !snap {
+		t.Fatalf("trimmed log: hello head %d snapshot %v", head, snap)
+	}
+	if sn := decodeSnapshot(t, s.next()); !sn.Purge {
+		t.Fatalf("snapshot %+v, want a purge", sn)
+	}
+	if code := streamStatus(t, r.srv.URL, "applied=-1"); code != http.StatusBadRequest {
+		t.Errorf("applied=-1: %d, want 400", code)
+	}
+}
+
+// streamStatus opens a stream with query and returns the status.
+func streamStatus(t *testing.T, base, query string) int {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", base+fleet.PathStream+"?name=x&"+query, nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
 }
 
 func TestStreamResumesAfterPosition(t *testing.T) {
@@ -403,7 +491,9 @@ func (c *fakeClock) advance(d time.Duration) {
 
 func TestHubTrimsWhatEveryEdgeApplied(t *testing.T) {
 	clock := &fakeClock{now: time.Now()}
-	r := newRig(t, fleet.HubConfig{Now: clock.Now, Retain: 1, EdgeTimeout: 40 * time.Millisecond})
+	// (An edge timeout of an hour: the slow edge acknowledges nothing
+	// while the clock jumps.)
+	r := newRig(t, fleet.HubConfig{Now: clock.Now, Retain: 1, EdgeTimeout: time.Hour})
 	var pos []uint64
 	for i := range 6 {
 		pos = append(pos, publish(t, r.hub, fmt.Sprint("I", i+1)))
@@ -423,7 +513,7 @@ func TestHubTrimsWhatEveryEdgeApplied(t *testing.T) {
 	})
 	clock.advance(2 * time.Minute)
 	if !blocked(t, r.hub, pos[5]) {
-		t.Fatal("the connected slow edge left the registry")
+		t.Fatal("the slow edge left the registry")
 	}
 	if first, _, _ := r.store.LogBounds(context.Background()); first != pos[2] {
 		t.Fatalf("log trimmed to %d, beyond what the slow edge needs", first)
@@ -466,9 +556,6 @@ func TestHubRestoresRegistry(t *testing.T) {
 // The admin view of an event republished after a restart (as resumed
 // work does) lists the edges that applied it before the restart.
 func TestHubRestartKeepsAppliedBy(t *testing.T) {
-	knownBug(t, "after a restart, trackLocked (hub.go) starts the republished event with an empty applied_by, and "+
-		"advanceLocked only adds edges that move past it afterwards: edges that applied it before the restart are "+
-		"neither in applied_by nor in pending")
 	store := memory.New()
 	h1, err := fleet.NewHub(context.Background(), fleet.HubConfig{Store: store, Logger: quiet,
 		Distributions: func() []*distribution.Distribution { return nil }})
@@ -530,5 +617,104 @@ func TestAdminEndpoints(t *testing.T) {
 	r.hub.Handler().ServeHTTP(w, httptest.NewRequest("GET", fleet.PathStream+"?name=bad%20name", nil))
 	if w.Code != 400 {
 		t.Errorf("stream with a bad name: %d", w.Code)
+	}
+}
+
+// A store may log an event itself, in the transaction of the change it
+// carries (bolt.WithInvalidationEvent): Publish then finds the key logged,
+// writes nothing, and must still wake the streams and track the event.
+func TestPublishOfAnEventTheStoreLogged(t *testing.T) {
+	r := newRig(t, fleet.HubConfig{})
+	r.hub.Expect("a", "")
+	s := openStream(t, r.srv.URL, "b", "applied=0")
+	s.next() // hello
+	i := inv("I1", "/I1")
+	key, data := "inv/"+distID+"/I1", mustJSON(t, fleet.Event{Kind: fleet.KindInvalidation, Invalidation: &i})
+	logged, err := r.store.AppendEvent(context.Background(), key, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pos, err := r.hub.Publish(context.Background(), key, fleet.Event{Kind: fleet.KindInvalidation, Invalidation: &i})
+	if err != nil || pos != logged {
+		t.Fatalf("Publish: %d %v, want the position the store logged, %d", pos, err, logged)
+	}
+	if _, last, _ := r.store.LogBounds(context.Background()); last != logged {
+		t.Fatalf("log's last position %d: Publish appended again", last)
+	}
+	expectInvalidations(t, s, []uint64{pos}, []string{"I1"})
+	if st := r.hub.Status(); st.Head != pos {
+		t.Errorf("head %d, want %d", st.Head, pos)
+	}
+	if es, ok := r.hub.EventStatus(key); !ok || es.Position != pos || len(es.Pending) != 2 {
+		t.Errorf("event status %+v %v", es, ok)
+	}
+	if !blocked(t, r.hub, pos) {
+		t.Error("WaitApplied does not wait for the edges")
+	}
+	ack(t, r.hub, "a", fmt.Sprint(pos))
+	ack(t, r.hub, "b", fmt.Sprint(pos))
+	if blocked(t, r.hub, pos) {
+		t.Error("WaitApplied waits once every edge acknowledged")
+	}
+}
+
+func mustJSON(t *testing.T, v any) []byte {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// The configuration file's distributions are logged at start-up when they
+// differ from the last file logged, and a follower replaces its file
+// distributions with them, keeping the others.
+func TestPublishConfigFile(t *testing.T) {
+	r := newRig(t, fleet.HubConfig{})
+	e := startFollower(t, r.srv.URL, "edge-1", 5*time.Second)
+	waitFresh(t, e, true)
+	api := testDist()
+	api.ID, api.FromFile = "EAPIDIST000001", false
+	p0, err := r.hub.Publish(context.Background(), "dist/"+api.ID, fleet.Event{Kind: fleet.KindDistribution, Distribution: api})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitAcked(t, r.hub, "edge-1", p0)
+
+	fileDist := func(id, origin string) *distribution.Distribution {
+		u, _ := url.Parse(origin)
+		return distribution.FromFile(id, u, []string{strings.ToLower(id) + ".test"}, "", time.Now())
+	}
+	p1, err := r.hub.PublishConfigFile(context.Background(), []*distribution.Distribution{fileDist("EFILE1", "http://127.0.0.1:1"), fileDist("EFILE2", "http://127.0.0.1:2")})
+	if err != nil || p1 <= p0 {
+		t.Fatalf("PublishConfigFile: %d %v", p1, err)
+	}
+	waitAcked(t, r.hub, "edge-1", p1)
+	// The same file (a restart without change) logs nothing.
+	again, err := r.hub.PublishConfigFile(context.Background(), []*distribution.Distribution{fileDist("EFILE2", "http://127.0.0.1:2"), fileDist("EFILE1", "http://127.0.0.1:1")})
+	if err != nil || again != p1 || r.hub.Status().Head != p1 {
+		t.Fatalf("the same file again: %d %v, head %d", again, err, r.hub.Status().Head)
+	}
+	// Changed: EFILE1's origin moves, EFILE2 goes, EFILE3 comes.
+	p2, err := r.hub.PublishConfigFile(context.Background(), []*distribution.Distribution{fileDist("EFILE1", "http://127.0.0.1:11"), fileDist("EFILE3", "http://127.0.0.1:3")})
+	if err != nil || p2 <= p1 {
+		t.Fatalf("changed file: %d %v", p2, err)
+	}
+	waitAcked(t, r.hub, "edge-1", p2)
+	ids := []string{}
+	for _, d := range e.registry.All() {
+		ids = append(ids, d.ID)
+	}
+	slices.Sort(ids)
+	// distID is a file distribution of the snapshot, gone from the new file.
+	if want := []string{"EAPIDIST000001", "EFILE1", "EFILE3"}; !slices.Equal(ids, want) {
+		t.Fatalf("edge's distributions %v, want %v", ids, want)
+	}
+	if d, _ := e.registry.Get("EFILE1"); d.Config.Origins[0].HTTPPort != 11 || !d.FromFile {
+		t.Errorf("EFILE1 on the edge: %+v", d.Config.Origins[0])
+	}
+	if !e.cache.purged() {
+		t.Errorf("the file distribution that went was not purged: %v", e.cache.applied())
 	}
 }
