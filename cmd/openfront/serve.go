@@ -138,7 +138,9 @@ func serve(f serveFlags, cfg *config.Config, log *slog.Logger) error {
 		store = memory.New()
 		log.Warn("memory mode: nothing is written to disk; every invalidation is lost on exit")
 	} else {
-		s, err := bolt.Open(f.dataDir)
+		// An invalidation's fleet event is logged with it: one durable
+		// write per create, and the hub's Apply finds it logged.
+		s, err := bolt.Open(f.dataDir, bolt.WithInvalidationEvent(fleet.InvalidationEvent))
 		if err != nil {
 			return fmt.Errorf("store: %w", err)
 		}

@@ -112,8 +112,9 @@ func (s *Service) Create(ctx context.Context, distributionID string, b Batch) (I
 	}
 	inv := Invalidation{
 		DistributionID: distributionID,
-		ID:             NewID(),
-		Status:         InProgress,
+		// ID: the store gives one (durable stores derive it from their
+		// sequence, so it needs no index).
+		Status: InProgress,
 		// CloudFront reports milliseconds; keep what a replay will return.
 		CreateTime: s.now().UTC().Truncate(time.Millisecond),
 		Batch:      b,

@@ -13,7 +13,10 @@ type Store interface {
 	// returns that one with created == false. Otherwise admit is called, in
 	// the same transaction, with the distribution's in-progress usage; an
 	// error from admit is returned and nothing is written. When Create returns
-	// created == true the record is on stable storage.
+	// created == true the record is on stable storage. When inv.ID is empty
+	// the store gives the invalidation a fresh Id shaped like CloudFront's
+	// ("I" and 13 of A-Z0-9), unique in the distribution for good; got
+	// carries it.
 	Create(ctx context.Context, inv Invalidation, admit func(inProgress Usage) error) (got Invalidation, created bool, err error)
 
 	// Get returns one invalidation, or ErrNotFound.

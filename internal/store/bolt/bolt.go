@@ -2,11 +2,18 @@
 // directory. Writes from concurrent requests are gathered by a single
 // committer goroutine into one transaction, so many creates share one fsync
 // (group commit) and none is acknowledged before its fsync returns.
+//
+// The layout is chosen so that a commit writes few pages: bbolt rewrites
+// every page a transaction touches, so keys that land on the right-most leaf
+// of their B+tree (sequence numbers) cost one page per commit whatever the
+// batch size, where random keys cost one page per write. Only the
+// CallerReference index is random. See docs/architecture.md.
 package bolt
 
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/json"
@@ -15,7 +22,9 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	bbolt "go.etcd.io/bbolt"
@@ -27,24 +36,48 @@ import (
 
 // Bucket layout:
 //
-//	dist/<distributionID>/inv   seq (8 bytes, big endian) -> JSON Invalidation
-//	dist/<distributionID>/id    Id -> seq
+//	meta                        "idkey" -> 16 random bytes, the key of the Id permutation;
+//	                            the bucket's sequence is the last invalidation sequence number
+//	dist/<distributionID>/inv   seq (8 bytes, big endian) -> JSON Invalidation, as created
+//	dist/<distributionID>/done  seq -> CompleteTime (8 bytes, Unix nanoseconds), once Completed
 //	dist/<distributionID>/ref   SHA-256(CallerReference) -> seq (any length fits a key)
-//	active                      <distributionID> 0x00 <Id> -> nil, for InProgress ones
+//	dist/<distributionID>/id    Id -> seq, only for Ids not derived from seq (files of
+//	                            older versions, callers that pass their own Id)
+//	inprogress                  seq <distributionID> -> nil, for InProgress ones
+//	invevents                   seq -> position (8 bytes) <distributionID>: the fleet event
+//	                            logged with the create of invalidation seq
 //	distributions               <distributionID> -> JSON distribution.Distribution (API-created ones)
 //	events                      position (8 bytes) -> event (the fleet's log)
 //	eventkeys                   key -> position, so appends are idempotent
 //	edges                       name -> edge record (the fleet's registry)
+//
+// Invalidation sequence numbers are global to the file and never reused
+// (not even after a distribution is deleted), and an invalidation's Id is
+// the keyed permutation of its sequence number (invalidation.IDCodec): the
+// Id needs no index, and the records of a distribution, its completions, the
+// in-progress set and the fleet's log all grow at their right-most leaf.
+//
+// Files written before this layout (random Ids in dist/*/id, per-distribution
+// sequence numbers, an "active" bucket keyed by distribution and Id, the
+// status rewritten in the JSON record) are upgraded in place at Open: the
+// global sequence starts above every existing record, "active" becomes
+// "inprogress", and old Ids stay readable through dist/*/id. The upgrade is
+// one-way: older binaries must not open an upgraded file.
 var (
+	bucketMeta          = []byte("meta")
 	bucketEvents        = []byte("events")
 	bucketEventKeys     = []byte("eventkeys")
+	bucketInvEvents     = []byte("invevents")
 	bucketEdges         = []byte("edges")
 	bucketDists         = []byte("dist")
-	bucketActive        = []byte("active")
+	bucketInProgress    = []byte("inprogress")
+	bucketOldActive     = []byte("active") // before the upgrade; see above
 	bucketDistributions = []byte("distributions")
 	subInv              = []byte("inv")
+	subDone             = []byte("done")
 	subID               = []byte("id")
 	subRef              = []byte("ref")
+	keyIDKey            = []byte("idkey")
 )
 
 // maxBatch bounds how many writes share one transaction.
@@ -55,15 +88,39 @@ var ErrClosed = errors.New("store closed")
 
 // Store is a bbolt-backed invalidation.Store.
 type Store struct {
-	db     *bbolt.DB
-	writes chan *write
+	db      *bbolt.DB
+	writes  chan *write
+	ids     invalidation.IDCodec // set at Open, read-only after
+	eventOf EventFunc            // set at Open, read-only after
 
 	closeOnce sync.Once
 	closing   chan struct{}
 	done      chan struct{} // closed when the committer has exited
 
+	// synced is the id of the last transaction known to be on disk (its
+	// commit, fsyncs included, has returned). A read transaction may see a
+	// newer one whose fsync is still under way; see loggedEvent.
+	synced atomic.Uint64
+
 	mu     sync.Mutex
 	active map[string]invalidation.Usage // in-progress usage per distribution; guarded by mu, written by the committer only
+}
+
+// EventFunc returns the fleet event to log, in the same transaction, for a
+// newly created invalidation: its key and data exactly as the fleet's hub
+// would append them when it applies the invalidation (fleet.InvalidationEvent).
+// The hub then finds the key logged and writes nothing. An empty key logs
+// nothing.
+type EventFunc func(invalidation.Invalidation) (key string, data []byte)
+
+// Option configures Open.
+type Option func(*Store)
+
+// WithInvalidationEvent makes Create log fn's event with every new
+// invalidation, so that creating and logging it for the fleet is one
+// durable write instead of two.
+func WithInvalidationEvent(fn EventFunc) Option {
+	return func(s *Store) { s.eventOf = fn }
 }
 
 // write is one request to the committer.
@@ -72,14 +129,18 @@ type write struct {
 	err   chan error
 }
 
-// Open opens (creating if needed) the store in dir.
-func Open(dir string) (*Store, error) {
+// Open opens (creating if needed) the store in dir, upgrading a file of an
+// older layout in place.
+func Open(dir string, opts ...Option) (*Store, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
 	db, err := bbolt.Open(filepath.Join(dir, "openfront.db"), 0o600, &bbolt.Options{
 		Timeout:      2 * time.Second, // another openfront holds the file
 		FreelistType: bbolt.FreelistMapType,
+		// The freelist is rebuilt by scanning the file at open instead of
+		// being written by every commit.
+		NoFreelistSync: true,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", filepath.Join(dir, "openfront.db"), err)
@@ -91,6 +152,9 @@ func Open(dir string) (*Store, error) {
 		done:    make(chan struct{}),
 		active:  make(map[string]invalidation.Usage),
 	}
+	for _, o := range opts {
+		o(s)
+	}
 	if err := s.load(); err != nil {
 		db.Close()
 		return nil, err
@@ -99,34 +163,106 @@ func Open(dir string) (*Store, error) {
 	return s, nil
 }
 
-// load creates the top buckets and derives in-progress usage.
+// load creates the top buckets, upgrades an older layout, and derives
+// in-progress usage.
 func (s *Store) load() error {
 	return s.db.Update(func(tx *bbolt.Tx) error {
-		if _, err := tx.CreateBucketIfNotExists(bucketDists); err != nil {
-			return err
-		}
-		for _, b := range [][]byte{bucketDistributions, bucketEvents, bucketEventKeys, bucketEdges} {
+		for _, b := range [][]byte{bucketDists, bucketDistributions, bucketEvents, bucketEventKeys, bucketInvEvents, bucketEdges, bucketInProgress} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
 		}
-		act, err := tx.CreateBucketIfNotExists(bucketActive)
-		if err != nil {
+		if err := s.loadMeta(tx); err != nil {
 			return err
 		}
-		return act.ForEach(func(k, _ []byte) error {
-			distID, id, ok := splitActiveKey(k)
+		if err := upgradeActive(tx); err != nil {
+			return err
+		}
+		err := tx.Bucket(bucketInProgress).ForEach(func(k, _ []byte) error {
+			seq, distID, ok := splitInProgressKey(k)
 			if !ok {
-				return fmt.Errorf("corrupt active key %q", k)
+				return fmt.Errorf("corrupt in-progress key %q", k)
 			}
-			inv, err := getInv(tx, distID, id)
+			d, err := distBucket(tx, distID, false)
 			if err != nil {
-				return err
+				return fmt.Errorf("in-progress invalidation %d of %s: %w", seq, distID, err)
+			}
+			inv, err := decode(d.Bucket(subInv).Get(seqKey(seq)))
+			if err != nil {
+				return fmt.Errorf("in-progress invalidation %d of %s: %w", seq, distID, err)
 			}
 			s.active[distID] = s.active[distID].Add(inv.Batch.Usage())
 			return nil
 		})
+		if err != nil {
+			return err
+		}
+		tx.OnCommit(func() { s.synced.Store(uint64(tx.ID())) })
+		return nil
 	})
+}
+
+// loadMeta reads the Id key, creating it (and starting the global sequence
+// above every existing record) for a new or older file.
+func (s *Store) loadMeta(tx *bbolt.Tx) error {
+	meta, err := tx.CreateBucketIfNotExists(bucketMeta)
+	if err != nil {
+		return err
+	}
+	key := meta.Get(keyIDKey)
+	if key == nil {
+		var last uint64
+		err := tx.Bucket(bucketDists).ForEachBucket(func(name []byte) error {
+			if inv := tx.Bucket(bucketDists).Bucket(name).Bucket(subInv); inv != nil {
+				last = max(last, inv.Sequence())
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		if err := meta.SetSequence(last); err != nil {
+			return err
+		}
+		key = make([]byte, 16)
+		if _, err := rand.Read(key); err != nil {
+			return err
+		}
+		if err := meta.Put(keyIDKey, key); err != nil {
+			return err
+		}
+	}
+	s.ids = invalidation.NewIDCodec(key)
+	return nil
+}
+
+// upgradeActive moves the "active" bucket of older files (distributionID
+// 0x00 Id -> nil) into "inprogress".
+func upgradeActive(tx *bbolt.Tx) error {
+	old := tx.Bucket(bucketOldActive)
+	if old == nil {
+		return nil
+	}
+	inProgress := tx.Bucket(bucketInProgress)
+	err := old.ForEach(func(k, _ []byte) error {
+		distID, id, ok := bytes.Cut(k, []byte{0})
+		if !ok {
+			return fmt.Errorf("corrupt active key %q", k)
+		}
+		d, err := distBucket(tx, string(distID), false)
+		if err != nil {
+			return fmt.Errorf("active invalidation %s of %s: %w", id, distID, err)
+		}
+		seq := d.Bucket(subID).Get(id)
+		if seq == nil {
+			return fmt.Errorf("active invalidation %s of %s: no record", id, distID)
+		}
+		return inProgress.Put(inProgressKey(binary.BigEndian.Uint64(seq), string(distID)), nil)
+	})
+	if err != nil {
+		return err
+	}
+	return tx.DeleteBucket(bucketOldActive)
 }
 
 // commitLoop runs every write, gathering those that queue up while the
@@ -170,7 +306,9 @@ func (s *Store) commitLoop() {
 func (s *Store) commit(batch []*write) {
 	results := make([]error, len(batch))
 	pending := make(map[string]invalidation.Usage) // usage deltas of this transaction
+	var txid uint64
 	err := s.db.Update(func(tx *bbolt.Tx) error {
+		txid = uint64(tx.ID())
 		for i, w := range batch {
 			results[i] = w.apply(tx, pending)
 			if results[i] != nil && !isRuleError(results[i]) {
@@ -180,6 +318,7 @@ func (s *Store) commit(batch []*write) {
 		return nil
 	})
 	if err == nil {
+		s.synced.Store(txid)
 		s.mu.Lock()
 		for d, u := range pending {
 			s.active[d] = s.active[d].Add(u)
@@ -244,7 +383,8 @@ func (s *Store) usage(distID string, pending map[string]invalidation.Usage) inva
 	return u.Add(pending[distID])
 }
 
-// Create implements invalidation.Store.
+// Create implements invalidation.Store. An empty inv.ID gets the Id of the
+// invalidation's sequence number.
 func (s *Store) Create(ctx context.Context, inv invalidation.Invalidation, admit func(invalidation.Usage) error) (invalidation.Invalidation, bool, error) {
 	var got invalidation.Invalidation
 	var created bool
@@ -255,40 +395,63 @@ func (s *Store) Create(ctx context.Context, inv invalidation.Invalidation, admit
 			return err
 		}
 		if seq := d.Bucket(subRef).Get(refKey(inv.Batch.CallerReference)); seq != nil {
-			got, err = decode(d.Bucket(subInv).Get(seq))
+			got, err = readInv(d, seq)
 			return err
 		}
-		if d.Bucket(subID).Get([]byte(inv.ID)) != nil {
-			return fmt.Errorf("invalidation id %s already used", inv.ID)
+		if inv.ID != "" {
+			if _, _, err := s.lookup(d, inv.ID); err == nil {
+				return fmt.Errorf("invalidation id %s already used", inv.ID)
+			} else if !errors.Is(err, invalidation.ErrNotFound) {
+				return err
+			}
 		}
 		if err := admit(s.usage(inv.DistributionID, pending)); err != nil {
 			return refused{err}
 		}
-		data, err := json.Marshal(inv)
-		if err != nil {
-			return err
+		rec := inv
+		var n uint64
+		for {
+			if n, err = tx.Bucket(bucketMeta).NextSequence(); err != nil {
+				return err
+			}
+			if inv.ID != "" {
+				break
+			}
+			rec.ID = s.ids.Encode(n)
+			// An older file's random Ids live in the id index: never hand
+			// one out again (odds of 1 in 36^13 per Id; skip the number).
+			if d.Bucket(subID).Get([]byte(rec.ID)) == nil {
+				break
+			}
 		}
-		n, err := d.Bucket(subInv).NextSequence()
+		data, err := json.Marshal(rec)
 		if err != nil {
 			return err
 		}
 		seq := seqKey(n)
-		if err := d.Bucket(subInv).Put(seq, data); err != nil {
+		invs := d.Bucket(subInv)
+		invs.FillPercent = 1.0 // appended in sequence order
+		if err := invs.Put(seq, data); err != nil {
 			return err
 		}
-		if err := d.Bucket(subID).Put([]byte(inv.ID), seq); err != nil {
-			return err
-		}
-		if err := d.Bucket(subRef).Put(refKey(inv.Batch.CallerReference), seq); err != nil {
-			return err
-		}
-		if inv.Status == invalidation.InProgress {
-			if err := tx.Bucket(bucketActive).Put(activeKey(inv.DistributionID, inv.ID), nil); err != nil {
+		if inv.ID != "" {
+			if err := d.Bucket(subID).Put([]byte(rec.ID), seq); err != nil {
 				return err
 			}
-			pending[inv.DistributionID] = pending[inv.DistributionID].Add(inv.Batch.Usage())
 		}
-		got, created = inv, true
+		if err := d.Bucket(subRef).Put(refKey(rec.Batch.CallerReference), seq); err != nil {
+			return err
+		}
+		if rec.Status == invalidation.InProgress {
+			if err := tx.Bucket(bucketInProgress).Put(inProgressKey(n, rec.DistributionID), nil); err != nil {
+				return err
+			}
+			pending[rec.DistributionID] = pending[rec.DistributionID].Add(rec.Batch.Usage())
+		}
+		if err := s.logInvalidationEvent(tx, n, rec); err != nil {
+			return err
+		}
+		got, created = rec, true
 		return nil
 	})
 	var r refused
@@ -301,35 +464,62 @@ func (s *Store) Create(ctx context.Context, inv invalidation.Invalidation, admit
 	return got, created, nil
 }
 
-// Complete implements invalidation.Store.
+// logInvalidationEvent appends the fleet event of a new invalidation, when
+// the store was opened WithInvalidationEvent.
+func (s *Store) logInvalidationEvent(tx *bbolt.Tx, n uint64, inv invalidation.Invalidation) error {
+	if s.eventOf == nil {
+		return nil
+	}
+	key, data := s.eventOf(inv)
+	if key == "" {
+		return nil
+	}
+	if _, ok := lookupEvent(tx, s.ids, key); ok {
+		return nil // cannot happen for a new Id, but appends stay idempotent
+	}
+	pos, err := appendEvent(tx, data)
+	if err != nil {
+		return err
+	}
+	if key == invEventKey(inv.DistributionID, inv.ID) && inv.ID == s.ids.Encode(n) {
+		// Found again through the Id, without a random key in eventkeys.
+		ie := tx.Bucket(bucketInvEvents)
+		ie.FillPercent = 1.0
+		return ie.Put(seqKey(n), append(seqKey(pos), inv.DistributionID...))
+	}
+	return tx.Bucket(bucketEventKeys).Put([]byte(key), seqKey(pos))
+}
+
+// invEventKey is the key under which the fleet logs an invalidation.
+func invEventKey(distID, id string) string { return "inv/" + distID + "/" + id }
+
+// Complete implements invalidation.Store. The record stays as created; a
+// small entry in the distribution's done bucket, appended in sequence
+// order, says when it completed.
 func (s *Store) Complete(ctx context.Context, distributionID, id string, at time.Time) error {
 	return s.do(ctx, func(tx *bbolt.Tx, pending map[string]invalidation.Usage) error {
 		d, err := distBucket(tx, distributionID, false)
 		if err != nil {
 			return err
 		}
-		seq := d.Bucket(subID).Get([]byte(id))
-		if seq == nil {
-			return invalidation.ErrNotFound
-		}
-		seq = slices.Clone(seq)
-		inv, err := decode(d.Bucket(subInv).Get(seq))
+		n, inv, err := s.lookup(d, id)
 		if err != nil {
 			return err
 		}
 		if inv.Status == invalidation.Completed {
 			return nil
 		}
-		inv.Status = invalidation.Completed
-		inv.CompleteTime = at.UTC()
-		data, err := json.Marshal(inv)
+		done, err := d.CreateBucketIfNotExists(subDone)
 		if err != nil {
 			return err
 		}
-		if err := d.Bucket(subInv).Put(seq, data); err != nil {
+		done.FillPercent = 1.0 // completions come nearly in sequence order
+		var t [8]byte
+		binary.BigEndian.PutUint64(t[:], uint64(at.UnixNano()))
+		if err := done.Put(seqKey(n), t[:]); err != nil {
 			return err
 		}
-		if err := tx.Bucket(bucketActive).Delete(activeKey(distributionID, id)); err != nil {
+		if err := tx.Bucket(bucketInProgress).Delete(inProgressKey(n, distributionID)); err != nil {
 			return err
 		}
 		pending[distributionID] = pending[distributionID].Sub(inv.Batch.Usage())
@@ -337,12 +527,61 @@ func (s *Store) Complete(ctx context.Context, distributionID, id string, at time
 	})
 }
 
+// lookup finds a distribution's invalidation by Id: through the Id
+// permutation, else through the id index of Ids not derived from a sequence
+// number.
+func (s *Store) lookup(d *bbolt.Bucket, id string) (uint64, invalidation.Invalidation, error) {
+	if n, ok := s.ids.Decode(id); ok {
+		if data := d.Bucket(subInv).Get(seqKey(n)); data != nil {
+			inv, err := decode(data)
+			if err != nil {
+				return 0, inv, err
+			}
+			// The number may hold another invalidation, one whose Id was
+			// not derived from it (older files, Ids given by the caller).
+			if inv.ID == id {
+				return n, withCompletion(d, seqKey(n), inv), nil
+			}
+		}
+	}
+	if seq := d.Bucket(subID).Get([]byte(id)); seq != nil {
+		inv, err := readInv(d, seq)
+		return binary.BigEndian.Uint64(seq), inv, err
+	}
+	return 0, invalidation.Invalidation{}, invalidation.ErrNotFound
+}
+
+// readInv returns the invalidation stored under seq with its true status.
+func readInv(d *bbolt.Bucket, seq []byte) (invalidation.Invalidation, error) {
+	inv, err := decode(d.Bucket(subInv).Get(seq))
+	if err != nil {
+		return inv, err
+	}
+	return withCompletion(d, seq, inv), nil
+}
+
+// withCompletion applies the done entry of seq, if any, to inv.
+func withCompletion(d *bbolt.Bucket, seq []byte, inv invalidation.Invalidation) invalidation.Invalidation {
+	done := d.Bucket(subDone)
+	if done == nil || inv.Status == invalidation.Completed {
+		return inv
+	}
+	if t := done.Get(seq); len(t) == 8 {
+		inv.Status = invalidation.Completed
+		inv.CompleteTime = time.Unix(0, int64(binary.BigEndian.Uint64(t))).UTC()
+	}
+	return inv
+}
+
 // Get implements invalidation.Store.
 func (s *Store) Get(ctx context.Context, distributionID, id string) (invalidation.Invalidation, error) {
 	var inv invalidation.Invalidation
 	err := s.db.View(func(tx *bbolt.Tx) error {
-		var err error
-		inv, err = getInv(tx, distributionID, id)
+		d, err := distBucket(tx, distributionID, false)
+		if err != nil {
+			return err
+		}
+		_, inv, err = s.lookup(d, id)
 		return err
 	})
 	return inv, err
@@ -368,11 +607,14 @@ func (s *Store) List(ctx context.Context, distributionID, marker string, limit i
 		if marker == "" {
 			k, v = c.Last()
 		} else {
-			seq := d.Bucket(subID).Get([]byte(marker))
-			if seq == nil {
+			n, _, err := s.lookup(d, marker)
+			if errors.Is(err, invalidation.ErrNotFound) {
 				return invalidation.ErrMarkerNotFound
 			}
-			c.Seek(seq)
+			if err != nil {
+				return err
+			}
+			c.Seek(seqKey(n))
 			k, v = c.Prev()
 		}
 		for ; k != nil; k, v = c.Prev() {
@@ -384,23 +626,24 @@ func (s *Store) List(ctx context.Context, distributionID, marker string, limit i
 			if err != nil {
 				return err
 			}
-			page = append(page, inv)
+			page = append(page, withCompletion(d, k, inv))
 		}
 		return nil
 	})
 	return page, more, err
 }
 
-// CountInProgress implements invalidation.Store.
+// CountInProgress implements invalidation.Store. It walks every in-progress
+// invalidation (the set is keyed by sequence number, not distribution).
 func (s *Store) CountInProgress(ctx context.Context, distributionID string) (int, error) {
 	n := 0
 	err := s.db.View(func(tx *bbolt.Tx) error {
-		prefix := activeKey(distributionID, "")
-		c := tx.Bucket(bucketActive).Cursor()
-		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
-			n++
-		}
-		return nil
+		return tx.Bucket(bucketInProgress).ForEach(func(k, _ []byte) error {
+			if _, d, ok := splitInProgressKey(k); ok && d == distributionID {
+				n++
+			}
+			return nil
+		})
 	})
 	return n, err
 }
@@ -417,7 +660,9 @@ func (s *Store) PutDistribution(ctx context.Context, d distribution.Distribution
 }
 
 // DeleteDistribution implements distribution.Store: the distribution and
-// all its invalidations go in one transaction.
+// all its invalidations go in one transaction. Sequence numbers are not
+// reused, so a distribution created again under the same Id never gets an
+// Id (or fleet event key) of the deleted one's invalidations.
 func (s *Store) DeleteDistribution(ctx context.Context, id string) error {
 	return s.do(ctx, func(tx *bbolt.Tx, pending map[string]invalidation.Usage) error {
 		if err := tx.Bucket(bucketDistributions).Delete([]byte(id)); err != nil {
@@ -428,12 +673,16 @@ func (s *Store) DeleteDistribution(ctx context.Context, id string) error {
 				return err
 			}
 		}
-		prefix := activeKey(id, "")
-		act := tx.Bucket(bucketActive)
+		act := tx.Bucket(bucketInProgress)
 		var keys [][]byte
-		c := act.Cursor()
-		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
-			keys = append(keys, slices.Clone(k))
+		err := act.ForEach(func(k, _ []byte) error {
+			if _, d, ok := splitInProgressKey(k); ok && d == id {
+				keys = append(keys, slices.Clone(k))
+			}
+			return nil
+		})
+		if err != nil {
+			return err
 		}
 		for _, k := range keys {
 			if err := act.Delete(k); err != nil {
@@ -464,30 +713,73 @@ func (s *Store) Distributions(ctx context.Context) ([]distribution.Distribution,
 	return out, err
 }
 
-// AppendEvent implements fleet.Store.
+// AppendEvent implements fleet.Store. A key already logged (the event of
+// an invalidation, logged by its Create) is found by a read transaction,
+// without a write.
 func (s *Store) AppendEvent(ctx context.Context, key string, data []byte) (uint64, error) {
+	if pos, ok := s.loggedEvent(key); ok {
+		return pos, nil
+	}
 	var pos uint64
 	err := s.do(ctx, func(tx *bbolt.Tx, _ map[string]invalidation.Usage) error {
-		keys := tx.Bucket(bucketEventKeys)
-		if p := keys.Get([]byte(key)); p != nil {
-			pos = binary.BigEndian.Uint64(p)
+		if p, ok := lookupEvent(tx, s.ids, key); ok {
+			pos = p
 			return nil
 		}
-		ev := tx.Bucket(bucketEvents)
-		n, err := ev.NextSequence()
+		n, err := appendEvent(tx, data)
 		if err != nil {
 			return err
 		}
-		if err := ev.Put(seqKey(n), data); err != nil {
-			return err
-		}
-		if err := keys.Put([]byte(key), seqKey(n)); err != nil {
+		if err := tx.Bucket(bucketEventKeys).Put([]byte(key), seqKey(n)); err != nil {
 			return err
 		}
 		pos = n
 		return nil
 	})
 	return pos, err
+}
+
+// loggedEvent looks key up in a read transaction. It answers only from a
+// transaction known to be on disk: a read transaction can see a commit
+// whose fsync has not returned yet, and an event must not be reported
+// logged before it is durable.
+func (s *Store) loggedEvent(key string) (pos uint64, ok bool) {
+	s.db.View(func(tx *bbolt.Tx) error {
+		if uint64(tx.ID()) <= s.synced.Load() {
+			pos, ok = lookupEvent(tx, s.ids, key)
+		}
+		return nil
+	})
+	return pos, ok
+}
+
+// lookupEvent returns the position of the event logged under key.
+func lookupEvent(tx *bbolt.Tx, ids invalidation.IDCodec, key string) (uint64, bool) {
+	if rest, ok := strings.CutPrefix(key, "inv/"); ok {
+		if i := strings.LastIndexByte(rest, '/'); i >= 0 {
+			distID, id := rest[:i], rest[i+1:]
+			if n, ok := ids.Decode(id); ok {
+				if v := tx.Bucket(bucketInvEvents).Get(seqKey(n)); len(v) > 8 && string(v[8:]) == distID {
+					return binary.BigEndian.Uint64(v[:8]), true
+				}
+			}
+		}
+	}
+	if p := tx.Bucket(bucketEventKeys).Get([]byte(key)); p != nil {
+		return binary.BigEndian.Uint64(p), true
+	}
+	return 0, false
+}
+
+// appendEvent adds data at the end of the log and returns its position.
+func appendEvent(tx *bbolt.Tx, data []byte) (uint64, error) {
+	ev := tx.Bucket(bucketEvents)
+	ev.FillPercent = 1.0 // appended in order, trimmed from the front
+	n, err := ev.NextSequence()
+	if err != nil {
+		return 0, err
+	}
+	return n, ev.Put(seqKey(n), data)
 }
 
 // EventsAfter implements fleet.Store.
@@ -573,12 +865,16 @@ func (s *Store) Edges(ctx context.Context) (map[string][]byte, error) {
 func (s *Store) InProgress(ctx context.Context) ([]invalidation.Invalidation, error) {
 	var out []invalidation.Invalidation
 	err := s.db.View(func(tx *bbolt.Tx) error {
-		return tx.Bucket(bucketActive).ForEach(func(k, _ []byte) error {
-			distID, id, ok := splitActiveKey(k)
+		return tx.Bucket(bucketInProgress).ForEach(func(k, _ []byte) error {
+			n, distID, ok := splitInProgressKey(k)
 			if !ok {
-				return fmt.Errorf("corrupt active key %q", k)
+				return fmt.Errorf("corrupt in-progress key %q", k)
 			}
-			inv, err := getInv(tx, distID, id)
+			d, err := distBucket(tx, distID, false)
+			if err != nil {
+				return err
+			}
+			inv, err := readInv(d, seqKey(n))
 			if err != nil {
 				return err
 			}
@@ -614,24 +910,12 @@ func distBucket(tx *bbolt.Tx, distID string, create bool) (*bbolt.Bucket, error)
 	if err != nil {
 		return nil, err
 	}
-	for _, name := range [][]byte{subInv, subID, subRef} {
+	for _, name := range [][]byte{subInv, subID, subRef, subDone} {
 		if _, err := d.CreateBucketIfNotExists(name); err != nil {
 			return nil, err
 		}
 	}
 	return d, nil
-}
-
-func getInv(tx *bbolt.Tx, distID, id string) (invalidation.Invalidation, error) {
-	d, err := distBucket(tx, distID, false)
-	if err != nil {
-		return invalidation.Invalidation{}, err
-	}
-	seq := d.Bucket(subID).Get([]byte(id))
-	if seq == nil {
-		return invalidation.Invalidation{}, invalidation.ErrNotFound
-	}
-	return decode(d.Bucket(subInv).Get(seq))
 }
 
 func decode(data []byte) (invalidation.Invalidation, error) {
@@ -654,15 +938,15 @@ func seqKey(n uint64) []byte {
 	return k
 }
 
-func activeKey(distID, id string) []byte {
-	return append(append([]byte(distID), 0), id...)
+// inProgressKey is the key of invalidation n of distID in "inprogress":
+// the sequence number first, so that new entries land on the last leaf.
+func inProgressKey(n uint64, distID string) []byte {
+	return append(seqKey(n), distID...)
 }
 
-func splitActiveKey(k []byte) (distID, id string, ok bool) {
-	for i, c := range k {
-		if c == 0 {
-			return string(k[:i]), string(k[i+1:]), true
-		}
+func splitInProgressKey(k []byte) (n uint64, distID string, ok bool) {
+	if len(k) <= 8 {
+		return 0, "", false
 	}
-	return "", "", false
+	return binary.BigEndian.Uint64(k[:8]), string(k[8:]), true
 }

@@ -60,6 +60,11 @@ func (s *Store) Create(ctx context.Context, inv invalidation.Invalidation, admit
 		return invalidation.Invalidation{}, false, err
 	}
 	inv = clone(inv)
+	for inv.ID == "" {
+		if id := invalidation.NewID(); !d.hasID(id) {
+			inv.ID = id
+		}
+	}
 	d.invs = append(d.invs, inv)
 	d.byID[inv.ID] = len(d.invs) - 1
 	d.byRef[inv.Batch.CallerReference] = len(d.invs) - 1
@@ -67,6 +72,11 @@ func (s *Store) Create(ctx context.Context, inv invalidation.Invalidation, admit
 		d.active = d.active.Add(inv.Batch.Usage())
 	}
 	return clone(inv), true, nil
+}
+
+func (d *invalidations) hasID(id string) bool {
+	_, ok := d.byID[id]
+	return ok
 }
 
 // Get implements invalidation.Store.

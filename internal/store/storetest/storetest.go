@@ -51,6 +51,8 @@ func Run(t *testing.T, open func(t *testing.T) invalidation.Store) {
 		{"Copies", testCopies},
 		{"LongCallerReference", testLongCallerReference},
 		{"WriteAfterClose", testWriteAfterClose},
+		{"AssignedIDs", testAssignedIDs},
+		{"AssignedIDsConcurrent", testAssignedIDsConcurrent},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -74,6 +76,7 @@ func RunDurable(t *testing.T, open func(t *testing.T, dir string) invalidation.S
 	t.Run("Reopen", func(t *testing.T) { testReopen(t, open) })
 	t.Run("ReopenAfterConcurrentWrites", func(t *testing.T) { testReopenAfterConcurrentWrites(t, open) })
 	t.Run("CloseWaitsForWrites", func(t *testing.T) { testCloseWaitsForWrites(t, open) })
+	t.Run("ReopenAssignedIDs", func(t *testing.T) { testReopenAssignedIDs(t, open) })
 }
 
 // closing makes open also close the store when the test ends, should the
@@ -1095,4 +1098,171 @@ func testCloseWaitsForWrites(t *testing.T, open func(t *testing.T, dir string) i
 		checkGet(t, s, inv)
 	}
 	t.Logf("%d of %d Creates racing Close succeeded", succeeded, n)
+}
+
+// idShape is what CloudFront's invalidation Ids look like.
+func idShape(id string) bool {
+	if len(id) != 14 || id[0] != 'I' {
+		return false
+	}
+	for _, c := range id[1:] {
+		if !(c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
+// assigned is m.inv with no Id: the store gives one.
+func (m *maker) assigned(dist, ref string, paths ...string) invalidation.Invalidation {
+	inv := m.inv(dist, ref, paths...)
+	inv.ID = ""
+	return inv
+}
+
+// testAssignedIDs: with an empty Id, Create gives a fresh Id shaped like
+// CloudFront's, unique, which Get, List, Complete and replays all know; it
+// mixes with Ids the caller chose.
+func testAssignedIDs(t *testing.T, s invalidation.Store) {
+	var m maker
+	seen := map[string]bool{}
+	var e1 []invalidation.Invalidation
+	for i := range 120 {
+		dist := "E1"
+		if i%3 == 2 {
+			dist = "E2"
+		}
+		var got invalidation.Invalidation
+		if i == 50 {
+			got = mustCreate(t, s, m.inv(dist, fmt.Sprint("r", i), "/own-id"))
+		} else {
+			got = mustCreate(t, s, m.assigned(dist, fmt.Sprint("r", i), fmt.Sprint("/p", i)))
+			if !idShape(got.ID) {
+				t.Fatalf("assigned Id %q is not shaped like CloudFront's", got.ID)
+			}
+		}
+		if seen[got.DistributionID+"/"+got.ID] || seen[got.ID] {
+			t.Fatalf("Id %s handed out twice", got.ID)
+		}
+		seen[got.ID] = true
+		if dist == "E1" {
+			e1 = append(e1, got)
+		}
+	}
+	for _, want := range e1 {
+		checkGet(t, s, want)
+		if _, err := s.Get(ctx, "E2", want.ID); !errors.Is(err, invalidation.ErrNotFound) {
+			t.Errorf("Get(E2, %s of E1) = %v, want ErrNotFound", want.ID, err)
+		}
+	}
+	var want []string
+	for i := len(e1) - 1; i >= 0; i-- {
+		want = append(want, e1[i].ID)
+	}
+	for _, limit := range []int{1, 7, 100} {
+		if got := ids(listAll(t, s, "E1", limit)); !slices.Equal(got, want) {
+			t.Fatalf("List(E1, page %d) = %v, want %v", limit, got, want)
+		}
+	}
+	at := base.Add(time.Hour)
+	for i, inv := range e1 {
+		if i%2 == 0 {
+			if err := s.Complete(ctx, "E1", inv.ID, at); err != nil {
+				t.Fatalf("Complete(%s): %v", inv.ID, err)
+			}
+			e1[i].Status, e1[i].CompleteTime = invalidation.Completed, at
+		}
+	}
+	for _, want := range e1 {
+		checkGet(t, s, want)
+		got, created, err := s.Create(ctx, m.assigned("E1", want.Batch.CallerReference, "/replay"), allow)
+		if err != nil || created {
+			t.Fatalf("replay of %s: created %v, err %v", want.ID, created, err)
+		}
+		checkInv(t, "replay", got, want)
+	}
+	for i, inv := range listAll(t, s, "E1", 10) {
+		checkInv(t, "List", inv, e1[len(e1)-1-i])
+	}
+	if _, err := s.Get(ctx, "E1", "I0000000000000"); !errors.Is(err, invalidation.ErrNotFound) {
+		t.Errorf("Get of an Id never handed out: %v, want ErrNotFound", err)
+	}
+	if _, _, err := s.List(ctx, "E1", "I0000000000000", 10); !errors.Is(err, invalidation.ErrMarkerNotFound) {
+		t.Errorf("List after an Id never handed out: %v, want ErrMarkerNotFound", err)
+	}
+	if err := s.Complete(ctx, "E1", "I0000000000000", at); !errors.Is(err, invalidation.ErrNotFound) {
+		t.Errorf("Complete of an Id never handed out: %v, want ErrNotFound", err)
+	}
+}
+
+// testAssignedIDsConcurrent: concurrent creates get distinct Ids.
+func testAssignedIDsConcurrent(t *testing.T, s invalidation.Store) {
+	var m maker
+	const n = 200
+	got := make([]invalidation.Invalidation, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			inv, created, err := s.Create(ctx, m.assigned("E1", fmt.Sprint("r", i), "/x"), allow)
+			if err != nil || !created {
+				t.Errorf("Create: created %v, err %v", created, err)
+			}
+			got[i] = inv
+		}()
+	}
+	wg.Wait()
+	seen := map[string]bool{}
+	for _, inv := range got {
+		if seen[inv.ID] {
+			t.Fatalf("Id %s handed out twice", inv.ID)
+		}
+		seen[inv.ID] = true
+		checkGet(t, s, inv)
+	}
+}
+
+// testReopenAssignedIDs: assigned Ids survive a reopen, and Ids assigned
+// after it never repeat one from before.
+func testReopenAssignedIDs(t *testing.T, open func(t *testing.T, dir string) invalidation.Store) {
+	dir := t.TempDir()
+	var m maker
+	s := open(t, dir)
+	var before []invalidation.Invalidation
+	for i := range 20 {
+		before = append(before, mustCreate(t, s, m.assigned("E1", fmt.Sprint("a", i), "/a")))
+	}
+	at := base.Add(time.Hour)
+	if err := s.Complete(ctx, "E1", before[3].ID, at); err != nil {
+		t.Fatal(err)
+	}
+	before[3].Status, before[3].CompleteTime = invalidation.Completed, at
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = open(t, dir)
+	defer s.Close()
+	seen := map[string]bool{}
+	for _, want := range before {
+		checkGet(t, s, want)
+		seen[want.ID] = true
+	}
+	all := slices.Clone(before)
+	for i := range 20 {
+		inv := mustCreate(t, s, m.assigned("E1", fmt.Sprint("b", i), "/b"))
+		if seen[inv.ID] {
+			t.Fatalf("Id %s handed out again after reopen", inv.ID)
+		}
+		seen[inv.ID] = true
+		all = append(all, inv)
+	}
+	var want []string
+	for i := len(all) - 1; i >= 0; i-- {
+		want = append(want, all[i].ID)
+	}
+	if got := ids(listAll(t, s, "E1", 6)); !slices.Equal(got, want) {
+		t.Errorf("List after reopen = %v, want %v", got, want)
+	}
+	wantCount(t, s, "E1", 39)
 }

@@ -1,0 +1,25 @@
+package fleet
+
+import (
+	"encoding/json"
+
+	"github.com/openfront/openfront/internal/invalidation"
+)
+
+// InvalidationEvent returns the key and data under which Hub.Apply logs
+// inv, so that a store can log the event in the transaction that creates
+// inv (bolt.WithInvalidationEvent); Hub.Apply then finds the key logged and
+// appends nothing. The key is empty if inv cannot be encoded (a time
+// outside years 0-9999): the hub then logs it itself.
+func InvalidationEvent(inv invalidation.Invalidation) (key string, data []byte) {
+	data, err := json.Marshal(Event{Kind: KindInvalidation, Invalidation: &inv})
+	if err != nil {
+		return "", nil
+	}
+	return invalidationKey(inv), data
+}
+
+// invalidationKey is the log key of an invalidation's event.
+func invalidationKey(inv invalidation.Invalidation) string {
+	return "inv/" + inv.DistributionID + "/" + inv.ID
+}
