@@ -127,6 +127,7 @@ type Edge struct {
 	via            string // the Via value this edge adds
 	log            *slog.Logger
 	now            func() time.Time
+	realClock      bool // now is time.Now: its reading also serves as the Date
 	errorTTL       time.Duration
 	staleRetention time.Duration
 	reclaimEvery   time.Duration
@@ -184,7 +185,8 @@ func New(c Config) *Edge {
 	if c.SweepInterval <= 0 {
 		c.SweepInterval = 10 * time.Minute
 	}
-	if c.Now == nil {
+	realClock := c.Now == nil
+	if realClock {
 		c.Now = time.Now
 	}
 	rt := c.Transport
@@ -201,6 +203,7 @@ func New(c Config) *Edge {
 		via:            "1.1 " + hex.EncodeToString(viaID[:]) + ".cloudfront.net (CloudFront)",
 		log:            c.Logger,
 		now:            c.Now,
+		realClock:      realClock,
 		errorTTL:       max(c.ErrorCachingMinTTL, 0),
 		staleRetention: c.StaleRetention,
 		reclaimEvery:   c.ReclaimInterval,

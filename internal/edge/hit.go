@@ -125,10 +125,16 @@ func (e *Edge) serveFresh(w http.ResponseWriter, r *http.Request, s *site, b *be
 	}
 	name := objectName(b, rawPath, r.URL.RawQuery)
 	ent := e.lookup(s.ds, cacheKey(s, b, r, http.MethodGet, name), name)
-	if ent == nil || ent.hit == nil || !e.now().Before(ent.expires) {
+	if ent == nil || ent.hit == nil {
 		return false
 	}
-	e.serveFast(w, r, ent, xHit, true, rid)
+	// One reading of the clock for freshness, Age and (with the real
+	// clock) Date: under a hypervisor clock_gettime is not free.
+	now := e.now()
+	if !now.Before(ent.expires) {
+		return false
+	}
+	e.writeFast(w, r, ent, xHit, true, rid, now)
 	return true
 }
 
@@ -141,6 +147,16 @@ var (
 
 // serveFast answers r with ent's full 200 body (fastHit is true).
 func (e *Edge) serveFast(w http.ResponseWriter, r *http.Request, ent *entry, xcache string, cached bool, id *requestID) {
+	var now time.Time
+	if cached || ent.originAge > 0 {
+		now = e.now()
+	}
+	e.writeFast(w, r, ent, xcache, cached, id, now)
+}
+
+// writeFast is serveFast with the edge's clock read: now, needed only
+// when cached or ent has an origin Age.
+func (e *Edge) writeFast(w http.ResponseWriter, r *http.Request, ent *entry, xcache string, cached bool, id *requestID, now time.Time) {
 	h := w.Header()
 	for _, f := range ent.hit.fields {
 		h[f.key] = f.vals
@@ -158,11 +174,14 @@ func (e *Edge) serveFast(w http.ResponseWriter, r *http.Request, ent *entry, xca
 	h["X-Amz-Cf-Id"] = id.vals[:]
 	if age := ent.originAge; cached || age > 0 {
 		if cached {
-			age += int64(e.now().Sub(ent.stored) / time.Second)
+			age += int64(now.Sub(ent.stored) / time.Second)
 		}
 		h["Age"] = ageValue(max(age, 0))
 	}
-	h["Date"] = httpDate()
+	if !e.realClock || now.IsZero() {
+		now = time.Now() // Date is the real time, whatever the edge's clock
+	}
+	h["Date"] = httpDate(now)
 	w.WriteHeader(http.StatusOK)
 	if r.Method != http.MethodHead {
 		_, _ = w.Write(ent.body)
@@ -197,8 +216,7 @@ var currentDate atomic.Pointer[dateValue]
 
 // httpDate returns the Date header value of now, formatted once per
 // second (net/http would format it on every response).
-func httpDate() []string {
-	now := time.Now()
+func httpDate(now time.Time) []string {
 	sec := now.Unix()
 	if d := currentDate.Load(); d != nil && d.unix == sec {
 		return d.vals
