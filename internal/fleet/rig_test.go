@@ -38,7 +38,7 @@ func testDist() *distribution.Distribution {
 
 // rig is a hub on a memory store, served over HTTP.
 type rig struct {
-	t     *testing.T
+	t     testing.TB
 	store *memory.Store
 	hub   *fleet.Hub
 	srv   *httptest.Server
@@ -48,7 +48,7 @@ type rig struct {
 }
 
 // newHub returns a hub on store serving testDist, closed at the end of t.
-func newHub(t *testing.T, store *memory.Store, c fleet.HubConfig) *fleet.Hub {
+func newHub(t testing.TB, store *memory.Store, c fleet.HubConfig) *fleet.Hub {
 	t.Helper()
 	c.Store = store
 	if c.Distributions == nil {
@@ -67,7 +67,7 @@ func newHub(t *testing.T, store *memory.Store, c fleet.HubConfig) *fleet.Hub {
 	return h
 }
 
-func newRig(t *testing.T, c fleet.HubConfig) *rig {
+func newRig(t testing.TB, c fleet.HubConfig) *rig {
 	t.Helper()
 	r := &rig{t: t, store: memory.New()}
 	r.hub = newHub(t, r.store, c)
@@ -263,7 +263,7 @@ type edge struct {
 	stop     context.CancelFunc
 }
 
-func startFollower(t *testing.T, controlPlane, name string, maxStaleness time.Duration) *edge {
+func startFollower(t testing.TB, controlPlane, name string, maxStaleness time.Duration) *edge {
 	t.Helper()
 	e := &edge{cache: &recordingCache{}, registry: distribution.NewRegistry()}
 	e.f = fleet.NewFollower(fleet.FollowerConfig{ControlPlane: controlPlane, Name: name, Addr: "http://" + name + ".test",
