@@ -413,8 +413,8 @@ END {
 			t = T[i]; k = t SUBSEP o
 			if (!(k in rps)) continue
 			ratios_v = ""; ratios_n = ""
-			if (t == "openfront") {
-				ratios_v = ratio(o, "varnish"); ratios_n = ratio(o, "nginx")
+			if (t == "openfront" || t == "go-plain") {
+				ratios_v = ratio(t, o, "varnish"); ratios_n = ratio(t, o, "nginx")
 			}
 			printf "%-9s %-6s %10.0f %19s %8.2f %8.2f %7.2f %18s %18s\n", t, o, median(rps[k]),
 				sprintf("(%.0f-%.0f)", minof(rps[k]), maxof(rps[k])),
@@ -423,13 +423,14 @@ END {
 	}
 	print ""
 	print "p50, p99: wrk latency in ms. wr/req: write system calls of the server processes per response."
-	print "of/varnish, of/nginx: openfront req/s over theirs, median of the per-round ratios (min-max)."
+	print "of/varnish, of/nginx: openfront req/s over theirs, median of the per-round ratios (min-max);"
+	print "on the go-plain rows, go-plain'"'"'s: the most a net/http server reaches here."
 }
-function ratio(o, other,   r, list, x) {
+function ratio(t, o, other,   r, list, x) {
 	list = ""
 	for (r in rounds) {
-		if (((r, "openfront" SUBSEP o) in byround) && ((r, other SUBSEP o) in byround)) {
-			x = byround[r, "openfront" SUBSEP o] / byround[r, other SUBSEP o]
+		if (((r, t SUBSEP o) in byround) && ((r, other SUBSEP o) in byround)) {
+			x = byround[r, t SUBSEP o] / byround[r, other SUBSEP o]
 			list = list " " x
 		}
 	}

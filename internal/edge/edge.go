@@ -43,6 +43,7 @@ import (
 	"encoding/hex"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
@@ -141,6 +142,9 @@ type Edge struct {
 
 	statesMu sync.RWMutex
 	states   map[string]*distState // guarded by statesMu: distribution Id -> state
+	// statesView is a copy of states, replaced (never changed) under
+	// statesMu when a state is added: states are never removed.
+	statesView atomic.Pointer[map[string]*distState]
 
 	sweptMu   sync.Mutex
 	lastSweep time.Time // guarded by sweptMu
@@ -264,19 +268,24 @@ func (e *Edge) Stats() Stats {
 	return s
 }
 
-// state returns the distribution's cache state, creating it.
+// state returns the distribution's cache state, creating it. Every
+// request asks, so the common case reads statesView without a lock: an
+// RWMutex's read lock is a write to one shared cache line, which the
+// cores of a busy edge would pass back and forth.
 func (e *Edge) state(id string) *distState {
-	e.statesMu.RLock()
-	d := e.states[id]
-	e.statesMu.RUnlock()
-	if d != nil {
-		return d
+	if v := e.statesView.Load(); v != nil {
+		if d := (*v)[id]; d != nil {
+			return d
+		}
 	}
 	e.statesMu.Lock()
 	defer e.statesMu.Unlock()
-	if d = e.states[id]; d == nil {
+	d := e.states[id]
+	if d == nil {
 		d = newDistState(id)
 		e.states[id] = d
+		view := maps.Clone(e.states)
+		e.statesView.Store(&view)
 	}
 	return d
 }
