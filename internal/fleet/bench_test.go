@@ -50,7 +50,7 @@ func processCPU() time.Duration {
 // where the hub and the followers share the CPUs; cpu-ns/op is the CPU
 // the whole process (hub and followers) used per invalidation.
 func BenchmarkFanout(b *testing.B) {
-	for _, edges := range []int{1, 3, 10} {
+	for _, edges := range []int{1, 3, 10, 50} {
 		b.Run(fmt.Sprint("edges=", edges), func(b *testing.B) {
 			r := newRig(b, fleet.HubConfig{EdgeTimeout: time.Hour})
 			var es []*edge

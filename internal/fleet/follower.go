@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/openfront/openfront/internal/distribution"
@@ -93,6 +94,14 @@ type Follower struct {
 	// Guarded by mu.
 	stream  context.CancelFunc
 	helloAt time.Time
+
+	// freshUntil lets Fresh answer without the mutex (it runs on every
+	// viewer request): while caught up, the time, as an offset from
+	// epoch on the monotonic clock, at which the last accepted
+	// acknowledgement gets older than the max staleness; 0 otherwise.
+	// Written under mu.
+	freshUntil atomic.Int64
+	epoch      time.Time
 }
 
 // NewFollower returns a follower; call Run.
@@ -106,7 +115,7 @@ func NewFollower(c FollowerConfig) *Follower {
 	if c.MaxStaleness <= 0 {
 		c.MaxStaleness = 10 * time.Second
 	}
-	return &Follower{c: c, log: c.Logger, ackWake: make(chan struct{}, 1), maxStaleness: c.MaxStaleness}
+	return &Follower{c: c, log: c.Logger, ackWake: make(chan struct{}, 1), maxStaleness: c.MaxStaleness, epoch: time.Now()}
 }
 
 // Applied returns the last log position the edge applied.
@@ -128,6 +137,9 @@ func (f *Follower) MaxStaleness() time.Duration {
 // plane accepted an acknowledgement sent within MaxStaleness, and the edge
 // has caught up since it last went longer than that without one.
 func (f *Follower) Fresh() bool {
+	if int64(time.Since(f.epoch)) < f.freshUntil.Load() {
+		return true
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.caughtUp && time.Since(f.confirmedAt) > f.maxStaleness {
@@ -145,6 +157,17 @@ func (f *Follower) lapseLocked(why string) {
 			"last_acknowledged", f.confirmedAt.Format(time.RFC3339Nano), "position", f.applied)
 	}
 	f.caughtUp, f.targetSet = false, false
+	f.setFreshUntilLocked()
+}
+
+// setFreshUntilLocked updates freshUntil after a change of caughtUp,
+// confirmedAt or maxStaleness.
+func (f *Follower) setFreshUntilLocked() {
+	if !f.caughtUp {
+		f.freshUntil.Store(0)
+		return
+	}
+	f.freshUntil.Store(int64(f.confirmedAt.Add(f.maxStaleness).Sub(f.epoch)))
 }
 
 // confirmed records an acknowledgement sent at sent and accepted with
@@ -157,6 +180,7 @@ func (f *Follower) confirmed(sent time.Time, head uint64) {
 	}
 	if sent.After(f.confirmedAt) {
 		f.confirmedAt = sent
+		f.setFreshUntilLocked()
 	}
 	if !f.caughtUp && !f.targetSet && !sent.Before(f.staleSince) {
 		f.target, f.targetSet = head, true
@@ -171,6 +195,7 @@ func (f *Follower) checkCaughtUpLocked() {
 		return
 	}
 	f.caughtUp = true
+	f.setFreshUntilLocked()
 	f.log.Info("caught up with the control plane", "position", f.applied)
 }
 
@@ -337,6 +362,7 @@ func (f *Follower) hello(data []byte, cancel context.CancelFunc) error {
 					"max_staleness", f.c.MaxStaleness, "edge_timeout", timeout, "capped_to", eff)
 			}
 			f.maxStaleness, f.edgeTimeout = eff, timeout
+			f.setFreshUntilLocked()
 		}
 	}
 	f.snapshotPending = hi.Snapshot

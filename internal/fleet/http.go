@@ -144,11 +144,17 @@ func (h *Hub) serveStream(w http.ResponseWriter, r *http.Request) {
 	ping := time.NewTicker(heartbeat)
 	defer ping.Stop()
 	var batch []frame
+	var deadlineSet time.Time
 	for {
 		h.mu.Lock()
 		appended, head := h.appended, h.head
 		h.mu.Unlock()
-		rc.SetWriteDeadline(time.Now().Add(h.edgeTimeout))
+		// Each write gets at least 3/4 of the edge timeout; moving the
+		// deadline on every event would cost a timer update per event.
+		if now := time.Now(); now.Sub(deadlineSet) > h.edgeTimeout/4 {
+			rc.SetWriteDeadline(now.Add(h.edgeTimeout))
+			deadlineSet = now
+		}
 		// Never past the published head: an event committed but not yet
 		// published would be acknowledged past the head, and the
 		// acknowledgement clamped away; its own Publish wakes this

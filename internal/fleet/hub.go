@@ -51,6 +51,7 @@ type Hub struct {
 	appended chan struct{}         // closed on every publish; guarded by mu
 	waiters  []*waiter             // WaitApplied calls, by position; guarded by mu
 	minAck   uint64                // lowest Applied of the registry (head when empty); guarded by mu
+	atMin    int                   // edges whose Applied is minAck; guarded by mu
 	tracked  trackRing             // recent logged events by position, for the admin view; guarded by mu
 	dirty    bool                  // registry changed since saved; guarded by mu
 
@@ -171,8 +172,8 @@ func (h *Hub) addEdgeLocked(name, addr string) *edgeState {
 	now := h.now()
 	e := &edgeState{Name: name, Addr: addr, LastSeen: now, Joined: now, kick: make(chan struct{})}
 	h.edges[name] = e
-	h.minAck = 0
 	h.dirty = true
+	h.recomputeMinLocked()
 	return e
 }
 
@@ -200,7 +201,7 @@ func (h *Hub) Publish(ctx context.Context, key string, ev Event) (uint64, error)
 		h.frames.add(pos-1, []StoredEvent{{Pos: pos, Data: data}}, nil)
 		h.head = pos
 		if len(h.edges) == 0 {
-			h.minAck = pos
+			h.minAck, h.atMin = pos, 0
 		}
 	}
 	close(h.appended)
@@ -270,13 +271,18 @@ func (h *Hub) appliedByAllLocked(pos uint64) bool {
 	return len(h.edges) == 0 || h.minAck >= pos
 }
 
-// recomputeMinLocked sets minAck from the registry.
+// recomputeMinLocked sets minAck and atMin from the registry.
 func (h *Hub) recomputeMinLocked() {
-	m := h.head
+	m, n := h.head, 0
 	for _, e := range h.edges {
-		m = min(m, e.Applied)
+		switch {
+		case e.Applied < m:
+			m, n = e.Applied, 1
+		case e.Applied == m:
+			n++
+		}
 	}
-	h.minAck = m
+	h.minAck, h.atMin = m, n
 }
 
 // wakeLocked releases the waiters whose position every edge has applied.
@@ -361,9 +367,13 @@ func (h *Hub) ack(name string, pos uint64) (head uint64, ok bool) {
 	old := e.Applied
 	if h.advanceLocked(e, pos) {
 		h.dirty = true
-		if old <= h.minAck {
-			h.recomputeMinLocked()
-			h.wakeLocked()
+		// Only the last edge to leave the minimum moves it: O(edges) once
+		// per position, not per acknowledgement.
+		if old == h.minAck {
+			if h.atMin--; h.atMin <= 0 {
+				h.recomputeMinLocked()
+				h.wakeLocked()
+			}
 		}
 	}
 	return h.head, true
