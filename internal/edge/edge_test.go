@@ -24,7 +24,7 @@ import (
 // origin is a test origin whose content the test changes. Each object is
 // served with the headers set for it; every request is recorded.
 type origin struct {
-	t   *testing.T
+	t   testing.TB
 	srv *httptest.Server
 
 	mu       sync.Mutex
@@ -35,7 +35,7 @@ type origin struct {
 	handler  http.HandlerFunc       // guarded by mu: replaces the default when set
 }
 
-func newOrigin(t *testing.T) *origin {
+func newOrigin(t testing.TB) *origin {
 	o := &origin{t: t, objects: map[string]string{}, headers: map[string]http.Header{}, hits: map[string]int{}}
 	o.srv = httptest.NewServer(http.HandlerFunc(o.serve))
 	t.Cleanup(o.srv.Close)
@@ -119,14 +119,14 @@ func (c *fakeClock) Advance(d time.Duration) {
 
 // harness is an edge in front of origins, served by a real HTTP server.
 type harness struct {
-	t     *testing.T
+	t     testing.TB
 	edge  *Edge
 	srv   *httptest.Server
 	reg   *distribution.Registry
 	clock *fakeClock
 }
 
-func newHarness(t *testing.T, cfg Config, dists ...*distribution.Distribution) *harness {
+func newHarness(t testing.TB, cfg Config, dists ...*distribution.Distribution) *harness {
 	h := &harness{t: t, reg: distribution.NewRegistry(dists...), clock: &fakeClock{now: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}}
 	cfg.Distributions = h.reg
 	if cfg.Now == nil {

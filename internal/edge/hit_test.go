@@ -2,6 +2,7 @@ package edge
 
 import (
 	"encoding/base64"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -271,5 +272,52 @@ func TestRequestIDShape(t *testing.T) {
 			t.Fatalf("X-Amz-Cf-Id %q repeated", id)
 		}
 		seen[id] = true
+	}
+}
+
+// BenchmarkHit measures one cache hit in the handler, in process (no
+// network; the ResponseWriter keeps nothing): a plain GET through the
+// fast path, and the same object through the general path
+// (http.ServeContent). Run with
+//
+//	go test -run '^$' -bench Hit -benchmem ./internal/edge
+func BenchmarkHit(b *testing.B) {
+	o := newOrigin(b)
+	for _, size := range []int{1 << 10, 100 << 10} {
+		o.set("/"+strconv.Itoa(size), strings.Repeat("x", size), "Cache-Control", "max-age=3600", "Content-Type", "application/octet-stream",
+			"ETag", `"v1"`, "Last-Modified", "Mon, 01 Jan 2024 00:00:00 GMT")
+	}
+	h := newHarness(b, Config{}, dist("EBENCH", o, "bench.test"))
+	for _, size := range []int{1 << 10, 100 << 10} {
+		uri := "/" + strconv.Itoa(size)
+		h.expect("bench.test", uri, strings.Repeat("x", size), miss)
+		req := httptest.NewRequest(http.MethodGet, "http://bench.test"+uri, nil)
+		w := &countingWriter{h: http.Header{}}
+		b.Run(fmt.Sprintf("fast/%dKiB", size>>10), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				clear(w.h)
+				w.n = 0
+				h.edge.ServeHTTP(w, req)
+			}
+			if w.n != size {
+				b.Fatalf("wrote %d bytes", w.n)
+			}
+		})
+		e := h.edge
+		d, _ := e.dists.ByHost("bench.test")
+		s := e.site(d)
+		ent := e.lookup(s.ds, cacheKey(s, &s.def, req, http.MethodGet, uri), uri)
+		b.Run(fmt.Sprintf("general/%dKiB", size>>10), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				clear(w.h)
+				w.n = 0
+				e.serveEntry(w, req, ent, xHit, true, newRequestID().String())
+			}
+			if w.n != size {
+				b.Fatalf("wrote %d bytes", w.n)
+			}
+		})
 	}
 }
