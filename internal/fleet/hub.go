@@ -154,10 +154,6 @@ func (h *Hub) Close() {
 	<-h.done
 }
 
-// EdgeTimeout is how long an edge may stay silent before it leaves the
-// registry.
-func (h *Hub) EdgeTimeout() time.Duration { return h.edgeTimeout }
-
 // Expect registers an edge before it connects, so that work logged in the
 // meantime waits for it (the in-process edge of `openfront serve`).
 func (h *Hub) Expect(name, addr string) {
