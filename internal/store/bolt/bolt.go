@@ -43,7 +43,7 @@ import (
 //	dist/<distributionID>/ref   SHA-256(CallerReference) -> seq (any length fits a key)
 //	dist/<distributionID>/id    Id -> seq, only for Ids not derived from seq (files of
 //	                            older versions, callers that pass their own Id)
-//	inprogress                  seq <distributionID> -> nil, for InProgress ones
+//	inprogress                  seq <distributionID> -> usage, for InProgress ones (inProgressValue)
 //	invevents                   seq -> position (8 bytes) <distributionID>: the fleet event
 //	                            logged with the create of invalidation seq
 //	distributions               <distributionID> -> JSON distribution.Distribution (API-created ones)
@@ -178,10 +178,14 @@ func (s *Store) load() error {
 		if err := upgradeActive(tx); err != nil {
 			return err
 		}
-		err := tx.Bucket(bucketInProgress).ForEach(func(k, _ []byte) error {
+		err := tx.Bucket(bucketInProgress).ForEach(func(k, v []byte) error {
 			seq, distID, ok := splitInProgressKey(k)
 			if !ok {
 				return fmt.Errorf("corrupt in-progress key %q", k)
+			}
+			if u, _, ok := parseInProgressValue(v); ok {
+				s.active[distID] = s.active[distID].Add(u)
+				return nil
 			}
 			d, err := distBucket(tx, distID, false)
 			if err != nil {
@@ -443,7 +447,8 @@ func (s *Store) Create(ctx context.Context, inv invalidation.Invalidation, admit
 			return err
 		}
 		if rec.Status == invalidation.InProgress {
-			if err := tx.Bucket(bucketInProgress).Put(inProgressKey(n, rec.DistributionID), nil); err != nil {
+			v := inProgressValue(rec.Batch.Usage(), rec.ID == s.ids.Encode(n))
+			if err := tx.Bucket(bucketInProgress).Put(inProgressKey(n, rec.DistributionID), v); err != nil {
 				return err
 			}
 			pending[rec.DistributionID] = pending[rec.DistributionID].Add(rec.Batch.Usage())
@@ -502,12 +507,25 @@ func (s *Store) Complete(ctx context.Context, distributionID, id string, at time
 		if err != nil {
 			return err
 		}
-		n, inv, err := s.lookup(d, id)
-		if err != nil {
-			return err
+		var n uint64
+		var use invalidation.Usage
+		fast := false
+		if m, ok := s.ids.Decode(id); ok {
+			// An Id derived from its number needs no record decoded: the
+			// in-progress entry says so and carries the usage.
+			if u, derived, ok := parseInProgressValue(tx.Bucket(bucketInProgress).Get(inProgressKey(m, distributionID))); ok && derived {
+				n, use, fast = m, u, true
+			}
 		}
-		if inv.Status == invalidation.Completed {
-			return nil
+		if !fast {
+			m, inv, err := s.lookup(d, id)
+			if err != nil {
+				return err
+			}
+			if inv.Status == invalidation.Completed {
+				return nil
+			}
+			n, use = m, inv.Batch.Usage()
 		}
 		done, err := d.CreateBucketIfNotExists(subDone)
 		if err != nil {
@@ -522,7 +540,7 @@ func (s *Store) Complete(ctx context.Context, distributionID, id string, at time
 		if err := tx.Bucket(bucketInProgress).Delete(inProgressKey(n, distributionID)); err != nil {
 			return err
 		}
-		pending[distributionID] = pending[distributionID].Sub(inv.Batch.Usage())
+		pending[distributionID] = pending[distributionID].Sub(use)
 		return nil
 	})
 }
@@ -949,4 +967,32 @@ func splitInProgressKey(k []byte) (n uint64, distID string, ok bool) {
 		return 0, "", false
 	}
 	return binary.BigEndian.Uint64(k[:8]), string(k[8:]), true
+}
+
+// inProgressValue is the value of an "inprogress" entry: a version byte
+// (1: the Id is derived from the sequence number, 2: it is not), then the
+// usage as two uvarints. Entries upgraded from older files are empty: their
+// usage is read from the record.
+func inProgressValue(u invalidation.Usage, derived bool) []byte {
+	v := []byte{2}
+	if derived {
+		v[0] = 1
+	}
+	v = binary.AppendUvarint(v, uint64(u.FilePaths))
+	return binary.AppendUvarint(v, uint64(u.WildcardPaths))
+}
+
+func parseInProgressValue(v []byte) (u invalidation.Usage, derived, ok bool) {
+	if len(v) < 3 || (v[0] != 1 && v[0] != 2) {
+		return u, false, false
+	}
+	files, n := binary.Uvarint(v[1:])
+	if n <= 0 {
+		return u, false, false
+	}
+	wild, m := binary.Uvarint(v[1+n:])
+	if m <= 0 || 1+n+m != len(v) {
+		return u, false, false
+	}
+	return invalidation.Usage{FilePaths: int(files), WildcardPaths: int(wild)}, v[0] == 1, true
 }

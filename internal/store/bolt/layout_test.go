@@ -259,3 +259,19 @@ func TestDeletedDistributionIdsNotReused(t *testing.T) {
 		t.Errorf("%d events logged, want 10 (one per invalidation)", len(evs))
 	}
 }
+
+func TestInProgressValue(t *testing.T) {
+	for _, u := range []invalidation.Usage{{}, {FilePaths: 1}, {FilePaths: 3000, WildcardPaths: 15}, {FilePaths: 1 << 40, WildcardPaths: 300}} {
+		for _, derived := range []bool{true, false} {
+			got, d, ok := parseInProgressValue(inProgressValue(u, derived))
+			if !ok || got != u || d != derived {
+				t.Errorf("round trip of %+v %v = %+v %v %v", u, derived, got, d, ok)
+			}
+		}
+	}
+	for _, v := range [][]byte{nil, {}, {1}, {1, 0}, {3, 0, 0}, {1, 0, 0, 0}, {1, 0x80, 0x80}} {
+		if _, _, ok := parseInProgressValue(v); ok {
+			t.Errorf("parseInProgressValue(%v) accepted", v)
+		}
+	}
+}
