@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/openfront/openfront/internal/retry"
 )
 
 // Store keeps API-created distributions durably. Implementations live
@@ -43,18 +45,7 @@ type DelayDeployer struct{ Delay time.Duration }
 
 // Deploy waits until d.LastModified + Delay.
 func (dd DelayDeployer) Deploy(ctx context.Context, d Distribution) error {
-	wait := time.Until(d.LastModified.Add(dd.Delay))
-	if wait <= 0 {
-		return nil
-	}
-	t := time.NewTimer(wait)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return retry.Until(ctx, d.LastModified.Add(dd.Delay))
 }
 
 // ServiceConfig is what a Service is built from.
@@ -310,23 +301,15 @@ func (s *Service) deploy(d Distribution) {
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
-		backoff := 50 * time.Millisecond
-		for {
+		retry.Forever(s.ctx, func() error {
 			err := s.deployer.Deploy(s.ctx, d)
 			if err == nil {
 				err = s.markDeployed(d.ID, d.ETag)
 			}
-			if err == nil || s.ctx.Err() != nil {
-				return
-			}
+			return err
+		}, func(err error) {
 			s.log.Warn("deploying distribution failed; retrying", "id", d.ID, "err", err)
-			select {
-			case <-time.After(backoff):
-			case <-s.ctx.Done():
-				return
-			}
-			backoff = min(2*backoff, 5*time.Second)
-		}
+		})
 	}()
 }
 

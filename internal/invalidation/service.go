@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+
+	"github.com/openfront/openfront/internal/retry"
 )
 
 // Distributions tells the service which distribution Ids exist.
@@ -32,22 +34,12 @@ type DelayApplier struct {
 
 // Apply waits until inv.CreateTime + Delay.
 func (d DelayApplier) Apply(ctx context.Context, inv Invalidation) error {
-	now := time.Now
+	due := inv.CreateTime.Add(d.Delay)
 	if d.Now != nil {
-		now = d.Now
+		// Count the wait on d.Now's clock.
+		due = time.Now().Add(due.Sub(d.Now()))
 	}
-	wait := inv.CreateTime.Add(d.Delay).Sub(now())
-	if wait <= 0 {
-		return nil
-	}
-	t := time.NewTimer(wait)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return retry.Until(ctx, due)
 }
 
 // Service applies CloudFront's invalidation rules on top of a Store.
@@ -199,23 +191,18 @@ func (s *Service) complete(inv Invalidation) {
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
-		backoff := 50 * time.Millisecond
-		for {
+		retry.Forever(s.ctx, func() error {
 			err := s.applier.Apply(s.ctx, inv)
 			if err == nil {
 				err = s.store.Complete(s.ctx, inv.DistributionID, inv.ID, s.now())
 			}
-			if err == nil || s.ctx.Err() != nil || errors.Is(err, ErrNotFound) {
-				return // done, shutting down, or its distribution was deleted
+			if errors.Is(err, ErrNotFound) {
+				return nil // its distribution was deleted: nothing left to complete
 			}
+			return err
+		}, func(err error) {
 			s.log.Warn("completing invalidation failed; retrying", "distribution", inv.DistributionID, "id", inv.ID, "err", err)
-			select {
-			case <-time.After(backoff):
-			case <-s.ctx.Done():
-				return
-			}
-			backoff = min(2*backoff, 5*time.Second)
-		}
+		})
 	}()
 }
 
