@@ -61,6 +61,7 @@ type Hub struct {
 	done        chan struct{}
 	streamsStop chan struct{} // closed by StopStreams
 	stopOnce    sync.Once
+	closeOnce   sync.Once
 }
 
 // StopStreams ends every stream, so that a server shutting down is not
@@ -148,9 +149,10 @@ func NewHub(ctx context.Context, c HubConfig) (*Hub, error) {
 	return h, nil
 }
 
-// Close stops the sweeper after saving the registry.
+// Close stops the sweeper after saving the registry. Closing again does
+// nothing.
 func (h *Hub) Close() {
-	close(h.stop)
+	h.closeOnce.Do(func() { close(h.stop) })
 	<-h.done
 }
 

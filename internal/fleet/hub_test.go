@@ -718,3 +718,85 @@ func TestPublishConfigFile(t *testing.T) {
 		t.Errorf("the file distribution that went was not purged: %v", e.cache.applied())
 	}
 }
+
+// The admin view keeps the most recent 20,000 events, and credits the
+// edges of the retained ones across the ring's wrap.
+func TestAdminViewKeepsTheLatestEvents(t *testing.T) {
+	h := newHub(t, memory.New(), fleet.HubConfig{EdgeTimeout: time.Hour})
+	h.Expect("a", "")
+	i := inv("I", "/x")
+	var pos []uint64
+	for n := range 20010 {
+		p, err := h.Publish(context.Background(), fmt.Sprint("k", n), fleet.Event{Kind: fleet.KindInvalidation, Invalidation: &i})
+		if err != nil {
+			t.Fatal(err)
+		}
+		pos = append(pos, p)
+	}
+	for _, n := range []int{0, 9} {
+		if _, ok := h.EventStatus(fmt.Sprint("k", n)); ok {
+			t.Errorf("k%d is still in the admin view", n)
+		}
+	}
+	for _, n := range []int{10, 15000, 20009} {
+		if s, ok := h.EventStatus(fmt.Sprint("k", n)); !ok || s.Position != pos[n] || len(s.Pending) != 1 {
+			t.Errorf("k%d: %+v %v", n, s, ok)
+		}
+	}
+	ack(t, h, "a", fmt.Sprint(pos[15000]))
+	for _, n := range []int{10, 12345, 15000} {
+		if s, _ := h.EventStatus(fmt.Sprint("k", n)); s.Applied["a"].IsZero() || len(s.Pending) != 0 {
+			t.Errorf("k%d after the ack: %+v", n, s)
+		}
+	}
+	if s, _ := h.EventStatus("k15001"); !s.Applied["a"].IsZero() || len(s.Pending) != 1 {
+		t.Errorf("k15001 after an ack of the position before it: %+v", s)
+	}
+	// An evicted event republished is older than every retained one: the
+	// view keeps the newest 20,000.
+	publish0, _ := h.Publish(context.Background(), "k0", fleet.Event{Kind: fleet.KindInvalidation, Invalidation: &i})
+	if _, ok := h.EventStatus("k0"); ok || publish0 != pos[0] {
+		t.Errorf("k0 republished at %d (want %d) and back in the full view: %v", publish0, pos[0], ok)
+	}
+	for _, n := range []int{10, 20009} {
+		if _, ok := h.EventStatus(fmt.Sprint("k", n)); !ok {
+			t.Errorf("k%d left the view when k0 was republished", n)
+		}
+	}
+	// Republished (as after a restart): found, not tracked twice.
+	if p, _ := h.Publish(context.Background(), "k12345", fleet.Event{Kind: fleet.KindInvalidation, Invalidation: &i}); p != pos[12345] {
+		t.Errorf("republished at %d, want %d", p, pos[12345])
+	}
+	if s, ok := h.EventStatus("k12345"); !ok || s.Position != pos[12345] || len(s.Applied) != 1 {
+		t.Errorf("k12345 republished: %+v %v", s, ok)
+	}
+}
+
+// Events republished out of order (resumed work after a restart, logged
+// before newer ones) are tracked in position order.
+func TestAdminViewOutOfOrder(t *testing.T) {
+	store := memory.New()
+	h1 := newHub(t, store, fleet.HubConfig{EdgeTimeout: time.Hour})
+	p1, p2 := publish(t, h1, "I1"), publish(t, h1, "I2")
+	h1.Close()
+	h2, err := fleet.NewHub(context.Background(), fleet.HubConfig{Store: store, Logger: quiet, EdgeTimeout: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h2.Close()
+	h2.Expect("a", "")
+	p3 := publish(t, h2, "I3")
+	if again := publish(t, h2, "I2"); again != p2 {
+		t.Fatalf("I2 republished at %d, want %d", again, p2)
+	}
+	if again := publish(t, h2, "I1"); again != p1 {
+		t.Fatalf("I1 republished at %d, want %d", again, p1)
+	}
+	ack(t, h2, "a", fmt.Sprint(p2))
+	for id, want := range map[string]bool{"I1": true, "I2": true, "I3": false} {
+		s, ok := h2.EventStatus("inv/" + distID + "/" + id)
+		if !ok || s.Applied["a"].IsZero() == want {
+			t.Errorf("%s after an ack of %d (I3 at %d): %+v %v", id, p2, p3, s, ok)
+		}
+	}
+}
