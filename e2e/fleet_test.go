@@ -196,6 +196,36 @@ func TestFleetStoppedEdge(t *testing.T) {
 	waitInFleet(t, cp, "edge-a", "edge-b")
 }
 
+// 2a. An edge stopped for longer than its --max-staleness but not for the
+// edge timeout stays in the registry (the invalidation waits for it); when
+// it continues, the bytes its stream buffered meanwhile (pings, the event)
+// do not make it fresh: it answers 503 or the new object, never the old
+// one, until an acknowledgement sent after the lapse is accepted and it has
+// applied the head that acknowledgement returned.
+func TestFleetStoppedEdgeWithinTimeout(t *testing.T) {
+	o := newFleetOrigin(t, "origin")
+	cp := startControlPlane(t, options{config: fleetConfig(o), args: []string{"--edge-timeout", "60s"}})
+	b := startEdge(t, cp.URL, "edge-b", nil, "--max-staleness", "1s")
+	waitInFleet(t, cp, "edge-b")
+	old, fresh := o.body("/paused", 1), o.body("/paused", 2)
+	warmEdge(t, b, fleetHost, "/paused", old)
+	o.version.Store(2)
+
+	b.pause()
+	c := cp.client("", "")
+	id := fleetInvalidate(t, c, fleetDist, "while-paused", "/paused")
+	// Longer than edge-b's max staleness, far less than the edge timeout.
+	stillInProgress(t, cp, c, id, "edge-b")
+	time.Sleep(time.Second)
+	b.resume()
+	saw503 := neverOldThenNew(t, b, fleetHost, "/paused", old, fresh)
+	t.Logf("edge-b answered 503 before catching up: %v", saw503)
+	waitCompleted(t, c, fleetDist, id, 30*time.Second)
+	if s := fleetOf(t, cp); s.removed("edge-b") {
+		t.Errorf("edge-b left the registry within the edge timeout: %s", s)
+	}
+}
+
 // 2b. The same rules with an edge cut off from its control plane by the
 // network (a proxy that drops its connections) rather than stopped.
 func TestFleetCutOffEdge(t *testing.T) {
