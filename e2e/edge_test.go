@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"compress/gzip"
 	"fmt"
 	"io"
 	"net"
@@ -948,4 +949,59 @@ func invalidationCovers(paths []string, path string) bool {
 		}
 	}
 	return false
+}
+
+// TestEdgeCompress: a behavior with Compress (set through the SDK) gzips
+// what CloudFront would for viewers that accept gzip, caches that copy
+// beside the uncompressed one, and an invalidation removes both.
+func TestEdgeCompress(t *testing.T) {
+	o := newTestOrigin(t)
+	s := startServer(t, options{})
+	c := s.client("", "")
+	v := newEdgeViewer(t, s)
+	def := legacyBehavior("web", false)
+	def.Compress = aws.Bool(true)
+	d := createEdgeDist(t, c, edgeConfig("compress", def, o.origin("web")))
+	host := d.domain
+
+	page := func(v string) string { return strings.Repeat("<p>"+v+" of a page worth compressing</p>\n", 60) }
+	set := func(v string) {
+		o.set("/app.js", page(v), "Content-Type", "application/javascript", "Content-Length", strconv.Itoa(len(page(v))), "ETag", `"`+v+`"`)
+	}
+	set("v1")
+	gz := func(want, version string) {
+		t.Helper()
+		r := v.get(host, "/app.js", "Accept-Encoding", "gzip, deflate, br")
+		if r.status != 200 || r.xcache() != want || r.header.Get("Content-Encoding") != "gzip" || r.header.Get("ETag") != `W/"`+version+`"` {
+			t.Fatalf("gzip GET: %d %q Content-Encoding %q ETag %q; want %q", r.status, r.xcache(), r.header.Get("Content-Encoding"), r.header.Get("ETag"), want)
+		}
+		zr, err := gzip.NewReader(strings.NewReader(r.body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, err := io.ReadAll(zr)
+		if err != nil || string(body) != page(version) {
+			t.Fatalf("gzip GET: body %.60q, %v", body, err)
+		}
+	}
+	plain := func(want, version string) {
+		t.Helper()
+		r := v.get(host, "/app.js", "Accept-Encoding", "identity")
+		if r.status != 200 || r.xcache() != want || r.header.Get("Content-Encoding") != "" || r.body != page(version) {
+			t.Fatalf("identity GET: %d %q Content-Encoding %q body %.40q; want %q", r.status, r.xcache(), r.header.Get("Content-Encoding"), r.body, want)
+		}
+	}
+	gz(edgeMiss, "v1")
+	gz(edgeHit, "v1")
+	plain(edgeMiss, "v1")
+	plain(edgeHit, "v1")
+	if n := o.hitsOf("/app.js"); n != 2 {
+		t.Errorf("origin asked %d times, want 2 (one per copy)", n)
+	}
+
+	set("v2")
+	gz(edgeHit, "v1")
+	invalidateAndWait(t, c, d.id, "/app.js")
+	gz(edgeMiss, "v2")
+	plain(edgeMiss, "v2")
 }

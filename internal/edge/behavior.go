@@ -144,6 +144,8 @@ type behavior struct {
 
 	minTTL, defaultTTL, maxTTL time.Duration
 	errorTTL                   []distribution.ErrorResponse
+
+	compress bool // Compress: gzip for viewers that accept it (compress.go)
 }
 
 // behaviorOf derives d's default behavior.
@@ -169,6 +171,7 @@ func compileBehavior(d *distribution.Distribution, cb *distribution.CacheBehavio
 		maxTTL:       time.Duration(cb.MaxTTL) * time.Second,
 		errorTTL:     c.CustomErrorResponses,
 		noCache:      cb.CachePolicyID == cachingDisabledPolicy,
+		compress:     cb.Compress,
 	}
 	if cb.MaxTTL == 0 && cb.DefaultTTL == 0 && cb.MinTTL == 0 && cb.CachePolicyID == "" {
 		b.defaultTTL, b.maxTTL = 24*time.Hour, 365*24*time.Hour

@@ -31,7 +31,9 @@
 // TTLs and query string setting come through the distribution package;
 // their header and cookie keys do not), origin request policies, viewer
 // protocol policies (the listener is plain HTTP: redirect-to-https and
-// https-only are not enforced), Compress, origin groups (failover),
+// https-only are not enforced), Brotli and compressing answers that are
+// not cached (Compress gzips cached objects, compress.go), origin groups
+// (failover),
 // caching of the edge's own 502 and 504, and signed URLs.
 package edge
 
@@ -410,6 +412,7 @@ type request struct {
 	key    string // cache key: Id, name and the variant of forwarded headers
 	viewer *http.Request
 	id     string // X-Amz-Cf-Id
+	gzip   bool   // for the gzipped copy: compress what the origin sends
 }
 
 // newRequest builds the request for rawPath?rawQuery under behavior b.
@@ -419,7 +422,14 @@ func (e *Edge) newRequest(r *http.Request, s *site, b *behavior, method, rawPath
 		target: originTarget(b, rawPath, rawQuery),
 	}
 	q.key = cacheKey(s, b, r, method, q.name)
+	q.gzip = wantsGzip(b, r, method)
 	return q
+}
+
+// wantsGzip reports whether the viewer's request is for the gzipped copy
+// of an object (compress.go).
+func wantsGzip(b *behavior, r *http.Request, method string) bool {
+	return b.compress && method == http.MethodGet && acceptsGzip(r)
 }
 
 // cacheKey returns the key the object name is cached under for viewer
@@ -430,6 +440,9 @@ func cacheKey(s *site, b *behavior, r *http.Request, method, name string) string
 	v := b.variant(r)
 	if method == http.MethodOptions {
 		v = "OPTIONS\n" + v // a header line always has '='
+	}
+	if wantsGzip(b, r, method) {
+		v += gzipVariant
 	}
 	if v == "" {
 		return s.d.ID + "\x00" + name

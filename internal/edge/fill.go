@@ -24,6 +24,7 @@ type entry struct {
 	originAge int64       // the origin's Age header, seconds
 	weight    uint32      // what it counts against CacheSize
 	hit       *hitHeader  // the fast path's headers of a 200 (hit.go); nil: none
+	gzipped   bool        // the edge gzipped body (compress.go)
 }
 
 // entryOverhead approximates the memory of an entry and its cache node
@@ -128,8 +129,12 @@ func (e *Edge) fill(q *request, stale *entry) (fillResult, *largeResponse) {
 				h[k] = v
 			}
 		}
+		if stale.gzipped {
+			markCompressed(h) // the origin's ETag is the uncompressed body's
+		}
 		ttl, ok := freshness(stale.status, h, b, e.errorTTL, now)
 		ent := newEntry(q, seq, stale.status, h, stale.body, now, ttl)
+		ent.gzipped = stale.gzipped
 		e.prepare(ent)
 		if ok {
 			kept = e.insert(q.key, ent)
@@ -155,8 +160,16 @@ func (e *Edge) fill(q *request, stale *entry) (fillResult, *largeResponse) {
 	if q.method == http.MethodOptions && status == http.StatusNoContent {
 		status = http.StatusOK // a preflight's usual answer: cached as a 200 would be
 	}
-	ttl, ok := freshness(status, resp.Header, b, e.errorTTL, now)
-	ent := newEntry(q, seq, resp.StatusCode, resp.Header, body, now, ttl)
+	h := resp.Header
+	gzipped := q.gzip && compressible(resp.StatusCode, h, len(body), resp.ContentLength)
+	if gzipped {
+		body = gzipBody(body)
+		h = h.Clone()
+		markCompressed(h)
+	}
+	ttl, ok := freshness(status, h, b, e.errorTTL, now)
+	ent := newEntry(q, seq, resp.StatusCode, h, body, now, ttl)
+	ent.gzipped = gzipped
 	e.prepare(ent)
 	if ok && (ttl > 0 || ent.etag != "" || ent.lastMod != "") {
 		kept = e.insert(q.key, ent)
