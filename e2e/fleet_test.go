@@ -158,13 +158,15 @@ func TestFleetInvalidationReachesEveryEdge(t *testing.T) {
 }
 
 // 2. An edge that stops answering (SIGSTOP) leaves the registry after
-// --edge-timeout (4s: time for a loaded machine to check the invalidation
-// InProgress first), so that invalidations complete without it; continued,
-// it must not serve what was invalidated meanwhile: cut off longer than
-// --max-staleness, it answers 503 until it has caught up.
+// --edge-timeout (8s: time for a loaded machine to check the invalidation
+// InProgress first, and edge-a's max staleness, capped at half of it,
+// stays above a stall of a loaded CI machine), so that invalidations
+// complete without it; continued, it must not serve what was invalidated
+// meanwhile: cut off longer than --max-staleness, it answers 503 until it
+// has caught up.
 func TestFleetStoppedEdge(t *testing.T) {
 	o := newFleetOrigin(t, "origin")
-	cp := startControlPlane(t, options{config: fleetConfig(o), args: []string{"--edge-timeout", "4s"}})
+	cp := startControlPlane(t, options{config: fleetConfig(o), args: []string{"--edge-timeout", "8s"}})
 	a := startEdge(t, cp.URL, "edge-a", nil, "--max-staleness", "10s")
 	b := startEdge(t, cp.URL, "edge-b", nil, "--max-staleness", "1s")
 	waitInFleet(t, cp, "edge-a", "edge-b")
@@ -230,7 +232,7 @@ func TestFleetStoppedEdgeWithinTimeout(t *testing.T) {
 // network (a proxy that drops its connections) rather than stopped.
 func TestFleetCutOffEdge(t *testing.T) {
 	o := newFleetOrigin(t, "origin")
-	cp := startControlPlane(t, options{config: fleetConfig(o), args: []string{"--edge-timeout", "4s"}})
+	cp := startControlPlane(t, options{config: fleetConfig(o), args: []string{"--edge-timeout", "8s"}})
 	proxy := newTCPProxy(t, strings.TrimPrefix(cp.URL, "http://"))
 	a := startEdge(t, cp.URL, "edge-a", nil, "--max-staleness", "10s")
 	b := startEdge(t, proxy.URL(), "edge-b", nil, "--max-staleness", "1s")
