@@ -599,17 +599,24 @@ func (r *trackRing) insert(i int, t trackedEvent) {
 		r.buf[r.start] = t
 		r.start = (r.start + 1) % maxTracked
 	default:
-		// Older than the newest (republished after a restart): rare, so
-		// straighten the ring and insert.
-		all := make([]trackedEvent, 0, n+1)
-		for j := range n {
-			all = append(all, *r.at(j))
+		// Older than the newest: concurrent Publish calls reach the lock
+		// in scheduling order, not position order, so this is common under
+		// load; shift the few newer events up by one rather than rebuild.
+		if n == maxTracked {
+			if i == 0 {
+				return // older than everything kept
+			}
+			// Drop the oldest: its slot becomes the new last one.
+			r.start = (r.start + 1) % maxTracked
+			i--
+			n--
+		} else {
+			r.buf = append(r.buf, trackedEvent{})
 		}
-		all = slices.Insert(all, i, t)
-		if len(all) > maxTracked {
-			all = all[len(all)-maxTracked:]
+		for j := n; j > i; j-- {
+			*r.at(j) = *r.at(j - 1)
 		}
-		r.buf, r.start = all, 0
+		*r.at(i) = t
 	}
 }
 
