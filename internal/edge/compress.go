@@ -3,7 +3,6 @@ package edge
 import (
 	"bytes"
 	"compress/gzip"
-	"mime"
 	"net/http"
 	"strconv"
 	"strings"
@@ -13,27 +12,38 @@ import (
 // legacy cache settings, which allow Gzip only (Brotli needs a cache
 // policy).
 //
-// A viewer whose Accept-Encoding lists gzip gets its own copy of the
-// object, cached under its own key (the key gains an Accept-Encoding=gzip
-// line), fetched from the origin on its first request as CloudFront does
-// when it has no compressed copy. The edge sends the origin no
-// Accept-Encoding, so the origin answers uncompressed; the edge gzips the
-// body when CloudFront would: status 200, 403 or 404, a Content-Length
-// from the origin of 1,000 to 10,000,000 bytes, no Content-Encoding from
-// the origin, and a Content-Type CloudFront compresses. A strong ETag then
-// becomes weak (W/"..."), as CloudFront converts it. The answer has
+// The conditions follow the CloudFront Developer Guide, "Serve compressed
+// files" (ServingCompressedFiles.html: "Conditions for compression",
+// "File types that CloudFront compresses", "ETag header conversion").
+//
+// A viewer whose Accept-Encoding lists gzip, over HTTP/1.1 or later, gets
+// its own copy of the object, cached under its own key (the key gains an
+// Accept-Encoding=gzip line), fetched from the origin on its first request
+// as CloudFront does when it has no compressed copy. The edge sends the
+// origin no Accept-Encoding (CloudFront sends the normalized
+// "Accept-Encoding: gzip"), so the origin answers uncompressed; the edge
+// gzips the body when CloudFront would: status 200, 403 or 404, a
+// Content-Length from the origin of 1,000 to 10,000,000 bytes, no
+// Content-Encoding header from the origin whatever its value, and a
+// Content-Type CloudFront compresses. The ETag is then converted as
+// CloudFront does: a valid strong one ("...") becomes weak (W/"..."), a
+// weak one is kept, any other is removed. The answer has
 // Content-Encoding: gzip and no Content-Length of its own (net/http adds
 // one to a small body and sends a large one chunked). Invalidations remove
 // both copies: they match names, and both have the object's name.
 
-// acceptsGzip reports whether a viewer's Accept-Encoding lists gzip (or
-// "*") with a q-value above 0.
+// acceptsGzip reports whether a viewer's Accept-Encoding lists gzip with a
+// q-value above 0. CloudFront compresses only when the header contains
+// gzip (or br): "*" does not count. An HTTP/1.0 request never gets a
+// compressed copy: CloudFront removes its Accept-Encoding.
 func acceptsGzip(r *http.Request) bool {
+	if r.ProtoMajor == 1 && r.ProtoMinor == 0 {
+		return false
+	}
 	for _, v := range r.Header["Accept-Encoding"] {
 		for part := range strings.SplitSeq(v, ",") {
 			coding, params, _ := strings.Cut(part, ";")
-			coding = strings.TrimSpace(coding)
-			if !strings.EqualFold(coding, "gzip") && coding != "*" {
+			if !strings.EqualFold(strings.TrimSpace(coding), "gzip") {
 				continue
 			}
 			if name, q, ok := strings.Cut(strings.TrimSpace(params), "="); ok && strings.EqualFold(strings.TrimSpace(name), "q") {
@@ -51,7 +61,9 @@ func acceptsGzip(r *http.Request) bool {
 // of the lines of forwarded headers, see behavior.variant).
 const gzipVariant = "Accept-Encoding=gzip\n"
 
-// compressibleTypes are the media types CloudFront compresses.
+// compressibleTypes are the Content-Type values CloudFront compresses: the
+// 48 of the list "File types that CloudFront compresses", in its order
+// (vnd.apple.mpegurl, without a type, is on it as written).
 var compressibleTypes = map[string]bool{}
 
 func init() {
@@ -81,19 +93,26 @@ const (
 
 // compressible reports whether CloudFront would gzip an origin response
 // with status, header h and a body of n bytes; contentLength is the
-// origin's Content-Length, -1 when it sent none.
+// origin's Content-Length, -1 when it sent none (net/http refuses an
+// invalid one).
 func compressible(status int, h http.Header, n int, contentLength int64) bool {
 	if status != http.StatusOK && status != http.StatusForbidden && status != http.StatusNotFound {
 		return false
 	}
-	if contentLength < 0 || n < minCompressSize || n > maxCompressSize {
+	if contentLength < minCompressSize || contentLength > maxCompressSize || int64(n) != contentLength {
 		return false
 	}
-	if ce := h.Get("Content-Encoding"); ce != "" && !strings.EqualFold(ce, "identity") {
+	if _, encoded := h["Content-Encoding"]; encoded { // regardless of its value
 		return false
 	}
-	mt, _, err := mime.ParseMediaType(h.Get("Content-Type"))
-	return err == nil && compressibleTypes[mt]
+	return compressibleTypes[mediaType(h.Get("Content-Type"))]
+}
+
+// mediaType returns the type/subtype of a Content-Type value, lower-cased
+// and without parameters ("text/html; charset=utf-8" is text/html).
+func mediaType(ct string) string {
+	mt, _, _ := strings.Cut(ct, ";")
+	return strings.ToLower(strings.TrimSpace(mt))
 }
 
 // gzipBody returns body gzipped.
@@ -111,7 +130,29 @@ func gzipBody(body []byte) []byte {
 func markCompressed(h http.Header) {
 	h.Set("Content-Encoding", "gzip")
 	h.Del("Content-Length")
-	if et := h.Get("ETag"); et != "" && !strings.HasPrefix(et, "W/") {
-		h.Set("ETag", "W/"+et)
+	if _, ok := h["Etag"]; ok { // the canonical form of ETag
+		if et := weakETag(h.Get("ETag")); et != "" {
+			h.Set("ETag", et)
+		} else {
+			h.Del("ETag")
+		}
+	}
+}
+
+// weakETag converts the ETag of an object CloudFront compressed ("ETag
+// header conversion"): a valid strong value, which begins and ends with a
+// double quote, gets the prefix W/; a weak value (W/...) is kept as it is;
+// any other value is invalid and the header removed (""). The guide calls
+// invalid a value that begins neither with " nor with W/, and says nothing
+// of one that begins with " but does not end with it: not being a valid
+// strong ETag, it is removed too.
+func weakETag(et string) string {
+	switch {
+	case strings.HasPrefix(et, "W/"):
+		return et
+	case len(et) >= 2 && et[0] == '"' && et[len(et)-1] == '"':
+		return "W/" + et
+	default:
+		return ""
 	}
 }

@@ -30,6 +30,8 @@ func TestCompress(t *testing.T) {
 	o.set("/small.css", "body{}", "Content-Type", "text/css", "Cache-Control", "max-age=600")
 	o.set("/img.png", page, "Content-Type", "image/png", "Cache-Control", "max-age=600")
 	o.set("/pre.js", page, "Content-Type", "text/javascript", "Content-Encoding", "br", "Cache-Control", "max-age=600")
+	o.set("/weak.css", page, "Content-Type", "text/css", "Cache-Control", "max-age=600", "ETag", `W/"w1"`)
+	o.set("/bad.js", page, "Content-Type", "application/javascript", "Cache-Control", "max-age=600", "ETag", "v1")
 	d := dist("EZIP", o, "zip.test")
 	d.Config.DefaultBehavior.Compress = true
 	h := newHarness(t, Config{}, d)
@@ -87,6 +89,18 @@ func TestCompress(t *testing.T) {
 		}
 	}
 
+	// ETag conversion: a weak ETag is kept, an invalid one removed.
+	if r := gz("/weak.css"); r.header.Get("Content-Encoding") != "gzip" || r.header.Get("ETag") != `W/"w1"` {
+		t.Errorf("weak ETag: Content-Encoding %q ETag %q, want W/\"w1\"", r.header.Get("Content-Encoding"), r.header.Get("ETag"))
+	}
+	if r := gz("/bad.js"); r.header.Get("Content-Encoding") != "gzip" || r.header["Etag"] != nil {
+		t.Errorf("invalid ETag: Content-Encoding %q ETag %q, want none", r.header.Get("Content-Encoding"), r.header["Etag"])
+	}
+	// "*" is not gzip: the uncompressed copy.
+	if r := h.get("zip.test", "/weak.css", "Accept-Encoding", "*"); r.header.Get("Content-Encoding") != "" || r.body != page {
+		t.Errorf("Accept-Encoding *: Content-Encoding %q", r.header.Get("Content-Encoding"))
+	}
+
 	// An invalidation removes both copies.
 	o.set("/page.html", "v2 "+page, "Content-Type", "text/html", "Cache-Control", "max-age=600")
 	h.apply("EZIP", "/page.html")
@@ -115,7 +129,8 @@ func TestAcceptsGzip(t *testing.T) {
 		want bool
 	}{
 		{"", false}, {"gzip", true}, {"GZIP", true}, {"deflate, gzip;q=0.5", true}, {"gzip;q=0", false},
-		{"gzip; q=0.0", false}, {"br", false}, {"*", true}, {"x-gzip", false}, {"gzip;q=bad", true},
+		{"gzip; q=0.0", false}, {"br", false}, {"*", false}, {"x-gzip", false}, {"gzip;q=bad", true},
+		{"br, gzip", true}, {" gzip ", true}, {"identity", false}, {"gzipped", false},
 	} {
 		r, _ := http.NewRequest(http.MethodGet, "http://x/", nil)
 		if c.ae != "" {
@@ -125,9 +140,188 @@ func TestAcceptsGzip(t *testing.T) {
 			t.Errorf("acceptsGzip(%q) = %v, want %v", c.ae, got, c.want)
 		}
 	}
+	// HTTP/1.0: CloudFront removes Accept-Encoding and does not compress.
+	for _, c := range []struct {
+		major, minor int
+		want         bool
+	}{{1, 0, false}, {1, 1, true}, {2, 0, true}, {3, 0, true}} {
+		r, _ := http.NewRequest(http.MethodGet, "http://x/", nil)
+		r.ProtoMajor, r.ProtoMinor = c.major, c.minor
+		r.Header.Set("Accept-Encoding", "gzip")
+		if got := acceptsGzip(r); got != c.want {
+			t.Errorf("acceptsGzip over HTTP/%d.%d = %v, want %v", c.major, c.minor, got, c.want)
+		}
+	}
 	if !bytes.Equal([]byte(gunzipBytes(t, gzipBody([]byte("abc")))), []byte("abc")) {
 		t.Error("gzipBody does not round-trip")
 	}
 }
 
 func gunzipBytes(t *testing.T, b []byte) string { return gunzip(t, string(b)) }
+
+// documentedTypes is the list "File types that CloudFront compresses" of
+// the CloudFront Developer Guide, "Serve compressed files"
+// (https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/ServingCompressedFiles.html),
+// copied here on its own so that the table in compress.go is checked
+// against it.
+var documentedTypes = []string{
+	"application/dash+xml",
+	"application/eot",
+	"application/font",
+	"application/font-sfnt",
+	"application/javascript",
+	"application/json",
+	"application/opentype",
+	"application/otf",
+	"application/pdf",
+	"application/pkcs7-mime",
+	"application/protobuf",
+	"application/rss+xml",
+	"application/truetype",
+	"application/ttf",
+	"application/vnd.apple.mpegurl",
+	"application/vnd.mapbox-vector-tile",
+	"application/vnd.ms-fontobject",
+	"application/wasm",
+	"application/xhtml+xml",
+	"application/xml",
+	"application/x-font-opentype",
+	"application/x-font-truetype",
+	"application/x-font-ttf",
+	"application/x-httpd-cgi",
+	"application/x-javascript",
+	"application/x-mpegurl",
+	"application/x-opentype",
+	"application/x-otf",
+	"application/x-perl",
+	"application/x-ttf",
+	"font/eot",
+	"font/opentype",
+	"font/otf",
+	"font/ttf",
+	"image/svg+xml",
+	"text/css",
+	"text/csv",
+	"text/html",
+	"text/javascript",
+	"text/js",
+	"text/plain",
+	"text/richtext",
+	"text/tab-separated-values",
+	"text/xml",
+	"text/x-component",
+	"text/x-java-source",
+	"text/x-script",
+	"vnd.apple.mpegurl",
+}
+
+func TestCompressibleTypes(t *testing.T) {
+	if len(documentedTypes) != 48 || len(compressibleTypes) != len(documentedTypes) {
+		t.Errorf("%d types in compress.go, %d documented (48)", len(compressibleTypes), len(documentedTypes))
+	}
+	ok := func(ct string) bool {
+		h := http.Header{}
+		if ct != "" {
+			h.Set("Content-Type", ct)
+		}
+		return compressible(http.StatusOK, h, 5000, 5000)
+	}
+	for _, ct := range documentedTypes {
+		for _, v := range []string{ct, ct + "; charset=utf-8", strings.ToUpper(ct), " " + ct + " ;charset=UTF-8"} {
+			if !ok(v) {
+				t.Errorf("Content-Type %q: not compressed, CloudFront compresses it", v)
+			}
+		}
+	}
+	for _, ct := range []string{
+		"", "image/png", "image/jpeg", "image/gif", "image/webp", "image/avif", "image/x-icon",
+		"video/mp4", "audio/mpeg", "application/octet-stream", "application/zip", "application/gzip",
+		"application/x-gzip", "application/x-tar", "font/woff", "font/woff2", "application/font-woff",
+		"application/ld+json", "application/manifest+json", "application/atom+xml", "application/xml-dtd",
+		"application/ecmascript", "application/x-www-form-urlencoded", "text/markdown", "text/calendar",
+		"text/event-stream", "multipart/form-data", "image/svg", "text", "text/", "html", "mpegurl",
+		"application/vnd.apple.mpegurl+xml", "xtext/html", "text/htmlx",
+	} {
+		if ok(ct) {
+			t.Errorf("Content-Type %q: compressed, CloudFront does not compress it", ct)
+		}
+	}
+}
+
+func TestCompressibleConditions(t *testing.T) {
+	html := func(kv ...string) http.Header {
+		h := http.Header{"Content-Type": {"text/html"}}
+		for i := 0; i+1 < len(kv); i += 2 {
+			h[http.CanonicalHeaderKey(kv[i])] = []string{kv[i+1]}
+		}
+		return h
+	}
+	for _, c := range []struct {
+		name   string
+		status int
+		h      http.Header
+		n      int
+		cl     int64
+		want   bool
+	}{
+		{"200", 200, html(), 5000, 5000, true},
+		{"403", 403, html(), 5000, 5000, true},
+		{"404", 404, html(), 5000, 5000, true},
+		{"201", 201, html(), 5000, 5000, false},
+		{"203", 203, html(), 5000, 5000, false},
+		{"206", 206, html(), 5000, 5000, false},
+		{"301", 301, html(), 5000, 5000, false},
+		{"400", 400, html(), 5000, 5000, false},
+		{"410", 410, html(), 5000, 5000, false},
+		{"500", 500, html(), 5000, 5000, false},
+		{"503", 503, html(), 5000, 5000, false},
+		{"999 bytes", 200, html(), 999, 999, false},
+		{"1,000 bytes", 200, html(), 1_000, 1_000, true},
+		{"10,000,000 bytes", 200, html(), 10_000_000, 10_000_000, true},
+		{"10,000,001 bytes", 200, html(), 10_000_001, 10_000_001, false},
+		{"no body", 200, html(), 0, 0, false},
+		{"no Content-Length", 200, html(), 5000, -1, false},
+		{"Content-Length not the body's", 200, html(), 5000, 999, false},
+		{"Content-Encoding gzip", 200, html("Content-Encoding", "gzip"), 5000, 5000, false},
+		{"Content-Encoding br", 200, html("Content-Encoding", "br"), 5000, 5000, false},
+		{"Content-Encoding identity", 200, html("Content-Encoding", "identity"), 5000, 5000, false},
+		{"Content-Encoding empty", 200, html("Content-Encoding", ""), 5000, 5000, false},
+	} {
+		if got := compressible(c.status, c.h, c.n, c.cl); got != c.want {
+			t.Errorf("%s: compressible = %v, want %v", c.name, got, c.want)
+		}
+	}
+}
+
+func TestETagConversion(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{`"v1"`, `W/"v1"`},
+		{`""`, `W/""`},
+		{`"a b"`, `W/"a b"`},
+		{`W/"v1"`, `W/"v1"`},
+		{`W/v1`, `W/v1`}, // begins with W/: kept as received
+		{`v1`, ""},       // begins with neither " nor W/: removed
+		{`w/"v1"`, ""},
+		{` "v1"`, ""},
+		{`"v1`, ""}, // begins but does not end with ": not a valid strong ETag
+		{`"`, ""},
+	} {
+		h := http.Header{"Etag": {c.in}, "Content-Length": {"5000"}}
+		markCompressed(h)
+		got, present := h["Etag"]
+		switch {
+		case c.want == "" && present:
+			t.Errorf("ETag %q: became %q, want it removed", c.in, got)
+		case c.want != "" && h.Get("ETag") != c.want:
+			t.Errorf("ETag %q: became %q, want %q", c.in, h.Get("ETag"), c.want)
+		}
+		if h.Get("Content-Encoding") != "gzip" || h.Get("Content-Length") != "" {
+			t.Errorf("ETag %q: Content-Encoding %q Content-Length %q", c.in, h.Get("Content-Encoding"), h.Get("Content-Length"))
+		}
+	}
+	h := http.Header{}
+	markCompressed(h)
+	if _, present := h["Etag"]; present {
+		t.Error("no ETag: markCompressed added one")
+	}
+}
