@@ -580,3 +580,17 @@ func fleetKnownBug(t *testing.T, bug string) {
 		t.Skip("BUG: " + bug)
 	}
 }
+
+// createFleetDist creates a distribution through the API whose origin is
+// o, and returns its Id and domain name.
+func createFleetDist(t *testing.T, c *cloudfront.Client, ref string, o *fleetOrigin) (id *string, host string) {
+	t.Helper()
+	cfg := minimalConfig(ref)
+	cfg.Origins.Items[0].DomainName = aws.String("127.0.0.1")
+	cfg.Origins.Items[0].CustomOriginConfig.HTTPPort = aws.Int32(int32(o.port()))
+	out, err := createDist(t, c, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out.Distribution.Id, *out.Distribution.DomainName
+}

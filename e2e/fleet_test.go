@@ -295,14 +295,7 @@ func TestFleetEdgeAtPositionZero(t *testing.T) {
 
 	proxy.setCut(true)
 	c := cp.client("", "")
-	cfg := minimalConfig("fleet-at-zero")
-	cfg.Origins.Items[0].DomainName = aws.String("127.0.0.1")
-	cfg.Origins.Items[0].CustomOriginConfig.HTTPPort = aws.Int32(int32(o.port()))
-	out, err := createDist(t, c, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	id, host := out.Distribution.Id, *out.Distribution.DomainName
+	id, host := createFleetDist(t, c, "fleet-at-zero", o)
 	waitEdgeServes(t, a, host, "/page", o.body("/page", 1))
 	proxy.setCut(false)
 	w := cloudfront.NewDistributionDeployedWaiter(c, func(o *cloudfront.DistributionDeployedWaiterOptions) {
@@ -465,14 +458,7 @@ func TestFleetDistributionUpdate(t *testing.T) {
 	b := startEdge(t, cp.URL, "edge-b", nil, "--max-staleness", "10s")
 	waitInFleet(t, cp, "edge-a", "edge-b")
 	c := cp.client("", "")
-	cfg := minimalConfig("fleet-update")
-	cfg.Origins.Items[0].DomainName = aws.String("127.0.0.1")
-	cfg.Origins.Items[0].CustomOriginConfig.HTTPPort = aws.Int32(int32(one.port()))
-	out, err := createDist(t, c, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	id, host := out.Distribution.Id, *out.Distribution.DomainName
+	id, host := createFleetDist(t, c, "fleet-update", one)
 	deployed := func(max time.Duration) {
 		t.Helper()
 		w := cloudfront.NewDistributionDeployedWaiter(c, func(o *cloudfront.DistributionDeployedWaiterOptions) {
