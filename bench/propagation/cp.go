@@ -36,7 +36,7 @@ func serveControlPlane(cfgPath, dataDir, cpuProfile string) {
 	var inner backend
 	if *memoryStore {
 		inner = memory.New()
-	} else if inner, err = bolt.Open(dataDir); err != nil {
+	} else if inner, err = bolt.Open(dataDir, bolt.WithInvalidationEvent(fleet.InvalidationEvent)); err != nil {
 		fatalf("store: %v", err)
 	}
 	store := &timedStore{backend: inner}
@@ -59,6 +59,9 @@ func serveControlPlane(cfgPath, dataDir, cpuProfile string) {
 	})
 	if err != nil {
 		fatalf("distributions: %v", err)
+	}
+	if _, err := hub.PublishConfigFile(context.Background(), fromFile); err != nil {
+		fatalf("fleet: %v", err)
 	}
 	limits := invalidation.DefaultLimits
 	limits.MaxInProgressFilePaths = cfg.Limits.MaxInProgressFilePaths
