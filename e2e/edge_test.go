@@ -1,12 +1,14 @@
 package e2e
 
 import (
+	"bytes"
 	"compress/gzip"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -992,8 +994,14 @@ func TestEdgeCompress(t *testing.T) {
 		}
 	}
 	gz(edgeMiss, "v1")
+	if ae := o.lastRequest().Header.Values("Accept-Encoding"); len(ae) != 1 || ae[0] != "gzip" {
+		t.Errorf("origin got Accept-Encoding %q for the gzip copy, want the normalized gzip", ae)
+	}
 	gz(edgeHit, "v1")
 	plain(edgeMiss, "v1")
+	if ae := o.lastRequest().Header.Values("Accept-Encoding"); ae != nil {
+		t.Errorf("origin got Accept-Encoding %q for the identity copy, want none", ae)
+	}
 	plain(edgeHit, "v1")
 	if n := o.hitsOf("/app.js"); n != 2 {
 		t.Errorf("origin asked %d times, want 2 (one per copy)", n)
@@ -1004,4 +1012,73 @@ func TestEdgeCompress(t *testing.T) {
 	invalidateAndWait(t, c, d.id, "/app.js")
 	gz(edgeMiss, "v2")
 	plain(edgeMiss, "v2")
+
+	// An origin that compresses itself when asked, and records the
+	// Accept-Encoding it gets: the gzip copy is its own gzip, kept as it
+	// is (not compressed twice, its ETag unchanged).
+	o2 := newTestOrigin(t)
+	var (
+		mu   sync.Mutex
+		seen []string
+	)
+	version := "z1"
+	o2.setHandler(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen = append(seen, strings.Join(r.Header.Values("Accept-Encoding"), ","))
+		ver := version
+		mu.Unlock()
+		w.Header().Set("Content-Type", "text/css")
+		w.Header().Set("ETag", `"`+ver+`"`)
+		w.Header().Set("Vary", "Accept-Encoding")
+		if r.Header.Get("Accept-Encoding") == "gzip" {
+			var buf bytes.Buffer
+			zw := gzip.NewWriter(&buf)
+			io.WriteString(zw, page(ver))
+			zw.Close()
+			w.Header().Set("Content-Encoding", "gzip")
+			w.Header().Set("X-Origin-Gzip", "1")
+			w.Write(buf.Bytes())
+			return
+		}
+		io.WriteString(w, page(ver))
+	})
+	def2 := legacyBehavior("self", false)
+	def2.Compress = aws.Bool(true)
+	d2 := createEdgeDist(t, c, edgeConfig("compress-origin", def2, o2.origin("self")))
+	selfGz := func(want, ver string) {
+		t.Helper()
+		r := v.get(d2.domain, "/site.css", "Accept-Encoding", "br, deflate, gzip")
+		if r.status != 200 || r.xcache() != want || r.header.Get("Content-Encoding") != "gzip" || r.header.Get("X-Origin-Gzip") != "1" || r.header.Get("ETag") != `"`+ver+`"` {
+			t.Fatalf("gzip GET: %d %q Content-Encoding %q X-Origin-Gzip %q ETag %q; want %q", r.status, r.xcache(), r.header.Get("Content-Encoding"), r.header.Get("X-Origin-Gzip"), r.header.Get("ETag"), want)
+		}
+		zr, err := gzip.NewReader(strings.NewReader(r.body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, err := io.ReadAll(zr)
+		if err != nil || string(body) != page(ver) {
+			t.Fatalf("gzip GET: body %.60q, %v (compressed twice?)", body, err)
+		}
+	}
+	selfPlain := func(ae, want, ver string) {
+		t.Helper()
+		r := v.get(d2.domain, "/site.css", "Accept-Encoding", ae)
+		if r.status != 200 || r.xcache() != want || r.header.Get("Content-Encoding") != "" || r.body != page(ver) {
+			t.Fatalf("Accept-Encoding %q GET: %d %q Content-Encoding %q body %.40q; want %q", ae, r.status, r.xcache(), r.header.Get("Content-Encoding"), r.body, want)
+		}
+	}
+	selfGz(edgeMiss, "z1")
+	selfGz(edgeHit, "z1")
+	selfPlain("identity", edgeMiss, "z1")
+	selfPlain("deflate", edgeHit, "z1")
+	selfPlain("*", edgeHit, "z1")
+	mu.Lock()
+	if !slices.Equal(seen, []string{"gzip", ""}) {
+		t.Errorf("origin got Accept-Encoding %q, want [gzip, none]", seen)
+	}
+	version = "z2"
+	mu.Unlock()
+	invalidateAndWait(t, c, d2.id, "/site.css")
+	selfPlain("identity", edgeMiss, "z2")
+	selfGz(edgeMiss, "z2")
 }

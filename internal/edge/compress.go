@@ -19,18 +19,28 @@ import (
 // A viewer whose Accept-Encoding lists gzip, over HTTP/1.1 or later, gets
 // its own copy of the object, cached under its own key (the key gains an
 // Accept-Encoding=gzip line), fetched from the origin on its first request
-// as CloudFront does when it has no compressed copy. The edge sends the
-// origin no Accept-Encoding (CloudFront sends the normalized
-// "Accept-Encoding: gzip"), so the origin answers uncompressed; the edge
-// gzips the body when CloudFront would: status 200, 403 or 404, a
+// as CloudFront does when it has no compressed copy.
+//
+// The origin request carries the normalized Accept-Encoding, as the guide
+// says CloudFront does when configured to compress ("it includes the
+// Accept-Encoding header in the cache key and in origin requests
+// automatically"; other values such as deflate are removed before the
+// request is forwarded; an HTTP/1.0 request has its Accept-Encoding
+// removed): "Accept-Encoding: gzip" for the gzip copy, none for the other
+// copy (whatever the viewer sent, a whitelisted Accept-Encoding too), so
+// what the origin is sent is exactly what the key holds. An origin that
+// compresses itself answers the gzip copy with its Content-Encoding, and
+// that answer is cached and served as it is: a Content-Encoding header,
+// whatever its value, means the edge does not compress. Otherwise the
+// edge gzips the body when CloudFront would: status 200, 403 or 404, a
 // Content-Length from the origin of 1,000 to 10,000,000 bytes, no
-// Content-Encoding header from the origin whatever its value, and a
-// Content-Type CloudFront compresses. The ETag is then converted as
-// CloudFront does: a valid strong one ("...") becomes weak (W/"..."), a
-// weak one is kept, any other is removed. The answer has
-// Content-Encoding: gzip and no Content-Length of its own (net/http adds
-// one to a small body and sends a large one chunked). Invalidations remove
-// both copies: they match names, and both have the object's name.
+// Content-Encoding header from the origin, and a Content-Type CloudFront
+// compresses. The ETag is then converted as CloudFront does: a valid
+// strong one ("...") becomes weak (W/"..."), a weak one is kept, any other
+// is removed. The answer has Content-Encoding: gzip and no Content-Length
+// of its own (net/http adds one to a small body and sends a large one
+// chunked). Invalidations remove both copies: they match names, and both
+// have the object's name.
 
 // acceptsGzip reports whether a viewer's Accept-Encoding lists gzip with a
 // q-value above 0. CloudFront compresses only when the header contains
@@ -55,6 +65,21 @@ func acceptsGzip(r *http.Request) bool {
 		}
 	}
 	return false
+}
+
+// setOriginAcceptEncoding sets the Accept-Encoding of an origin request h
+// made for a behavior with Compress: the normalized "gzip" when the
+// request is for the gzip copy (gzip, see wantsGzip), none otherwise.
+// Without Compress, h is left as it is (Accept-Encoding is then forwarded
+// only when whitelisted, as any other header).
+func setOriginAcceptEncoding(b *behavior, h http.Header, gzip bool) {
+	switch {
+	case !b.compress:
+	case gzip:
+		h["Accept-Encoding"] = []string{"gzip"}
+	default:
+		delete(h, "Accept-Encoding")
+	}
 }
 
 // gzipVariant is the line compressed copies add to the cache key (the form

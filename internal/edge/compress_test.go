@@ -5,6 +5,8 @@ import (
 	"compress/gzip"
 	"io"
 	"net/http"
+	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -323,5 +325,138 @@ func TestETagConversion(t *testing.T) {
 	markCompressed(h)
 	if _, present := h["Etag"]; present {
 		t.Error("no ETag: markCompressed added one")
+	}
+}
+
+// An origin that compresses itself when asked: the edge sends it the
+// normalized Accept-Encoding (gzip for the gzip copy, none for the other),
+// keys the copies by it, and keeps the origin's encoding as it is.
+func TestCompressOriginEncodes(t *testing.T) {
+	o := newOrigin(t)
+	page := strings.Repeat("<p>the origin compresses this itself</p>\n", 60)
+	zipped := string(gzipBody([]byte(page)))
+	o.setHandler(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		w.Header().Set("Cache-Control", "max-age=600")
+		w.Header().Set("ETag", `"o1"`)
+		w.Header().Set("Vary", "Accept-Encoding")
+		if r.Header.Get("Accept-Encoding") == "gzip" {
+			w.Header().Set("Content-Encoding", "gzip")
+			_, _ = io.WriteString(w, zipped)
+			return
+		}
+		_, _ = io.WriteString(w, page)
+	})
+	d := dist("EZIP", o, "zip.test")
+	d.Config.DefaultBehavior.Compress = true
+	h := newHarness(t, Config{}, d)
+	h.srv.Client().Transport.(*http.Transport).DisableCompression = true
+	sent := func() []string {
+		t.Helper()
+		return o.lastRequest().Header.Values("Accept-Encoding")
+	}
+
+	for i, want := range []string{miss, hit} {
+		r := h.get("zip.test", "/p.html", "Accept-Encoding", "deflate, gzip, br")
+		if r.status != 200 || r.xcache() != want || r.header.Get("Content-Encoding") != "gzip" || r.body != zipped {
+			t.Fatalf("gzip GET %d: %d %q Content-Encoding %q, body the origin's: %v", i, r.status, r.xcache(), r.header.Get("Content-Encoding"), r.body == zipped)
+		}
+		if r.header.Get("ETag") != `"o1"` { // the origin's: the edge did not compress
+			t.Errorf("gzip GET %d: ETag %q", i, r.header.Get("ETag"))
+		}
+	}
+	if got := sent(); len(got) != 1 || got[0] != "gzip" {
+		t.Errorf("origin got Accept-Encoding %q for the gzip copy, want the normalized gzip", got)
+	}
+	// Any other viewer gets the identity copy, asked for without
+	// Accept-Encoding: deflate and br are removed, * and gzip;q=0 are not gzip.
+	for i, ae := range []string{"", "identity", "deflate, br", "*", "gzip;q=0"} {
+		want := hit
+		if i == 0 {
+			want = miss
+		}
+		r := h.get("zip.test", "/p.html", "Accept-Encoding", ae)
+		if r.status != 200 || r.xcache() != want || r.header.Get("Content-Encoding") != "" || r.body != page {
+			t.Fatalf("Accept-Encoding %q: %d %q Content-Encoding %q", ae, r.status, r.xcache(), r.header.Get("Content-Encoding"))
+		}
+	}
+	if got := sent(); got != nil {
+		t.Errorf("origin got Accept-Encoding %q for the identity copy, want none", got)
+	}
+	if n := o.hitsOf("/p.html"); n != 2 {
+		t.Errorf("origin asked %d times, want 2 (one per copy)", n)
+	}
+
+	// HTTP/1.0: Accept-Encoding removed, the identity copy.
+	req := httptest.NewRequest(http.MethodGet, "http://zip.test/p10.html", nil)
+	req.Proto, req.ProtoMajor, req.ProtoMinor = "HTTP/1.0", 1, 0
+	req.Header.Set("Accept-Encoding", "gzip")
+	rec := httptest.NewRecorder()
+	h.edge.ServeHTTP(rec, req)
+	if rec.Code != 200 || rec.Header().Get("Content-Encoding") != "" || rec.Body.String() != page {
+		t.Errorf("HTTP/1.0: %d Content-Encoding %q", rec.Code, rec.Header().Get("Content-Encoding"))
+	}
+	if got := sent(); got != nil {
+		t.Errorf("origin got Accept-Encoding %q over HTTP/1.0, want none", got)
+	}
+
+	// An invalidation removes both copies.
+	h.apply("EZIP", "/p.html")
+	if r := h.get("zip.test", "/p.html", "Accept-Encoding", "gzip"); r.xcache() != miss || r.body != zipped {
+		t.Errorf("gzip copy after the invalidation: %q", r.xcache())
+	}
+	if r := h.get("zip.test", "/p.html"); r.xcache() != miss || r.body != page {
+		t.Errorf("identity copy after the invalidation: %q", r.xcache())
+	}
+}
+
+// A whitelisted Accept-Encoding is normalized too when Compress is on; with
+// Compress off it is forwarded as the viewer sent it (any header is).
+func TestOriginAcceptEncoding(t *testing.T) {
+	for _, c := range []struct {
+		compress, gzip bool
+		in             []string
+		want           []string
+	}{
+		{true, true, []string{"deflate, gzip"}, []string{"gzip"}},
+		{true, true, nil, []string{"gzip"}},
+		{true, false, []string{"deflate, br"}, nil},
+		{false, false, []string{"deflate, gzip"}, []string{"deflate, gzip"}},
+		{false, false, nil, nil},
+	} {
+		h := http.Header{}
+		if c.in != nil {
+			h["Accept-Encoding"] = c.in
+		}
+		setOriginAcceptEncoding(&behavior{compress: c.compress}, h, c.gzip)
+		if got := h["Accept-Encoding"]; !slices.Equal(got, c.want) {
+			t.Errorf("compress %v gzip %v %q: %q, want %q", c.compress, c.gzip, c.in, got, c.want)
+		}
+	}
+}
+
+// Requests that bypass the cache (here CachingDisabled) carry the same
+// normalized Accept-Encoding, and the origin's encoding is relayed.
+func TestCompressPassthroughAcceptEncoding(t *testing.T) {
+	o := newOrigin(t)
+	o.setHandler(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Accept-Encoding") == "gzip" {
+			w.Header().Set("Content-Encoding", "gzip")
+		}
+		_, _ = io.WriteString(w, "body")
+	})
+	d := dist("EZIP", o, "zip.test")
+	d.Config.DefaultBehavior.Compress = true
+	d.Config.DefaultBehavior.CachePolicyID = cachingDisabledPolicy
+	h := newHarness(t, Config{}, d)
+	h.srv.Client().Transport.(*http.Transport).DisableCompression = true
+	for _, c := range []struct{ ae, sent string }{{"deflate, gzip", "gzip"}, {"deflate, br", ""}, {"identity", ""}} {
+		r := h.get("zip.test", "/x", "Accept-Encoding", c.ae)
+		if got := strings.Join(o.lastRequest().Header.Values("Accept-Encoding"), ","); got != c.sent {
+			t.Errorf("viewer %q: origin got Accept-Encoding %q, want %q", c.ae, got, c.sent)
+		}
+		if r.header.Get("Content-Encoding") != c.sent {
+			t.Errorf("viewer %q: Content-Encoding %q, want the origin's %q", c.ae, r.header.Get("Content-Encoding"), c.sent)
+		}
 	}
 }

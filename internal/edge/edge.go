@@ -662,6 +662,10 @@ func (e *Edge) rewritePassthrough(pr *httputil.ProxyRequest) {
 	}
 	pr.Out.Header = h
 	info.b.forwardViewerHeaders(pr.Out, pr.In)
+	// The normalized Accept-Encoding, as for a cached object (compress.go):
+	// the origin's answer is relayed with its encoding, which only a
+	// viewer accepting gzip may be asked for.
+	setOriginAcceptEncoding(info.b, h, acceptsGzip(pr.In))
 	e.setOriginHeaders(h, pr.In, info.id)
 }
 

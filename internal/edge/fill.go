@@ -108,6 +108,7 @@ func (e *Edge) fill(q *request, stale *entry) (fillResult, *largeResponse) {
 		return fail(err), nil
 	}
 	b.forwardViewerHeaders(req, q.viewer)
+	setOriginAcceptEncoding(b, req.Header, q.gzip)
 	e.setOriginHeaders(req.Header, q.viewer, q.id)
 	if conditional && stale.etag != "" {
 		req.Header.Set("If-None-Match", stale.etag)
