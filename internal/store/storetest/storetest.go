@@ -1141,7 +1141,7 @@ func testAssignedIDs(t *testing.T, s invalidation.Store) {
 				t.Fatalf("assigned Id %q is not shaped like CloudFront's", got.ID)
 			}
 		}
-		if seen[got.DistributionID+"/"+got.ID] || seen[got.ID] {
+		if seen[got.ID] {
 			t.Fatalf("Id %s handed out twice", got.ID)
 		}
 		seen[got.ID] = true
