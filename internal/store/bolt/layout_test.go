@@ -169,7 +169,8 @@ func TestOpenUpgradesOlderFile(t *testing.T) {
 // create logs the fleet event in its own transaction, and appending the
 // same key afterwards finds it without a write.
 func TestInvalidationEventLoggedWithCreate(t *testing.T) {
-	s, err := Open(t.TempDir(), WithInvalidationEvent(fleet.InvalidationEvent))
+	dir := t.TempDir()
+	s, err := Open(dir, WithInvalidationEvent(fleet.InvalidationEvent))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -210,6 +211,17 @@ func TestInvalidationEventLoggedWithCreate(t *testing.T) {
 	// After a reopen too.
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
+	}
+	if s, err = Open(dir, WithInvalidationEvent(fleet.InvalidationEvent)); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	before = commits(t, s)
+	if again, err := s.AppendEvent(bg, key, data); err != nil || again != pos {
+		t.Errorf("AppendEvent(%s) after reopen = %d, %v; want %d", key, again, err, pos)
+	}
+	if n := commits(t, s) - before; n != 0 {
+		t.Errorf("AppendEvent of a logged key after reopen took %d commits, want 0", n)
 	}
 }
 
