@@ -572,15 +572,6 @@ func (p *tcpProxy) setCut(cut bool) {
 	}
 }
 
-// fleetKnownBug skips a test that fails because of the bug described, unless
-// OPENFRONT_E2E_KNOWN_BUGS is set (to see it fail).
-func fleetKnownBug(t *testing.T, bug string) {
-	t.Helper()
-	if os.Getenv("OPENFRONT_E2E_KNOWN_BUGS") == "" {
-		t.Skip("BUG: " + bug)
-	}
-}
-
 // createFleetDist creates a distribution through the API whose origin is
 // o, and returns its Id and domain name.
 func createFleetDist(t *testing.T, c *cloudfront.Client, ref string, o *fleetOrigin) (id *string, host string) {

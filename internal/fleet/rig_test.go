@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -280,15 +279,6 @@ func startFollower(t testing.TB, controlPlane, name string, maxStaleness time.Du
 	}
 	t.Cleanup(e.stop)
 	return e
-}
-
-// knownBug skips a test that fails because of the bug described, unless
-// OPENFRONT_FLEET_KNOWN_BUGS is set (to see it fail).
-func knownBug(t *testing.T, bug string) {
-	t.Helper()
-	if os.Getenv("OPENFRONT_FLEET_KNOWN_BUGS") == "" {
-		t.Skip("BUG: " + bug)
-	}
 }
 
 func (e sseEvent) String() string { return fmt.Sprintf("id %d %s %s", e.id, e.kind, e.data) }
