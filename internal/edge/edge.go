@@ -142,11 +142,11 @@ type Edge struct {
 	clock   atomic.Uint64 // advanced by each Apply; see markers.go
 	flights flightGroup
 
-	statesMu sync.RWMutex
-	states   map[string]*distState // guarded by statesMu: distribution Id -> state
-	// statesView is a copy of states, replaced (never changed) under
-	// statesMu when a state is added: states are never removed.
-	statesView atomic.Pointer[map[string]*distState]
+	// states maps distribution Id -> state. The map is replaced (never
+	// changed) under statesMu when a state is added: states are never
+	// removed, so readers need no lock.
+	statesMu sync.Mutex
+	states   atomic.Pointer[map[string]*distState]
 
 	sweptMu   sync.Mutex
 	lastSweep time.Time // guarded by sweptMu
@@ -215,8 +215,8 @@ func New(c Config) *Edge {
 		reclaimEvery:   c.ReclaimInterval,
 		sweepEvery:     c.SweepInterval,
 		transport:      originTransport{rt: rt, timeout: c.OriginResponseTimeout, connect: c.OriginConnectTimeout},
-		states:         map[string]*distState{},
 	}
+	e.states.Store(&map[string]*distState{})
 	e.proxy = &httputil.ReverseProxy{
 		Rewrite:        e.rewritePassthrough,
 		Transport:      e.transport,
@@ -262,32 +262,28 @@ type Stats struct {
 // Stats returns a snapshot of the edge's cache.
 func (e *Edge) Stats() Stats {
 	s := Stats{Objects: e.cache.EstimatedSize(), Bytes: e.cache.WeightedSize()}
-	e.statesMu.RLock()
-	defer e.statesMu.RUnlock()
-	for _, d := range e.states {
+	for _, d := range *e.states.Load() {
 		s.Markers += d.markers.Load()
 	}
 	return s
 }
 
 // state returns the distribution's cache state, creating it. Every
-// request asks, so the common case reads statesView without a lock: an
+// request asks, so the common case reads states without a lock: an
 // RWMutex's read lock is a write to one shared cache line, which the
 // cores of a busy edge would pass back and forth.
 func (e *Edge) state(id string) *distState {
-	if v := e.statesView.Load(); v != nil {
-		if d := (*v)[id]; d != nil {
-			return d
-		}
+	if d := (*e.states.Load())[id]; d != nil {
+		return d
 	}
 	e.statesMu.Lock()
 	defer e.statesMu.Unlock()
-	d := e.states[id]
+	d := (*e.states.Load())[id]
 	if d == nil {
 		d = newDistState(id)
-		e.states[id] = d
-		view := maps.Clone(e.states)
-		e.statesView.Store(&view)
+		states := maps.Clone(*e.states.Load())
+		states[id] = d
+		e.states.Store(&states)
 	}
 	return d
 }

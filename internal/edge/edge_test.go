@@ -905,15 +905,13 @@ func checkLive(t *testing.T, e *Edge) {
 		n++
 	}
 	live := 0
-	e.statesMu.RLock()
-	for _, d := range e.states {
+	for _, d := range *e.states.Load() {
 		d.liveMu.Lock()
 		for _, c := range d.live {
 			live += c
 		}
 		d.liveMu.Unlock()
 	}
-	e.statesMu.RUnlock()
 	if live != n {
 		t.Errorf("live counts say %d, the cache holds %d objects", live, n)
 	}

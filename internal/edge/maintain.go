@@ -40,14 +40,8 @@ func (e *Edge) reclaim() int64 {
 }
 
 func (e *Edge) reclaimStates() int64 {
-	e.statesMu.RLock()
-	states := make([]*distState, 0, len(e.states))
-	for _, d := range e.states {
-		states = append(states, d)
-	}
-	e.statesMu.RUnlock()
 	var left int64
-	for _, d := range states {
+	for _, d := range *e.states.Load() {
 		left += d.reclaim(&e.clock)
 	}
 	return left
