@@ -446,14 +446,15 @@ func (s *Store) Create(ctx context.Context, inv invalidation.Invalidation, admit
 		if err := d.Bucket(subRef).Put(refKey(rec.Batch.CallerReference), seq); err != nil {
 			return err
 		}
+		derived := inv.ID == "" // rec.ID is s.ids.Encode(n)
 		if rec.Status == invalidation.InProgress {
-			v := inProgressValue(rec.Batch.Usage(), rec.ID == s.ids.Encode(n))
+			v := inProgressValue(rec.Batch.Usage(), derived)
 			if err := tx.Bucket(bucketInProgress).Put(inProgressKey(n, rec.DistributionID), v); err != nil {
 				return err
 			}
 			pending[rec.DistributionID] = pending[rec.DistributionID].Add(rec.Batch.Usage())
 		}
-		if err := s.logInvalidationEvent(tx, n, rec); err != nil {
+		if err := s.logInvalidationEvent(tx, n, rec, derived); err != nil {
 			return err
 		}
 		got, created = rec, true
@@ -470,8 +471,9 @@ func (s *Store) Create(ctx context.Context, inv invalidation.Invalidation, admit
 }
 
 // logInvalidationEvent appends the fleet event of a new invalidation, when
-// the store was opened WithInvalidationEvent.
-func (s *Store) logInvalidationEvent(tx *bbolt.Tx, n uint64, inv invalidation.Invalidation) error {
+// the store was opened WithInvalidationEvent. derived says inv.ID was
+// derived from its sequence number n.
+func (s *Store) logInvalidationEvent(tx *bbolt.Tx, n uint64, inv invalidation.Invalidation, derived bool) error {
 	if s.eventOf == nil {
 		return nil
 	}
@@ -486,7 +488,7 @@ func (s *Store) logInvalidationEvent(tx *bbolt.Tx, n uint64, inv invalidation.In
 	if err != nil {
 		return err
 	}
-	if key == invEventKey(inv.DistributionID, inv.ID) && inv.ID == s.ids.Encode(n) {
+	if derived && key == invEventKey(inv.DistributionID, inv.ID) {
 		// Found again through the Id, without a random key in eventkeys.
 		ie := tx.Bucket(bucketInvEvents)
 		ie.FillPercent = 1.0
