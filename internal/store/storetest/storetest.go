@@ -53,6 +53,7 @@ func Run(t *testing.T, open func(t *testing.T) invalidation.Store) {
 		{"WriteAfterClose", testWriteAfterClose},
 		{"AssignedIDs", testAssignedIDs},
 		{"AssignedIDsConcurrent", testAssignedIDsConcurrent},
+		{"AssignedIDsAfterDelete", testAssignedIDsAfterDelete},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -1221,6 +1222,43 @@ func testAssignedIDsConcurrent(t *testing.T, s invalidation.Store) {
 		seen[inv.ID] = true
 		checkGet(t, s, inv)
 	}
+}
+
+// testAssignedIDsAfterDelete: a store that also deletes distributions
+// (distribution.Store) never hands a distribution created again under the
+// same Id an Id of its deleted invalidations ("unique in the distribution
+// for good").
+func testAssignedIDsAfterDelete(t *testing.T, s invalidation.Store) {
+	del, ok := s.(interface {
+		DeleteDistribution(ctx context.Context, id string) error
+	})
+	if !ok {
+		t.Skip("the store does not delete distributions")
+	}
+	var m maker
+	seen := map[string]bool{}
+	var before []invalidation.Invalidation
+	for i := range 5 {
+		inv := mustCreate(t, s, m.assigned("E1", fmt.Sprint("r", i), "/a"))
+		seen[inv.ID] = true
+		before = append(before, inv)
+	}
+	if err := del.DeleteDistribution(ctx, "E1"); err != nil {
+		t.Fatal(err)
+	}
+	for _, old := range before {
+		if _, err := s.Get(ctx, "E1", old.ID); !errors.Is(err, invalidation.ErrNotFound) {
+			t.Errorf("Get(%s) after deleting its distribution = %v, want ErrNotFound", old.ID, err)
+		}
+	}
+	for i := range 5 {
+		inv := mustCreate(t, s, m.assigned("E1", fmt.Sprint("r", i), "/a"))
+		if seen[inv.ID] {
+			t.Fatalf("Id %s handed out again after its distribution was deleted", inv.ID)
+		}
+		seen[inv.ID] = true
+	}
+	wantCount(t, s, "E1", 5)
 }
 
 // testReopenAssignedIDs: assigned Ids survive a reopen, and Ids assigned
