@@ -977,12 +977,7 @@ func TestEdgeCompress(t *testing.T) {
 		if r.status != 200 || r.xcache() != want || r.header.Get("Content-Encoding") != "gzip" || r.header.Get("ETag") != `W/"`+version+`"` {
 			t.Fatalf("gzip GET: %d %q Content-Encoding %q ETag %q; want %q", r.status, r.xcache(), r.header.Get("Content-Encoding"), r.header.Get("ETag"), want)
 		}
-		zr, err := gzip.NewReader(strings.NewReader(r.body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		body, err := io.ReadAll(zr)
-		if err != nil || string(body) != page(version) {
+		if body, err := gunzip(t, r.body); err != nil || body != page(version) {
 			t.Fatalf("gzip GET: body %.60q, %v", body, err)
 		}
 	}
@@ -1051,12 +1046,7 @@ func TestEdgeCompress(t *testing.T) {
 		if r.status != 200 || r.xcache() != want || r.header.Get("Content-Encoding") != "gzip" || r.header.Get("X-Origin-Gzip") != "1" || r.header.Get("ETag") != `"`+ver+`"` {
 			t.Fatalf("gzip GET: %d %q Content-Encoding %q X-Origin-Gzip %q ETag %q; want %q", r.status, r.xcache(), r.header.Get("Content-Encoding"), r.header.Get("X-Origin-Gzip"), r.header.Get("ETag"), want)
 		}
-		zr, err := gzip.NewReader(strings.NewReader(r.body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		body, err := io.ReadAll(zr)
-		if err != nil || string(body) != page(ver) {
+		if body, err := gunzip(t, r.body); err != nil || body != page(ver) {
 			t.Fatalf("gzip GET: body %.60q, %v (compressed twice?)", body, err)
 		}
 	}
@@ -1081,4 +1071,16 @@ func TestEdgeCompress(t *testing.T) {
 	invalidateAndWait(t, c, d2.id, "/site.css")
 	selfPlain("identity", edgeMiss, "z2")
 	selfGz(edgeMiss, "z2")
+}
+
+// gunzip returns the gzipped body s decompressed (failing t when s is not
+// gzip), and the error of reading it.
+func gunzip(t *testing.T, s string) (string, error) {
+	t.Helper()
+	zr, err := gzip.NewReader(strings.NewReader(s))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := io.ReadAll(zr)
+	return string(b), err
 }
