@@ -92,15 +92,15 @@ func (e *Edge) prepare(ent *entry) {
 
 // fastHit reports whether r may be answered from ent by serveFast: a GET
 // or HEAD of a 200 object without a header that makes http.ServeContent
-// answer anything but the full object. Header values are read from the
-// map directly: the server stores them under canonical keys, and
-// Header.Get would treat an empty value as absent too.
+// answer anything but the full object.
 func fastHit(r *http.Request, ent *entry) bool {
 	return ent.hit != nil && fastRequest(r)
 }
 
 // fastRequest reports whether r is a GET or HEAD that http.ServeContent
-// would answer with the full object.
+// would answer with the full object. Header values are read from the map
+// directly: the server stores them under canonical keys, and Header.Get
+// would treat an empty value as absent too.
 func fastRequest(r *http.Request) bool {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		return false
