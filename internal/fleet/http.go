@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/openfront/openfront/internal/invalidation"
 )
 
 // Paths of the control plane's fleet endpoints, served beside the
@@ -221,7 +223,7 @@ func (h *Hub) serveAdmin(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Hub) serveAdminInvalidation(w http.ResponseWriter, r *http.Request) {
-	key := "inv/" + r.PathValue("dist") + "/" + r.PathValue("id")
+	key := invalidationKey(invalidation.Invalidation{DistributionID: r.PathValue("dist"), ID: r.PathValue("id")})
 	s, ok := h.EventStatus(key)
 	if !ok {
 		jsonError(w, http.StatusNotFound, "no recent invalidation "+r.PathValue("id")+" of distribution "+r.PathValue("dist")+" in the fleet log")

@@ -298,7 +298,7 @@ func (h *Hub) wakeLocked() {
 // Apply implements invalidation.Applier: the invalidation is logged, and
 // Apply returns once every edge has applied it.
 func (h *Hub) Apply(ctx context.Context, inv invalidation.Invalidation) error {
-	pos, err := h.Publish(ctx, "inv/"+inv.DistributionID+"/"+inv.ID, Event{Kind: KindInvalidation, Invalidation: &inv})
+	pos, err := h.Publish(ctx, invalidationKey(inv), Event{Kind: KindInvalidation, Invalidation: &inv})
 	if err != nil {
 		return err
 	}
