@@ -106,7 +106,7 @@ func (h *Hub) serveStream(w http.ResponseWriter, r *http.Request) {
 	last = min(last, h.head) // what is committed but not yet published comes later
 	h.mu.Unlock()
 	var snap *Snapshot
-	cur := applied
+	cur, credited := applied, applied
 	switch {
 	case !resume:
 		snap = &Snapshot{Head: last}
@@ -121,11 +121,7 @@ func (h *Hub) serveStream(w http.ResponseWriter, r *http.Request) {
 			c.RawConfig = nil
 			snap.Distributions = append(snap.Distributions, c)
 		}
-		cur = last
-	}
-	credited := applied
-	if snap != nil {
-		credited = 0 // nothing is applied until the snapshot is
+		cur, credited = last, 0 // nothing is applied until the snapshot is
 	}
 	e := h.connect(name, q.Get("addr"), credited)
 	defer h.disconnect(e)
