@@ -14,10 +14,12 @@
 #                before round 1
 #   THREADS=2    wrk threads
 #   CONNS=32     wrk connections (keep-alive)
-#   TARGETS="openfront nginx varnish go-plain"
+#   TARGETS="openfront nginx varnish go-plain fasthttp-plain"
 #                go-plain is a reference, not a cache: a Go net/http handler
 #                writing the same bytes with one w.Write (bench/edge/harness
-#                -mode plain), the ceiling of net/http on the machine
+#                -mode plain), the ceiling of net/http on the machine;
+#                fasthttp-plain the same answer from a fasthttp server
+#                (-mode fasthttp-plain), the ceiling of fasthttp
 #   OBJECTS="1k 100k"
 #   IDLE_MIN=80  before each measured run, wait (up to IDLE_WAIT=60 seconds)
 #                until the machine was at least this % idle over 2 s; the
@@ -39,7 +41,7 @@ DURATION=${DURATION:-10s}
 WARMUP=${WARMUP:-3s}
 THREADS=${THREADS:-2}
 CONNS=${CONNS:-32}
-TARGETS=${TARGETS:-"openfront nginx varnish go-plain"}
+TARGETS=${TARGETS:-"openfront nginx varnish go-plain fasthttp-plain"}
 OBJECTS=${OBJECTS:-"1k 100k"}
 IDLE_MIN=${IDLE_MIN:-80}
 IDLE_WAIT=${IDLE_WAIT:-60}
@@ -142,7 +144,7 @@ if [[ -n ${OPENFRONT_BIN:-} ]]; then
 else
 	(cd "$src" && go build -o "$tmp/bin/openfront" ./cmd/openfront)
 fi
-if [[ " $TARGETS " == *" go-plain "* ]]; then
+if [[ " $TARGETS " == *" go-plain "* || " $TARGETS " == *" fasthttp-plain "* ]]; then
 	(cd "$src" && go build -o "$tmp/bin/harness" ./bench/edge/harness)
 fi
 (cd "$root" && go build -o "$tmp/bin/origin" ./bench/edge/origin)
@@ -233,10 +235,18 @@ if [[ " $TARGETS " == *" go-plain "* ]]; then
 	gp_pid=$!
 	wait_for "$tmp/go-plain.log" "listening on" "$!"
 fi
+if [[ " $TARGETS " == *" fasthttp-plain "* ]]; then
+	fp_port=$(free_port)
+	"$tmp/bin/harness" -mode fasthttp-plain -addr "127.0.0.1:$fp_port" -pprof "" >"$tmp/fasthttp-plain.log" 2>&1 &
+	pids+=($!)
+	fp_pid=$!
+	wait_for "$tmp/fasthttp-plain.log" "listening on" "$!"
+fi
 
 port_of() {
 	case $1 in
 	go-plain) echo "$gp_port" ;;
+	fasthttp-plain) echo "$fp_port" ;;
 	openfront) echo "$of_port" ;;
 	nginx) echo "$ng_port" ;;
 	varnish) echo "$va_port" ;;
@@ -252,6 +262,7 @@ writes() {
 	nginx) pid=$ng_pid ;;
 	varnish) pid=$va_pid ;;
 	go-plain) pid=$gp_pid ;;
+	fasthttp-plain) pid=$fp_pid ;;
 	esac
 	{
 		echo "$pid"
@@ -267,7 +278,7 @@ is_hit() {
 	openfront) grep -qi '^x-cache: Hit from cloudfront' "$2" ;;
 	nginx) grep -qi '^x-cache-status: HIT' "$2" ;;
 	varnish) grep -qiE '^x-varnish: [0-9]+ [0-9]+' "$2" && grep -qi '^age: ' "$2" ;;
-	go-plain) grep -qi '^HTTP/1.1 200' "$2" ;; # not a cache: always "hits"
+	go-plain | fasthttp-plain) grep -qi '^HTTP/1.1 200' "$2" ;; # not a cache: always "hits"
 	esac
 }
 
@@ -406,17 +417,17 @@ function maxof(list,   n, a, i, m) { n = split(list, a, " "); m = a[1]; for (i =
 }
 END {
 	nt = split(targets, T, " "); no = split(objects, O, " ")
-	printf "%-9s %-6s %10s %19s %8s %8s %7s %18s %18s\n", "target", "object", "req/s", "(min-max)", "p50", "p99", "wr/req", "of/varnish", "of/nginx"
+	printf "%-14s %-6s %10s %19s %8s %8s %7s %18s %18s\n", "target", "object", "req/s", "(min-max)", "p50", "p99", "wr/req", "of/varnish", "of/nginx"
 	for (j = 1; j <= no; j++) {
 		o = O[j]
 		for (i = 1; i <= nt; i++) {
 			t = T[i]; k = t SUBSEP o
 			if (!(k in rps)) continue
 			ratios_v = ""; ratios_n = ""
-			if (t == "openfront" || t == "go-plain") {
+			if (t == "openfront" || t == "go-plain" || t == "fasthttp-plain") {
 				ratios_v = ratio(t, o, "varnish"); ratios_n = ratio(t, o, "nginx")
 			}
-			printf "%-9s %-6s %10.0f %19s %8.2f %8.2f %7.2f %18s %18s\n", t, o, median(rps[k]),
+			printf "%-14s %-6s %10.0f %19s %8.2f %8.2f %7.2f %18s %18s\n", t, o, median(rps[k]),
 				sprintf("(%.0f-%.0f)", minof(rps[k]), maxof(rps[k])),
 				median(p50[k]) / 1000, median(p99[k]) / 1000, median(wpr[k]), ratios_v, ratios_n
 		}
@@ -424,7 +435,7 @@ END {
 	print ""
 	print "p50, p99: wrk latency in ms. wr/req: write system calls of the server processes per response."
 	print "of/varnish, of/nginx: openfront req/s over theirs, median of the per-round ratios (min-max);"
-	print "on the go-plain rows, go-plain'"'"'s: the most a net/http server reaches here."
+	print "on the go-plain and fasthttp-plain rows, theirs: the most a net/http (fasthttp) server reaches here."
 }
 function ratio(t, o, other,   r, list, x) {
 	list = ""

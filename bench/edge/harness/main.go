@@ -15,6 +15,10 @@
 // -mode plain is the ceiling of a Go net/http server on the machine: the
 // same bodies and the same response headers as an openfront hit (values
 // of the same lengths), written with one w.Write and no cache logic.
+//
+// -mode fasthttp-plain is the same answer from a github.com/valyala/fasthttp
+// server (the same timeouts; no Server header, no default Content-Type,
+// header names as given): the ceiling of fasthttp on the machine.
 package main
 
 import (
@@ -34,6 +38,7 @@ import (
 
 	"github.com/openfront/openfront/internal/distribution"
 	"github.com/openfront/openfront/internal/edge"
+	"github.com/valyala/fasthttp"
 )
 
 func main() {
@@ -56,6 +61,21 @@ func main() {
 	}))
 	defer origin.Close()
 
+	if *mode == "fasthttp-plain" {
+		servePprof(*pprofAddr)
+		ln, err := net.Listen("tcp", *addr)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "harness:", err)
+			os.Exit(1)
+		}
+		fmt.Printf("harness (%s) listening on http://%s\n", *mode, ln.Addr())
+		if err := fastPlainServer(objects, modTime).Serve(ln); err != nil {
+			fmt.Fprintln(os.Stderr, "harness:", err)
+			os.Exit(1)
+		}
+		return
+	}
+
 	h, closeFn := handler(*mode, origin.URL, objects, modTime)
 	if h == nil {
 		fmt.Fprintln(os.Stderr, "harness: -mode edge, edge-nordfrom or plain")
@@ -63,15 +83,7 @@ func main() {
 	}
 	defer closeFn()
 
-	if *pprofAddr != "" {
-		pl, err := net.Listen("tcp", *pprofAddr)
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "harness:", err)
-			os.Exit(1)
-		}
-		fmt.Printf("pprof on http://%s/debug/pprof/\n", pl.Addr())
-		go http.Serve(pl, http.DefaultServeMux)
-	}
+	servePprof(*pprofAddr)
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "harness:", err)
@@ -82,6 +94,77 @@ func main() {
 	if err := srv.Serve(ln); err != nil {
 		fmt.Fprintln(os.Stderr, "harness:", err)
 		os.Exit(1)
+	}
+}
+
+// servePprof serves net/http/pprof on addr, unless it is empty.
+func servePprof(addr string) {
+	if addr == "" {
+		return
+	}
+	pl, err := net.Listen("tcp", addr)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "harness:", err)
+		os.Exit(1)
+	}
+	fmt.Printf("pprof on http://%s/debug/pprof/\n", pl.Addr())
+	go http.Serve(pl, http.DefaultServeMux)
+}
+
+// plainHeader is the header set of an openfront hit on the benchmark's
+// origin, with values of the same lengths, but for ETag and
+// Content-Length (per object) and Date (the server's).
+func plainHeader(modTime time.Time) map[string][]string {
+	return map[string][]string{
+		"Accept-Ranges": {"bytes"},
+		"Age":           {"1"},
+		"Cache-Control": {"max-age=3600"},
+		"Content-Type":  {"application/octet-stream"},
+		"Last-Modified": {modTime.Format(http.TimeFormat)},
+		"Via":           {"1.1 0123456789abcdef0123456789abcdef.cloudfront.net (CloudFront)"},
+		"X-Amz-Cf-Id":   {"bWFkZS11cC1yZXF1ZXN0LWlkLW9mLTQwLWJ5dGVzLWxvbmctLi4uLi4u"},
+		"X-Amz-Cf-Pop":  {"LOCAL1-C1"},
+		"X-Cache":       {"Hit from cloudfront"},
+	}
+}
+
+// fastPlainServer is -mode fasthttp-plain: plain's answer from a fasthttp
+// server with the timeouts of openfront's edge server.
+func fastPlainServer(objects map[string][]byte, modTime time.Time) *fasthttp.Server {
+	type object struct {
+		body         []byte
+		etag, length []byte
+	}
+	objs := map[string]object{}
+	for p, b := range objects {
+		objs[p] = object{b, []byte(`"` + strconv.Itoa(len(b)) + `"`), []byte(strconv.Itoa(len(b)))}
+	}
+	type kv struct{ k, v []byte }
+	var static []kv
+	for k, vs := range plainHeader(modTime) {
+		for _, v := range vs {
+			static = append(static, kv{[]byte(k), []byte(v)})
+		}
+	}
+	return &fasthttp.Server{
+		Handler: func(ctx *fasthttp.RequestCtx) {
+			o, ok := objs[string(ctx.Path())]
+			if !ok {
+				ctx.Error("404 page not found", fasthttp.StatusNotFound)
+				return
+			}
+			h := &ctx.Response.Header
+			for _, f := range static {
+				h.AddBytesKV(f.k, f.v)
+			}
+			h.AddBytesKV([]byte("Etag"), o.etag)
+			ctx.Response.SetBodyRaw(o.body)
+		},
+		ReadTimeout:                   10 * time.Second,
+		IdleTimeout:                   2 * time.Minute,
+		NoDefaultServerHeader:         true,
+		NoDefaultContentType:          true,
+		DisableHeaderNamesNormalizing: true,
 	}
 }
 
@@ -104,18 +187,7 @@ func handler(mode, originURL string, objects map[string][]byte, modTime time.Tim
 		// with values of the same lengths (net/http adds Date), so that
 		// plain answers the same bytes as openfront and differs only in
 		// doing nothing per request: no cache lookup, no request id.
-		lm := []string{modTime.Format(http.TimeFormat)}
-		static := map[string][]string{
-			"Accept-Ranges": {"bytes"},
-			"Age":           {"1"},
-			"Cache-Control": {"max-age=3600"},
-			"Content-Type":  {"application/octet-stream"},
-			"Last-Modified": lm,
-			"Via":           {"1.1 0123456789abcdef0123456789abcdef.cloudfront.net (CloudFront)"},
-			"X-Amz-Cf-Id":   {"bWFkZS11cC1yZXF1ZXN0LWlkLW9mLTQwLWJ5dGVzLWxvbmctLi4uLi4u"},
-			"X-Amz-Cf-Pop":  {"LOCAL1-C1"},
-			"X-Cache":       {"Hit from cloudfront"},
-		}
+		static := plainHeader(modTime)
 		type object struct {
 			body         []byte
 			etag, length []string
