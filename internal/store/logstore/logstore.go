@@ -1,0 +1,1038 @@
+// Package logstore is the default durable Store of `openfront serve`: one
+// append-only log file under the data directory, with everything indexed
+// in memory.
+//
+// Every write is a small binary record appended to an in-memory batch; a
+// single flusher goroutine writes the batch as one checksummed frame with
+// one write and one fdatasync (group commit: whoever arrives while a frame
+// is being synced goes into the next one; there is no timer), and only then
+// are its writers answered. Reads are served from memory and never show
+// what is not yet on disk: each record carries the batch ("epoch") that
+// wrote it, and a read either leaves out what a batch still in flight wrote
+// or waits for that batch (a replay of a CallerReference whose create is
+// in flight waits for it).
+//
+// At Open the log is replayed; a torn or corrupt tail (a crash during the
+// last write) is cut off at the last intact frame, and the log is
+// compacted when it has grown well past its live size. See format.go for
+// the format and compact.go for compaction.
+package logstore
+
+import (
+	"cmp"
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/openfront/openfront/internal/distribution"
+	"github.com/openfront/openfront/internal/fleet"
+	"github.com/openfront/openfront/internal/invalidation"
+)
+
+// FileName is the name of the log in the data directory.
+const FileName = "openfront.log"
+
+// ErrClosed is returned for writes after Close.
+var ErrClosed = errors.New("store closed")
+
+// EventFunc returns the fleet event to log in the same record as a newly
+// created invalidation: its key and data exactly as the fleet's hub would
+// append them (fleet.InvalidationEvent). The hub then finds the key logged
+// and writes nothing. An empty key logs nothing.
+type EventFunc func(invalidation.Invalidation) (key string, data []byte)
+
+// Option configures Open.
+type Option func(*Store)
+
+// WithInvalidationEvent makes Create log fn's event in the invalidation's
+// own record, so that creating it and logging it for the fleet is one
+// durable write instead of two.
+func WithInvalidationEvent(fn EventFunc) Option {
+	return func(s *Store) { s.eventOf = fn }
+}
+
+// WithLogger sets where recovery and compaction are reported
+// (slog.Default() otherwise).
+func WithLogger(l *slog.Logger) Option {
+	return func(s *Store) { s.log = l }
+}
+
+// Store is a log-backed invalidation.Store, distribution.Store and
+// fleet.Store.
+type Store struct {
+	dir, path string
+	dirLock   *os.File
+	eventOf   EventFunc // set at Open, read-only after
+	log       *slog.Logger
+	ids       invalidation.IDCodec // set at Open, read-only after
+	idKey     [16]byte
+
+	// compactMin is how much the log must have grown past the last
+	// compacted image before it is compacted again (see compact.go).
+	compactMin int64
+
+	kick    chan struct{} // wakes the flusher; buffered 1
+	flushed chan struct{} // closed when the flusher has exited
+	once    sync.Once
+
+	// f, size and snapSize are the flusher's (and Open's, before it starts).
+	f        *os.File
+	size     int64 // bytes in the file
+	snapSize int64 // size of the file when last written whole (created, compacted)
+
+	mu        sync.Mutex
+	closed    bool
+	failed    error  // a write or sync failed: no more writes
+	durable   uint64 // last epoch on disk
+	open      *batch // collecting writes; never nil
+	flushing  *batch // being written, or nil
+	spare     []byte // the buffer of the last batch written, for reuse
+	lastStamp uint64 // epoch of the last write
+	frames    uint64 // frames written since Open (commits)
+
+	lastSeq       uint64 // last invalidation sequence number handed out (file-wide)
+	lastPos       uint64 // last fleet event position handed out
+	dists         map[string]*dist
+	inProgress    map[uint64]*rec   // InProgress invalidations by sequence number
+	distributions map[string][]byte // JSON of API-created distributions, by Id
+	events        []event           // the fleet's log, by position
+	unsorted      bool              // events out of order (while replaying an image)
+	keys          map[string]keyEntry
+	edges         map[string][]byte
+}
+
+// batch is the writes of one group commit, in the order they were made.
+type batch struct {
+	epoch  uint64
+	buf    []byte // frame header (filled in at write) and records
+	kicked bool
+	done   chan struct{} // closed once written and synced, or failed
+	err    error         // set before done is closed
+}
+
+func (b *batch) wait() error {
+	if b == nil {
+		return nil
+	}
+	<-b.done
+	return b.err
+}
+
+// dist is one distribution's invalidations.
+type dist struct {
+	id    string
+	invs  []*rec          // by sequence number, oldest first
+	byRef map[string]*rec // by CallerReference
+	byID  map[string]*rec // Ids not derived from the sequence number
+	usage invalidation.Usage
+	count int // InProgress invalidations
+	// resetEpoch is the epoch of the deletion that emptied it (0 if none).
+	resetEpoch uint64
+}
+
+// rec is one invalidation.
+type rec struct {
+	seq           uint64
+	dist          string
+	id            string // "" when derived from seq
+	ref           string
+	paths         []string
+	created       time.Time
+	completed     time.Time
+	done          bool
+	createEpoch   uint64
+	completeEpoch uint64
+	eventPos      uint64 // position of its fleet event, logged with it under inv/<dist>/<id>; 0 if none
+}
+
+type event struct {
+	pos   uint64
+	data  []byte
+	epoch uint64
+}
+
+type keyEntry struct {
+	pos, epoch uint64
+}
+
+// Open opens (creating if needed) the log in dir, recovering from a torn
+// tail and compacting it if it has grown well past its live size.
+func Open(dir string, opts ...Option) (*Store, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	s := &Store{
+		dir:           dir,
+		path:          filepath.Join(dir, FileName),
+		log:           slog.Default(),
+		compactMin:    defaultCompactMin,
+		kick:          make(chan struct{}, 1),
+		flushed:       make(chan struct{}),
+		dists:         map[string]*dist{},
+		inProgress:    map[uint64]*rec{},
+		distributions: map[string][]byte{},
+		keys:          map[string]keyEntry{},
+		edges:         map[string][]byte{},
+	}
+	for _, o := range opts {
+		o(s)
+	}
+	lock, err := lockDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	s.dirLock = lock
+	if err := s.load(); err != nil {
+		lock.Close()
+		return nil, fmt.Errorf("open %s: %w", s.path, err)
+	}
+	s.open = s.newBatch(1)
+	go s.flushLoop()
+	return s, nil
+}
+
+// load reads the log into memory, or creates it.
+func (s *Store) load() error {
+	data, err := os.ReadFile(s.path)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	if len(data) == 0 {
+		if err == nil {
+			s.log.Warn("log store: the log file is empty (never written to); starting a new log", "path", s.path)
+		}
+		if _, err := rand.Read(s.idKey[:]); err != nil {
+			return err
+		}
+		s.ids = invalidation.NewIDCodec(s.idKey[:])
+		return s.writeImage(nil)
+	}
+	if s.idKey, err = parseHeader(data); err != nil {
+		return err
+	}
+	s.ids = invalidation.NewIDCodec(s.idKey[:])
+	off := headerSize
+	for off < len(data) {
+		payload, next, ok := frameAt(data, off)
+		if !ok {
+			break
+		}
+		if err := s.replay(payload); err != nil {
+			return fmt.Errorf("frame at offset %d: %w", off, err)
+		}
+		off = next
+	}
+	if off < len(data) {
+		// Only the last frame can be torn: each is written after the one
+		// before it is synced. An intact frame further on means the damage
+		// is not from a crash, and cutting there would drop acknowledged
+		// writes.
+		for o := off + 1; o < len(data); o++ {
+			if _, _, ok := frameAt(data, o); ok {
+				return fmt.Errorf("corrupt frame at offset %d, followed by an intact frame at offset %d: not a torn write from a crash; refusing to open (restore the file, or move it away to start empty)", off, o)
+			}
+		}
+		s.log.Warn("log store: cut off a torn or corrupt tail (a crash during its last write)", "path", s.path, "offset", off, "bytes_dropped", len(data)-off)
+		if err := os.Truncate(s.path, int64(off)); err != nil {
+			return err
+		}
+		data = data[:off]
+	}
+	s.sortEvents()
+	img := s.image()
+	s.size, s.snapSize = int64(len(data)), int64(headerSize+len(img))
+	if s.shouldCompact() {
+		before := s.size
+		if err := s.writeImage(img); err != nil {
+			return fmt.Errorf("compacting: %w", err)
+		}
+		s.log.Info("log store: compacted", "path", s.path, "bytes_before", before, "bytes_after", s.size)
+		return nil
+	}
+	if s.f, err = os.OpenFile(s.path, os.O_WRONLY, 0); err != nil {
+		return err
+	}
+	if _, err := s.f.Seek(s.size, 0); err != nil {
+		s.f.Close()
+		return err
+	}
+	// The cut, if any, must be on disk before anything follows it.
+	return datasync(s.f)
+}
+
+func (s *Store) newBatch(epoch uint64) *batch {
+	buf := s.spare
+	s.spare = nil
+	if buf == nil {
+		buf = make([]byte, frameHeader, 4096)
+	}
+	return &batch{epoch: epoch, buf: buf[:frameHeader], done: make(chan struct{})}
+}
+
+// flushLoop is the single writer of the file: it writes each batch as one
+// frame as soon as the previous one is synced.
+func (s *Store) flushLoop() {
+	defer close(s.flushed)
+	for range s.kick {
+		s.mu.Lock()
+		b := s.open
+		if len(b.buf) == frameHeader {
+			closed := s.closed
+			s.mu.Unlock()
+			if closed {
+				if s.f != nil {
+					s.f.Close()
+				}
+				return
+			}
+			continue
+		}
+		s.open = s.newBatch(b.epoch + 1)
+		s.flushing = b
+		err := s.failed
+		compact := err == nil && s.shouldCompact()
+		var img []byte
+		if compact {
+			// b's writes go to disk in the compacted image instead.
+			img = s.image()
+		}
+		s.mu.Unlock()
+
+		if compact {
+			if err = s.writeImage(img); err != nil {
+				var renamed errRenamed
+				if !errors.As(err, &renamed) {
+					s.log.Error("log store: compaction failed; appending instead", "path", s.path, "err", err)
+					err = s.writeFrame(b.buf)
+				}
+			} else {
+				s.log.Info("log store: compacted", "path", s.path, "bytes", s.size)
+			}
+		} else if err == nil {
+			err = s.writeFrame(b.buf)
+		}
+
+		s.mu.Lock()
+		if err != nil {
+			if s.failed == nil {
+				s.failed = fmt.Errorf("log store %s: %w (no more writes until restart)", s.path, err)
+				s.log.Error("log store: write failed; refusing writes until restart", "path", s.path, "err", err)
+			}
+			err = s.failed
+		} else {
+			s.durable = b.epoch
+			s.frames++
+		}
+		s.flushing = nil
+		s.spare = b.buf
+		again := len(s.open.buf) > frameHeader || s.closed
+		s.mu.Unlock()
+		b.err = err
+		close(b.done)
+		if again {
+			select {
+			case s.kick <- struct{}{}:
+			default:
+			}
+		}
+	}
+}
+
+// writeFrame appends buf (a frame header and records) and syncs it.
+func (s *Store) writeFrame(buf []byte) error {
+	sealFrame(buf)
+	if _, err := s.f.Write(buf); err != nil {
+		return err
+	}
+	if err := datasync(s.f); err != nil {
+		return err
+	}
+	s.size += int64(len(buf))
+	return nil
+}
+
+// writable is nil if writes are accepted; s.mu is held.
+func (s *Store) writable() error {
+	if s.closed {
+		return ErrClosed
+	}
+	return s.failed
+}
+
+// stamp notes that the open batch holds a write; s.mu is held.
+func (s *Store) stamp() *batch {
+	b := s.open
+	s.lastStamp = b.epoch
+	if !b.kicked {
+		b.kicked = true
+		select {
+		case s.kick <- struct{}{}:
+		default:
+		}
+	}
+	return b
+}
+
+// batchOf returns the batch of epoch e if it is not on disk yet, else nil;
+// s.mu is held.
+func (s *Store) batchOf(e uint64) *batch {
+	switch {
+	case e <= s.durable:
+		return nil
+	case s.open.epoch == e:
+		return s.open
+	case s.flushing != nil && s.flushing.epoch == e:
+		return s.flushing
+	}
+	// Only a failed batch is neither on disk nor in flight.
+	b := &batch{done: make(chan struct{}), err: s.failed}
+	if b.err == nil {
+		b.err = errors.New("log store: batch lost")
+	}
+	close(b.done)
+	return b
+}
+
+// barrier waits until every write made before it is on disk.
+func (s *Store) barrier() error {
+	s.mu.Lock()
+	b := s.batchOf(s.lastStamp)
+	s.mu.Unlock()
+	return b.wait()
+}
+
+func (s *Store) distFor(id string) *dist {
+	d := s.dists[id]
+	if d == nil {
+		d = &dist{id: id, byRef: map[string]*rec{}}
+		s.dists[id] = d
+	}
+	return d
+}
+
+func (s *Store) idOf(r *rec) string {
+	if r.id != "" {
+		return r.id
+	}
+	return s.ids.Encode(r.seq)
+}
+
+// bySeq returns the invalidation numbered n of d, or nil.
+func (d *dist) bySeq(n uint64) (*rec, int) {
+	i, ok := slices.BinarySearchFunc(d.invs, n, func(r *rec, n uint64) int { return cmp.Compare(r.seq, n) })
+	if !ok {
+		return nil, -1
+	}
+	return d.invs[i], i
+}
+
+// find returns d's invalidation with Id id, or nil.
+func (s *Store) find(d *dist, id string) *rec {
+	if d == nil {
+		return nil
+	}
+	if n, ok := s.ids.Decode(id); ok {
+		if r, _ := d.bySeq(n); r != nil && r.id == "" {
+			return r
+		}
+	}
+	return d.byID[id]
+}
+
+// view returns r as readers may see it: completed only once that is on disk.
+func (s *Store) view(r *rec) invalidation.Invalidation {
+	inv := invalidation.Invalidation{
+		DistributionID: r.dist,
+		ID:             s.idOf(r),
+		Status:         invalidation.InProgress,
+		CreateTime:     r.created,
+		Batch:          invalidation.Batch{CallerReference: r.ref, Paths: slices.Clone(r.paths)},
+	}
+	if r.done && r.completeEpoch <= s.durable {
+		inv.Status, inv.CompleteTime = invalidation.Completed, r.completed
+	}
+	return inv
+}
+
+// lookup finds invalidation id of distID for a read. If the answer
+// depends on a write not yet on disk, it returns that write's batch to
+// wait for before asking again.
+func (s *Store) lookup(distID, id string) (*dist, *rec, *batch) {
+	d := s.dists[distID]
+	r := s.find(d, id)
+	switch {
+	case r != nil:
+		return d, r, s.batchOf(r.createEpoch)
+	case d != nil:
+		return d, nil, s.batchOf(d.resetEpoch)
+	}
+	return nil, nil, nil
+}
+
+// Create implements invalidation.Store. An empty inv.ID gets the Id of the
+// invalidation's sequence number.
+func (s *Store) Create(ctx context.Context, inv invalidation.Invalidation, admit func(invalidation.Usage) error) (invalidation.Invalidation, bool, error) {
+	s.mu.Lock()
+	var d *dist
+	for {
+		if err := s.writable(); err != nil {
+			s.mu.Unlock()
+			return invalidation.Invalidation{}, false, err
+		}
+		d = s.distFor(inv.DistributionID)
+		b := s.batchOf(d.resetEpoch)
+		r := d.byRef[inv.Batch.CallerReference]
+		if r != nil {
+			b = s.batchOf(r.createEpoch)
+		}
+		if b == nil {
+			if r != nil {
+				got := s.view(r)
+				s.mu.Unlock()
+				return got, false, nil
+			}
+			break
+		}
+		// The answer depends on a write in flight: it must be on disk
+		// before it is returned (or relied on).
+		s.mu.Unlock()
+		if err := b.wait(); err != nil {
+			return invalidation.Invalidation{}, false, err
+		}
+		s.mu.Lock()
+	}
+	if inv.ID != "" && s.find(d, inv.ID) != nil {
+		s.mu.Unlock()
+		return invalidation.Invalidation{}, false, fmt.Errorf("invalidation id %s already used", inv.ID)
+	}
+	if err := admit(d.usage); err != nil {
+		s.mu.Unlock()
+		return invalidation.Invalidation{}, false, err
+	}
+	r := &rec{dist: d.id, id: inv.ID, ref: inv.Batch.CallerReference, paths: slices.Clone(inv.Batch.Paths), created: inv.CreateTime}
+	for {
+		s.lastSeq++
+		r.seq = s.lastSeq
+		// A derived Id equal to an Id given by a caller is skipped.
+		if inv.ID != "" || len(d.byID) == 0 || d.byID[s.ids.Encode(r.seq)] == nil {
+			break
+		}
+	}
+	b := s.stamp()
+	r.createEpoch = b.epoch
+	if inv.Status == invalidation.Completed {
+		r.done, r.completed, r.completeEpoch = true, inv.CompleteTime, b.epoch
+	}
+	got := inv
+	got.ID = s.idOf(r)
+	got.Batch.Paths = slices.Clone(r.paths)
+	var key string
+	var data []byte
+	if s.eventOf != nil {
+		key, data = s.eventOf(got)
+	}
+	if key != "" {
+		if _, _, ok := s.lookupEvent(key); ok {
+			key = "" // cannot happen for a new Id, but appends stay idempotent
+		}
+	}
+	if key != "" {
+		s.lastPos++
+		s.events = append(s.events, event{pos: s.lastPos, data: data, epoch: b.epoch})
+		if key == invEventKey(r.dist, got.ID) {
+			r.eventPos = s.lastPos
+		} else {
+			s.keys[key] = keyEntry{s.lastPos, b.epoch}
+		}
+	}
+	b.buf = s.appendCreate(b.buf, r, key, data)
+	s.insert(d, r)
+	s.mu.Unlock()
+	if err := b.wait(); err != nil {
+		return invalidation.Invalidation{}, false, err
+	}
+	return got, true, nil
+}
+
+// appendCreate encodes r's create record. key and data are the fleet event
+// logged with it ("" if none); data nil means it was trimmed away.
+func (s *Store) appendCreate(buf []byte, r *rec, key string, data []byte) []byte {
+	var flags byte
+	if r.id != "" {
+		flags |= flagOwnID
+	}
+	if r.done {
+		flags |= flagCompleted
+	}
+	explicitKey := key != "" && r.eventPos == 0
+	if key != "" {
+		flags |= flagEvent
+		if explicitKey {
+			flags |= flagEventKey
+		}
+		if data == nil {
+			flags |= flagEventNoData
+		}
+	}
+	buf = append(buf, recCreate)
+	buf = binary.AppendUvarint(buf, r.seq)
+	buf = append(buf, flags)
+	buf = appendString(buf, r.dist)
+	if r.id != "" {
+		buf = appendString(buf, r.id)
+	}
+	buf = appendString(buf, r.ref)
+	buf = appendTime(buf, r.created)
+	buf = binary.AppendUvarint(buf, uint64(len(r.paths)))
+	for _, p := range r.paths {
+		buf = appendString(buf, p)
+	}
+	if r.done {
+		buf = appendTime(buf, r.completed)
+	}
+	if key != "" {
+		pos := r.eventPos
+		if explicitKey {
+			pos = s.keys[key].pos
+		}
+		buf = binary.AppendUvarint(buf, pos)
+		if explicitKey {
+			buf = appendString(buf, key)
+		}
+		if data != nil {
+			buf = appendBytes(buf, data)
+		}
+	}
+	return buf
+}
+
+// insert adds r, the newest invalidation of d.
+func (s *Store) insert(d *dist, r *rec) {
+	d.invs = append(d.invs, r)
+	d.byRef[r.ref] = r
+	if r.id != "" {
+		if d.byID == nil {
+			d.byID = map[string]*rec{}
+		}
+		d.byID[r.id] = r
+	}
+	if !r.done {
+		s.inProgress[r.seq] = r
+		d.usage = d.usage.Add(invalidation.Batch{Paths: r.paths}.Usage())
+		d.count++
+	}
+}
+
+// complete marks r completed at t.
+func (s *Store) complete(r *rec, t time.Time, epoch uint64) {
+	r.done, r.completed, r.completeEpoch = true, t.UTC(), epoch
+	delete(s.inProgress, r.seq)
+	if d := s.dists[r.dist]; d != nil {
+		d.usage = d.usage.Sub(invalidation.Batch{Paths: r.paths}.Usage())
+		d.count--
+	}
+}
+
+// invEventKey is the key under which the fleet logs an invalidation.
+func invEventKey(distID, id string) string { return "inv/" + distID + "/" + id }
+
+// Get implements invalidation.Store.
+func (s *Store) Get(ctx context.Context, distributionID, id string) (invalidation.Invalidation, error) {
+	s.mu.Lock()
+	for {
+		_, r, b := s.lookup(distributionID, id)
+		if b == nil {
+			if r == nil {
+				s.mu.Unlock()
+				return invalidation.Invalidation{}, invalidation.ErrNotFound
+			}
+			inv := s.view(r)
+			s.mu.Unlock()
+			return inv, nil
+		}
+		s.mu.Unlock()
+		if err := b.wait(); err != nil {
+			return invalidation.Invalidation{}, err
+		}
+		s.mu.Lock()
+	}
+}
+
+// List implements invalidation.Store. Invalidations whose create is not on
+// disk yet are left out (they are the newest).
+func (s *Store) List(ctx context.Context, distributionID, marker string, limit int) ([]invalidation.Invalidation, bool, error) {
+	s.mu.Lock()
+	var d *dist
+	for {
+		d = s.dists[distributionID]
+		var b *batch
+		if d != nil {
+			b = s.batchOf(d.resetEpoch)
+		}
+		if b == nil {
+			break
+		}
+		s.mu.Unlock()
+		if err := b.wait(); err != nil {
+			return nil, false, err
+		}
+		s.mu.Lock()
+	}
+	defer s.mu.Unlock()
+	var n int
+	if d != nil {
+		n = len(d.invs)
+		for n > 0 && d.invs[n-1].createEpoch > s.durable {
+			n--
+		}
+	}
+	start := n - 1
+	if marker != "" {
+		r := s.find(d, marker)
+		if r == nil || r.createEpoch > s.durable {
+			return nil, false, invalidation.ErrMarkerNotFound
+		}
+		_, start = d.bySeq(r.seq)
+		start--
+	}
+	var page []invalidation.Invalidation
+	for i := start; i >= 0 && len(page) < limit; i-- {
+		page = append(page, s.view(d.invs[i]))
+	}
+	return page, start-len(page) >= 0, nil
+}
+
+// Complete implements invalidation.Store.
+func (s *Store) Complete(ctx context.Context, distributionID, id string, at time.Time) error {
+	s.mu.Lock()
+	var r *rec
+	for {
+		if err := s.writable(); err != nil {
+			s.mu.Unlock()
+			return err
+		}
+		var b *batch
+		_, r, b = s.lookup(distributionID, id)
+		if r != nil && b == nil {
+			break
+		}
+		if b == nil {
+			s.mu.Unlock()
+			return invalidation.ErrNotFound
+		}
+		s.mu.Unlock()
+		if err := b.wait(); err != nil {
+			return err
+		}
+		s.mu.Lock()
+	}
+	if r.done {
+		// Completed already, perhaps by a write still in flight.
+		b := s.batchOf(r.completeEpoch)
+		s.mu.Unlock()
+		return b.wait()
+	}
+	b := s.stamp()
+	s.complete(r, at, b.epoch)
+	b.buf = append(b.buf, recComplete)
+	b.buf = binary.AppendUvarint(b.buf, r.seq)
+	b.buf = appendTime(b.buf, r.completed)
+	s.mu.Unlock()
+	return b.wait()
+}
+
+// CountInProgress implements invalidation.Store.
+func (s *Store) CountInProgress(ctx context.Context, distributionID string) (int, error) {
+	if err := s.barrier(); err != nil {
+		return 0, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if d := s.dists[distributionID]; d != nil {
+		return d.count, nil
+	}
+	return 0, nil
+}
+
+// InProgress implements invalidation.Store.
+func (s *Store) InProgress(ctx context.Context) ([]invalidation.Invalidation, error) {
+	if err := s.barrier(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	var rs []*rec
+	for _, r := range s.inProgress {
+		if r.createEpoch <= s.durable {
+			rs = append(rs, r)
+		}
+	}
+	slices.SortFunc(rs, func(a, b *rec) int {
+		if c := a.created.Compare(b.created); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.seq, b.seq)
+	})
+	out := make([]invalidation.Invalidation, len(rs))
+	for i, r := range rs {
+		out[i] = s.view(r)
+	}
+	s.mu.Unlock()
+	return out, nil
+}
+
+// PutDistribution implements distribution.Store.
+func (s *Store) PutDistribution(ctx context.Context, d distribution.Distribution) error {
+	data, err := json.Marshal(d)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	if err := s.writable(); err != nil {
+		s.mu.Unlock()
+		return err
+	}
+	s.distributions[d.ID] = data
+	b := s.stamp()
+	b.buf = append(b.buf, recPutDist)
+	b.buf = appendString(b.buf, d.ID)
+	b.buf = appendBytes(b.buf, data)
+	s.mu.Unlock()
+	return b.wait()
+}
+
+// DeleteDistribution implements distribution.Store: the distribution and
+// all its invalidations go in one record. Sequence numbers are not reused,
+// so a distribution created again under the same Id never gets an Id (or
+// fleet event key) of the deleted one's invalidations; the keys of their
+// fleet events stay known, so they are never appended again.
+func (s *Store) DeleteDistribution(ctx context.Context, id string) error {
+	s.mu.Lock()
+	if err := s.writable(); err != nil {
+		s.mu.Unlock()
+		return err
+	}
+	b := s.stamp()
+	s.deleteDist(id, b.epoch)
+	b.buf = append(b.buf, recDelDist)
+	b.buf = appendString(b.buf, id)
+	s.mu.Unlock()
+	return b.wait()
+}
+
+func (s *Store) deleteDist(id string, epoch uint64) {
+	delete(s.distributions, id)
+	if old := s.dists[id]; old != nil {
+		for _, r := range old.invs {
+			if !r.done {
+				delete(s.inProgress, r.seq)
+			}
+			if r.eventPos != 0 {
+				s.keys[invEventKey(id, s.idOf(r))] = keyEntry{r.eventPos, r.createEpoch}
+			}
+		}
+	}
+	s.dists[id] = &dist{id: id, byRef: map[string]*rec{}, resetEpoch: epoch}
+}
+
+// Distributions implements distribution.Store.
+func (s *Store) Distributions(ctx context.Context) ([]distribution.Distribution, error) {
+	if err := s.barrier(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []distribution.Distribution
+	for _, id := range slices.Sorted(maps.Keys(s.distributions)) {
+		var d distribution.Distribution
+		if err := json.Unmarshal(s.distributions[id], &d); err != nil {
+			return nil, fmt.Errorf("distribution %s: %w", id, err)
+		}
+		out = append(out, d)
+	}
+	return out, nil
+}
+
+// lookupEvent returns the position of the event logged under key and the
+// epoch that logged it; s.mu is held.
+func (s *Store) lookupEvent(key string) (pos, epoch uint64, ok bool) {
+	if rest, ok := strings.CutPrefix(key, "inv/"); ok {
+		if i := strings.LastIndexByte(rest, '/'); i >= 0 {
+			if r := s.find(s.dists[rest[:i]], rest[i+1:]); r != nil && r.eventPos != 0 {
+				return r.eventPos, r.createEpoch, true
+			}
+		}
+	}
+	if k, ok := s.keys[key]; ok {
+		return k.pos, k.epoch, true
+	}
+	return 0, 0, false
+}
+
+// AppendEvent implements fleet.Store. A key already logged (the event of an
+// invalidation, logged by its Create) is found in memory, without a write.
+func (s *Store) AppendEvent(ctx context.Context, key string, data []byte) (uint64, error) {
+	s.mu.Lock()
+	if pos, e, ok := s.lookupEvent(key); ok {
+		b := s.batchOf(e)
+		s.mu.Unlock()
+		return pos, b.wait()
+	}
+	if err := s.writable(); err != nil {
+		s.mu.Unlock()
+		return 0, err
+	}
+	b := s.stamp()
+	s.lastPos++
+	pos := s.lastPos
+	s.events = append(s.events, event{pos: pos, data: slices.Clone(data), epoch: b.epoch})
+	s.keys[key] = keyEntry{pos, b.epoch}
+	b.buf = appendEventRec(b.buf, pos, key, data)
+	s.mu.Unlock()
+	return pos, b.wait()
+}
+
+func appendEventRec(buf []byte, pos uint64, key string, data []byte) []byte {
+	buf = append(buf, recEvent)
+	buf = binary.AppendUvarint(buf, pos)
+	buf = appendString(buf, key)
+	return appendBytes(buf, data)
+}
+
+// eventIndex returns the index in s.events of the first event at or after pos.
+func (s *Store) eventIndex(pos uint64) int {
+	i, _ := slices.BinarySearchFunc(s.events, pos, func(e event, p uint64) int { return cmp.Compare(e.pos, p) })
+	return i
+}
+
+// EventsAfter implements fleet.Store. Events not on disk yet are left out
+// (they are the last ones).
+func (s *Store) EventsAfter(ctx context.Context, after uint64, limit int) ([]fleet.StoredEvent, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []fleet.StoredEvent
+	for i := s.eventIndex(after + 1); i < len(s.events) && len(out) < limit && s.events[i].epoch <= s.durable; i++ {
+		out = append(out, fleet.StoredEvent{Pos: s.events[i].pos, Data: slices.Clone(s.events[i].data)})
+	}
+	return out, nil
+}
+
+// LogBounds implements fleet.Store.
+func (s *Store) LogBounds(ctx context.Context) (first, last uint64, err error) {
+	if err := s.barrier(); err != nil {
+		return 0, 0, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := len(s.events)
+	for n > 0 && s.events[n-1].epoch > s.durable {
+		n--
+	}
+	switch {
+	case n > 0:
+		return s.events[0].pos, s.events[n-1].pos, nil
+	case len(s.events) > 0:
+		return s.events[0].pos, s.events[0].pos - 1, nil
+	}
+	return s.lastPos + 1, s.lastPos, nil
+}
+
+// TrimEvents implements fleet.Store. Keys of trimmed events stay, so a
+// trimmed event is never appended again.
+func (s *Store) TrimEvents(ctx context.Context, before uint64) error {
+	s.mu.Lock()
+	if err := s.writable(); err != nil {
+		s.mu.Unlock()
+		return err
+	}
+	if len(s.events) == 0 || s.events[0].pos >= before {
+		s.mu.Unlock()
+		return nil
+	}
+	b := s.stamp()
+	s.trim(before)
+	b.buf = append(b.buf, recTrim)
+	b.buf = binary.AppendUvarint(b.buf, before)
+	s.mu.Unlock()
+	return b.wait()
+}
+
+func (s *Store) trim(before uint64) {
+	i := s.eventIndex(before)
+	clear(s.events[:i]) // let the data go
+	s.events = s.events[i:]
+}
+
+// SaveEdges implements fleet.Store.
+func (s *Store) SaveEdges(ctx context.Context, edges map[string][]byte) error {
+	s.mu.Lock()
+	if err := s.writable(); err != nil {
+		s.mu.Unlock()
+		return err
+	}
+	s.edges = map[string][]byte{}
+	for name, data := range edges {
+		s.edges[name] = slices.Clone(data)
+	}
+	b := s.stamp()
+	b.buf = appendEdges(b.buf, s.edges)
+	s.mu.Unlock()
+	return b.wait()
+}
+
+func appendEdges(buf []byte, edges map[string][]byte) []byte {
+	buf = append(buf, recEdges)
+	buf = binary.AppendUvarint(buf, uint64(len(edges)))
+	for _, name := range slices.Sorted(maps.Keys(edges)) {
+		buf = appendString(buf, name)
+		buf = appendBytes(buf, edges[name])
+	}
+	return buf
+}
+
+// Edges implements fleet.Store.
+func (s *Store) Edges(ctx context.Context) (map[string][]byte, error) {
+	if err := s.barrier(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[string][]byte, len(s.edges))
+	for name, data := range s.edges {
+		out[name] = slices.Clone(data)
+	}
+	return out, nil
+}
+
+// Commits returns how many frames (group commits) were written since Open.
+func (s *Store) Commits() uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.frames
+}
+
+// Close waits for writes under way, then closes the file.
+func (s *Store) Close() error {
+	s.once.Do(func() {
+		s.mu.Lock()
+		s.closed = true
+		s.mu.Unlock()
+		select {
+		case s.kick <- struct{}{}:
+		default:
+		}
+		<-s.flushed
+		s.dirLock.Close()
+	})
+	return nil
+}

@@ -1,0 +1,515 @@
+package logstore
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/openfront/openfront/internal/distribution"
+	"github.com/openfront/openfront/internal/fleet"
+	"github.com/openfront/openfront/internal/invalidation"
+	"github.com/openfront/openfront/internal/store/storetest"
+)
+
+var (
+	_ invalidation.Store = (*Store)(nil)
+	_ distribution.Store = (*Store)(nil)
+	_ fleet.Store        = (*Store)(nil)
+)
+
+var bg = context.Background()
+
+func allowAll(invalidation.Usage) error { return nil }
+
+// quiet discards what the store logs, unless the test wants to read it.
+var quiet = WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))
+
+func open(t testing.TB, dir string, opts ...Option) *Store {
+	t.Helper()
+	s, err := Open(dir, append([]Option{quiet}, opts...)...)
+	if err != nil {
+		t.Fatalf("Open(%s): %v", dir, err)
+	}
+	return s
+}
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) invalidation.Store { return open(t, t.TempDir()) })
+}
+
+func TestDurable(t *testing.T) {
+	storetest.RunDurable(t, func(t *testing.T, dir string) invalidation.Store { return open(t, dir) })
+}
+
+// With the fleet event logged with every create, as serve opens it.
+func TestConformanceWithEvents(t *testing.T) {
+	ev := WithInvalidationEvent(fleet.InvalidationEvent)
+	storetest.Run(t, func(t *testing.T) invalidation.Store { return open(t, t.TempDir(), ev) })
+	storetest.RunDurable(t, func(t *testing.T, dir string) invalidation.Store { return open(t, dir, ev) })
+}
+
+// TestOpenLocked: a second openfront on the same directory is refused.
+func TestOpenLocked(t *testing.T) {
+	dir := t.TempDir()
+	s := open(t, dir)
+	defer s.Close()
+	if s2, err := Open(dir, quiet); err == nil {
+		s2.Close()
+		t.Fatal("second Open of a directory in use succeeded")
+	} else if !strings.Contains(err.Error(), dir) {
+		t.Errorf("error %q does not name %s", err, dir)
+	}
+}
+
+func newInv(dist, ref string, paths ...string) invalidation.Invalidation {
+	return invalidation.Invalidation{DistributionID: dist, Status: invalidation.InProgress,
+		CreateTime: time.Date(2026, 11, 26, 3, 0, 0, 123e6, time.UTC), Batch: invalidation.Batch{CallerReference: ref, Paths: paths}}
+}
+
+func create(t testing.TB, s *Store, inv invalidation.Invalidation) invalidation.Invalidation {
+	t.Helper()
+	got, created, err := s.Create(bg, inv, allowAll)
+	if err != nil || !created {
+		t.Fatalf("Create(%s): created %v, err %v", inv.Batch.CallerReference, created, err)
+	}
+	return got
+}
+
+// state is everything a store shows, for comparing two stores.
+func state(t testing.TB, s *Store) string {
+	t.Helper()
+	var b strings.Builder
+	s.mu.Lock()
+	dists := make([]string, 0, len(s.dists))
+	for id := range s.dists {
+		dists = append(dists, id)
+	}
+	s.mu.Unlock()
+	slices.Sort(dists)
+	for _, d := range dists {
+		page, _, err := s.List(bg, d, "", 1<<30)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, inv := range page {
+			fmt.Fprintf(&b, "inv %s %s %s %s %v %v %q\n", inv.DistributionID, inv.ID, inv.Status, inv.Batch.CallerReference,
+				inv.CreateTime.UnixNano(), inv.CompleteTime.UnixNano(), inv.Batch.Paths)
+		}
+		if n, _ := s.CountInProgress(bg, d); n > 0 || len(page) > 0 {
+			fmt.Fprintf(&b, "count %s %d\n", d, n)
+		}
+	}
+	ip, err := s.InProgress(bg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, inv := range ip {
+		fmt.Fprintf(&b, "inprogress %s\n", inv.ID)
+	}
+	ds, err := s.Distributions(bg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range ds {
+		fmt.Fprintf(&b, "dist %s %s\n", d.ID, d.CallerReference)
+	}
+	first, last, err := s.LogBounds(bg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(&b, "bounds %d %d\n", first, last)
+	evs, err := s.EventsAfter(bg, 0, 1<<30)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range evs {
+		fmt.Fprintf(&b, "event %d %x\n", e.Pos, e.Data)
+	}
+	edges, err := s.Edges(bg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range slices.Sorted(mapKeys(edges)) {
+		fmt.Fprintf(&b, "edge %s %s\n", name, edges[name])
+	}
+	return b.String()
+}
+
+func mapKeys(m map[string][]byte) func(func(string) bool) {
+	return func(yield func(string) bool) {
+		for k := range m {
+			if !yield(k) {
+				return
+			}
+		}
+	}
+}
+
+// workload writes a bit of everything the store keeps, one write per
+// commit, and returns the log's size after each write.
+func workload(t *testing.T, s *Store) []int64 {
+	t.Helper()
+	var sizes []int64
+	note := func() {
+		fi, err := os.Stat(s.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sizes = append(sizes, fi.Size())
+	}
+	var invs []invalidation.Invalidation
+	for i := range 6 {
+		invs = append(invs, create(t, s, newInv(fmt.Sprint("E", i%2), fmt.Sprint("ref-", i), fmt.Sprint("/p/", i), "/w*")))
+		note()
+	}
+	own := newInv("E0", "own-id", "/own")
+	own.ID = "IOWNID00000001"
+	create(t, s, own)
+	note()
+	for _, i := range []int{0, 3} {
+		if err := s.Complete(bg, invs[i].DistributionID, invs[i].ID, time.Date(2026, 11, 26, 4, 0, 0, 5, time.UTC)); err != nil {
+			t.Fatal(err)
+		}
+		note()
+	}
+	if err := s.PutDistribution(bg, distribution.Distribution{ID: "EAPI", CallerReference: "api-ref"}); err != nil {
+		t.Fatal(err)
+	}
+	note()
+	if _, err := s.AppendEvent(bg, "dist/EAPI/1", []byte(`{"kind":"deploy"}`)); err != nil {
+		t.Fatal(err)
+	}
+	note()
+	if err := s.SaveEdges(bg, map[string][]byte{"local": []byte(`{"applied":3}`)}); err != nil {
+		t.Fatal(err)
+	}
+	note()
+	if err := s.TrimEvents(bg, 3); err != nil {
+		t.Fatal(err)
+	}
+	note()
+	if err := s.DeleteDistribution(bg, "E1"); err != nil {
+		t.Fatal(err)
+	}
+	note()
+	create(t, s, newInv("E1", "ref-1", "/again"))
+	note()
+	return sizes
+}
+
+// TestTornTail cuts the log at every byte offset of its last records (a
+// crash during a write) and checks that Open recovers exactly the state
+// of the last whole commit before the cut, and says how much it dropped.
+func TestTornTail(t *testing.T) {
+	ev := WithInvalidationEvent(fleet.InvalidationEvent)
+	dir := t.TempDir()
+	s := open(t, dir, ev)
+	sizes := workload(t, s)
+	s.Close()
+	full, err := os.ReadFile(filepath.Join(dir, FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The state after each commit, from a copy cut right after it.
+	want := map[int64]string{}
+	for _, size := range append([]int64{headerSize}, sizes...) {
+		d := t.TempDir()
+		os.WriteFile(filepath.Join(d, FileName), full[:size], 0o600)
+		s := open(t, d, ev)
+		want[size] = state(t, s)
+		s.Close()
+	}
+	// Every cut inside the last four commits.
+	from := sizes[len(sizes)-5]
+	for cut := from; cut <= int64(len(full)); cut++ {
+		d := t.TempDir()
+		path := filepath.Join(d, FileName)
+		os.WriteFile(path, full[:cut], 0o600)
+		var logged bytes.Buffer
+		s, err := Open(d, ev, WithLogger(slog.New(slog.NewTextHandler(&logged, nil))))
+		if err != nil {
+			t.Fatalf("cut at %d: %v", cut, err)
+		}
+		good := int64(headerSize)
+		for _, size := range sizes {
+			if size <= cut {
+				good = size
+			}
+		}
+		if got := state(t, s); got != want[good] {
+			t.Fatalf("cut at %d: state differs from that of the commit ending at %d:\n%s\nwant:\n%s", cut, good, got, want[good])
+		}
+		if cut != good && !strings.Contains(logged.String(), fmt.Sprintf("bytes_dropped=%d", cut-good)) {
+			t.Errorf("cut at %d: the drop of %d bytes was not logged: %s", cut, cut-good, logged.String())
+		}
+		// The store goes on from there, and the cut stays cut.
+		create(t, s, newInv("E9", "after-cut", "/x"))
+		s.Close()
+		s = open(t, d, ev)
+		if _, created, err := s.Create(bg, newInv("E9", "after-cut", "/x"), allowAll); err != nil || created {
+			t.Fatalf("cut at %d: the create after recovery was lost: %v %v", cut, created, err)
+		}
+		s.Close()
+	}
+}
+
+// TestCorruptTail: a flipped bit in the last frame is cut off like a torn
+// write; a flipped bit in an earlier frame, with intact frames after it,
+// refuses to open instead of dropping acknowledged writes.
+func TestCorruptTail(t *testing.T) {
+	dir := t.TempDir()
+	s := open(t, dir)
+	sizes := workload(t, s)
+	want := state(t, s)
+	s.Close()
+	full, _ := os.ReadFile(filepath.Join(dir, FileName))
+	last := sizes[len(sizes)-2] // start of the last frame
+	for _, off := range []int64{last, last + 3, last + 9, int64(len(full)) - 1} {
+		d := t.TempDir()
+		bad := slices.Clone(full)
+		bad[off] ^= 0x10
+		os.WriteFile(filepath.Join(d, FileName), bad, 0o600)
+		s := open(t, d)
+		got := state(t, s)
+		s.Close()
+		if got == want {
+			t.Errorf("bit flipped at %d: the last frame was kept", off)
+		}
+		fi, _ := os.Stat(filepath.Join(d, FileName))
+		if fi.Size() != last {
+			t.Errorf("bit flipped at %d: file is %d bytes after recovery, want %d", off, fi.Size(), last)
+		}
+	}
+	d := t.TempDir()
+	bad := slices.Clone(full)
+	bad[sizes[2]+10] ^= 0x01
+	os.WriteFile(filepath.Join(d, FileName), bad, 0o600)
+	if s, err := Open(d, quiet); err == nil {
+		s.Close()
+		t.Fatal("a corrupt frame in the middle of the log was accepted")
+	} else if !strings.Contains(err.Error(), "not a torn write") {
+		t.Errorf("error does not say what is wrong: %v", err)
+	}
+}
+
+// TestZeroTail: a crash can leave the file longer, with zeros where the
+// data did not reach the disk.
+func TestZeroTail(t *testing.T) {
+	dir := t.TempDir()
+	s := open(t, dir)
+	create(t, s, newInv("E1", "r", "/a"))
+	want := state(t, s)
+	s.Close()
+	f, _ := os.OpenFile(filepath.Join(dir, FileName), os.O_WRONLY|os.O_APPEND, 0)
+	f.Write(make([]byte, 4096))
+	f.Close()
+	s = open(t, dir)
+	defer s.Close()
+	if got := state(t, s); got != want {
+		t.Errorf("after a zero tail:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+func TestEmptyFile(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, FileName), nil, 0o600)
+	s := open(t, dir)
+	create(t, s, newInv("E1", "r", "/a"))
+	s.Close()
+	s = open(t, dir)
+	defer s.Close()
+	if n, _ := s.CountInProgress(bg, "E1"); n != 1 {
+		t.Errorf("CountInProgress = %d after reopen, want 1", n)
+	}
+}
+
+func TestRefusesOtherFiles(t *testing.T) {
+	s := open(t, t.TempDir())
+	s.Close()
+	header, _ := os.ReadFile(s.path)
+	future := slices.Clone(header)
+	binary.LittleEndian.PutUint32(future[8:], formatVersion+1)
+	// A newer binary writes a valid header for its version.
+	copy(future[32:], encodeHeaderCRC(future[:32]))
+	cases := map[string]struct {
+		data []byte
+		want string
+	}{
+		"future version": {future, "newer openfront"},
+		"not a log":      {[]byte("SQLite format 3\x00 and so on and so on and so on"), "not an openfront log"},
+		"short header":   {header[:10], "not an openfront log"},
+		"bad header":     {append(slices.Clone(header[:20]), make([]byte, 16)...), "checksum"},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			os.WriteFile(filepath.Join(dir, FileName), c.data, 0o600)
+			s, err := Open(dir, quiet)
+			if err == nil {
+				s.Close()
+				t.Fatal("opened")
+			}
+			if !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), dir) {
+				t.Errorf("error %q does not say %q and name the file", err, c.want)
+			}
+			if name == "future version" && !errors.Is(err, errFutureVersion) {
+				t.Errorf("error %v is not errFutureVersion", err)
+			}
+		})
+	}
+}
+
+func encodeHeaderCRC(h []byte) []byte {
+	var b [4]byte
+	binary.LittleEndian.PutUint32(b[:], crc32.Checksum(h, castagnoli))
+	return b[:]
+}
+
+// TestCompaction: a log grown well past its live size is rewritten at Open
+// and online; the state is the same after, and Ids, sequence numbers and
+// event positions are never handed out again.
+func TestCompaction(t *testing.T) {
+	ev := WithInvalidationEvent(fleet.InvalidationEvent)
+	dir := t.TempDir()
+	small := func(s *Store) { s.compactMin = 1 } // compact as soon as the log doubles
+	s := open(t, dir, ev, small)
+	workload(t, s)
+	// Churn: created, completed, their events trimmed.
+	seen := map[string]bool{}
+	for i := range 300 {
+		inv := create(t, s, newInv("E5", fmt.Sprint("churn-", i), "/c"))
+		seen[inv.ID] = true
+		if err := s.Complete(bg, "E5", inv.ID, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		if i%50 == 49 {
+			_, last, _ := s.LogBounds(bg)
+			if err := s.TrimEvents(bg, last-5); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := s.DeleteDistribution(bg, "E5"); err != nil {
+		t.Fatal(err)
+	}
+	want := state(t, s)
+	s.mu.Lock()
+	online := s.snapSize > headerSize+100
+	s.mu.Unlock()
+	if !online {
+		t.Errorf("no online compaction happened")
+	}
+	s.Close()
+	before, _ := os.Stat(s.path)
+
+	s, err := Open(dir, ev, quiet, small)
+	if err != nil {
+		t.Fatal(err)
+	}
+	after, _ := os.Stat(s.path)
+	t.Logf("log %d bytes before reopen, %d after", before.Size(), after.Size())
+	if got := state(t, s); got != want {
+		t.Fatalf("state after compaction:\n%s\nwant:\n%s", got, want)
+	}
+	_, lastPos, _ := s.LogBounds(bg)
+	for i := range 20 {
+		inv := create(t, s, newInv("E5", fmt.Sprint("churn-", i), "/c"))
+		if seen[inv.ID] {
+			t.Fatalf("Id %s handed out again after compaction", inv.ID)
+		}
+	}
+	_, last2, _ := s.LogBounds(bg)
+	if last2 != lastPos+20 {
+		t.Errorf("event positions after compaction: last %d, want %d", last2, lastPos+20)
+	}
+	// A trimmed event of a deleted distribution's invalidation is never
+	// appended again.
+	if pos, err := s.AppendEvent(bg, "dist/EAPI/1", []byte("again")); err != nil || pos > lastPos {
+		t.Errorf("AppendEvent of a logged key = %d, %v; want its old position", pos, err)
+	}
+	s.Close()
+	s = open(t, dir, ev)
+	defer s.Close()
+	if got := state(t, s); !strings.Contains(got, "count E5 20\n") {
+		t.Errorf("after reopen: %s", got)
+	}
+}
+
+// TestReplayWaitsForDurable: a replay of a CallerReference whose create is
+// still being written returns only once that create is on disk.
+func TestReplayWaitsForDurable(t *testing.T) {
+	s := open(t, t.TempDir())
+	defer s.Close()
+	var wg sync.WaitGroup
+	for i := range 200 {
+		ref := fmt.Sprint("r", i/4)
+		wg.Go(func() {
+			got, _, err := s.Create(bg, newInv("E1", ref, "/a"), allowAll)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			s.mu.Lock()
+			r := s.find(s.dists["E1"], got.ID)
+			durable := r != nil && r.createEpoch <= s.durable
+			s.mu.Unlock()
+			if !durable {
+				t.Errorf("Create returned %s before its record was on disk", got.ID)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// TestWriteFailure: once a write fails the store refuses writes (a restart
+// recovers from the file) and never reports the failed write done.
+func TestWriteFailure(t *testing.T) {
+	dir := t.TempDir()
+	s := open(t, dir)
+	a := create(t, s, newInv("E1", "a", "/a"))
+	s.mu.Lock()
+	s.f.Close() // the next write fails
+	s.mu.Unlock()
+	if _, created, err := s.Create(bg, newInv("E1", "b", "/b"), allowAll); err == nil || created {
+		t.Fatalf("Create on a failed file = %v, %v", created, err)
+	}
+	if _, _, err := s.Create(bg, newInv("E1", "c", "/c"), allowAll); err == nil {
+		t.Fatal("Create after a failed write succeeded")
+	}
+	if got, err := s.Get(bg, "E1", a.ID); err != nil || got.ID != a.ID {
+		t.Errorf("Get of a durable invalidation after a failure = %v, %v", got, err)
+	}
+	s.Close()
+	s = open(t, dir)
+	defer s.Close()
+	if page, _, _ := s.List(bg, "E1", "", 10); len(page) != 1 {
+		t.Errorf("after restart: %d invalidations, want 1", len(page))
+	}
+}
+
+// TestGroupCommit: concurrent creates share frames.
+func TestGroupCommit(t *testing.T) {
+	s := open(t, t.TempDir())
+	defer s.Close()
+	var wg sync.WaitGroup
+	for i := range 256 {
+		wg.Go(func() { create(t, s, newInv("E1", fmt.Sprint("r", i), "/a")) })
+	}
+	wg.Wait()
+	t.Logf("256 creates in %d commits", s.Commits())
+	if s.Commits() >= 256 {
+		t.Errorf("256 concurrent creates took %d commits", s.Commits())
+	}
+}
