@@ -15,16 +15,53 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudfront"
+
+	"github.com/openfront/openfront/internal/store/bolt"
+	"github.com/openfront/openfront/internal/store/logstore"
 )
 
 // TestCrashUnderLoad kills the server with SIGKILL while 16 clients create
 // invalidations, restarts it on the same data, and checks that every
 // invalidation acknowledged with a 201 is there, replays to the same Id,
-// and still goes on to complete.
+// and still goes on to complete. It runs against the default store (the
+// append-only log) and against a data directory holding a bbolt file from
+// an earlier openfront, which keeps using bbolt.
 func TestCrashUnderLoad(t *testing.T) {
+	t.Run("log", func(t *testing.T) {
+		s := crashUnderLoad(t, t.TempDir())
+		if !s.logged("kind=log") {
+			t.Errorf("the default store is not the log store:\n%s", s.stderr)
+		}
+		if _, err := os.Stat(filepath.Join(s.DataDir, logstore.FileName)); err != nil {
+			t.Error(err)
+		}
+		if _, err := os.Stat(filepath.Join(s.DataDir, "openfront.db")); !os.IsNotExist(err) {
+			t.Errorf("the log store left a bbolt file: %v", err)
+		}
+	})
+	t.Run("bbolt", func(t *testing.T) {
+		// A data directory of an earlier openfront: its bbolt file.
+		dir := t.TempDir()
+		old, err := bolt.Open(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		old.Close()
+		s := crashUnderLoad(t, dir)
+		if !s.logged("kind=bbolt") {
+			t.Errorf("a data directory with openfront.db does not keep bbolt:\n%s", s.stderr)
+		}
+		if _, err := os.Stat(filepath.Join(s.DataDir, logstore.FileName)); !os.IsNotExist(err) {
+			t.Errorf("a log was started next to the bbolt file: %v", err)
+		}
+	})
+}
+
+func crashUnderLoad(t *testing.T, dataDir string) *server {
 	s := startServer(t, options{
-		config: defaultConfig + "limits:\n  max_in_progress_file_paths: 1000000\n",
-		args:   []string{"--invalidation-delay", "3s"},
+		config:  defaultConfig + "limits:\n  max_in_progress_file_paths: 1000000\n",
+		args:    []string{"--invalidation-delay", "3s"},
+		dataDir: dataDir,
 	})
 	c := s.client("", "")
 	type acked struct{ ref, id, path string }
@@ -102,6 +139,7 @@ func TestCrashUnderLoad(t *testing.T) {
 			t.Errorf("%s never completed after restart: %v", a.id, err)
 		}
 	}
+	return s
 }
 
 // TestGracefulShutdown sends SIGTERM while requests are in flight: they
@@ -173,8 +211,10 @@ func TestMemoryMode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.Stat(filepath.Join(s.DataDir, "openfront.db")); !os.IsNotExist(err) {
-		t.Errorf("memory mode wrote a store file: %v", err)
+	for _, name := range []string{"openfront.db", logstore.FileName} {
+		if _, err := os.Stat(filepath.Join(s.DataDir, name)); !os.IsNotExist(err) {
+			t.Errorf("memory mode wrote a store file: %v", err)
+		}
 	}
 	s.kill()
 	s.restart()

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"sync"
 	"syscall"
 	"time"
@@ -23,6 +24,7 @@ import (
 	"github.com/openfront/openfront/internal/fleet"
 	"github.com/openfront/openfront/internal/invalidation"
 	"github.com/openfront/openfront/internal/store/bolt"
+	"github.com/openfront/openfront/internal/store/logstore"
 	"github.com/openfront/openfront/internal/store/memory"
 )
 
@@ -129,22 +131,17 @@ func serve(f serveFlags, cfg *config.Config, log *slog.Logger) error {
 		keys[edgeKeyID] = cloudfront.Key{Secret: edgeSecret}
 	}
 
-	var store interface {
-		invalidation.Store
-		distribution.Store
-		fleet.Store
-	}
+	var store durableStore
+	storeKind := "memory"
 	if f.memory {
 		store = memory.New()
 		log.Warn("memory mode: nothing is written to disk; every invalidation is lost on exit")
 	} else {
-		// An invalidation's fleet event is logged with it: one durable
-		// write per create, and the hub's Apply finds it logged.
-		s, err := bolt.Open(f.dataDir, bolt.WithInvalidationEvent(fleet.InvalidationEvent))
+		s, kind, err := openStore(f.dataDir, log)
 		if err != nil {
 			return fmt.Errorf("store: %w", err)
 		}
-		store = s
+		store, storeKind = s, kind
 	}
 	defer func() {
 		if err := store.Close(); err != nil {
@@ -269,9 +266,9 @@ func serve(f serveFlags, cfg *config.Config, log *slog.Logger) error {
 		log.Info("authentication on: requests must be signed with AWS Signature Version 4", "keys", len(keys)-1)
 	}
 	if f.memory {
-		log.Info("store", "kind", "memory")
+		log.Info("store", "kind", storeKind)
 	} else {
-		log.Info("store", "kind", "bbolt", "dir", f.dataDir)
+		log.Info("store", "kind", storeKind, "dir", f.dataDir)
 	}
 	example := "EDFDVBD6EXAMPLE"
 	for _, d := range registry.All() {
@@ -315,6 +312,35 @@ func serve(f serveFlags, cfg *config.Config, log *slog.Logger) error {
 	wg.Wait()
 	log.Info("stopped")
 	return nil
+}
+
+// durableStore is what serve needs of a store.
+type durableStore interface {
+	invalidation.Store
+	distribution.Store
+	fleet.Store
+}
+
+// openStore opens the durable store in dir: the append-only log
+// (internal/store/logstore), unless dir holds a bbolt file of an earlier
+// openfront (openfront.db), which then stays in use so that no data is
+// left behind on upgrade. Either way an invalidation's fleet event is
+// logged with it: one durable write per create, and the hub's Apply finds
+// it logged.
+func openStore(dir string, log *slog.Logger) (durableStore, string, error) {
+	boltFile := filepath.Join(dir, "openfront.db")
+	if _, err := os.Stat(boltFile); err == nil {
+		if _, err := os.Stat(filepath.Join(dir, logstore.FileName)); err == nil {
+			log.Warn("data directory holds both a bbolt file and a log; using the bbolt file", "bbolt", boltFile)
+		}
+		log.Info("data directory holds a bbolt store from an earlier openfront: keeping it (remove openfront.db to start a log store, losing its data)", "file", boltFile)
+		s, err := bolt.Open(dir, bolt.WithInvalidationEvent(fleet.InvalidationEvent))
+		return s, "bbolt", err
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return nil, "", err
+	}
+	s, err := logstore.Open(dir, logstore.WithInvalidationEvent(fleet.InvalidationEvent), logstore.WithLogger(log))
+	return s, "log", err
 }
 
 func newServer(h http.Handler, log *slog.Logger) *http.Server {
