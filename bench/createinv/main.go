@@ -1,6 +1,6 @@
 // Command createinv measures CreateInvalidation throughput and latency
-// through aws-sdk-go-v2 against a real openfront process (durable bbolt
-// store, SigV4 auth on) and, in the same run and with the same client,
+// through aws-sdk-go-v2 against a real openfront process (durable store:
+// the append-only log by default, bbolt with -store bbolt; SigV4 auth on) and, in the same run and with the same client,
 // against a server that does nothing but answer 201: the ceiling of the
 // machine for this client and HTTP stack.
 //
@@ -48,6 +48,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	cf "github.com/aws/aws-sdk-go-v2/service/cloudfront"
 	"github.com/aws/aws-sdk-go-v2/service/cloudfront/types"
+
+	"github.com/openfront/openfront/internal/store/bolt"
+	"github.com/openfront/openfront/internal/store/logstore"
 )
 
 const (
@@ -77,6 +80,7 @@ func main() {
 		rounds    = flag.Int("rounds", 1, "times every point is measured")
 		invDelay  = flag.Duration("invalidation-delay", 0, "openfront --invalidation-delay (0, the default, completes each invalidation at once: one more store write per create)")
 		extraArgs = flag.String("openfront-args", "", "extra flags for `openfront serve`, space-separated (experiments: --memory, --invalidation-delay 1h)")
+		storeKind = flag.String("store", "log", "durable store to benchmark: log (the default of a new data directory) or bbolt (what a data directory of an earlier openfront keeps)")
 		perfDir   = flag.String("perf", "", "record openfront with perf during its first point at the highest concurrency; reports in DIR")
 		serveMode = flag.String("serve", "", "internal: run the do-nothing server instead of the benchmark (-serve=nothing)")
 	)
@@ -112,7 +116,20 @@ func main() {
 	if err := os.WriteFile(cfgPath, []byte(config), 0o600); err != nil {
 		fatalf("%v", err)
 	}
-	ofArgs := []string{"serve", "--config", cfgPath, "--data-dir", filepath.Join(tmp, "data"),
+	dataDir := filepath.Join(tmp, "data")
+	switch *storeKind {
+	case "log":
+	case "bbolt":
+		// openfront keeps bbolt in a data directory that holds its file.
+		db, err := bolt.Open(dataDir)
+		if err != nil {
+			fatalf("%v", err)
+		}
+		db.Close()
+	default:
+		fatalf("-store: unknown store %q (log or bbolt)", *storeKind)
+	}
+	ofArgs := []string{"serve", "--config", cfgPath, "--data-dir", dataDir,
 		"--api-addr", "127.0.0.1:0", "--edge-addr", "127.0.0.1:0", "--log-level", "warn", "--invalidation-delay", invDelay.String()}
 	ofArgs = append(ofArgs, strings.Fields(*extraArgs)...)
 	of := start("openfront", "openfront API listening on ",
@@ -122,7 +139,7 @@ func main() {
 	defer ceil.stop()
 
 	printMachine(*bin)
-	storeDesc := "durable bbolt store in " + filepath.Join(tmp, "data")
+	storeDesc := "durable " + *storeKind + " store in " + dataDir
 	if slices.Contains(strings.Fields(*extraArgs), "--memory") {
 		storeDesc = "memory store (--memory: not durable)"
 	}
@@ -142,7 +159,7 @@ func main() {
 	}}
 	clients := map[string]*cf.Client{"openfront": newClient(hc, of.url), "ceiling": newClient(hc, ceil.url)}
 	pids := map[string]int{"openfront": of.cmd.Process.Pid, "ceiling": ceil.cmd.Process.Pid}
-	dbs := map[string]string{"openfront": filepath.Join(tmp, "data", "openfront.db")}
+	dbs := map[string]string{"openfront": dataDir}
 
 	type key struct {
 		target string
@@ -172,8 +189,8 @@ func main() {
 					r, t, c, res.rps(), fmtDur(res.pct(50)), fmtDur(res.pct(99)), res.errors,
 					fmtDur(res.cpuPerReq(res.clientCPU)), fmtDur(res.cpuPerReq(res.serverCPU)), res.otherCores())
 				if res.commits > 0 {
-					fmt.Fprintf(os.Stderr, "  bbolt commits %d (%.0f/s), %.2f requests per commit, %.1f KiB written to disk per request (%.1f MiB/s)\n",
-						res.commits, float64(res.commits)/res.elapsed.Seconds(), float64(res.n)/float64(res.commits),
+					fmt.Fprintf(os.Stderr, "  %s commits %d (%.0f/s), %.2f requests per commit, %.1f KiB written to disk per request (%.1f MiB/s)\n",
+						*storeKind, res.commits, float64(res.commits)/res.elapsed.Seconds(), float64(res.n)/float64(res.commits),
 						res.kbPerReq(), float64(res.written)/(1<<20)/res.elapsed.Seconds())
 				}
 				if res.errors > 0 {
@@ -295,7 +312,8 @@ type result struct {
 	// target server, and the whole machine (all processes, both servers
 	// and everything else running).
 	clientCPU, serverCPU, machineCPU time.Duration
-	// commits is the number of bbolt transactions openfront committed.
+	// commits is the number of group commits openfront's store made
+	// (bbolt transactions, or frames of the log); 0 if unknown.
 	commits int
 	// written is how many bytes the server wrote to the disk.
 	written int64
@@ -372,19 +390,82 @@ func snapshot(serverPID int) cpuSnap {
 	return s
 }
 
-// measure runs a point and records the CPU it cost and, when db names
-// openfront's bbolt file, how many transactions it committed.
-func measure(client *cf.Client, serverPID int, db string, conc int, d time.Duration) result {
-	tx0 := boltTxID(db)
+// measure runs a point and records the CPU it cost and, when dataDir is
+// openfront's data directory, how many group commits its store made.
+func measure(client *cf.Client, serverPID int, dataDir string, conc int, d time.Duration) result {
+	c0 := storeCommits(dataDir)
 	before := snapshot(serverPID)
 	r := run(client, conc, d)
 	after := snapshot(serverPID)
-	r.commits = int(boltTxID(db) - tx0)
+	if c1 := storeCommits(dataDir); c0.file == c1.file {
+		r.commits = int(c1.n - c0.n)
+	}
 	r.written = after.serverWritten - before.serverWritten
 	r.clientCPU = after.self - before.self
 	r.serverCPU = after.server - before.server
 	r.machineCPU = after.machine - before.machine
 	return r
+}
+
+// commitCount is a reading of the commits a store made, and the file it
+// was read from: readings from two files (the log was compacted between
+// them) cannot be compared.
+type commitCount struct {
+	n    uint64
+	file uint64 // inode
+}
+
+// storeCommits reads how many group commits openfront's store in dataDir
+// has made so far: the transaction id of its bbolt file, or the frames of
+// its log (each one write and one fdatasync). Reading needs no lock.
+func storeCommits(dataDir string) commitCount {
+	if dataDir == "" {
+		return commitCount{}
+	}
+	path := filepath.Join(dataDir, "openfront.db")
+	n := boltTxID(path)
+	if n == 0 {
+		path = filepath.Join(dataDir, logstore.FileName)
+		n = logFrames(path)
+	}
+	var c commitCount
+	if fi, err := os.Stat(path); err == nil {
+		if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+			c.file = st.Ino
+		}
+	}
+	c.n = n
+	return c
+}
+
+// logFrames counts the frames of the log at path by walking their length
+// prefixes (internal/store/logstore's format: a 36-byte header, then
+// frames of an 8-byte header, length first, and the payload).
+func logFrames(path string) uint64 {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	r := bufio.NewReaderSize(f, 1<<20)
+	if _, err := r.Discard(36); err != nil {
+		return 0
+	}
+	var n uint64
+	var h [8]byte
+	for {
+		if _, err := io.ReadFull(r, h[:]); err != nil {
+			return n
+		}
+		size := int(binary.LittleEndian.Uint32(h[:4]))
+		if size == 0 {
+			return n
+		}
+		if _, err := r.Discard(size); err != nil {
+			return n
+		}
+		n++
+	}
 }
 
 // boltTxID reads the id of the last committed transaction from the meta
