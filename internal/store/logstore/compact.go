@@ -124,7 +124,7 @@ func (s *Store) writeImage(img []byte) error {
 	}
 	s.f = f
 	s.size = int64(headerSize + len(img))
-	s.snapSize = s.size
+	s.alloc, s.snapSize = s.size, s.size
 	if err := syncDir(s.dir); err != nil {
 		return errRenamed{err}
 	}

@@ -19,6 +19,7 @@
 package logstore
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"crypto/rand"
@@ -86,10 +87,12 @@ type Store struct {
 	flushed chan struct{} // closed when the flusher has exited
 	once    sync.Once
 
-	// f, size and snapSize are the flusher's (and Open's, before it starts).
+	// f, size, alloc and snapSize are the flusher's (and Open's, before
+	// it starts).
 	f        *os.File
-	size     int64 // bytes in the file
-	snapSize int64 // size of the file when last written whole (created, compacted)
+	size     int64 // bytes of the log: header and frames
+	alloc    int64 // bytes of the file: the log, then zeros written ahead
+	snapSize int64 // size of the log when last written whole (created, compacted)
 
 	mu        sync.Mutex
 	closed    bool
@@ -100,6 +103,7 @@ type Store struct {
 	spare     []byte // the buffer of the last batch written, for reuse
 	lastStamp uint64 // epoch of the last write
 	frames    uint64 // frames written since Open (commits)
+	end       int64  // size of the log after the last frame written
 
 	lastSeq       uint64 // last invalidation sequence number handed out (file-wide)
 	lastPos       uint64 // last fleet event position handed out
@@ -197,6 +201,7 @@ func Open(dir string, opts ...Option) (*Store, error) {
 		lock.Close()
 		return nil, fmt.Errorf("open %s: %w", s.path, err)
 	}
+	s.end = s.size
 	s.open = s.newBatch(1)
 	go s.flushLoop()
 	return s, nil
@@ -233,7 +238,12 @@ func (s *Store) load() error {
 		}
 		off = next
 	}
-	if off < len(data) {
+	if off < len(data) && allZero(data[off:]) {
+		// Space written ahead (see writeFrame), or a crash while it was
+		// being written: nothing lost.
+		s.alloc = int64(len(data))
+		data = data[:off]
+	} else if off < len(data) {
 		// Only the last frame can be torn: each is written after the one
 		// before it is synced. An intact frame further on means the damage
 		// is not from a crash, and cutting there would drop acknowledged
@@ -252,6 +262,7 @@ func (s *Store) load() error {
 	s.sortEvents()
 	img := s.image()
 	s.size, s.snapSize = int64(len(data)), int64(headerSize+len(img))
+	s.alloc = max(s.alloc, s.size)
 	if s.shouldCompact() {
 		before := s.size
 		if err := s.writeImage(img); err != nil {
@@ -261,10 +272,6 @@ func (s *Store) load() error {
 		return nil
 	}
 	if s.f, err = os.OpenFile(s.path, os.O_WRONLY, 0); err != nil {
-		return err
-	}
-	if _, err := s.f.Seek(s.size, 0); err != nil {
-		s.f.Close()
 		return err
 	}
 	// The cut, if any, must be on disk before anything follows it.
@@ -292,6 +299,10 @@ func (s *Store) flushLoop() {
 			s.mu.Unlock()
 			if closed {
 				if s.f != nil {
+					// Leave the file as long as the log.
+					if s.failed == nil && s.alloc > s.size && s.f.Truncate(s.size) == nil {
+						datasync(s.f)
+					}
 					s.f.Close()
 				}
 				return
@@ -333,6 +344,7 @@ func (s *Store) flushLoop() {
 		} else {
 			s.durable = b.epoch
 			s.frames++
+			s.end = s.size
 		}
 		s.flushing = nil
 		s.spare = b.buf
@@ -349,10 +361,34 @@ func (s *Store) flushLoop() {
 	}
 }
 
+// writeAhead is how much zeroed space writeFrame adds to the file at a
+// time.
+const writeAhead = 4 << 20
+
+var zeros = make([]byte, 256<<10)
+
 // writeFrame appends buf (a frame header and records) and syncs it.
+//
+// The frame overwrites zeros written ahead rather than growing the file:
+// fdatasync of a write that changes the file's size must commit the
+// filesystem's journal too (on ext4 it took 1–8 ms on this project's
+// machine, against 0.1–0.4 ms for an overwrite, and more CPU). Once per
+// writeAhead bytes the file is extended with zeros, which the frame's
+// fdatasync makes durable with it. Recovery reads zeros after the last
+// frame as the end of the log.
 func (s *Store) writeFrame(buf []byte) error {
 	sealFrame(buf)
-	if _, err := s.f.Write(buf); err != nil {
+	if need := s.size + int64(len(buf)); need > s.alloc {
+		to := need + writeAhead
+		for s.alloc < to {
+			n, err := s.f.WriteAt(zeros[:min(int64(len(zeros)), to-s.alloc)], s.alloc)
+			s.alloc += int64(n)
+			if err != nil {
+				return err
+			}
+		}
+	}
+	if _, err := s.f.WriteAt(buf, s.size); err != nil {
 		return err
 	}
 	if err := datasync(s.f); err != nil {
@@ -360,6 +396,17 @@ func (s *Store) writeFrame(buf []byte) error {
 	}
 	s.size += int64(len(buf))
 	return nil
+}
+
+func allZero(b []byte) bool {
+	for len(b) > 0 {
+		n := min(len(b), len(zeros))
+		if !bytes.Equal(b[:n], zeros[:n]) {
+			return false
+		}
+		b = b[n:]
+	}
+	return true
 }
 
 // writable is nil if writes are accepted; s.mu is held.

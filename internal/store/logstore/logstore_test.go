@@ -163,11 +163,9 @@ func workload(t *testing.T, s *Store) []int64 {
 	t.Helper()
 	var sizes []int64
 	note := func() {
-		fi, err := os.Stat(s.path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		sizes = append(sizes, fi.Size())
+		s.mu.Lock()
+		sizes = append(sizes, s.end)
+		s.mu.Unlock()
 	}
 	var invs []invalidation.Invalidation
 	for i := range 6 {
@@ -315,10 +313,24 @@ func TestZeroTail(t *testing.T) {
 	f, _ := os.OpenFile(filepath.Join(dir, FileName), os.O_WRONLY|os.O_APPEND, 0)
 	f.Write(make([]byte, 4096))
 	f.Close()
-	s = open(t, dir)
+	var logged bytes.Buffer
+	s, err := Open(dir, WithLogger(slog.New(slog.NewTextHandler(&logged, nil))))
+	if err != nil {
+		t.Fatal(err)
+	}
 	defer s.Close()
 	if got := state(t, s); got != want {
 		t.Errorf("after a zero tail:\n%s\nwant:\n%s", got, want)
+	}
+	if logged.Len() > 0 {
+		t.Errorf("zeros after the log were reported: %s", logged.String())
+	}
+	// The store goes on writing over the zeros.
+	create(t, s, newInv("E1", "r2", "/b"))
+	s.Close()
+	s = open(t, dir)
+	if n, _ := s.CountInProgress(bg, "E1"); n != 2 {
+		t.Errorf("CountInProgress = %d, want 2", n)
 	}
 }
 
@@ -511,5 +523,38 @@ func TestGroupCommit(t *testing.T) {
 	t.Logf("256 creates in %d commits", s.Commits())
 	if s.Commits() >= 256 {
 		t.Errorf("256 concurrent creates took %d commits", s.Commits())
+	}
+}
+
+// TestCrashCopy: the file of a running store (not closed, with space
+// written ahead past the log) opens to everything acknowledged, also once
+// the log has outgrown the first space written ahead.
+func TestCrashCopy(t *testing.T) {
+	dir := t.TempDir()
+	s := open(t, dir)
+	defer s.Close()
+	long := "/" + strings.Repeat("p", 3999)
+	var wg sync.WaitGroup
+	for i := range 1500 {
+		wg.Go(func() { create(t, s, newInv(fmt.Sprint("E", i%3), fmt.Sprint("r", i), long, fmt.Sprint("/", i))) })
+	}
+	wg.Wait()
+	want := state(t, s)
+	data, err := os.ReadFile(s.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.mu.Lock()
+	end := s.end
+	s.mu.Unlock()
+	if int64(len(data)) <= end || end < writeAhead {
+		t.Fatalf("file %d bytes, log %d: expected a log past %d bytes with zeros after it", len(data), end, writeAhead)
+	}
+	crashed := t.TempDir()
+	os.WriteFile(filepath.Join(crashed, FileName), data, 0o600)
+	s2 := open(t, crashed)
+	defer s2.Close()
+	if got := state(t, s2); got != want {
+		t.Errorf("state of the copy differs")
 	}
 }
