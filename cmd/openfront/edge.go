@@ -76,7 +76,9 @@ func edgeMain(controlPlane, addr, name string, cacheSize, maxObjectSize int64, m
 	defer stopFollowing()
 	go follower.Run(followCtx)
 
-	srv := newServer(follower.Guard(cache), log)
+	// The viewer listener (fasthttp): plain hits answered directly while
+	// follower.Fresh, the rest through the Guard and the edge's handler.
+	srv := cache.NewServer(edge.ServerConfig{Handler: follower.Guard(cache), Fresh: follower.Fresh, Logger: log})
 	fmt.Printf("openfront edge listening on %s\n", url)
 	log.Info("following the control plane", "control_plane", controlPlane, "max_staleness", maxStaleness)
 

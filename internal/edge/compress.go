@@ -51,18 +51,27 @@ func acceptsGzip(r *http.Request) bool {
 		return false
 	}
 	for _, v := range r.Header["Accept-Encoding"] {
-		for part := range strings.SplitSeq(v, ",") {
-			coding, params, _ := strings.Cut(part, ";")
-			if !strings.EqualFold(strings.TrimSpace(coding), "gzip") {
-				continue
-			}
-			if name, q, ok := strings.Cut(strings.TrimSpace(params), "="); ok && strings.EqualFold(strings.TrimSpace(name), "q") {
-				if f, err := strconv.ParseFloat(strings.TrimSpace(q), 64); err == nil && f <= 0 {
-					continue
-				}
-			}
+		if acceptsGzipValue(v) {
 			return true
 		}
+	}
+	return false
+}
+
+// acceptsGzipValue reports whether one Accept-Encoding value lists gzip
+// with a q above 0.
+func acceptsGzipValue(v string) bool {
+	for part := range strings.SplitSeq(v, ",") {
+		coding, params, _ := strings.Cut(part, ";")
+		if !strings.EqualFold(strings.TrimSpace(coding), "gzip") {
+			continue
+		}
+		if name, q, ok := strings.Cut(strings.TrimSpace(params), "="); ok && strings.EqualFold(strings.TrimSpace(name), "q") {
+			if f, err := strconv.ParseFloat(strings.TrimSpace(q), 64); err == nil && f <= 0 {
+				continue
+			}
+		}
+		return true
 	}
 	return false
 }

@@ -1,0 +1,465 @@
+package edge
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/valyala/fasthttp"
+	"github.com/valyala/fasthttp/fasthttpadaptor"
+)
+
+// The bridge: every viewer request the fast path does not answer goes to
+// the net/http handler (ServeHTTP, behind the fleet's Guard) as a
+// *http.Request built by fasthttpadaptor.ConvertRequest and then made as
+// net/http's (Host out of the header map, Body and ContentLength, Close),
+// with a ResponseWriter that:
+//
+//   - answers with the header as it was at WriteHeader, with net/http's
+//     additions: Date unless the handler has a Date key, Content-Type
+//     sniffed from the first bytes when there is no Content-Type key and
+//     no Content-Encoding, no Content-Type/Content-Length on 1xx, 204 and
+//     304 (304: no Content-Type either), a HEAD's Content-Length as set;
+//   - keeps a body of up to streamAfter bytes and sends it with its
+//     Content-Length once the handler returns; a larger body, or one the
+//     handler flushes (httputil.ReverseProxy does for bodies of unknown
+//     length), is streamed through a pipe: with the handler's
+//     Content-Length when it set one, else chunked (or, over HTTP/1.0,
+//     until the connection closes), so an object over the cache's size
+//     limit is never held in memory whole;
+//   - ends the connection without an answer when the handler panics
+//     before answering, and cuts it short when it panics while streaming
+//     (http.ErrAbortHandler silently, as net/http).
+//
+// The request's context ends when the handler returns or the viewer goes
+// away (a background read, as net/http's, on viewerConn), and when
+// Shutdown gives up waiting.
+
+// streamAfter is how much of a body the bridge keeps before it streams.
+const streamAfter = 64 << 10
+
+// bridge answers ctx through the net/http handler.
+func (s *Server) bridge(ctx *fasthttp.RequestCtx) {
+	r := new(http.Request)
+	if err := fasthttpadaptor.ConvertRequest(ctx, r, true); err != nil {
+		// net/http refuses such a request target the same way.
+		ctx.Response.Header.Set("Content-Type", "text/plain; charset=utf-8")
+		ctx.Response.Header.SetConnectionClose()
+		ctx.SetStatusCode(http.StatusBadRequest)
+		ctx.SetBodyString("400 Bad Request")
+		return
+	}
+	asNetHTTP(ctx, r)
+
+	rctx, cancel := context.WithCancel(s.baseCtx)
+	vc, _ := ctx.Conn().(*viewerConn)
+	if vc != nil {
+		vc.startBackgroundRead(cancel)
+	}
+	w := &bridgeWriter{
+		h:      make(http.Header),
+		head:   r.Method == http.MethodHead,
+		events: make(chan int, 1),
+		done:   make(chan struct{}),
+	}
+	go s.run(w, r.WithContext(rctx))
+
+	switch <-w.events {
+	case evDone:
+		if vc != nil {
+			vc.abortBackgroundRead()
+		}
+		cancel()
+		w.respond(ctx)
+		if !w.head && bodyAllowedForStatus(w.status) {
+			ctx.Response.SetBodyRaw(w.buf)
+		}
+	case evStream:
+		cl := int64(-1)
+		if v := w.snap.Get("Content-Length"); v != "" {
+			if n, err := strconv.ParseInt(v, 10, 64); err == nil && n >= 0 {
+				cl = n
+			}
+		}
+		w.respond(ctx)
+		body := &bridgeBody{w: w, vc: vc, cancel: cancel}
+		if cl < 0 && !ctx.Request.Header.IsHTTP11() {
+			// HTTP/1.0 has no chunked encoding, and fasthttp has no
+			// body delimited by closing: write it on the connection.
+			hdr := append([]byte(nil), ctx.Response.Header.Header()...)
+			ctx.HijackSetNoResponse(true)
+			ctx.Hijack(func(c net.Conn) {
+				defer body.Close()
+				if _, err := c.Write(hdr); err == nil {
+					_, _ = io.Copy(c, body)
+				}
+			})
+			return
+		}
+		// The header goes out now, as net/http's Flush sends it, and the
+		// body as the handler writes it (viewerConn.ReadFrom).
+		ctx.Response.ImmediateHeaderFlush = true
+		ctx.Response.SetBodyStream(body, int(cl))
+	case evAbort:
+		if vc != nil {
+			vc.abortBackgroundRead()
+		}
+		cancel()
+		ctx.HijackSetNoResponse(true)
+		ctx.Hijack(func(c net.Conn) { _ = c.Close() })
+	default:
+		cancel()
+	}
+}
+
+// run serves r on w and reports how it ended.
+func (s *Server) run(w *bridgeWriter, r *http.Request) {
+	defer func() {
+		if p := recover(); p != nil {
+			if p != http.ErrAbortHandler {
+				s.log.Error("viewer listener: panic serving", "remote", r.RemoteAddr, "panic", p)
+			}
+			w.mu.Lock()
+			w.aborted = true
+			streaming := w.pw != nil
+			w.mu.Unlock()
+			if streaming {
+				_ = w.pw.CloseWithError(errAborted)
+			} else {
+				w.events <- evAbort
+			}
+			return
+		}
+		w.finish()
+	}()
+	s.handler.ServeHTTP(w, r)
+}
+
+var errAborted = errors.New("handler aborted the response")
+
+// asNetHTTP makes r, as ConvertRequest builds it, what net/http's server
+// hands a handler.
+func asNetHTTP(ctx *fasthttp.RequestCtx, r *http.Request) {
+	// net/http keeps Host out of the header map, in r.Host (the request
+	// target's authority for an absolute-form target).
+	delete(r.Header, "Host")
+	if r.URL.IsAbs() && r.URL.Host != "" {
+		r.Host = r.URL.Host
+	} else {
+		r.Host = string(ctx.Request.Header.Host())
+	}
+	// Content-Length and Transfer-Encoding: fasthttp has read and
+	// de-chunked the body.
+	if len(ctx.Request.Body()) == 0 && ctx.Request.Header.ContentLength() == 0 {
+		r.Body = http.NoBody
+		r.ContentLength = 0
+	}
+	r.TransferEncoding = nil
+	if ctx.Request.Header.ContentLength() == -1 {
+		r.TransferEncoding = []string{"chunked"}
+		r.ContentLength = -1
+	}
+	r.Close = ctx.Request.Header.ConnectionClose() || (!ctx.Request.Header.IsHTTP11() && !hasToken(r.Header["Connection"], "keep-alive"))
+}
+
+// hasToken reports whether a header's values list token.
+func hasToken(vals []string, token string) bool {
+	for _, v := range vals {
+		for part := range strings.SplitSeq(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(part), token) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// Bridge events: how the handler's answer goes out.
+const (
+	evDone   = iota + 1 // the handler returned; the body is in buf
+	evStream            // the body streams through the pipe
+	evAbort             // the handler panicked before answering
+)
+
+// bridgeWriter is the http.ResponseWriter (and http.Flusher) of a bridged
+// request.
+type bridgeWriter struct {
+	h      http.Header
+	head   bool
+	events chan int
+	done   chan struct{}
+
+	wroteHeader bool
+	status      int
+	snap        http.Header // h at WriteHeader
+	sniff       []byte      // the first bytes written, for Content-Type
+	buf         []byte      // the body, until it streams
+	written     int64
+
+	mu      sync.Mutex
+	pw      *io.PipeWriter // set once streaming
+	pr      *io.PipeReader
+	aborted bool
+}
+
+func (w *bridgeWriter) Header() http.Header { return w.h }
+
+// WriteHeader fixes the status and the header, as net/http's; 1xx
+// answers are not sent (but 101, which the edge never answers).
+func (w *bridgeWriter) WriteHeader(code int) {
+	if code < 100 || code > 999 {
+		panic("invalid WriteHeader code " + strconv.Itoa(code))
+	}
+	if w.wroteHeader || (code < 200 && code != http.StatusSwitchingProtocols) {
+		return
+	}
+	w.wroteHeader = true
+	w.status = code
+	w.snap = w.h.Clone()
+}
+
+func (w *bridgeWriter) Write(p []byte) (int, error) {
+	if !w.wroteHeader {
+		w.WriteHeader(http.StatusOK)
+	}
+	if !bodyAllowedForStatus(w.status) {
+		return 0, http.ErrBodyNotAllowed
+	}
+	if len(w.sniff) < 512 && w.pw == nil { // what respond sniffs, before it runs
+		n := min(len(p), 512-len(w.sniff))
+		w.sniff = append(w.sniff, p[:n]...)
+	}
+	w.written += int64(len(p))
+	if w.head {
+		return len(p), nil
+	}
+	if w.pw != nil {
+		return w.pw.Write(p)
+	}
+	w.buf = append(w.buf, p...)
+	if len(w.buf) > streamAfter {
+		if err := w.stream(); err != nil {
+			return 0, err
+		}
+	}
+	return len(p), nil
+}
+
+// Flush sends what was written so far and streams the rest.
+func (w *bridgeWriter) Flush() {
+	if !w.wroteHeader {
+		w.WriteHeader(http.StatusOK)
+	}
+	if w.pw != nil || w.head || !bodyAllowedForStatus(w.status) {
+		return // a HEAD or a bodiless answer goes out when the handler returns
+	}
+	_ = w.stream()
+}
+
+// stream hands the answer to the server as a stream, then writes what was
+// kept into it.
+func (w *bridgeWriter) stream() error {
+	w.mu.Lock()
+	w.pr, w.pw = io.Pipe()
+	w.mu.Unlock()
+	w.events <- evStream
+	buf := w.buf
+	w.buf = nil
+	if len(buf) > 0 {
+		if _, err := w.pw.Write(buf); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// finish ends the answer once the handler has returned.
+func (w *bridgeWriter) finish() {
+	if !w.wroteHeader {
+		w.WriteHeader(http.StatusOK)
+	}
+	if w.pw != nil {
+		_ = w.pw.Close()
+		return
+	}
+	w.events <- evDone
+}
+
+// respond sets ctx's status and header from the handler's, as net/http
+// writes them.
+func (w *bridgeWriter) respond(ctx *fasthttp.RequestCtx) {
+	code := w.status
+	ctx.SetStatusCode(code)
+	rh := &ctx.Response.Header
+	h := w.snap
+	if !bodyAllowedForStatus(code) {
+		delete(h, "Content-Length")
+		delete(h, "Transfer-Encoding")
+		if code == http.StatusNotModified {
+			delete(h, "Content-Type")
+		}
+	}
+	cl, haveCL := h["Content-Length"]
+	for k, vv := range h {
+		switch {
+		case k == "Content-Length", k == "Transfer-Encoding", k == "Trailer", strings.HasPrefix(k, http.TrailerPrefix):
+			continue // framing is the server's; trailers are not sent
+		}
+		for _, v := range vv {
+			rh.Add(k, v)
+		}
+	}
+	if _, ok := h["Date"]; !ok {
+		rh.Set("Date", httpDate(time.Now())[0])
+	}
+	if bodyAllowedForStatus(code) {
+		if _, ok := h["Content-Type"]; !ok && h.Get("Content-Encoding") == "" && len(w.sniff) > 0 {
+			rh.Set("Content-Type", http.DetectContentType(w.sniff))
+		}
+	}
+	switch {
+	case !bodyAllowedForStatus(code):
+		ctx.Response.SkipBody = true
+	case w.head:
+		// net/http sends the handler's Content-Length, else the length
+		// of what it wrote, else none.
+		ctx.Response.SkipBody = true
+		switch {
+		case haveCL && len(cl) > 0:
+			if n, err := strconv.Atoi(cl[0]); err == nil {
+				rh.SetContentLength(n)
+			}
+		case w.written > 0:
+			rh.SetContentLength(int(w.written))
+		default:
+			rh.SetContentLength(-2) // no Content-Length
+		}
+	}
+}
+
+// bodyAllowedForStatus is net/http's.
+func bodyAllowedForStatus(status int) bool {
+	switch {
+	case status >= 100 && status <= 199:
+		return false
+	case status == http.StatusNoContent, status == http.StatusNotModified:
+		return false
+	}
+	return true
+}
+
+// bridgeBody is the body of a streamed answer, as the server reads it.
+type bridgeBody struct {
+	w      *bridgeWriter
+	vc     *viewerConn
+	cancel context.CancelFunc
+	once   sync.Once
+}
+
+func (b *bridgeBody) Read(p []byte) (int, error) { return b.w.pr.Read(p) }
+
+// Close is called by the server once the body is written or the viewer
+// is gone: the handler's further writes fail, the request's context ends
+// and the connection's background read stops before the server reads the
+// next request.
+func (b *bridgeBody) Close() error {
+	b.once.Do(func() {
+		_ = b.w.pr.CloseWithError(io.ErrClosedPipe)
+		if b.vc != nil {
+			b.vc.abortBackgroundRead()
+		}
+		b.cancel()
+	})
+	return nil
+}
+
+// viewerListener hands the server viewerConns.
+type viewerListener struct{ net.Listener }
+
+func (l viewerListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return &viewerConn{Conn: c}, nil
+}
+
+// viewerConn is a viewer's connection with net/http's background read:
+// while a bridged request is handled, one byte is read so that the
+// viewer's going away ends the request's context; a byte read (the next
+// pipelined request) is kept for the server's next read.
+type viewerConn struct {
+	net.Conn
+	bgDone   chan struct{} // open while a background read runs
+	aborting atomic.Bool
+	pending  []byte
+	err      error
+}
+
+// ReadFrom writes what r gives as it gives it: the server's bufio.Writer
+// hands a streamed body to it rather than holding back the last partial
+// buffer until more comes.
+func (c *viewerConn) ReadFrom(r io.Reader) (int64, error) {
+	return io.Copy(c.Conn, r)
+}
+
+func (c *viewerConn) Read(p []byte) (int, error) {
+	if len(c.pending) > 0 && len(p) > 0 {
+		n := copy(p, c.pending)
+		c.pending = c.pending[n:]
+		return n, nil
+	}
+	if c.err != nil {
+		err := c.err
+		c.err = nil
+		return 0, err
+	}
+	return c.Conn.Read(p)
+}
+
+// startBackgroundRead reads one byte in the background; an error (the
+// viewer closed or reset the connection) calls cancel.
+func (c *viewerConn) startBackgroundRead(cancel context.CancelFunc) {
+	done := make(chan struct{})
+	c.bgDone = done
+	c.aborting.Store(false)
+	// As net/http: the server's read deadline (for the request head)
+	// must not end a handler that takes longer.
+	_ = c.Conn.SetReadDeadline(time.Time{})
+	go func() {
+		defer close(done)
+		var b [1]byte
+		n, err := c.Conn.Read(b[:])
+		if n == 1 {
+			c.pending = append(c.pending, b[0])
+		}
+		if err != nil {
+			var ne net.Error
+			if c.aborting.Load() && errors.As(err, &ne) && ne.Timeout() {
+				return // abortBackgroundRead's own deadline
+			}
+			c.err = err
+			cancel()
+		}
+	}()
+}
+
+// abortBackgroundRead stops the background read and waits for it.
+func (c *viewerConn) abortBackgroundRead() {
+	done := c.bgDone
+	if done == nil {
+		return
+	}
+	c.aborting.Store(true)
+	_ = c.Conn.SetReadDeadline(time.Unix(1, 0))
+	<-done
+	_ = c.Conn.SetReadDeadline(time.Time{})
+	c.bgDone = nil
+}

@@ -1,0 +1,420 @@
+package edge
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/valyala/fasthttp"
+)
+
+// viewerServer serves h.edge on the viewer listener (NewServer) beside
+// h.srv's net/http server, and returns its address.
+func viewerServer(t *testing.T, h *harness, c ServerConfig) (string, *Server) {
+	t.Helper()
+	s := h.edge.NewServer(c)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(ln) }()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = s.Shutdown(ctx)
+		<-done
+	})
+	return ln.Addr().String(), s
+}
+
+// wireAnswer is one answer as read off the connection: the status line,
+// the header lines as sent (but for those that change per request) in
+// order of name, and the body bytes (de-chunked), and whether the server
+// closed the connection after it.
+type wireAnswer struct {
+	status string
+	lines  []string
+	body   string
+	closed bool
+}
+
+// volatile headers differ between any two answers.
+var volatile = map[string]bool{"date": true, "x-amz-cf-id": true, "age": true}
+
+func (a wireAnswer) String() string {
+	return fmt.Sprintf("%s\n%s\n(body %d bytes %.60q, closed %v)", a.status, strings.Join(a.lines, "\n"), len(a.body), a.body, a.closed)
+}
+
+// rawRoundTrip sends raw on a new connection to addr and reads one answer.
+func rawRoundTrip(t *testing.T, addr, raw string) wireAnswer {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.WriteString(c, raw); err != nil {
+		t.Fatal(err)
+	}
+	var rec bytes.Buffer
+	br := bufio.NewReader(io.TeeReader(c, &rec))
+	method, _, _ := strings.Cut(raw, " ")
+	resp, err := http.ReadResponse(br, &http.Request{Method: method})
+	if err != nil {
+		t.Fatalf("%q: %v (read %q)", raw, err, rec.String())
+	}
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("%q: body: %v", raw, err)
+	}
+	head, _, _ := strings.Cut(rec.String(), "\r\n\r\n")
+	lines := strings.Split(head, "\r\n")
+	a := wireAnswer{status: lines[0], body: string(body)}
+	for _, l := range lines[1:] {
+		name, _, _ := strings.Cut(l, ":")
+		if !volatile[strings.ToLower(name)] {
+			a.lines = append(a.lines, l)
+		}
+	}
+	slices.Sort(a.lines)
+	// Closed: a read right after gets EOF (or nothing within 200ms: open).
+	_ = c.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+	if _, err := br.ReadByte(); err == io.EOF {
+		a.closed = true
+	}
+	return a
+}
+
+// TestViewerListenerWireAsNetHTTP sends the same raw requests to the edge
+// served by net/http and by the viewer listener (fast path and bridge),
+// and compares the answers' bytes: status line, header lines (names as
+// sent, values, order aside), body and whether the connection stays open.
+func TestViewerListenerWireAsNetHTTP(t *testing.T) {
+	o := newOrigin(t)
+	const lm = "Mon, 01 Jan 2024 00:00:00 GMT"
+	big := strings.Repeat("0123456789abcdef", 12<<10) // 192 KiB: over MaxObjectSize, over streamAfter
+	o.setHandler(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		switch r.URL.Path {
+		case "/obj", "/a%41b", "/q":
+			h.Set("Content-Type", "text/plain")
+			h.Set("Cache-Control", "max-age=3600")
+			h.Set("Last-Modified", lm)
+			h["ETag"] = []string{`"v1"`}
+			h.Add("X-Multi", "one")
+			h.Add("X-Multi", "two")
+			http.ServeContent(w, r, "", time.Time{}, strings.NewReader("object "+r.URL.RequestURI()))
+		case "/noct":
+			h["Content-Type"] = nil
+			h.Set("Cache-Control", "max-age=3600")
+			_, _ = io.WriteString(w, "<html><body>no type</body></html>")
+		case "/big":
+			h.Set("Content-Type", "application/octet-stream")
+			h.Set("Content-Length", fmt.Sprint(len(big)))
+			_, _ = io.WriteString(w, big)
+		case "/chunked":
+			h.Set("Content-Type", "text/plain")
+			for i := range 40 {
+				fmt.Fprintf(w, "%05d %s\n", i, strings.Repeat("x", 4000))
+				w.(http.Flusher).Flush()
+			}
+		case "/empty":
+			h.Set("Cache-Control", "max-age=3600")
+			w.WriteHeader(http.StatusNoContent)
+		case "/echo":
+			body, _ := io.ReadAll(r.Body)
+			h.Set("Content-Type", "text/plain")
+			h.Set("Cache-Control", "no-store")
+			names := slices.Sorted(func(yield func(string) bool) {
+				for k := range r.Header {
+					if k != "X-Amz-Cf-Id" && !yield(k+"="+strings.Join(r.Header[k], "|")) {
+						return
+					}
+				}
+			})
+			fmt.Fprintf(w, "%s %s host=%s len=%d body=%q\n%s", r.Method, r.RequestURI, r.Host, r.ContentLength, body, strings.Join(names, "\n"))
+		case "/setcookie":
+			h.Add("Set-Cookie", "a=1; Path=/")
+			h.Add("Set-Cookie", "a=2; Path=/x")
+			h.Set("Cache-Control", "no-store")
+			_, _ = io.WriteString(w, "cookies")
+		default:
+			http.NotFound(w, r)
+		}
+	})
+	d := dist("E1", o, "site.test")
+	d.Config.DefaultBehavior.AllowedMethods = []string{"GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"}
+	h := newHarness(t, Config{MaxObjectSize: 64 << 10}, d)
+	h.edge.realClock = true // Date as the real server's
+	addr, srv := viewerServer(t, h, ServerConfig{})
+	ref := strings.TrimPrefix(h.srv.URL, "http://")
+
+	req := func(method, target, proto string, hdr ...string) string {
+		s := method + " " + target + " " + proto + "\r\nHost: site.test\r\n"
+		for _, l := range hdr {
+			s += l + "\r\n"
+		}
+		return s + "\r\n"
+	}
+	close10 := []string{"Connection: close"}
+	cases := []struct {
+		name string
+		raw  string
+		fast bool // the viewer listener's fast path answers it
+		// extra lines the viewer listener sends and net/http does not:
+		// fasthttp says Connection: close when it closes an HTTP/1.0
+		// connection (net/http leaves it implicit).
+		extra []string
+	}{
+		{"plain hit", req("GET", "/obj", "HTTP/1.1"), true, nil},
+		{"plain hit HEAD", req("HEAD", "/obj", "HTTP/1.1"), true, nil},
+		{"hit with query", req("GET", "/q?b=2&a=1", "HTTP/1.1"), true, nil},
+		{"hit HTTP/1.0", req("GET", "/obj", "HTTP/1.0"), true, close10},
+		{"hit HTTP/1.0 keep-alive", req("GET", "/obj", "HTTP/1.0", "Connection: keep-alive"), true, nil},
+		{"hit HEAD HTTP/1.0", req("HEAD", "/obj", "HTTP/1.0"), true, close10},
+		{"hit Connection: close", req("GET", "/obj", "HTTP/1.1", "Connection: close"), true, nil},
+		{"hit without a Content-Type", req("GET", "/noct", "HTTP/1.1"), true, nil},
+		{"range", req("GET", "/obj", "HTTP/1.1", "Range: bytes=0-3"), false, nil},
+		{"range, lower-case name", req("GET", "/obj", "HTTP/1.1", "range: bytes=2-5"), false, nil},
+		{"unsatisfiable range", req("GET", "/obj", "HTTP/1.1", "Range: bytes=900-"), false, nil},
+		{"if-none-match", req("GET", "/obj", "HTTP/1.1", `If-None-Match: "v1"`), false, nil},
+		{"if-modified-since HEAD", req("HEAD", "/obj", "HTTP/1.1", "If-Modified-Since: "+lm), false, nil},
+		{"percent-encoded path", req("GET", "/a%41b", "HTTP/1.1"), false, nil},
+		{"absolute-form target", "GET http://site.test/obj HTTP/1.1\r\nHost: other.test\r\n\r\n", false, nil},
+		{"unknown host", "GET /obj HTTP/1.1\r\nHost: nobody.test\r\n\r\n", false, nil},
+		{"origin 404", req("GET", "/missing", "HTTP/1.1"), false, nil},
+		{"204 cached", req("GET", "/empty", "HTTP/1.1"), false, nil},
+		{"large, streamed uncached", req("GET", "/big", "HTTP/1.1"), false, nil},
+		{"large HEAD", req("HEAD", "/big", "HTTP/1.1"), false, nil},
+		{"large HTTP/1.0", req("GET", "/big", "HTTP/1.0"), false, close10},
+		{"chunked origin, passed through", req("POST", "/chunked", "HTTP/1.1"), false, nil},
+		{"chunked origin HTTP/1.0", req("POST", "/chunked", "HTTP/1.0"), false, nil},
+		{"POST body", req("POST", "/echo?x=1", "HTTP/1.1", "Content-Type: text/plain", "Content-Length: 5", "X-Dup: 1", "X-Dup: 2") + "hello", false, nil},
+		{"PUT chunked body", req("PUT", "/echo", "HTTP/1.1", "Transfer-Encoding: chunked") + "5\r\nhello\r\n0\r\n\r\n", false, nil},
+		{"POST expect 100-continue", req("POST", "/echo", "HTTP/1.1", "Content-Length: 2", "Expect: 100-continue") + "hi", false, nil},
+		{"DELETE no body", req("DELETE", "/echo", "HTTP/1.1"), false, nil},
+		{"two Set-Cookie", req("POST", "/setcookie", "HTTP/1.1"), false, nil},
+		{"method not allowed", req("TRACE", "/obj", "HTTP/1.1"), false, nil},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			// Warm the cache through net/http so that both see the same state.
+			rawRoundTrip(t, ref, c.raw)
+			want := rawRoundTrip(t, ref, c.raw)
+			want.lines = append(want.lines, c.extra...)
+			slices.Sort(want.lines)
+			got := rawRoundTrip(t, addr, c.raw)
+			var ctx fasthttp.RequestCtx
+			if err := ctx.Request.Read(bufio.NewReader(strings.NewReader(c.raw))); err != nil {
+				t.Fatal(err)
+			}
+			if fast := srv.serveFastHTTP(&ctx); fast != c.fast {
+				t.Errorf("answered by the fast path: %v, want %v", fast, c.fast)
+			}
+			if got.String() != want.String() {
+				t.Errorf("%q\nviewer listener:\n%s\nnet/http:\n%s", c.raw, got, want)
+			}
+		})
+	}
+}
+
+// TestViewerListenerStreams checks that an uncached body over the size
+// limit reaches the viewer while the origin is still sending it: the
+// bridge does not hold it whole.
+func TestViewerListenerStreams(t *testing.T) {
+	o := newOrigin(t)
+	release := make(chan struct{})
+	o.setHandler(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", fmt.Sprint(8<<20))
+		chunk := bytes.Repeat([]byte("z"), 1<<20)
+		_, _ = w.Write(chunk)
+		w.(http.Flusher).Flush()
+		select { // the rest only once the viewer has seen the first MiB
+		case <-release:
+		case <-r.Context().Done():
+			return
+		}
+		for range 7 {
+			_, _ = w.Write(chunk)
+		}
+	})
+	h := newHarness(t, Config{MaxObjectSize: 64 << 10}, dist("E1", o, "site.test"))
+	addr, _ := viewerServer(t, h, ServerConfig{})
+	req, _ := http.NewRequest(http.MethodGet, "http://"+addr+"/huge", nil)
+	req.Host = "site.test"
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.ContentLength != 8<<20 {
+		t.Errorf("Content-Length %d, want %d", resp.ContentLength, 8<<20)
+	}
+	first := make([]byte, 1<<20)
+	if _, err := io.ReadFull(resp.Body, first); err != nil {
+		t.Fatalf("first MiB before the origin sent the rest: %v", err)
+	}
+	close(release)
+	n, err := io.Copy(io.Discard, resp.Body)
+	if err != nil || n != 7<<20 {
+		t.Fatalf("rest: %d bytes, %v", n, err)
+	}
+}
+
+// TestViewerListenerCancelsOnDisconnect checks that a viewer going away
+// while the origin has not answered ends the request's context, so the
+// origin request is abandoned, as with net/http.
+func TestViewerListenerCancelsOnDisconnect(t *testing.T) {
+	o := newOrigin(t)
+	gone := make(chan struct{})
+	o.setHandler(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+			close(gone)
+		case <-time.After(10 * time.Second):
+		}
+	})
+	d := dist("E1", o, "site.test")
+	d.Config.DefaultBehavior.AllowedMethods = []string{"GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"}
+	h := newHarness(t, Config{}, d)
+	addr, _ := viewerServer(t, h, ServerConfig{})
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.WriteString(c, "POST /slow HTTP/1.1\r\nHost: site.test\r\nContent-Length: 0\r\n\r\n")
+	time.Sleep(200 * time.Millisecond)
+	c.Close()
+	select {
+	case <-gone:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the origin request outlived the viewer's connection")
+	}
+}
+
+// TestViewerListenerPipelined checks that requests pipelined on one
+// connection all get their answers in order, through the fast path and
+// the bridge (whose background read takes a byte of the next request).
+func TestViewerListenerPipelined(t *testing.T) {
+	o := newOrigin(t)
+	o.set("/a", "A", "Cache-Control", "max-age=60")
+	o.set("/b", "BB", "Cache-Control", "max-age=60")
+	h := newHarness(t, Config{}, dist("E1", o, "site.test"))
+	addr, _ := viewerServer(t, h, ServerConfig{})
+	h.expect("site.test", "/a", "A", miss)
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	var reqs string
+	for _, p := range []string{"/a", "/b", "/a", "/b", "/a"} {
+		reqs += "GET " + p + " HTTP/1.1\r\nHost: site.test\r\n\r\n"
+	}
+	_, _ = io.WriteString(c, reqs)
+	br := bufio.NewReader(c)
+	for i, want := range []string{"A", "BB", "A", "BB", "A"} {
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("answer %d: %v", i, err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		if string(b) != want {
+			t.Errorf("answer %d: %q, want %q", i, b, want)
+		}
+	}
+}
+
+// TestViewerListenerFresh checks that the fast path answers only while
+// Fresh says so: else the request goes to Handler (the fleet's Guard).
+func TestViewerListenerFresh(t *testing.T) {
+	o := newOrigin(t)
+	o.set("/a", "A", "Cache-Control", "max-age=60")
+	h := newHarness(t, Config{}, dist("E1", o, "site.test"))
+	var fresh atomic.Bool
+	fresh.Store(true)
+	guard := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !fresh.Load() {
+			http.Error(w, "stale", http.StatusServiceUnavailable)
+			return
+		}
+		h.edge.ServeHTTP(w, r)
+	})
+	addr, _ := viewerServer(t, h, ServerConfig{Handler: guard, Fresh: fresh.Load})
+	raw := "GET /a HTTP/1.1\r\nHost: site.test\r\n\r\n"
+	rawRoundTrip(t, addr, raw)
+	if a := rawRoundTrip(t, addr, raw); a.status != "HTTP/1.1 200 OK" || !slices.Contains(a.lines, "X-Cache: "+hit) {
+		t.Fatalf("fresh: %s", a)
+	}
+	fresh.Store(false)
+	if a := rawRoundTrip(t, addr, raw); a.status != "HTTP/1.1 503 Service Unavailable" {
+		t.Fatalf("not fresh: %s", a)
+	}
+}
+
+// TestViewerListenerShutdownDrains checks that Shutdown lets a request in
+// flight finish (its answer says Connection: close) and then returns.
+func TestViewerListenerShutdownDrains(t *testing.T) {
+	o := newOrigin(t)
+	started := make(chan struct{})
+	o.setHandler(func(w http.ResponseWriter, r *http.Request) {
+		close(started)
+		time.Sleep(500 * time.Millisecond)
+		_, _ = io.WriteString(w, "done")
+	})
+	h := newHarness(t, Config{}, dist("E1", o, "site.test"))
+	addr, s := viewerServer(t, h, ServerConfig{})
+	got := make(chan wireAnswer, 1)
+	go func() { got <- rawRoundTrip(t, addr, "GET /slow HTTP/1.1\r\nHost: site.test\r\n\r\n") }()
+	<-started
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := s.Shutdown(ctx); err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	select {
+	case a := <-got:
+		if a.body != "done" || !a.closed {
+			t.Errorf("answer during shutdown: %s", a)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no answer")
+	}
+	if _, err := net.Dial("tcp", addr); err == nil {
+		t.Error("still accepting after Shutdown")
+	}
+}
+
+// TestViewerListenerSlowOrigin checks that a bridged request may take
+// longer than the read timeout of the request head: the background read
+// that watches for the viewer going away must not time out with it.
+func TestViewerListenerSlowOrigin(t *testing.T) {
+	o := newOrigin(t)
+	o.setHandler(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-time.After(800 * time.Millisecond):
+			_, _ = io.WriteString(w, "slow")
+		case <-r.Context().Done():
+		}
+	})
+	h := newHarness(t, Config{}, dist("E1", o, "site.test"))
+	addr, _ := viewerServer(t, h, ServerConfig{ReadHeaderTimeout: 200 * time.Millisecond})
+	for i := range 2 {
+		a := rawRoundTrip(t, addr, fmt.Sprintf("GET /slow%d HTTP/1.1\r\nHost: site.test\r\n\r\n", i))
+		if a.status != "HTTP/1.1 200 OK" || a.body != "slow" {
+			t.Fatalf("slow origin: %s", a)
+		}
+	}
+}
