@@ -214,9 +214,13 @@ func serve(f serveFlags, cfg *config.Config, log *slog.Logger) error {
 		return fmt.Errorf("--api-addr: %w", err)
 	}
 	endpoint := "http://" + ln.Addr().String()
-	servers := []*http.Server{newServer(api, log)}
+	apiServer := newServer(api, log)
+	apiServer.RegisterOnShutdown(hub.StopStreams)
+	servers := []interface {
+		Serve(net.Listener) error
+		Shutdown(context.Context) error
+	}{apiServer}
 	listeners := []net.Listener{ln}
-	servers[0].RegisterOnShutdown(hub.StopStreams)
 
 	// The in-process edge is a member of the fleet like any other: it
 	// follows the control plane over HTTP with the same code as `openfront edge`.
@@ -249,7 +253,9 @@ func serve(f serveFlags, cfg *config.Config, log *slog.Logger) error {
 		// Work logged before it connects waits for it.
 		hub.Expect(f.edgeName, edgeURL)
 		go follower.Run(followCtx)
-		servers = append(servers, newServer(follower.Guard(cache), log))
+		// The viewer listener (fasthttp; plain hits answered without the
+		// Guard's handler when follower.Fresh, the rest through it).
+		servers = append(servers, cache.NewServer(edge.ServerConfig{Handler: follower.Guard(cache), Fresh: follower.Fresh, Logger: log}))
 		listeners = append(listeners, edgeLn)
 	}
 
