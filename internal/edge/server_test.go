@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -88,10 +89,11 @@ func rawRoundTrip(t *testing.T, addr, raw string) wireAnswer {
 		}
 	}
 	slices.Sort(a.lines)
-	// Closed: a read right after gets EOF (or nothing within 200ms: open).
+	// Closed: a read right after fails (nothing within 200ms: open).
 	_ = c.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
-	if _, err := br.ReadByte(); err == io.EOF {
-		a.closed = true
+	if _, err := br.ReadByte(); err != nil {
+		var ne net.Error
+		a.closed = !(errors.As(err, &ne) && ne.Timeout()) // EOF, or reset after unread input
 	}
 	return a
 }
@@ -416,5 +418,28 @@ func TestViewerListenerSlowOrigin(t *testing.T) {
 		if a.status != "HTTP/1.1 200 OK" || a.body != "slow" {
 			t.Fatalf("slow origin: %s", a)
 		}
+	}
+}
+
+// TestViewerListenerLimits checks the answers to a request head over the
+// read buffer (431) and a body over MaxRequestBodySize (413).
+func TestViewerListenerLimits(t *testing.T) {
+	o := newOrigin(t)
+	o.set("/a", "A")
+	d := dist("E1", o, "site.test")
+	d.Config.DefaultBehavior.AllowedMethods = []string{"GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"}
+	h := newHarness(t, Config{}, d)
+	addr, _ := viewerServer(t, h, ServerConfig{MaxRequestBodySize: 1 << 10})
+	big := "GET /a HTTP/1.1\r\nHost: site.test\r\nX-Big: " + strings.Repeat("b", viewerReadBuffer) + "\r\n\r\n"
+	if a := rawRoundTrip(t, addr, big); a.status != "HTTP/1.1 431 Request Header Fields Too Large" || !a.closed {
+		t.Errorf("head over %d bytes: %s", viewerReadBuffer, a)
+	}
+	ok := "GET /a HTTP/1.1\r\nHost: site.test\r\nX-Big: " + strings.Repeat("b", 20000) + "\r\n\r\n"
+	if a := rawRoundTrip(t, addr, ok); a.status != "HTTP/1.1 200 OK" {
+		t.Errorf("head of 20,000 bytes (CloudFront's limit): %s", a)
+	}
+	body := "POST /a HTTP/1.1\r\nHost: site.test\r\nContent-Length: 2000\r\n\r\n" + strings.Repeat("x", 2000)
+	if a := rawRoundTrip(t, addr, body); a.status != "HTTP/1.1 413 Request Entity Too Large" || !a.closed {
+		t.Errorf("body over the limit: %s", a)
 	}
 }
