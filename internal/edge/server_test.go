@@ -146,6 +146,11 @@ func TestViewerListenerWireAsNetHTTP(t *testing.T) {
 				}
 			})
 			fmt.Fprintf(w, "%s %s host=%s len=%d body=%q\n%s", r.Method, r.RequestURI, r.Host, r.ContentLength, body, strings.Join(names, "\n"))
+		case "/text":
+			h.Set("Content-Type", "text/html")
+			h.Set("Cache-Control", "max-age=3600")
+			h.Set("Content-Length", "4000")
+			_, _ = io.WriteString(w, strings.Repeat("<p>compress me</p>", 4000/18)+strings.Repeat(" ", 4000-4000/18*18))
 		case "/setcookie":
 			h.Add("Set-Cookie", "a=1; Path=/")
 			h.Add("Set-Cookie", "a=2; Path=/x")
@@ -157,7 +162,9 @@ func TestViewerListenerWireAsNetHTTP(t *testing.T) {
 	})
 	d := dist("E1", o, "site.test")
 	d.Config.DefaultBehavior.AllowedMethods = []string{"GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"}
-	h := newHarness(t, Config{MaxObjectSize: 64 << 10}, d)
+	gz := dist("E2", o, "gz.test")
+	gz.Config.DefaultBehavior.Compress = true
+	h := newHarness(t, Config{MaxObjectSize: 64 << 10}, d, gz)
 	h.edge.realClock = true // Date as the real server's
 	addr, srv := viewerServer(t, h, ServerConfig{})
 	ref := strings.TrimPrefix(h.srv.URL, "http://")
@@ -168,6 +175,9 @@ func TestViewerListenerWireAsNetHTTP(t *testing.T) {
 			s += l + "\r\n"
 		}
 		return s + "\r\n"
+	}
+	gzreq := func(method, target, proto string, hdr ...string) string {
+		return strings.Replace(req(method, target, proto, hdr...), "Host: site.test", "Host: gz.test", 1)
 	}
 	close10 := []string{"Connection: close"}
 	cases := []struct {
@@ -206,6 +216,12 @@ func TestViewerListenerWireAsNetHTTP(t *testing.T) {
 		{"PUT chunked body", req("PUT", "/echo", "HTTP/1.1", "Transfer-Encoding: chunked") + "5\r\nhello\r\n0\r\n\r\n", false, nil},
 		{"POST expect 100-continue", req("POST", "/echo", "HTTP/1.1", "Content-Length: 2", "Expect: 100-continue") + "hi", false, nil},
 		{"DELETE no body", req("DELETE", "/echo", "HTTP/1.1"), false, nil},
+		{"Compress: gzip copy", gzreq("GET", "/text", "HTTP/1.1", "Accept-Encoding: gzip, br"), true, nil},
+		{"Compress: gzip copy HEAD", gzreq("HEAD", "/text", "HTTP/1.1", "Accept-Encoding: gzip"), true, nil},
+		{"Compress: identity copy", gzreq("GET", "/text", "HTTP/1.1", "Accept-Encoding: br"), true, nil},
+		{"Compress: gzip;q=0", gzreq("GET", "/text", "HTTP/1.1", "Accept-Encoding: gzip;q=0"), true, nil},
+		{"Compress: two Accept-Encoding lines", gzreq("GET", "/text", "HTTP/1.1", "Accept-Encoding: br", "Accept-Encoding: gzip"), false, nil},
+		{"Compress: HTTP/1.0 gets identity", gzreq("GET", "/text", "HTTP/1.0", "Accept-Encoding: gzip"), true, close10},
 		{"two Set-Cookie", req("POST", "/setcookie", "HTTP/1.1"), false, nil},
 		{"method not allowed", req("TRACE", "/obj", "HTTP/1.1"), false, nil},
 	}
