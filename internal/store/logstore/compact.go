@@ -4,9 +4,11 @@ import (
 	"cmp"
 	"encoding/binary"
 	"fmt"
+	"io"
 	"maps"
 	"os"
 	"slices"
+	"time"
 )
 
 // Compaction rewrites the log as its live state only: one create record
@@ -14,31 +16,82 @@ import (
 // edge registry, the retained fleet events and the keys of trimmed ones,
 // and the counters (so sequence numbers and event positions are never
 // handed out again). Deleted distributions, trimmed events' data and
-// superseded edge registries are dropped. The image is written to a new
-// file, fsynced, renamed over the log, and the directory fsynced: a crash
-// at any point leaves either the old log or the new one, whole.
+// superseded edge registries are dropped. The new file is fsynced and
+// renamed over the log, and the directory fsynced: a crash at any point
+// leaves either the old log or the new one, whole.
 //
-// When: the log is compacted once it is more than twice the size of the
-// last image written (at creation, at Open, or by the last compaction) AND
-// has grown by at least compactMin (64 MiB by default) since. Growth that
-// is live state raises the next threshold with it, so each byte is
-// rewritten a bounded number of times. The check is made at Open and by
-// the flusher before each group commit: online compaction takes the batch
-// about to be written into the image instead (its writers wait for the
-// image's write and sync), and holds the store's lock only while it
-// encodes the image in memory (tens of ms per 10 MB of live state); writes
-// meanwhile queue for the next group commit.
+// When: once the log is more than twice the size of the last image
+// written (at creation, at Open, or by the last compaction) AND has grown
+// by at least compactMin (64 MiB by default) since. Growth that is live
+// state raises the next threshold with it, so each byte is rewritten a
+// bounded number of times. The check is made at Open (which compacts
+// before serving) and by the flusher before each group commit.
+//
+// Online, writers are not held up by it. The flusher copies a snapshot of
+// the state under the store's lock (the in-progress set, the key map and
+// slice headers: records are not copied, since only their completion
+// changes and the snapshot says which were InProgress), writes the frame
+// in hand to the old file as usual and goes on with group commits. A
+// goroutine encodes the snapshot and writes it to openfront.log.compact
+// with an fsync. Between two frames the flusher then appends to it the
+// frames written to the old log since the snapshot, fdatasyncs, renames it
+// over the log and fsyncs the directory: only that tail copy (what arrived
+// while the image was written) holds up a group commit.
 const defaultCompactMin = 64 << 20
 
 // imageFrame is the payload size at which an image starts a new frame.
 const imageFrame = 1 << 20
 
+// compactFile is where an image is written before it replaces the log.
+const compactSuffix = ".compact"
+
 func (s *Store) shouldCompact() bool {
 	return s.size > 2*s.snapSize && s.size-s.snapSize >= s.compactMin
 }
 
-// image encodes the whole state as frames; s.mu is held (or Open runs).
-func (s *Store) image() []byte {
+// snapshot is the state at one point, for an image encoded without the
+// store's lock: what may change afterwards is copied, what does not
+// (records but for their completion, event data, distribution JSON, the
+// edge map, which is replaced and never changed) is shared.
+type snapshot struct {
+	lastSeq, lastPos uint64
+	distributions    map[string][]byte
+	edges            map[string][]byte
+	keys             map[string]keyEntry
+	dists            []distSnapshot // by Id
+	inProgress       map[uint64]bool
+	events           []event
+}
+
+type distSnapshot struct {
+	id   string
+	invs []*rec
+}
+
+// snapshot takes a snapshot; s.mu is held (or Open runs).
+func (s *Store) snapshot() *snapshot {
+	sn := &snapshot{
+		lastSeq:       s.lastSeq,
+		lastPos:       s.lastPos,
+		distributions: maps.Clone(s.distributions),
+		edges:         s.edges,
+		keys:          maps.Clone(s.keys),
+		inProgress:    make(map[uint64]bool, len(s.inProgress)),
+		events:        s.events[:len(s.events):len(s.events)],
+	}
+	for seq := range s.inProgress {
+		sn.inProgress[seq] = true
+	}
+	for _, id := range slices.Sorted(maps.Keys(s.dists)) {
+		if invs := s.dists[id].invs; len(invs) > 0 {
+			sn.dists = append(sn.dists, distSnapshot{id, invs[:len(invs):len(invs)]})
+		}
+	}
+	return sn
+}
+
+// image encodes sn as sealed frames.
+func (sn *snapshot) image(s *Store) []byte {
 	out := make([]byte, 0, 4096)
 	start := len(out)
 	out = append(out, make([]byte, frameHeader)...)
@@ -51,21 +104,21 @@ func (s *Store) image() []byte {
 		}
 	}
 	out = append(out, recCounters)
-	out = binary.AppendUvarint(out, s.lastSeq)
-	out = binary.AppendUvarint(out, s.lastPos)
-	for _, id := range slices.Sorted(maps.Keys(s.distributions)) {
+	out = binary.AppendUvarint(out, sn.lastSeq)
+	out = binary.AppendUvarint(out, sn.lastPos)
+	for _, id := range slices.Sorted(maps.Keys(sn.distributions)) {
 		out = append(out, recPutDist)
 		out = appendString(out, id)
-		out = appendBytes(out, s.distributions[id])
+		out = appendBytes(out, sn.distributions[id])
 		next(false)
 	}
-	if len(s.edges) > 0 {
-		out = appendEdges(out, s.edges)
+	if len(sn.edges) > 0 {
+		out = appendEdges(out, sn.edges)
 	}
-	for _, key := range slices.Sorted(maps.Keys(s.keys)) {
-		k := s.keys[key]
-		if i := s.eventIndex(k.pos); i < len(s.events) && s.events[i].pos == k.pos {
-			out = appendEventRec(out, k.pos, key, s.events[i].data)
+	for _, key := range slices.Sorted(maps.Keys(sn.keys)) {
+		k := sn.keys[key]
+		if i := eventIndex(sn.events, k.pos); i < len(sn.events) && sn.events[i].pos == k.pos {
+			out = appendEventRec(out, k.pos, key, sn.events[i].data)
 		} else {
 			out = append(out, recEventKey)
 			out = binary.AppendUvarint(out, k.pos)
@@ -73,17 +126,22 @@ func (s *Store) image() []byte {
 		}
 		next(false)
 	}
-	for _, id := range slices.Sorted(maps.Keys(s.dists)) {
-		for _, r := range s.dists[id].invs {
-			var key string
-			var data []byte
+	for _, d := range sn.dists {
+		for _, r := range d.invs {
+			var ev evRef
 			if r.eventPos != 0 {
-				key = invEventKey(r.dist, s.idOf(r))
-				if i := s.eventIndex(r.eventPos); i < len(s.events) && s.events[i].pos == r.eventPos {
-					data = s.events[i].data
+				ev = evRef{ok: true, pos: r.eventPos, trimmed: true}
+				if i := eventIndex(sn.events, r.eventPos); i < len(sn.events) && sn.events[i].pos == r.eventPos {
+					ev.data, ev.trimmed = sn.events[i].data, false
 				}
 			}
-			out = s.appendCreate(out, r, key, data)
+			// Completed before the snapshot, r's completion no longer changes.
+			done := !sn.inProgress[r.seq]
+			var at time.Time
+			if done {
+				at = r.completed
+			}
+			out = s.appendCreate(out, r, done, at, ev)
 			next(false)
 		}
 	}
@@ -91,16 +149,31 @@ func (s *Store) image() []byte {
 	return out[:start] // without the empty frame opened last
 }
 
-// errRenamed marks a failure after the image replaced the log: the store
-// cannot go back to appending to the old file.
-type errRenamed struct{ error }
+// compactResult is a compaction's image, written and synced.
+type compactResult struct {
+	f    *os.File // the new file, holding a header and the image
+	size int64
+	err  error
+}
 
-// writeImage replaces the log with a header and img (sealed frames).
-func (s *Store) writeImage(img []byte) error {
-	tmp := s.path + ".compact"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+// compact encodes sn and writes it to a new file, then hands it to the
+// flusher.
+func (s *Store) compact(sn *snapshot) {
+	img := sn.image(s)
+	f, err := s.createImage(img)
+	s.compacted <- compactResult{f, int64(headerSize + len(img)), err}
+	select { // wake the flusher even if no write comes
+	case s.kick <- struct{}{}:
+	default:
+	}
+}
+
+// createImage writes a header and img to the compaction file and syncs it.
+func (s *Store) createImage(img []byte) (*os.File, error) {
+	tmp := s.path + compactSuffix
+	f, err := os.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	_, err = f.Write(encodeHeader(s.idKey))
 	if err == nil {
@@ -112,11 +185,77 @@ func (s *Store) writeImage(img []byte) error {
 	if err != nil {
 		f.Close()
 		os.Remove(tmp)
+		return nil, err
+	}
+	return f, nil
+}
+
+// finishCompaction copies the frames written since the snapshot after the
+// image and puts the new file in the old one's place. It runs in the
+// flusher, between frames.
+func (s *Store) finishCompaction(res compactResult) {
+	s.compacting = false
+	before := s.size
+	err := res.err
+	if err == nil {
+		err = s.copyTail(res.f, res.size)
+	}
+	if err != nil {
+		if res.f != nil {
+			res.f.Close()
+			os.Remove(s.path + compactSuffix)
+		}
+		s.log.Error("log store: compaction failed; the log goes on as it was", "path", s.path, "err", err)
+		s.snapSize = s.size // try again once it has doubled
+		return
+	}
+	if err := os.Rename(s.path+compactSuffix, s.path); err != nil {
+		res.f.Close()
+		os.Remove(s.path + compactSuffix)
+		s.log.Error("log store: compaction failed; the log goes on as it was", "path", s.path, "err", err)
+		s.snapSize = s.size
+		return
+	}
+	s.f.Close()
+	tail := s.size - s.compactFrom
+	s.f, s.size, s.alloc, s.snapSize = res.f, res.size+tail, res.size+tail, res.size
+	err = syncDir(s.dir)
+	s.mu.Lock()
+	s.end = s.size
+	if err != nil {
+		s.fail(err)
+	}
+	s.mu.Unlock()
+	s.log.Info("log store: compacted", "path", s.path, "bytes_before", before, "bytes_after", s.size)
+}
+
+// copyTail appends the frames written since the snapshot to f, whose image
+// ends at off, and syncs them.
+func (s *Store) copyTail(f *os.File, off int64) error {
+	old, err := os.Open(s.path)
+	if err != nil {
 		return err
 	}
-	if err := os.Rename(tmp, s.path); err != nil {
+	defer old.Close()
+	n := s.size - s.compactFrom
+	if n > 0 {
+		if _, err := io.Copy(io.NewOffsetWriter(f, off), io.NewSectionReader(old, s.compactFrom, n)); err != nil {
+			return err
+		}
+	}
+	return datasync(f)
+}
+
+// writeImage replaces the log with a header and img (sealed frames); Open
+// uses it to create or compact the log.
+func (s *Store) writeImage(img []byte) error {
+	f, err := s.createImage(img)
+	if err != nil {
+		return err
+	}
+	if err := os.Rename(s.path+compactSuffix, s.path); err != nil {
 		f.Close()
-		os.Remove(tmp)
+		os.Remove(s.path + compactSuffix)
 		return err
 	}
 	if s.f != nil {
@@ -125,10 +264,7 @@ func (s *Store) writeImage(img []byte) error {
 	s.f = f
 	s.size = int64(headerSize + len(img))
 	s.alloc, s.snapSize = s.size, s.size
-	if err := syncDir(s.dir); err != nil {
-		return errRenamed{err}
-	}
-	return nil
+	return syncDir(s.dir)
 }
 
 func syncDir(dir string) error {
