@@ -193,6 +193,12 @@ func main() {
 						*storeKind, res.commits, float64(res.commits)/res.elapsed.Seconds(), float64(res.n)/float64(res.commits),
 						res.kbPerReq(), float64(res.written)/(1<<20)/res.elapsed.Seconds())
 				}
+				if res.logBytes > 0 {
+					// write_bytes counts overwrites of the zeros the log
+					// writes ahead oddly (far above the device's writes):
+					// the log's own growth is the figure to read.
+					fmt.Fprintf(os.Stderr, "  log grew %.0f bytes per request\n", float64(res.logBytes)/float64(res.n))
+				}
 				if res.errors > 0 {
 					fmt.Fprintf(os.Stderr, "  first error: %v\n", res.firstErr)
 				}
@@ -315,6 +321,9 @@ type result struct {
 	// commits is the number of group commits openfront's store made
 	// (bbolt transactions, or frames of the log); 0 if unknown.
 	commits int
+	// logBytes is how much the log store's log grew (0 for bbolt, or if
+	// it was compacted during the point).
+	logBytes int64
 	// written is how many bytes the server wrote to the disk.
 	written int64
 }
@@ -399,6 +408,7 @@ func measure(client *cf.Client, serverPID int, dataDir string, conc int, d time.
 	after := snapshot(serverPID)
 	if c1 := storeCommits(dataDir); c0.file == c1.file {
 		r.commits = int(c1.n - c0.n)
+		r.logBytes = c1.bytes - c0.bytes
 	}
 	r.written = after.serverWritten - before.serverWritten
 	r.clientCPU = after.self - before.self
@@ -411,8 +421,9 @@ func measure(client *cf.Client, serverPID int, dataDir string, conc int, d time.
 // was read from: readings from two files (the log was compacted between
 // them) cannot be compared.
 type commitCount struct {
-	n    uint64
-	file uint64 // inode
+	n     uint64
+	bytes int64  // the log's length (0 for bbolt)
+	file  uint64 // inode
 }
 
 // storeCommits reads how many group commits openfront's store in dataDir
@@ -423,12 +434,12 @@ func storeCommits(dataDir string) commitCount {
 		return commitCount{}
 	}
 	path := filepath.Join(dataDir, "openfront.db")
+	var c commitCount
 	n := boltTxID(path)
 	if n == 0 {
 		path = filepath.Join(dataDir, logstore.FileName)
-		n = logFrames(path)
+		n, c.bytes = logFrames(path)
 	}
-	var c commitCount
 	if fi, err := os.Stat(path); err == nil {
 		if st, ok := fi.Sys().(*syscall.Stat_t); ok {
 			c.file = st.Ino
@@ -440,31 +451,33 @@ func storeCommits(dataDir string) commitCount {
 
 // logFrames counts the frames of the log at path by walking their length
 // prefixes (internal/store/logstore's format: a 36-byte header, then
-// frames of an 8-byte header, length first, and the payload).
-func logFrames(path string) uint64 {
+// frames of an 8-byte header, length first, and the payload; zeros after
+// the last), and returns the log's length.
+func logFrames(path string) (n uint64, length int64) {
 	f, err := os.Open(path)
 	if err != nil {
-		return 0
+		return 0, 0
 	}
 	defer f.Close()
 	r := bufio.NewReaderSize(f, 1<<20)
 	if _, err := r.Discard(36); err != nil {
-		return 0
+		return 0, 0
 	}
-	var n uint64
+	length = 36
 	var h [8]byte
 	for {
 		if _, err := io.ReadFull(r, h[:]); err != nil {
-			return n
+			return n, length
 		}
 		size := int(binary.LittleEndian.Uint32(h[:4]))
 		if size == 0 {
-			return n
+			return n, length
 		}
 		if _, err := r.Discard(size); err != nil {
-			return n
+			return n, length
 		}
 		n++
+		length += 8 + int64(size)
 	}
 }
 
