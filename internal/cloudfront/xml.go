@@ -52,14 +52,33 @@ func decodeBatch(body []byte) (invalidation.Batch, error) {
 		return invalidation.Batch{}, &apiError{http.StatusBadRequest, "MissingBody",
 			"This operation requires a body. Ensure that the body is present and the Content-Type header is set."}
 	}
+	wb, ok := scanBatch(body)
+	if !ok {
+		var err error
+		if wb, err = parseBatch(body); err != nil {
+			return invalidation.Batch{}, err
+		}
+	}
+	return batchFromWire(wb)
+}
+
+// parseBatch decodes an <InvalidationBatch> body with encoding/xml: the
+// reference decoder, for every body scanBatch does not take.
+func parseBatch(body []byte) (wireBatch, error) {
 	var wb wireBatch
 	dec := xml.NewDecoder(bytes.NewReader(body))
 	if err := dec.Decode(&wb); err != nil {
-		return invalidation.Batch{}, invalidArgument(msgMalformedXML)
+		return wireBatch{}, invalidArgument(msgMalformedXML)
 	}
 	if err := expectEnd(dec); err != nil {
-		return invalidation.Batch{}, err
+		return wireBatch{}, err
 	}
+	return wb, nil
+}
+
+// batchFromWire checks a decoded body against the model and turns it
+// into the domain's Batch.
+func batchFromWire(wb wireBatch) (invalidation.Batch, error) {
 	if wb.XMLName.Local != "InvalidationBatch" || (wb.XMLName.Space != "" && wb.XMLName.Space != Namespace) {
 		return invalidation.Batch{}, invalidArgument(msgMalformedXML)
 	}
