@@ -197,6 +197,11 @@ func (s *Store) finishCompaction(res compactResult) {
 	s.compacting = false
 	before := s.size
 	err := res.err
+	s.mu.Lock()
+	if err == nil && s.failed != nil {
+		err = s.failed // the old file's last frame is not known good: leave it to recovery
+	}
+	s.mu.Unlock()
 	if err == nil {
 		err = s.copyTail(res.f, res.size)
 	}
