@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -39,7 +38,7 @@ import (
 //     (http.ErrAbortHandler silently, as net/http).
 //
 // The request's context ends when the handler returns or the viewer goes
-// away (a background read, as net/http's, on viewerConn), and when
+// away (watchViewer: net/http's background read, as a peek), and when
 // Shutdown gives up waiting.
 
 // streamAfter is how much of a body the bridge keeps before it streams.
@@ -59,23 +58,17 @@ func (s *Server) bridge(ctx *fasthttp.RequestCtx) {
 	asNetHTTP(ctx, r)
 
 	rctx, cancel := context.WithCancel(s.baseCtx)
-	vc, _ := ctx.Conn().(*viewerConn)
-	if vc != nil {
-		vc.startBackgroundRead(cancel)
-	}
+	stopWatch := watchViewer(ctx.Conn(), cancel)
 	w := &bridgeWriter{
 		h:      make(http.Header),
 		head:   r.Method == http.MethodHead,
 		events: make(chan int, 1),
-		done:   make(chan struct{}),
 	}
 	go s.run(w, r.WithContext(rctx))
 
 	switch <-w.events {
 	case evDone:
-		if vc != nil {
-			vc.abortBackgroundRead()
-		}
+		stopWatch()
 		cancel()
 		w.respond(ctx)
 		if !w.head && bodyAllowedForStatus(w.status) {
@@ -89,7 +82,7 @@ func (s *Server) bridge(ctx *fasthttp.RequestCtx) {
 			}
 		}
 		w.respond(ctx)
-		body := &bridgeBody{w: w, vc: vc, cancel: cancel}
+		body := &bridgeBody{w: w, stopWatch: stopWatch, cancel: cancel}
 		if cl < 0 && !ctx.Request.Header.IsHTTP11() {
 			// HTTP/1.0 has no chunked encoding, and fasthttp has no
 			// body delimited by closing: write it on the connection.
@@ -104,13 +97,13 @@ func (s *Server) bridge(ctx *fasthttp.RequestCtx) {
 			return
 		}
 		// The header goes out now, as net/http's Flush sends it, and the
-		// body as the handler writes it (viewerConn.ReadFrom).
+		// body as the handler writes it: with the header flushed, the
+		// server's bufio.Writer hands the stream to the connection's
+		// ReadFrom, which writes each piece as it comes.
 		ctx.Response.ImmediateHeaderFlush = true
 		ctx.Response.SetBodyStream(body, int(cl))
 	case evAbort:
-		if vc != nil {
-			vc.abortBackgroundRead()
-		}
+		stopWatch()
 		cancel()
 		ctx.HijackSetNoResponse(true)
 		ctx.Hijack(func(c net.Conn) { _ = c.Close() })
@@ -127,7 +120,6 @@ func (s *Server) run(w *bridgeWriter, r *http.Request) {
 				s.log.Error("viewer listener: panic serving", "remote", r.RemoteAddr, "panic", p)
 			}
 			w.mu.Lock()
-			w.aborted = true
 			streaming := w.pw != nil
 			w.mu.Unlock()
 			if streaming {
@@ -194,7 +186,6 @@ type bridgeWriter struct {
 	h      http.Header
 	head   bool
 	events chan int
-	done   chan struct{}
 
 	wroteHeader bool
 	status      int
@@ -203,10 +194,9 @@ type bridgeWriter struct {
 	buf         []byte      // the body, until it streams
 	written     int64
 
-	mu      sync.Mutex
-	pw      *io.PipeWriter // set once streaming
-	pr      *io.PipeReader
-	aborted bool
+	mu sync.Mutex
+	pw *io.PipeWriter // set once streaming
+	pr *io.PipeReader
 }
 
 func (w *bridgeWriter) Header() http.Header { return w.h }
@@ -357,10 +347,10 @@ func bodyAllowedForStatus(status int) bool {
 
 // bridgeBody is the body of a streamed answer, as the server reads it.
 type bridgeBody struct {
-	w      *bridgeWriter
-	vc     *viewerConn
-	cancel context.CancelFunc
-	once   sync.Once
+	w         *bridgeWriter
+	stopWatch func()
+	cancel    context.CancelFunc
+	once      sync.Once
 }
 
 func (b *bridgeBody) Read(p []byte) (int, error) { return b.w.pr.Read(p) }
@@ -372,94 +362,8 @@ func (b *bridgeBody) Read(p []byte) (int, error) { return b.w.pr.Read(p) }
 func (b *bridgeBody) Close() error {
 	b.once.Do(func() {
 		_ = b.w.pr.CloseWithError(io.ErrClosedPipe)
-		if b.vc != nil {
-			b.vc.abortBackgroundRead()
-		}
+		b.stopWatch()
 		b.cancel()
 	})
 	return nil
-}
-
-// viewerListener hands the server viewerConns.
-type viewerListener struct{ net.Listener }
-
-func (l viewerListener) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
-	if err != nil {
-		return nil, err
-	}
-	return &viewerConn{Conn: c}, nil
-}
-
-// viewerConn is a viewer's connection with net/http's background read:
-// while a bridged request is handled, one byte is read so that the
-// viewer's going away ends the request's context; a byte read (the next
-// pipelined request) is kept for the server's next read.
-type viewerConn struct {
-	net.Conn
-	bgDone   chan struct{} // open while a background read runs
-	aborting atomic.Bool
-	pending  []byte
-	err      error
-}
-
-// ReadFrom writes what r gives as it gives it: the server's bufio.Writer
-// hands a streamed body to it rather than holding back the last partial
-// buffer until more comes.
-func (c *viewerConn) ReadFrom(r io.Reader) (int64, error) {
-	return io.Copy(c.Conn, r)
-}
-
-func (c *viewerConn) Read(p []byte) (int, error) {
-	if len(c.pending) > 0 && len(p) > 0 {
-		n := copy(p, c.pending)
-		c.pending = c.pending[n:]
-		return n, nil
-	}
-	if c.err != nil {
-		err := c.err
-		c.err = nil
-		return 0, err
-	}
-	return c.Conn.Read(p)
-}
-
-// startBackgroundRead reads one byte in the background; an error (the
-// viewer closed or reset the connection) calls cancel.
-func (c *viewerConn) startBackgroundRead(cancel context.CancelFunc) {
-	done := make(chan struct{})
-	c.bgDone = done
-	c.aborting.Store(false)
-	// As net/http: the server's read deadline (for the request head)
-	// must not end a handler that takes longer.
-	_ = c.Conn.SetReadDeadline(time.Time{})
-	go func() {
-		defer close(done)
-		var b [1]byte
-		n, err := c.Conn.Read(b[:])
-		if n == 1 {
-			c.pending = append(c.pending, b[0])
-		}
-		if err != nil {
-			var ne net.Error
-			if c.aborting.Load() && errors.As(err, &ne) && ne.Timeout() {
-				return // abortBackgroundRead's own deadline
-			}
-			c.err = err
-			cancel()
-		}
-	}()
-}
-
-// abortBackgroundRead stops the background read and waits for it.
-func (c *viewerConn) abortBackgroundRead() {
-	done := c.bgDone
-	if done == nil {
-		return
-	}
-	c.aborting.Store(true)
-	_ = c.Conn.SetReadDeadline(time.Unix(1, 0))
-	<-done
-	_ = c.Conn.SetReadDeadline(time.Time{})
-	c.bgDone = nil
 }

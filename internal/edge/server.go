@@ -126,7 +126,9 @@ func (e *Edge) NewServer(c ServerConfig) *Server {
 // Serve accepts viewer connections on ln until Shutdown; it then returns
 // nil.
 func (s *Server) Serve(ln net.Listener) error {
-	return s.srv.Serve(viewerListener{ln})
+	// The connections stay *net.TCPConn: fasthttp sends a large hit's
+	// header and body in one writev only to those.
+	return s.srv.Serve(ln)
 }
 
 // Shutdown stops accepting connections, closes idle ones and waits for the
