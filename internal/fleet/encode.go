@@ -1,8 +1,6 @@
 package fleet
 
 import (
-	"encoding/json"
-
 	"github.com/openfront/openfront/internal/invalidation"
 )
 
@@ -12,7 +10,7 @@ import (
 // appends nothing. The key is empty if inv cannot be encoded (a time
 // outside years 0-9999): the hub then logs it itself.
 func InvalidationEvent(inv invalidation.Invalidation) (key string, data []byte) {
-	data, err := json.Marshal(Event{Kind: KindInvalidation, Invalidation: &inv})
+	data, err := encodeInvalidationEvent(&inv)
 	if err != nil {
 		return "", nil
 	}

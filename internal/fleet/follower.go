@@ -411,8 +411,10 @@ func (f *Follower) apply(ctx context.Context, pos uint64, kind string, data []by
 		f.log.Info("loaded the control plane's snapshot", "distributions", len(ds), "position", s.Head, "purged", s.Purge)
 	default:
 		var ev Event
-		if err := json.Unmarshal(data, &ev); err != nil {
-			return fmt.Errorf("event %d: %w", pos, err)
+		if !decodeInvalidationEvent(data, &ev) {
+			if err := json.Unmarshal(data, &ev); err != nil {
+				return fmt.Errorf("event %d: %w", pos, err)
+			}
 		}
 		switch ev.Kind {
 		case KindInvalidation:

@@ -184,6 +184,11 @@ func (h *Hub) Publish(ctx context.Context, key string, ev Event) (uint64, error)
 	if err != nil {
 		return 0, err
 	}
+	return h.publish(ctx, key, ev.Kind, data)
+}
+
+// publish is Publish of an event already encoded as data.
+func (h *Hub) publish(ctx context.Context, key, kind string, data []byte) (uint64, error) {
 	pos, err := h.store.AppendEvent(ctx, key, data)
 	if err != nil {
 		return 0, err
@@ -204,7 +209,7 @@ func (h *Hub) Publish(ctx context.Context, key string, ev Event) (uint64, error)
 	}
 	close(h.appended)
 	h.appended = make(chan struct{})
-	h.trackLocked(pos, ev.Kind, key)
+	h.trackLocked(pos, kind, key)
 	h.wakeLocked()
 	return pos, nil
 }
@@ -298,7 +303,11 @@ func (h *Hub) wakeLocked() {
 // Apply implements invalidation.Applier: the invalidation is logged, and
 // Apply returns once every edge has applied it.
 func (h *Hub) Apply(ctx context.Context, inv invalidation.Invalidation) error {
-	pos, err := h.Publish(ctx, invalidationKey(inv), Event{Kind: KindInvalidation, Invalidation: &inv})
+	data, err := encodeInvalidationEvent(&inv) // what Publish would log, without reflection
+	if err != nil {
+		return err
+	}
+	pos, err := h.publish(ctx, invalidationKey(inv), KindInvalidation, data)
 	if err != nil {
 		return err
 	}
