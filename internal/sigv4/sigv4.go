@@ -10,7 +10,9 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -53,7 +55,48 @@ type Verifier struct {
 	Secret func(accessKeyID string) (secret string, ok bool)
 	// Now is the server's clock; time.Now when nil.
 	Now func() time.Time
+
+	// keys caches signing keys: deriving one takes four HMACs, and it is
+	// the same for every request of a secret, day, region and service.
+	keysMu sync.Mutex
+	keys   map[scopeKey][sha256.Size]byte
 }
+
+type scopeKey struct{ secret, day, region, service string }
+
+// maxCachedKeys bounds the signing key cache (a day's keys of that many
+// access keys and regions); it is emptied when full.
+const maxCachedKeys = 1024
+
+// signingKey returns the signing key of a secret for a scope.
+func (v *Verifier) signingKey(secret, day, region, service string) [sha256.Size]byte {
+	k := scopeKey{secret, day, region, service}
+	v.keysMu.Lock()
+	key, ok := v.keys[k]
+	v.keysMu.Unlock()
+	if ok {
+		return key
+	}
+	copy(key[:], deriveKey(secret, day, region, service))
+	v.keysMu.Lock()
+	if v.keys == nil || len(v.keys) >= maxCachedKeys {
+		v.keys = make(map[scopeKey][sha256.Size]byte)
+	}
+	v.keys[k] = key
+	v.keysMu.Unlock()
+	return key
+}
+
+func deriveKey(secret, day, region, service string) []byte {
+	key := hmacSHA256([]byte("AWS4"+secret), day)
+	key = hmacSHA256(key, region)
+	key = hmacSHA256(key, service)
+	return hmacSHA256(key, "aws4_request")
+}
+
+// bufPool holds the buffers canonical requests and strings to sign are
+// built in.
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
 
 // Verify checks r, whose body has been read into body, and returns the
 // access key id that signed it. The region of the credential scope is not
@@ -70,23 +113,34 @@ func (v *Verifier) Verify(r *http.Request, body []byte) (string, error) {
 	if !strings.HasPrefix(auth, algorithm+" ") {
 		return "", incomplete("Authorization header requires 'Credential', 'SignedHeaders' and 'Signature' parameters with algorithm %s.", algorithm)
 	}
-	fields := map[string]string{}
-	for _, part := range strings.Split(strings.TrimPrefix(auth, algorithm+" "), ",") {
+	// Parameters are comma-separated key=value pairs; the last of a
+	// repeated key counts, unknown keys are ignored.
+	var credential, signedHeaders, signature string
+	for rest, more := auth[len(algorithm)+1:], true; more; {
+		var part string
+		part, rest, more = strings.Cut(rest, ",")
 		k, val, ok := strings.Cut(strings.TrimSpace(part), "=")
 		if !ok {
 			return "", incomplete("Authorization header parameter %q is not of the form key=value.", strings.TrimSpace(part))
 		}
-		fields[k] = val
+		switch k {
+		case "Credential":
+			credential = val
+		case "SignedHeaders":
+			signedHeaders = val
+		case "Signature":
+			signature = val
+		}
 	}
-	for _, k := range []string{"Credential", "SignedHeaders", "Signature"} {
-		if fields[k] == "" {
-			return "", incomplete("Authorization header requires '%s' parameter. Authorization=%s", k, auth)
+	for _, p := range [...]struct{ k, v string }{{"Credential", credential}, {"SignedHeaders", signedHeaders}, {"Signature", signature}} {
+		if p.v == "" {
+			return "", incomplete("Authorization header requires '%s' parameter. Authorization=%s", p.k, auth)
 		}
 	}
 	// Credential = AKID/yyyymmdd/region/service/aws4_request
-	cred := strings.Split(fields["Credential"], "/")
-	if len(cred) != 5 || cred[4] != "aws4_request" {
-		return "", incomplete("Credential %q should be of the form <key>/<date>/<region>/<service>/aws4_request.", fields["Credential"])
+	var cred [5]string
+	if n := splitN(credential, '/', cred[:]); n != 5 || cred[4] != "aws4_request" {
+		return "", incomplete("Credential %q should be of the form <key>/<date>/<region>/<service>/aws4_request.", credential)
 	}
 	keyID, day, region, service := cred[0], cred[1], cred[2], cred[3]
 	secret, ok := v.Secret(keyID)
@@ -128,34 +182,100 @@ func (v *Verifier) Verify(r *http.Request, body []byte) (string, error) {
 		return "", mismatch(fmt.Sprintf("Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '%s' != '%s', from '%s'.", day, amzDate[:8], amzDate))
 	}
 
-	signed := strings.Split(fields["SignedHeaders"], ";")
-	if !slices.Contains(signed, "host") {
+	if !hasHost(signedHeaders) {
 		return "", mismatch("'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.")
 	}
 	sum := sha256.Sum256(body)
-	bodyHash := hex.EncodeToString(sum[:])
+	var bodyHash [2 * sha256.Size]byte
+	hex.Encode(bodyHash[:], sum[:])
 	payloadHash := r.Header.Get("X-Amz-Content-Sha256")
 	switch payloadHash {
 	case "":
-		payloadHash = bodyHash
-	case "UNSIGNED-PAYLOAD", bodyHash:
+		payloadHash = string(bodyHash[:])
+	case "UNSIGNED-PAYLOAD", string(bodyHash[:]):
 	default:
 		return "", &Error{http.StatusBadRequest, "XAmzContentSHA256Mismatch", "The provided 'x-amz-content-sha256' header does not match what was computed."}
 	}
-	canonical := canonicalRequest(r, signed, payloadHash)
-	scope := day + "/" + region + "/" + service + "/aws4_request"
-	creq := sha256.Sum256([]byte(canonical))
-	stringToSign := algorithm + "\n" + amzDate + "\n" + scope + "\n" + hex.EncodeToString(creq[:])
+	bp := bufPool.Get().(*[]byte)
+	defer bufPool.Put(bp)
+	b := appendCanonicalRequest((*bp)[:0], r, signedHeaders, payloadHash)
+	creq := sha256.Sum256(b)
+	b = append(b[:0], algorithm+"\n"...)
+	b = append(b, amzDate...)
+	b = append(b, '\n')
+	b = append(b, day...)
+	b = append(b, '/')
+	b = append(b, region...)
+	b = append(b, '/')
+	b = append(b, service...)
+	b = append(b, "/aws4_request\n"...)
+	b = hex.AppendEncode(b, creq[:])
+	*bp = b
 
-	key := hmacSHA256([]byte("AWS4"+secret), day)
-	key = hmacSHA256(key, region)
-	key = hmacSHA256(key, service)
-	key = hmacSHA256(key, "aws4_request")
-	want := hex.EncodeToString(hmacSHA256(key, stringToSign))
-	if !hmac.Equal([]byte(want), []byte(fields["Signature"])) {
+	key := v.signingKey(secret, day, region, service)
+	mac := hmacSum(key[:], b)
+	var want [2 * sha256.Size]byte
+	hex.Encode(want[:], mac[:])
+	if !hmac.Equal(want[:], []byte(signature)) {
 		return "", mismatch(msgMismatch)
 	}
 	return keyID, nil
+}
+
+// splitN splits s at sep into parts and returns how many parts s has
+// (which may be more than len(parts): the rest are not stored).
+func splitN(s string, sep byte, parts []string) int {
+	n := 0
+	for {
+		i := strings.IndexByte(s, sep)
+		if n < len(parts) {
+			if i < 0 {
+				parts[n] = s
+			} else {
+				parts[n] = s[:i]
+			}
+		}
+		n++
+		if i < 0 {
+			return n
+		}
+		s = s[i+1:]
+	}
+}
+
+// hasHost reports whether the ';'-separated list names host.
+func hasHost(signed string) bool {
+	for more := true; more; {
+		var h string
+		h, signed, more = strings.Cut(signed, ";")
+		if h == "host" {
+			return true
+		}
+	}
+	return false
+}
+
+// hmacSum is HMAC-SHA256 of data with key (at most a block long).
+func hmacSum(key, data []byte) [sha256.Size]byte {
+	const block = 64
+	var pad [block]byte
+	copy(pad[:], key)
+	for i := range pad {
+		pad[i] ^= 0x36
+	}
+	h := sha256.New()
+	h.Write(pad[:])
+	h.Write(data)
+	var inner, out [sha256.Size]byte
+	h.Sum(inner[:0])
+	for i := range pad {
+		pad[i] ^= 0x36 ^ 0x5c
+	}
+	h.Reset()
+	h.Write(pad[:])
+	h.Write(inner[:])
+	h.Sum(out[:0])
+	return out
 }
 
 func hmacSHA256(key []byte, data string) []byte {
@@ -165,49 +285,78 @@ func hmacSHA256(key []byte, data string) []byte {
 }
 
 func canonicalRequest(r *http.Request, signed []string, payloadHash string) string {
-	var b strings.Builder
-	b.WriteString(r.Method)
-	b.WriteByte('\n')
+	return string(appendCanonicalRequest(nil, r, strings.Join(signed, ";"), payloadHash))
+}
+
+// appendCanonicalRequest appends SigV4's canonical request of r to b;
+// signed is the SignedHeaders list (';'-separated).
+func appendCanonicalRequest(b []byte, r *http.Request, signed, payloadHash string) []byte {
+	b = append(b, r.Method...)
+	b = append(b, '\n')
 	path := r.URL.EscapedPath()
 	if path == "" {
 		path = "/"
 	}
 	// Every SDK but S3's escapes the already-escaped path once more.
-	b.WriteString(escape(path, false))
-	b.WriteByte('\n')
-	b.WriteString(canonicalQuery(r.URL.Query()))
-	b.WriteByte('\n')
-	for _, h := range signed {
-		b.WriteString(h)
-		b.WriteByte(':')
-		b.WriteString(headerValue(r, h))
-		b.WriteByte('\n')
+	b = appendEscape(b, path, false)
+	b = append(b, '\n')
+	if r.URL.RawQuery != "" {
+		b = append(b, canonicalQuery(r.URL.Query())...)
 	}
-	b.WriteByte('\n')
-	b.WriteString(strings.Join(signed, ";"))
-	b.WriteByte('\n')
-	b.WriteString(payloadHash)
-	return b.String()
+	b = append(b, '\n')
+	for rest, more := signed, true; more; {
+		var h string
+		h, rest, more = strings.Cut(rest, ";")
+		b = append(b, h...)
+		b = append(b, ':')
+		b = appendHeaderValue(b, r, h)
+		b = append(b, '\n')
+	}
+	b = append(b, '\n')
+	b = append(b, signed...)
+	b = append(b, '\n')
+	return append(b, payloadHash...)
 }
 
-func headerValue(r *http.Request, name string) string {
+// appendHeaderValue appends the canonical value of header name: its
+// values, each with runs of white space made one space and trimmed,
+// joined by commas.
+func appendHeaderValue(b []byte, r *http.Request, name string) []byte {
+	var one string
 	var vals []string
 	switch name {
 	case "host":
-		vals = []string{r.Host}
+		one = r.Host
 	case "content-length":
 		if v := r.Header.Values("Content-Length"); len(v) > 0 {
 			vals = v
 		} else if r.ContentLength >= 0 {
-			vals = []string{fmt.Sprint(r.ContentLength)}
+			one = strconv.FormatInt(r.ContentLength, 10)
 		}
 	default:
-		vals = r.Header.Values(name)
+		vals = r.Header[http.CanonicalHeaderKey(name)]
+	}
+	if vals == nil {
+		return appendTrimmed(b, one)
 	}
 	for i, v := range vals {
-		vals[i] = strings.Join(strings.Fields(v), " ")
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendTrimmed(b, v)
 	}
-	return strings.Join(vals, ",")
+	return b
+}
+
+// appendTrimmed appends strings.Join(strings.Fields(v), " ").
+func appendTrimmed(b []byte, v string) []byte {
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if c >= 0x80 || c <= ' ' && (c != ' ' || i == 0 || i == len(v)-1 || v[i+1] == ' ') {
+			return append(b, strings.Join(strings.Fields(v), " ")...)
+		}
+	}
+	return append(b, v...)
 }
 
 func canonicalQuery(q url.Values) string {
@@ -239,20 +388,21 @@ func canonicalQuery(q url.Values) string {
 // escape percent-encodes s as SigV4 requires: unreserved characters stay,
 // '/' stays unless encodeSlash, everything else becomes %XX.
 func escape(s string, encodeSlash bool) string {
+	return string(appendEscape(nil, s, encodeSlash))
+}
+
+func appendEscape(b []byte, s string, encodeSlash bool) []byte {
 	const hexDigits = "0123456789ABCDEF"
-	var b strings.Builder
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' ||
 			c == '-' || c == '_' || c == '.' || c == '~' || (c == '/' && !encodeSlash) {
-			b.WriteByte(c)
+			b = append(b, c)
 			continue
 		}
-		b.WriteByte('%')
-		b.WriteByte(hexDigits[c>>4])
-		b.WriteByte(hexDigits[c&15])
+		b = append(b, '%', hexDigits[c>>4], hexDigits[c&15])
 	}
-	return b.String()
+	return b
 }
 
 // Sign adds Signature Version 4 headers (X-Amz-Date, X-Amz-Content-Sha256,
@@ -272,10 +422,7 @@ func Sign(r *http.Request, body []byte, keyID, secret, region, service string, n
 	creq := sha256.Sum256([]byte(canonicalRequest(r, signed, payloadHash)))
 	scope := day + "/" + region + "/" + service + "/aws4_request"
 	stringToSign := algorithm + "\n" + amzDate + "\n" + scope + "\n" + hex.EncodeToString(creq[:])
-	key := hmacSHA256([]byte("AWS4"+secret), day)
-	key = hmacSHA256(key, region)
-	key = hmacSHA256(key, service)
-	key = hmacSHA256(key, "aws4_request")
+	key := deriveKey(secret, day, region, service)
 	r.Header.Set("Authorization", algorithm+" Credential="+keyID+"/"+scope+
 		", SignedHeaders="+strings.Join(signed, ";")+", Signature="+hex.EncodeToString(hmacSHA256(key, stringToSign)))
 }
