@@ -422,7 +422,11 @@ func Sign(r *http.Request, body []byte, keyID, secret, region, service string, n
 	creq := sha256.Sum256([]byte(canonicalRequest(r, signed, payloadHash)))
 	scope := day + "/" + region + "/" + service + "/aws4_request"
 	stringToSign := algorithm + "\n" + amzDate + "\n" + scope + "\n" + hex.EncodeToString(creq[:])
-	key := deriveKey(secret, day, region, service)
+	key := signKeys.signingKey(secret, day, region, service)
 	r.Header.Set("Authorization", algorithm+" Credential="+keyID+"/"+scope+
-		", SignedHeaders="+strings.Join(signed, ";")+", Signature="+hex.EncodeToString(hmacSHA256(key, stringToSign)))
+		", SignedHeaders="+strings.Join(signed, ";")+", Signature="+hex.EncodeToString(hmacSHA256(key[:], stringToSign)))
 }
+
+// signKeys caches Sign's signing keys (an edge signs every stream and
+// acknowledgement with one key).
+var signKeys Verifier
