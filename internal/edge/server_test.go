@@ -459,3 +459,32 @@ func TestViewerListenerLimits(t *testing.T) {
 		t.Errorf("body over the limit: %s", a)
 	}
 }
+
+// BenchmarkViewerListenerHit measures a plain 1 KiB hit answered by the
+// viewer listener's fast path on a fasthttp RequestCtx (no network):
+//
+//	go test -run '^$' -bench ViewerListenerHit -benchmem ./internal/edge
+func BenchmarkViewerListenerHit(b *testing.B) {
+	o := newOrigin(b)
+	o.setHandler(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/octet-stream")
+		w.Header().Set("Cache-Control", "max-age=3600")
+		http.ServeContent(w, r, "", time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC), strings.NewReader(strings.Repeat("x", 1024)))
+	})
+	h := newHarness(b, Config{}, dist("E1", o, "bench.test"))
+	h.edge.realClock, h.edge.now = true, time.Now
+	h.get("bench.test", "/1k")
+	s := h.edge.NewServer(ServerConfig{})
+	var ctx fasthttp.RequestCtx
+	raw := "GET /1k HTTP/1.1\r\nHost: bench.test\r\nUser-Agent: wrk\r\n\r\n"
+	if err := ctx.Request.Read(bufio.NewReader(strings.NewReader(raw))); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		ctx.Response.Reset()
+		if !s.serveFastHTTP(&ctx) {
+			b.Fatal("not answered by the fast path")
+		}
+	}
+}
