@@ -1,13 +1,15 @@
 // Command harness serves the objects of the edge-cache benchmark from an
-// in-process openfront edge (internal/edge, as `openfront serve` builds it)
-// or from a plain net/http handler that writes the cached bytes, with
+// in-process openfront edge (internal/edge, on its fasthttp viewer listener
+// as `openfront serve` builds it) or from a plain net/http handler that
+// writes the cached bytes, with
 // net/http/pprof on a side port, to profile cache hits under wrk:
 //
 //	go run ./bench/edge/harness -mode edge -addr 127.0.0.1:8080 -pprof 127.0.0.1:6060 &
 //	wrk -t2 -c32 -d20s -H 'Host: bench.test' http://127.0.0.1:8080/1k &
 //	go tool pprof -top 'http://127.0.0.1:6060/debug/pprof/profile?seconds=10'
 //
-// -mode edge-nordfrom is the edge behind a ResponseWriter wrapper that
+// -mode edge-nordfrom is the edge's net/http handler on a net/http server,
+// behind a ResponseWriter wrapper that
 // hides http.ResponseWriter's io.ReaderFrom (what http.ServeContent copies
 // the body into), to measure what the extra write system calls of that
 // path cost.
@@ -70,6 +72,24 @@ func main() {
 		}
 		fmt.Printf("harness (%s) listening on http://%s\n", *mode, ln.Addr())
 		if err := fastPlainServer(objects, modTime).Serve(ln); err != nil {
+			fmt.Fprintln(os.Stderr, "harness:", err)
+			os.Exit(1)
+		}
+		return
+	}
+
+	if *mode == "edge" {
+		// As `openfront serve` serves it: the fasthttp viewer listener.
+		e := newEdge(origin.URL)
+		defer e.Close()
+		servePprof(*pprofAddr)
+		ln, err := net.Listen("tcp", *addr)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "harness:", err)
+			os.Exit(1)
+		}
+		fmt.Printf("harness (%s) listening on http://%s\n", *mode, ln.Addr())
+		if err := e.NewServer(edge.ServerConfig{}).Serve(ln); err != nil {
 			fmt.Fprintln(os.Stderr, "harness:", err)
 			os.Exit(1)
 		}
@@ -168,14 +188,19 @@ func fastPlainServer(objects map[string][]byte, modTime time.Time) *fasthttp.Ser
 	}
 }
 
+// newEdge returns the benchmark's edge in front of the origin at originURL.
+func newEdge(originURL string) *edge.Edge {
+	u, _ := url.Parse(originURL)
+	reg := distribution.NewRegistry(distribution.FromFile("EBENCH", u, []string{"bench.test"}, "cloudfront.localhost", time.Now()))
+	return edge.New(edge.Config{Distributions: reg, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+}
+
 // handler returns the handler of mode in front of the origin at originURL,
 // and what stops it; nil for an unknown mode.
 func handler(mode, originURL string, objects map[string][]byte, modTime time.Time) (http.Handler, func()) {
 	switch mode {
 	case "edge", "edge-nordfrom":
-		u, _ := url.Parse(originURL)
-		reg := distribution.NewRegistry(distribution.FromFile("EBENCH", u, []string{"bench.test"}, "cloudfront.localhost", time.Now()))
-		e := edge.New(edge.Config{Distributions: reg, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		e := newEdge(originURL)
 		if mode == "edge" {
 			return e, e.Close
 		}
