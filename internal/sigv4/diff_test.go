@@ -17,7 +17,8 @@ import (
 func randomRequest(r *rand.Rand, now time.Time) (*http.Request, []byte) {
 	pick := func(xs ...string) string { return xs[r.IntN(len(xs))] }
 	path := pick("/2020-05-31/distribution/EDFDVBD6EXAMPLE/invalidation", "/", "/a%20b/c", "/caf%C3%A9/%2F", "/a//b/./c", "/~u/a.b-c_d", "/openfront/v1/fleet/ack")
-	query := pick("", "", "Marker=I2J&MaxItems=10", "k=b&k=a&%C3%A9=2&a=1", "q=a+b", "flag&x=", "X-Amz-Signature=abc")
+	query := pick("", "", "Marker=I2J&MaxItems=10", "k=b&k=a&%C3%A9=2&a=1", "q=a+b", "flag&x=", "X-Amz-Signature=abc",
+		"name=local&pos=42", "pos=42&name=local", "a=1&a=1", "a=2&a=1", "a=&b=", "=1", "a=1&&b=2", "a=b=c", "a=1;b=2", "A=1&a=1", "a-=0&a=1", "a=1&a-=0")
 	body := []byte(pick("", `<InvalidationBatch/>`, "é\x00 body"))
 	u := &url.URL{Scheme: "http", Host: "127.0.0.1:4747", Path: path, RawQuery: query}
 	if p, err := url.PathUnescape(path); err == nil {

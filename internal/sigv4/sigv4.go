@@ -300,7 +300,9 @@ func appendCanonicalRequest(b []byte, r *http.Request, signed, payloadHash strin
 	// Every SDK but S3's escapes the already-escaped path once more.
 	b = appendEscape(b, path, false)
 	b = append(b, '\n')
-	if r.URL.RawQuery != "" {
+	if q := r.URL.RawQuery; isCanonicalQuery(q) {
+		b = append(b, q...) // the usual case, e.g. an edge's name=…&pos=…
+	} else {
 		b = append(b, canonicalQuery(r.URL.Query())...)
 	}
 	b = append(b, '\n')
@@ -357,6 +359,31 @@ func appendTrimmed(b []byte, v string) []byte {
 		}
 	}
 	return append(b, v...)
+}
+
+// isCanonicalQuery reports whether a raw query is its own canonical form:
+// empty, or key=value pairs of unreserved characters only, in order.
+func isCanonicalQuery(raw string) bool {
+	var prevK, prevV string
+	for more := raw != ""; more; {
+		var pair string
+		pair, raw, more = strings.Cut(raw, "&")
+		k, v, ok := strings.Cut(pair, "=")
+		if !ok || k == "" || !unreserved(k) || !unreserved(v) || k < prevK || k == prevK && v < prevV {
+			return false
+		}
+		prevK, prevV = k, v
+	}
+	return true
+}
+
+func unreserved(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !('A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.' || c == '~') {
+			return false
+		}
+	}
+	return true
 }
 
 func canonicalQuery(q url.Values) string {
