@@ -31,6 +31,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -305,6 +306,9 @@ func (s *Store) flushLoop() {
 		case res := <-s.compacted:
 			s.finishCompaction(res)
 		}
+		// Let the goroutines already runnable (requests about to write)
+		// join this frame: no timer, only the work at hand.
+		runtime.Gosched()
 		s.mu.Lock()
 		b := s.open
 		if len(b.buf) == frameHeader {
