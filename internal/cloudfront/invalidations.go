@@ -31,7 +31,7 @@ func (h *Handler) createInvalidation(w http.ResponseWriter, r *http.Request) {
 	var b strings.Builder
 	b.Grow(512 + 64*len(inv.Batch.Paths))
 	writeInvalidation(&b, inv)
-	w.Header().Set("Location", baseURL(r)+"/2020-05-31/distribution/"+distID+"/invalidation/"+inv.ID)
+	w.Header()["Location"] = []string{baseURL(r) + "/2020-05-31/distribution/" + distID + "/invalidation/" + inv.ID}
 	writeXML(w, http.StatusCreated, b.String())
 }
 

@@ -103,18 +103,19 @@ func NewHandler(c Config) *Handler {
 // OpenMode reports whether requests go unauthenticated.
 func (h *Handler) OpenMode() bool { return h.verifier == nil }
 
-type ctxKey int
+type ctxKey struct{}
 
-const (
-	ctxBody ctxKey = iota
-	ctxKeyID
-	ctxRequestID
-)
+// reqInfo is what ServeHTTP learned of a request, for the operation's
+// handler: one context value instead of three.
+type reqInfo struct {
+	body         []byte
+	keyID, reqID string
+}
 
 // ServeHTTP implements http.Handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	reqID := newRequestID()
-	w.Header().Set("x-amz-request-id", reqID)
+	w.Header()["X-Amz-Request-Id"] = []string{reqID} // Set("x-amz-request-id"), without canonicalizing the key each time
 	body, err := readBody(r)
 	if err != nil {
 		h.fail(w, r, reqID, err)
@@ -135,9 +136,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.fleet.ServeHTTP(w, r)
 		return
 	}
-	ctx := context.WithValue(r.Context(), ctxBody, body)
-	ctx = context.WithValue(ctx, ctxKeyID, keyID)
-	ctx = context.WithValue(ctx, ctxRequestID, reqID)
+	ctx := context.WithValue(r.Context(), ctxKey{}, &reqInfo{body, keyID, reqID})
 	h.mux.ServeHTTP(w, r.WithContext(ctx))
 }
 
@@ -178,12 +177,19 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, reqID string, err
 	writeError(w, reqID, e)
 }
 
-func requestID(r *http.Request) string { s, _ := r.Context().Value(ctxRequestID).(string); return s }
-func body(r *http.Request) []byte      { b, _ := r.Context().Value(ctxBody).([]byte); return b }
+func info(r *http.Request) *reqInfo {
+	if i, ok := r.Context().Value(ctxKey{}).(*reqInfo); ok {
+		return i
+	}
+	return &reqInfo{}
+}
+
+func requestID(r *http.Request) string { return info(r).reqID }
+func body(r *http.Request) []byte      { return info(r).body }
 
 // authorize checks that the signing key may act on the distribution.
 func (h *Handler) authorize(r *http.Request, action, distributionID string) error {
-	keyID, _ := r.Context().Value(ctxKeyID).(string)
+	keyID := info(r).keyID
 	if keyID == "" {
 		return nil
 	}

@@ -214,8 +214,9 @@ func escapeTo(b *strings.Builder, s string) {
 
 func writeXML(w http.ResponseWriter, status int, body string) {
 	h := w.Header()
-	h.Set("Content-Type", "text/xml")
-	h.Set("Content-Length", strconv.Itoa(len(body)))
+	// h.Set of both, with one allocation for the two values.
+	v := []string{"text/xml", strconv.Itoa(len(body))}
+	h["Content-Type"], h["Content-Length"] = v[0:1:1], v[1:2:2]
 	w.WriteHeader(status)
 	io.WriteString(w, body)
 }
