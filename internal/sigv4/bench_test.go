@@ -53,3 +53,13 @@ func BenchmarkVerify(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkSign is an edge's acknowledgement signed by Sign.
+func BenchmarkSign(b *testing.B) {
+	req, _ := http.NewRequest("POST", "http://127.0.0.1:4747/openfront/v1/fleet/ack?name=local&pos=123456", nil)
+	at := time.Date(2026, 11, 26, 3, 0, 0, 0, time.UTC)
+	b.ReportAllocs()
+	for b.Loop() {
+		Sign(req, nil, "OPENFRONTLOCALEDGE", "secret", "us-east-1", "cloudfront", at)
+	}
+}

@@ -284,10 +284,6 @@ func hmacSHA256(key []byte, data string) []byte {
 	return h.Sum(nil)
 }
 
-func canonicalRequest(r *http.Request, signed []string, payloadHash string) string {
-	return string(appendCanonicalRequest(nil, r, strings.Join(signed, ";"), payloadHash))
-}
-
 // appendCanonicalRequest appends SigV4's canonical request of r to b;
 // signed is the SignedHeaders list (';'-separated).
 func appendCanonicalRequest(b []byte, r *http.Request, signed, payloadHash string) []byte {
@@ -445,13 +441,23 @@ func Sign(r *http.Request, body []byte, keyID, secret, region, service string, n
 	if r.Host == "" {
 		r.Host = r.URL.Host
 	}
-	signed := []string{"host", "x-amz-content-sha256", "x-amz-date"}
-	creq := sha256.Sum256([]byte(canonicalRequest(r, signed, payloadHash)))
+	const signed = "host;x-amz-content-sha256;x-amz-date"
+	bp := bufPool.Get().(*[]byte)
+	defer bufPool.Put(bp)
+	b := appendCanonicalRequest((*bp)[:0], r, signed, payloadHash)
+	creq := sha256.Sum256(b)
 	scope := day + "/" + region + "/" + service + "/aws4_request"
-	stringToSign := algorithm + "\n" + amzDate + "\n" + scope + "\n" + hex.EncodeToString(creq[:])
+	b = append(b[:0], algorithm+"\n"...)
+	b = append(b, amzDate...)
+	b = append(b, '\n')
+	b = append(b, scope...)
+	b = append(b, '\n')
+	b = hex.AppendEncode(b, creq[:])
+	*bp = b
 	key := signKeys.signingKey(secret, day, region, service)
+	mac := hmacSum(key[:], b)
 	r.Header.Set("Authorization", algorithm+" Credential="+keyID+"/"+scope+
-		", SignedHeaders="+strings.Join(signed, ";")+", Signature="+hex.EncodeToString(hmacSHA256(key[:], stringToSign)))
+		", SignedHeaders="+signed+", Signature="+hex.EncodeToString(mac[:]))
 }
 
 // signKeys caches Sign's signing keys (an edge signs every stream and
