@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -136,13 +137,53 @@ func newHarness(t testing.TB, cfg Config, dists ...*distribution.Distribution) *
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	h.edge = New(cfg)
-	h.srv = httptest.NewServer(h.edge)
+	h.srv = serveViewers(t, h.edge)
 	t.Cleanup(func() {
 		h.srv.Close()
 		h.edge.Close()
 	})
 	return h
 }
+
+// serveViewers serves e to the tests as `openfront serve` does, on the
+// viewer listener (NewServer), behind an httptest.Server that only lends
+// it its URL and Client: the tests of this package run against the real
+// listener, fast path and bridge. EDGE_TEST_LISTENER=nethttp serves e with
+// net/http instead, to compare.
+func serveViewers(t testing.TB, e *Edge) *httptest.Server {
+	if os.Getenv("EDGE_TEST_LISTENER") == "nethttp" {
+		return httptest.NewServer(e)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := e.NewServer(ServerConfig{})
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(ln) }()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = s.Shutdown(ctx)
+		<-done
+	})
+	srv := httptest.NewUnstartedServer(http.NotFoundHandler())
+	srv.Listener.Close()
+	srv.Listener = &addrOnly{addr: ln.Addr(), closed: make(chan struct{})}
+	srv.Start()
+	return srv
+}
+
+// addrOnly is a listener that accepts nothing and reports addr.
+type addrOnly struct {
+	addr   net.Addr
+	closed chan struct{}
+	once   sync.Once
+}
+
+func (l *addrOnly) Accept() (net.Conn, error) { <-l.closed; return nil, net.ErrClosed }
+func (l *addrOnly) Close() error              { l.once.Do(func() { close(l.closed) }); return nil }
+func (l *addrOnly) Addr() net.Addr            { return l.addr }
 
 // dist is a distribution as the configuration file declares one, with
 // CloudFront's defaults; change d.Config before newHarness.

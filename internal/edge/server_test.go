@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -167,7 +168,9 @@ func TestViewerListenerWireAsNetHTTP(t *testing.T) {
 	h := newHarness(t, Config{MaxObjectSize: 64 << 10}, d, gz)
 	h.edge.realClock = true // Date as the real server's
 	addr, srv := viewerServer(t, h, ServerConfig{})
-	ref := strings.TrimPrefix(h.srv.URL, "http://")
+	netHTTP := httptest.NewServer(h.edge) // the reference
+	t.Cleanup(netHTTP.Close)
+	ref := strings.TrimPrefix(netHTTP.URL, "http://")
 
 	req := func(method, target, proto string, hdr ...string) string {
 		s := method + " " + target + " " + proto + "\r\nHost: site.test\r\n"
