@@ -19,12 +19,13 @@ import (
 	"github.com/openfront/openfront/internal/distribution"
 	"github.com/openfront/openfront/internal/fleet"
 	"github.com/openfront/openfront/internal/invalidation"
-	"github.com/openfront/openfront/internal/store/bolt"
+	"github.com/openfront/openfront/internal/store/logstore"
 	"github.com/openfront/openfront/internal/store/memory"
 )
 
 // serveControlPlane runs the control plane as cmd/openfront/serve.go builds
-// it with --no-edge, open mode and a durable bbolt store (or the memory
+// it with --no-edge, open mode and its default durable store, the log
+// store (or the memory
 // store with -memory), so that it can be profiled: the CPU profile is
 // written on SIGTERM, and the latencies of the store's writes printed.
 func serveControlPlane(cfgPath, dataDir, cpuProfile string) {
@@ -36,7 +37,7 @@ func serveControlPlane(cfgPath, dataDir, cpuProfile string) {
 	var inner backend
 	if *memoryStore {
 		inner = memory.New()
-	} else if inner, err = bolt.Open(dataDir, bolt.WithInvalidationEvent(fleet.InvalidationEvent)); err != nil {
+	} else if inner, err = logstore.Open(dataDir, logstore.WithInvalidationEvent(fleet.InvalidationEvent)); err != nil {
 		fatalf("store: %v", err)
 	}
 	store := &timedStore{backend: inner}

@@ -2,7 +2,7 @@
 // fleet of edges (issue 5, `make bench-propagation`).
 //
 // Part 1, real processes: one control plane (`openfront serve --no-edge`,
-// durable bbolt store), -edges edge processes (`openfront edge`), an origin
+// durable log store), -edges edge processes (`openfront edge`), an origin
 // in this process, all on loopback, with a background viewer load of cache
 // hits on every edge. For each of -n invalidations of one cached object:
 //
@@ -144,7 +144,7 @@ func printMachine() {
 	if *memoryStore {
 		fmt.Println("control plane store: memory (--memory): no fsync on an invalidation's way — an experiment, not the product's durable setup")
 	} else {
-		fmt.Println("control plane store: bbolt in a temporary directory (durable: three fsynced commits per invalidation — Create, AppendEvent, Complete)")
+		fmt.Println("control plane store: the log store in a temporary directory (openfront's default; durable: the invalidation and its fleet event in one fsynced group commit before the 201, its completion in another)")
 	}
 	if *cpArgs != "" {
 		fmt.Printf("control plane extra flags: %s\n", *cpArgs)
