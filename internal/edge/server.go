@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -165,6 +166,11 @@ func (s *Server) badRequest(ctx *fasthttp.RequestCtx, err error) {
 	}
 	ctx.Response.Reset()
 	ctx.SetStatusCode(status)
+	if strings.Contains(err.Error(), "missing required host header") {
+		// net/http's words, in its status line too.
+		msg = "400 Bad Request: missing required Host header"
+		ctx.Response.Header.SetStatusMessage([]byte("Bad Request: missing required Host header"))
+	}
 	ctx.Response.Header.Set("Content-Type", "text/plain; charset=utf-8")
 	ctx.Response.Header.SetConnectionClose()
 	ctx.SetBodyString(msg)
