@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -501,6 +502,9 @@ func (f *Follower) ackLoop(ctx context.Context) {
 	for {
 		select {
 		case <-f.ackWake:
+			// Let the stream apply the events it already received first,
+			// so that one acknowledgement covers them (no timer).
+			runtime.Gosched()
 		case <-t.C:
 		case <-ctx.Done():
 			return

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"regexp"
+	"runtime"
 	"slices"
 	"sort"
 	"strconv"
@@ -185,6 +186,10 @@ func (h *Hub) serveStream(w http.ResponseWriter, r *http.Request) {
 		flusher.Flush()
 		select {
 		case <-appended:
+			// Let publishers that are already runnable log their events
+			// first, so that one write carries them all (no timer: this
+			// waits for nothing that is not ready to run).
+			runtime.Gosched()
 		case <-ping.C:
 			bw.WriteString(": ping\n\n")
 		case <-e.kick:
