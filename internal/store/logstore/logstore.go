@@ -120,6 +120,9 @@ type Store struct {
 	unsorted      bool              // events out of order (while replaying an image)
 	keys          map[string]keyEntry
 	edges         map[string][]byte
+	// edgesEpoch and distsEpoch are the epochs of the last SaveEdges and
+	// of the last PutDistribution or DeleteDistribution.
+	edgesEpoch, distsEpoch uint64
 }
 
 // batch is the writes of one group commit, in the order they were made.
@@ -479,6 +482,25 @@ func (s *Store) batchOf(e uint64) *batch {
 	}
 	close(b.done)
 	return b
+}
+
+// lockWhenDurable locks s.mu once the write of epoch *e (read under
+// s.mu, as the writes that set it change it) is on disk; on error s.mu is
+// not held. For state written rarely (distributions, the edge registry):
+// a reader waits for each new write made while it waits.
+func (s *Store) lockWhenDurable(e *uint64) error {
+	s.mu.Lock()
+	for {
+		b := s.batchOf(*e)
+		if b == nil {
+			return nil
+		}
+		s.mu.Unlock()
+		if err := b.wait(); err != nil {
+			return err
+		}
+		s.mu.Lock()
+	}
 }
 
 // barrier waits until every write made before it is on disk.
@@ -887,6 +909,7 @@ func (s *Store) PutDistribution(ctx context.Context, d distribution.Distribution
 	}
 	s.distributions[d.ID] = data
 	b := s.stamp()
+	s.distsEpoch = b.epoch
 	b.buf = append(b.buf, recPutDist)
 	b.buf = appendString(b.buf, d.ID)
 	b.buf = appendBytes(b.buf, data)
@@ -906,6 +929,7 @@ func (s *Store) DeleteDistribution(ctx context.Context, id string) error {
 		return err
 	}
 	b := s.stamp()
+	s.distsEpoch = b.epoch
 	s.deleteDist(id, b.epoch)
 	b.buf = append(b.buf, recDelDist)
 	b.buf = appendString(b.buf, id)
@@ -933,7 +957,10 @@ func (s *Store) Distributions(ctx context.Context) ([]distribution.Distribution,
 	if err := s.barrier(); err != nil {
 		return nil, err
 	}
-	s.mu.Lock()
+	// A write made since the barrier must be on disk before it is shown.
+	if err := s.lockWhenDurable(&s.distsEpoch); err != nil {
+		return nil, err
+	}
 	defer s.mu.Unlock()
 	var out []distribution.Distribution
 	for _, id := range slices.Sorted(maps.Keys(s.distributions)) {
@@ -1070,6 +1097,7 @@ func (s *Store) SaveEdges(ctx context.Context, edges map[string][]byte) error {
 		s.edges[name] = slices.Clone(data)
 	}
 	b := s.stamp()
+	s.edgesEpoch = b.epoch
 	b.buf = appendEdges(b.buf, s.edges)
 	s.mu.Unlock()
 	return b.wait()
@@ -1090,7 +1118,10 @@ func (s *Store) Edges(ctx context.Context) (map[string][]byte, error) {
 	if err := s.barrier(); err != nil {
 		return nil, err
 	}
-	s.mu.Lock()
+	// A write made since the barrier must be on disk before it is shown.
+	if err := s.lockWhenDurable(&s.edgesEpoch); err != nil {
+		return nil, err
+	}
 	defer s.mu.Unlock()
 	out := make(map[string][]byte, len(s.edges))
 	for name, data := range s.edges {

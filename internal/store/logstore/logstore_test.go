@@ -629,3 +629,58 @@ func TestCompactionUnderLoad(t *testing.T) {
 		s.Close()
 	}
 }
+
+// TestReadsAfterBarrierDurable: Edges and Distributions wait for the writes
+// made before them, and must not show one made while they waited either
+// (it would be read back from the open batch, before its fdatasync).
+func TestReadsAfterBarrierDurable(t *testing.T) {
+	s := open(t, t.TempDir())
+	defer s.Close()
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	writer := func(write func(i int)) {
+		wg.Go(func() {
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				write(i)
+			}
+		})
+	}
+	writer(func(i int) { s.SaveEdges(bg, map[string][]byte{"e": fmt.Appendf(nil, "ver-%08d", i)}) })
+	writer(func(i int) {
+		s.PutDistribution(bg, distribution.Distribution{ID: fmt.Sprintf("D%08d", i), CallerReference: "x"})
+	})
+	// inOpenBatch: data is in the batch not yet taken by the flusher, so
+	// not on disk (each version's bytes are unique).
+	inOpenBatch := func(data []byte) bool {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return len(data) > 0 && bytes.Contains(s.open.buf, data)
+	}
+	var badEdges, badDists int
+	for deadline := time.Now().Add(time.Second); time.Now().Before(deadline); {
+		edges, err := s.Edges(bg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if inOpenBatch(edges["e"]) {
+			badEdges++
+		}
+		ds, err := s.Distributions(bg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ds) > 0 && inOpenBatch([]byte(ds[len(ds)-1].ID)) {
+			badDists++
+		}
+	}
+	close(stop)
+	wg.Wait()
+	if badEdges > 0 || badDists > 0 {
+		t.Errorf("shown before on disk: an edge registry %d times, a distribution %d times", badEdges, badDists)
+	}
+}
