@@ -361,9 +361,12 @@ func (b *bridgeBody) Read(p []byte) (int, error) { return b.w.pr.Read(p) }
 // next request.
 func (b *bridgeBody) Close() error {
 	b.once.Do(func() {
+		// The context first: a handler whose write fails then sees that
+		// the viewer went away (serveLarge would otherwise log the
+		// origin's body as ended early).
+		b.cancel()
 		_ = b.w.pr.CloseWithError(io.ErrClosedPipe)
 		b.stopWatch()
-		b.cancel()
 	})
 	return nil
 }

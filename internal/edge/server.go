@@ -97,7 +97,13 @@ func (e *Edge) NewServer(c ServerConfig) *Server {
 		c.MaxRequestBodySize = 64 << 20
 	}
 	s := &Server{e: e, handler: c.Handler, fresh: c.Fresh, log: c.Logger}
-	s.baseCtx, s.stop = context.WithCancel(context.Background())
+	// As net/http's, the requests' context holds a server under
+	// http.ServerContextKey: httputil.ReverseProxy (passthrough) then
+	// panics with http.ErrAbortHandler when the origin's body ends early,
+	// and the bridge cuts the answer short, instead of returning as if
+	// the body were complete (a chunked answer would then end cleanly).
+	base := context.WithValue(context.Background(), http.ServerContextKey, &http.Server{})
+	s.baseCtx, s.stop = context.WithCancel(base)
 	bodyTimeout := c.BodyTimeout
 	s.srv = &fasthttp.Server{
 		Handler: s.serve,

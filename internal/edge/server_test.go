@@ -494,3 +494,38 @@ func BenchmarkViewerListenerHit(b *testing.B) {
 		}
 	}
 }
+
+// TestViewerListenerPassthroughTruncated checks that a passthrough whose
+// origin body ends early is cut short on the viewer's connection, as
+// net/http does when httputil.ReverseProxy panics with
+// http.ErrAbortHandler: never ended with the last chunk (unknown length)
+// nor sent with the length of what came (a short Content-Length body the
+// bridge held), which would make a truncated answer look complete.
+func TestViewerListenerPassthroughTruncated(t *testing.T) {
+	o := newOrigin(t)
+	o.setHandler(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/length" {
+			w.Header().Set("Content-Length", "100")
+		}
+		_, _ = io.WriteString(w, "partial")
+		w.(http.Flusher).Flush()
+		time.Sleep(50 * time.Millisecond)
+		panic(http.ErrAbortHandler) // the origin's connection ends mid-body
+	})
+	d := dist("E1", o, "site.test")
+	d.Config.DefaultBehavior.AllowedMethods = []string{"GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"}
+	h := newHarness(t, Config{}, d)
+	for _, path := range []string{"/chunked", "/length"} {
+		req, _ := http.NewRequest(http.MethodPost, h.srv.URL+path, strings.NewReader("x"))
+		req.Host = "site.test"
+		resp, err := h.srv.Client().Do(req)
+		if err != nil {
+			continue // cut before the header: as good
+		}
+		b, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err == nil {
+			t.Errorf("%s: truncated origin body read as complete: %d %q", path, resp.StatusCode, b)
+		}
+	}
+}
