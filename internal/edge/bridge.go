@@ -1,11 +1,13 @@
 package edge
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -56,6 +58,13 @@ func (s *Server) bridge(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	asNetHTTP(ctx, r)
+	if err := detach(ctx, r); err != nil {
+		ctx.Response.Header.Set("Content-Type", "text/plain; charset=utf-8")
+		ctx.Response.Header.SetConnectionClose()
+		ctx.SetStatusCode(http.StatusBadRequest)
+		ctx.SetBodyString("400 Bad Request")
+		return
+	}
 
 	rctx, cancel := context.WithCancel(s.baseCtx)
 	stopWatch := watchViewer(ctx.Conn(), cancel)
@@ -159,6 +168,38 @@ func asNetHTTP(ctx *fasthttp.RequestCtx, r *http.Request) {
 		r.ContentLength = -1
 	}
 	r.Close = ctx.Request.Header.ConnectionClose() || (!ctx.Request.Header.IsHTTP11() && !hasToken(r.Header["Connection"], "keep-alive"))
+}
+
+// detach gives r its own copies of what ConvertRequest lends it from the
+// RequestCtx's buffers (method, protocol, target, header names and values,
+// body), which fasthttp reuses for the connection's next request, or for
+// another connection, as soon as the bridge returns: what the handler
+// starts may outlive that, as the origin request's body being sent while
+// its answer has already been relayed (the next request's body would be
+// sent in its place) or a streamed answer the viewer left.
+func detach(ctx *fasthttp.RequestCtx, r *http.Request) error {
+	r.Host = strings.Clone(r.Host)
+	r.Method = strings.Clone(r.Method)
+	r.Proto = strings.Clone(r.Proto)
+	r.RequestURI = strings.Clone(r.RequestURI)
+	u, err := url.ParseRequestURI(r.RequestURI)
+	if err != nil {
+		return err
+	}
+	r.URL = u
+	h := make(http.Header, len(r.Header))
+	for k, vv := range r.Header {
+		c := make([]string, len(vv))
+		for i, v := range vv {
+			c[i] = strings.Clone(v)
+		}
+		h[strings.Clone(k)] = c
+	}
+	r.Header = h
+	if r.Body != http.NoBody {
+		r.Body = io.NopCloser(bytes.NewReader(bytes.Clone(ctx.PostBody())))
+	}
+	return nil
 }
 
 // hasToken reports whether a header's values list token.

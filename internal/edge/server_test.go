@@ -529,3 +529,59 @@ func TestViewerListenerPassthroughTruncated(t *testing.T) {
 		}
 	}
 }
+
+// TestViewerListenerRequestOutlivesBridge sends large request bodies on
+// one connection to an origin that answers before it has read them: the
+// edge's origin request is still sending a body when its answer has been
+// relayed and fasthttp reads the next request into its buffers. The
+// bridge must have handed the handler copies (under -race, a shared
+// buffer is reported as a data race; without, the origin may get the next
+// request's bytes).
+func TestViewerListenerRequestOutlivesBridge(t *testing.T) {
+	o := newOrigin(t)
+	var bad atomic.Int32
+	o.setHandler(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", "5")
+		_, _ = io.WriteString(w, "early")
+		w.(http.Flusher).Flush()
+		b, _ := io.ReadAll(r.Body)
+		want := r.URL.Path[len(r.URL.Path)-1]
+		if i := bytes.IndexFunc(b, func(c rune) bool { return c != rune(want) }); i >= 0 {
+			bad.Add(1)
+		}
+	})
+	o2 := newOrigin(t)
+	o2.setHandler(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Connection", "close") // does not read the body at all
+		_, _ = io.WriteString(w, "early")
+	})
+	d := dist("E1", o, "site.test")
+	d.Config.DefaultBehavior.AllowedMethods = []string{"GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"}
+	d2 := dist("E2", o2, "close.test")
+	d2.Config.DefaultBehavior.AllowedMethods = d.Config.DefaultBehavior.AllowedMethods
+	h := newHarness(t, Config{}, d, d2)
+	addr, _ := viewerServer(t, h, ServerConfig{})
+	for _, host := range []string{"site.test", "close.test"} {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		br := bufio.NewReader(c)
+		const n = 8 << 20
+		for i := range 4 {
+			ch := string(rune('a' + i))
+			go fmt.Fprintf(c, "POST /up%s HTTP/1.1\r\nHost: %s\r\nContent-Length: %d\r\n\r\n%s", ch, host, n, strings.Repeat(ch, n))
+			_ = c.SetReadDeadline(time.Now().Add(20 * time.Second))
+			resp, err := http.ReadResponse(br, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+		}
+		c.Close()
+	}
+	time.Sleep(200 * time.Millisecond)
+	if bad.Load() > 0 {
+		t.Fatal("the origin got another request's body bytes")
+	}
+}
