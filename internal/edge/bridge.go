@@ -197,7 +197,16 @@ func detach(ctx *fasthttp.RequestCtx, r *http.Request) error {
 	}
 	r.Header = h
 	if r.Body != http.NoBody {
-		r.Body = io.NopCloser(bytes.NewReader(bytes.Clone(ctx.PostBody())))
+		// The body's buffer is taken from the request rather than copied
+		// (it may be up to MaxRequestBodySize); a copy if it is not that
+		// buffer.
+		b := ctx.PostBody()
+		if own := ctx.Request.SwapBody(nil); len(own) == len(b) && (len(b) == 0 || &own[0] == &b[0]) {
+			b = own
+		} else {
+			b = bytes.Clone(b)
+		}
+		r.Body = io.NopCloser(bytes.NewReader(b))
 	}
 	return nil
 }
