@@ -1,12 +1,9 @@
 package bolt
 
 import (
-	"context"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -91,44 +88,4 @@ func commits(tb testing.TB, s *Store) int {
 		tb.Fatal(err)
 	}
 	return id
-}
-
-// BenchmarkCreateParallel creates invalidations from many goroutines at once.
-// Group commit shows as creates/commit well above 1 and creates/s well above
-// what one fsync per create allows (compare goroutines=1).
-func BenchmarkCreateParallel(b *testing.B) {
-	for _, par := range []int{1, 4, 16, 64} {
-		b.Run(fmt.Sprintf("goroutines=%dxGOMAXPROCS", par), func(b *testing.B) {
-			s := open(b, b.TempDir())
-			defer s.Close()
-			ctx := context.Background()
-			allow := func(invalidation.Usage) error { return nil }
-			var n atomic.Int64
-			commitsBefore := commits(b, s)
-			b.SetParallelism(par)
-			b.ResetTimer()
-			b.RunParallel(func(pb *testing.PB) {
-				for pb.Next() {
-					i := n.Add(1)
-					inv := invalidation.Invalidation{
-						DistributionID: fmt.Sprint("E", i%8),
-						ID:             invalidation.NewID(),
-						Status:         invalidation.InProgress,
-						CreateTime:     time.Now().UTC(),
-						Batch:          invalidation.Batch{CallerReference: fmt.Sprint("ref-", i), Paths: []string{"/index.html"}},
-					}
-					if _, created, err := s.Create(ctx, inv, allow); err != nil || !created {
-						b.Errorf("Create: created %v, err %v", created, err)
-						return
-					}
-				}
-			})
-			b.StopTimer()
-			txs := commits(b, s) - commitsBefore
-			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "creates/s")
-			if txs > 0 {
-				b.ReportMetric(float64(b.N)/float64(txs), "creates/commit")
-			}
-		})
-	}
 }
