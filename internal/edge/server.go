@@ -124,6 +124,7 @@ func (e *Edge) NewServer(c ServerConfig) *Server {
 		NoDefaultDate:                true, // the answers set theirs, as net/http's
 		DisablePreParseMultipartForm: true,
 		CloseOnShutdown:              true,
+		SecureErrorLogMessage:        true, // a malformed request's bytes (cookies, Authorization) stay out of the log
 		Logger:                       fastLogger{c.Logger},
 		ErrorHandler:                 s.badRequest,
 	}

@@ -7,11 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -584,4 +586,40 @@ func TestViewerListenerRequestOutlivesBridge(t *testing.T) {
 	if bad.Load() > 0 {
 		t.Fatal("the origin got another request's body bytes")
 	}
+}
+
+// TestViewerListenerLogsNoRequestBytes checks that a request fasthttp
+// cannot parse is not copied into the log: its bytes are the viewer's
+// (cookies, Authorization).
+func TestViewerListenerLogsNoRequestBytes(t *testing.T) {
+	o := newOrigin(t)
+	h := newHarness(t, Config{}, dist("E1", o, "site.test"))
+	var buf syncBuffer
+	addr, _ := viewerServer(t, h, ServerConfig{Logger: slog.New(slog.NewTextHandler(&buf, nil))})
+	const secret = "Authorization: AWS4-HMAC-SHA256 Credential=SECRETKEY"
+	if a := rawRoundTrip(t, addr, "GARBAGE\r\n"+secret+"\r\n\r\n"); !strings.HasPrefix(a.status, "HTTP/1.1 400") {
+		t.Fatalf("malformed request: %s", a)
+	}
+	time.Sleep(100 * time.Millisecond) // the log line comes after the answer
+	if strings.Contains(buf.String(), "SECRETKEY") {
+		t.Fatalf("request bytes in the log: %s", buf.String())
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for concurrent use.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
