@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -188,6 +189,17 @@ var http10 = []byte("HTTP/1.0")
 // serve answers one viewer request: the fast path for a plain hit, else
 // the bridge to the net/http handler.
 func (s *Server) serve(ctx *fasthttp.RequestCtx) {
+	// fasthttp does not recover a handler's panic: the process would die.
+	// As net/http: log it with its stack, answer nothing, close the
+	// connection. (The handler's own panics are recovered in run.)
+	defer func() {
+		if p := recover(); p != nil {
+			s.log.Error("viewer listener: panic serving", "remote", ctx.RemoteAddr().String(), "panic", p, "stack", string(debug.Stack()))
+			ctx.Response.Reset()
+			ctx.HijackSetNoResponse(true)
+			ctx.Hijack(func(c net.Conn) { _ = c.Close() })
+		}
+	}()
 	ctx.Response.Header.DisableNormalizing() // header names as the handler wrote them, as net/http
 	if !ctx.Request.Header.IsHTTP11() {
 		ctx.Response.Header.SetProtocol(http10) // net/http answers HTTP/1.0 in kind

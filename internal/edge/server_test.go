@@ -623,3 +623,41 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// TestViewerListenerPanicClosesConnection checks that a panic on the
+// viewer listener's own path (here in its Fresh hook, before the bridge)
+// closes that viewer's connection without an answer and is logged, as
+// net/http does, instead of killing the process; the next request is
+// served.
+func TestViewerListenerPanicClosesConnection(t *testing.T) {
+	o := newOrigin(t)
+	o.set("/a", "A", "Cache-Control", "max-age=60")
+	h := newHarness(t, Config{}, dist("E1", o, "site.test"))
+	var calls atomic.Int64
+	fresh := func() bool {
+		if calls.Add(1) == 1 {
+			panic("boom")
+		}
+		return true
+	}
+	var buf syncBuffer
+	addr, _ := viewerServer(t, h, ServerConfig{Fresh: fresh, Logger: slog.New(slog.NewTextHandler(&buf, nil))})
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.WriteString(c, "GET /a HTTP/1.1\r\nHost: site.test\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := io.ReadAll(c); err != nil || len(got) != 0 {
+		t.Fatalf("after a panic: read %q, %v; want the connection closed with no answer", got, err)
+	}
+	if a := rawRoundTrip(t, addr, "GET /a HTTP/1.1\r\nHost: site.test\r\n\r\n"); a.status != "HTTP/1.1 200 OK" || a.body != "A" {
+		t.Fatalf("after the panic: %s", a)
+	}
+	if !strings.Contains(buf.String(), "panic serving") || !strings.Contains(buf.String(), "boom") {
+		t.Errorf("panic not logged: %s", buf.String())
+	}
+}
