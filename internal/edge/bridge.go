@@ -91,18 +91,20 @@ func (s *Server) bridge(ctx *fasthttp.RequestCtx) {
 			}
 		}
 		w.respond(ctx)
+		// The request's context ending (the viewer gone, Shutdown giving
+		// up) fails the handler's writes: nobody may read the pipe then.
+		context.AfterFunc(rctx, func() { _ = w.pr.CloseWithError(context.Canceled) })
 		body := &bridgeBody{w: w, stopWatch: stopWatch, cancel: cancel}
 		if cl < 0 && !ctx.Request.Header.IsHTTP11() {
 			// HTTP/1.0 has no chunked encoding, and fasthttp has no
 			// body delimited by closing: write it on the connection.
 			hdr := append([]byte(nil), ctx.Response.Header.Header()...)
-			ctx.HijackSetNoResponse(true)
-			ctx.Hijack(func(c net.Conn) {
+			s.hijack(ctx, func(c net.Conn) {
 				defer body.Close()
 				if _, err := c.Write(hdr); err == nil {
 					_, _ = io.Copy(c, body)
 				}
-			})
+			}, func() { _ = body.Close() })
 			return
 		}
 		// The header goes out now, as net/http's Flush sends it, and the
@@ -118,6 +120,43 @@ func (s *Server) bridge(ctx *fasthttp.RequestCtx) {
 		ctx.Hijack(func(c net.Conn) { _ = c.Close() })
 	default:
 		cancel()
+	}
+}
+
+// hijack has fasthttp run answer on ctx's connection once the bridge
+// returns (the connection is closed after it), counted in s.hijacks so
+// that Shutdown waits for it as for a request in flight. If fasthttp
+// closes the connection without running it (flushing earlier pipelined
+// answers or clearing the deadlines failed), failed runs instead.
+func (s *Server) hijack(ctx *fasthttp.RequestCtx, answer func(net.Conn), failed func()) {
+	c := ctx.Conn()
+	s.hijacks.Add(1) // within a request, so before Shutdown waits
+	s.hijackMu.Lock()
+	s.pending[c] = failed
+	s.hijackMu.Unlock()
+	ctx.HijackSetNoResponse(true)
+	ctx.Hijack(func(hc net.Conn) {
+		defer s.hijacks.Done()
+		s.hijackMu.Lock()
+		delete(s.pending, c)
+		s.hijackMu.Unlock()
+		answer(hc)
+	})
+}
+
+// connState is the server's ConnState hook: a connection closed with its
+// hijack function pending will never run it.
+func (s *Server) connState(c net.Conn, st fasthttp.ConnState) {
+	if st != fasthttp.StateClosed {
+		return
+	}
+	s.hijackMu.Lock()
+	failed, ok := s.pending[c]
+	delete(s.pending, c)
+	s.hijackMu.Unlock()
+	if ok {
+		failed()
+		s.hijacks.Done()
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -70,6 +71,13 @@ type Server struct {
 	srv     *fasthttp.Server
 	baseCtx context.Context // ends when Shutdown gives up waiting
 	stop    context.CancelFunc
+
+	// Answers written on hijacked connections (bridge.go), which
+	// fasthttp no longer counts as in flight, and the hijack functions
+	// set but not yet run, by connection.
+	hijacks  sync.WaitGroup
+	hijackMu sync.Mutex
+	pending  map[net.Conn]func()
 }
 
 // Request header limits: CloudFront's are 8,192 bytes of URL and 20,480
@@ -97,7 +105,7 @@ func (e *Edge) NewServer(c ServerConfig) *Server {
 	if c.MaxRequestBodySize <= 0 {
 		c.MaxRequestBodySize = 64 << 20
 	}
-	s := &Server{e: e, handler: c.Handler, fresh: c.Fresh, log: c.Logger}
+	s := &Server{e: e, handler: c.Handler, fresh: c.Fresh, log: c.Logger, pending: make(map[net.Conn]func())}
 	// As net/http's, the requests' context holds a server under
 	// http.ServerContextKey: httputil.ReverseProxy (passthrough) then
 	// panics with http.ErrAbortHandler when the origin's body ends early,
@@ -128,6 +136,7 @@ func (e *Edge) NewServer(c ServerConfig) *Server {
 		SecureErrorLogMessage:        true, // a malformed request's bytes (cookies, Authorization) stay out of the log
 		Logger:                       fastLogger{c.Logger},
 		ErrorHandler:                 s.badRequest,
+		ConnState:                    s.connState,
 	}
 	return s
 }
@@ -141,10 +150,25 @@ func (s *Server) Serve(ln net.Listener) error {
 }
 
 // Shutdown stops accepting connections, closes idle ones and waits for the
-// requests in flight to finish (their answers say Connection: close), or
-// for ctx to end.
+// requests in flight to finish (their answers say Connection: close), and
+// the answers written on hijacked connections (HTTP/1.0 of unknown length,
+// whose body the close ends), or for ctx to end; the requests' contexts
+// end then.
 func (s *Server) Shutdown(ctx context.Context) error {
 	err := s.srv.ShutdownWithContext(ctx)
+	if ctx.Err() == nil {
+		// No request is in flight, so no hijack is added while we wait.
+		done := make(chan struct{})
+		go func() {
+			s.hijacks.Wait()
+			close(done)
+		}()
+		select {
+		case <-done:
+		case <-ctx.Done():
+			err = ctx.Err()
+		}
+	}
 	s.stop()
 	return err
 }

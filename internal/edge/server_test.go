@@ -661,3 +661,131 @@ func TestViewerListenerPanicClosesConnection(t *testing.T) {
 		t.Errorf("panic not logged: %s", buf.String())
 	}
 }
+
+// rawReadAll sends raw on a new connection to addr and reads until the
+// server closes it (or 2s pass: closed false): the status line, the header
+// lines (volatile ones aside) in order of name, and the body as sent.
+func rawReadAll(t *testing.T, addr, raw string) wireAnswer {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(2 * time.Second))
+	if _, err := io.WriteString(c, raw); err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(c)
+	var ne net.Error
+	closed := !(errors.As(err, &ne) && ne.Timeout())
+	head, body, _ := strings.Cut(string(got), "\r\n\r\n")
+	lines := strings.Split(head, "\r\n")
+	a := wireAnswer{status: lines[0], body: body, closed: closed}
+	for _, l := range lines[1:] {
+		name, _, _ := strings.Cut(l, ":")
+		if !volatile[strings.ToLower(name)] {
+			a.lines = append(a.lines, l)
+		}
+	}
+	slices.Sort(a.lines)
+	return a
+}
+
+// TestViewerListenerShutdownWaitsHTTP10 checks that Shutdown waits for an
+// HTTP/1.0 answer of unknown length (written on the hijacked connection,
+// whose close ends the body) as for any request in flight: the handler's
+// context does not end under it and the viewer gets the whole body.
+func TestViewerListenerShutdownWaitsHTTP10(t *testing.T) {
+	flushed, release := make(chan struct{}), make(chan struct{})
+	hd := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, "part1 ")
+		w.(http.Flusher).Flush()
+		close(flushed)
+		select {
+		case <-release:
+			_, _ = io.WriteString(w, "part2")
+		case <-r.Context().Done(): // as the origin request would end
+		}
+	})
+	h := newHarness(t, Config{})
+	addr, s := viewerServer(t, h, ServerConfig{Handler: hd})
+	got := make(chan wireAnswer, 1)
+	go func() { got <- rawReadAll(t, addr, "GET /x HTTP/1.0\r\nHost: site.test\r\n\r\n") }()
+	<-flushed
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	shut := make(chan error, 1)
+	go func() { shut <- s.Shutdown(ctx) }()
+	select {
+	case err := <-shut:
+		t.Errorf("Shutdown returned (%v) with an answer in flight", err)
+		shut <- nil
+	case <-time.After(300 * time.Millisecond):
+	}
+	close(release)
+	if a := <-got; a.body != "part1 part2" || !a.closed {
+		t.Errorf("answer during shutdown: %s", a)
+	}
+	if err := <-shut; err != nil {
+		t.Errorf("Shutdown: %v", err)
+	}
+}
+
+// failDeadlineListener's connections fail SetDeadline, which fasthttp
+// calls just before it runs a hijack function.
+type failDeadlineListener struct{ net.Listener }
+
+func (l failDeadlineListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return failDeadlineConn{c}, nil
+}
+
+type failDeadlineConn struct{ net.Conn }
+
+func (failDeadlineConn) SetDeadline(time.Time) error { return errors.New("test: SetDeadline fails") }
+
+// TestViewerListenerHijackFails checks that when fasthttp fails before
+// running the hijack function of an HTTP/1.0 answer of unknown length (here
+// SetDeadline fails), the handler's writes fail and it returns, instead of
+// blocking forever on a pipe nobody reads.
+func TestViewerListenerHijackFails(t *testing.T) {
+	returned := make(chan error, 1)
+	hd := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.(http.Flusher).Flush()
+		var err error
+		for err == nil {
+			_, err = w.Write(bytes.Repeat([]byte("x"), 1024))
+		}
+		returned <- err
+	})
+	h := newHarness(t, Config{})
+	s := h.edge.NewServer(ServerConfig{Handler: hd, Logger: slog.New(slog.DiscardHandler)})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(failDeadlineListener{ln}) }()
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := s.Shutdown(ctx); err != nil {
+			t.Errorf("Shutdown: %v", err)
+		}
+		<-done
+	}()
+	a := rawReadAll(t, ln.Addr().String(), "GET /x HTTP/1.0\r\nHost: site.test\r\n\r\n")
+	if a.status != "" || !a.closed {
+		t.Errorf("answer: %s", a)
+	}
+	select {
+	case err := <-returned:
+		t.Logf("handler returned: %v", err)
+	case <-time.After(5 * time.Second):
+		t.Fatal("the handler is still blocked writing")
+	}
+}
