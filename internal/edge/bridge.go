@@ -34,7 +34,9 @@ import (
 //     length), is streamed through a pipe: with the handler's
 //     Content-Length when it set one, else chunked (or, over HTTP/1.0,
 //     until the connection closes), so an object over the cache's size
-//     limit is never held in memory whole;
+//     limit is never held in memory whole; a body shorter than the
+//     handler's Content-Length goes out with that length and the
+//     connection closed, as net/http's;
 //   - ends the connection without an answer when the handler panics
 //     before answering, and cuts it short when it panics while streaming
 //     (http.ErrAbortHandler silently, as net/http).
@@ -80,9 +82,27 @@ func (s *Server) bridge(ctx *fasthttp.RequestCtx) {
 		stopWatch()
 		cancel()
 		w.respond(ctx)
-		if !w.head && bodyAllowedForStatus(w.status) {
-			ctx.Response.SetBodyRaw(w.buf)
+		if w.head || !bodyAllowedForStatus(w.status) {
+			return
 		}
+		if n, err := strconv.ParseInt(w.snap.Get("Content-Length"), 10, 64); err == nil && n > int64(len(w.buf)) {
+			// The handler wrote less than it declared: as net/http, the
+			// declared length, what was written, and the connection
+			// closed, so the viewer sees the answer cut short.
+			ctx.Response.Header.SetContentLength(int(n))
+			if r.Close && ctx.Request.Header.IsHTTP11() {
+				ctx.Response.Header.SetConnectionClose()
+			}
+			hdr := append([]byte(nil), ctx.Response.Header.Header()...)
+			buf := w.buf
+			s.hijack(ctx, func(c net.Conn) {
+				if _, err := c.Write(hdr); err == nil {
+					_, _ = c.Write(buf)
+				}
+			}, func() {})
+			return
+		}
+		ctx.Response.SetBodyRaw(w.buf)
 	case evStream:
 		cl := int64(-1)
 		if v := w.snap.Get("Content-Length"); v != "" {

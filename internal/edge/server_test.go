@@ -692,6 +692,33 @@ func rawReadAll(t *testing.T, addr, raw string) wireAnswer {
 	return a
 }
 
+// TestViewerListenerShortBody checks that a handler that declares a
+// Content-Length and returns having written less is answered as net/http
+// answers it: the declared length, the bytes written, and the connection
+// closed, so that the viewer sees a truncated answer, not a complete one.
+func TestViewerListenerShortBody(t *testing.T) {
+	short := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		w.Header().Set("Content-Length", "10")
+		_, _ = io.WriteString(w, "abc")
+	})
+	ref := httptest.NewServer(short)
+	defer ref.Close()
+	h := newHarness(t, Config{})
+	addr, _ := viewerServer(t, h, ServerConfig{Handler: short})
+	for _, raw := range []string{
+		"GET /x HTTP/1.1\r\nHost: site.test\r\n\r\n",
+		"GET /x HTTP/1.1\r\nHost: site.test\r\nConnection: close\r\n\r\n",
+		"GET /x HTTP/1.0\r\nHost: site.test\r\n\r\n",
+	} {
+		want := rawReadAll(t, ref.Listener.Addr().String(), raw)
+		got := rawReadAll(t, addr, raw)
+		if got.String() != want.String() {
+			t.Errorf("%q:\n got %s\nwant %s", raw, got, want)
+		}
+	}
+}
+
 // TestViewerListenerShutdownWaitsHTTP10 checks that Shutdown waits for an
 // HTTP/1.0 answer of unknown length (written on the hijacked connection,
 // whose close ends the body) as for any request in flight: the handler's
