@@ -816,3 +816,39 @@ func TestViewerListenerHijackFails(t *testing.T) {
 		t.Fatal("the handler is still blocked writing")
 	}
 }
+
+// TestViewerListenerShutdownUnblocksWriter checks that when Shutdown gives
+// up on a streamed answer the viewer does not read, the request's context
+// ending fails the handler's writes into the pipe nobody reads, so the
+// handler returns instead of blocking forever.
+func TestViewerListenerShutdownUnblocksWriter(t *testing.T) {
+	flushed, returned := make(chan struct{}), make(chan error, 1)
+	hd := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.(http.Flusher).Flush()
+		close(flushed)
+		var err error
+		for err == nil { // as a handler that does not watch its context
+			_, err = w.Write(bytes.Repeat([]byte("x"), 1024))
+		}
+		returned <- err
+	})
+	h := newHarness(t, Config{})
+	addr, s := viewerServer(t, h, ServerConfig{Handler: hd})
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := io.WriteString(c, "GET /x HTTP/1.1\r\nHost: site.test\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	<-flushed // and the viewer never reads
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	_ = s.Shutdown(ctx)
+	select {
+	case <-returned:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the handler is still blocked writing after Shutdown gave up")
+	}
+}
