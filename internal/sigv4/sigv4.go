@@ -199,17 +199,7 @@ func (v *Verifier) Verify(r *http.Request, body []byte) (string, error) {
 	bp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(bp)
 	b := appendCanonicalRequest((*bp)[:0], r, signedHeaders, payloadHash)
-	creq := sha256.Sum256(b)
-	b = append(b[:0], algorithm+"\n"...)
-	b = append(b, amzDate...)
-	b = append(b, '\n')
-	b = append(b, day...)
-	b = append(b, '/')
-	b = append(b, region...)
-	b = append(b, '/')
-	b = append(b, service...)
-	b = append(b, "/aws4_request\n"...)
-	b = hex.AppendEncode(b, creq[:])
+	b = appendStringToSign(b, amzDate, day, region, service)
 	*bp = b
 
 	key := v.signingKey(secret, day, region, service)
@@ -220,6 +210,22 @@ func (v *Verifier) Verify(r *http.Request, body []byte) (string, error) {
 		return "", mismatch(msgMismatch)
 	}
 	return keyID, nil
+}
+
+// appendStringToSign replaces the canonical request in b by SigV4's
+// string to sign for it, in the same buffer.
+func appendStringToSign(b []byte, amzDate, day, region, service string) []byte {
+	creq := sha256.Sum256(b)
+	b = append(b[:0], algorithm+"\n"...)
+	b = append(b, amzDate...)
+	b = append(b, '\n')
+	b = append(b, day...)
+	b = append(b, '/')
+	b = append(b, region...)
+	b = append(b, '/')
+	b = append(b, service...)
+	b = append(b, "/aws4_request\n"...)
+	return hex.AppendEncode(b, creq[:])
 }
 
 // splitN splits s at sep into parts and returns how many parts s has
@@ -445,15 +451,9 @@ func Sign(r *http.Request, body []byte, keyID, secret, region, service string, n
 	bp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(bp)
 	b := appendCanonicalRequest((*bp)[:0], r, signed, payloadHash)
-	creq := sha256.Sum256(b)
-	scope := day + "/" + region + "/" + service + "/aws4_request"
-	b = append(b[:0], algorithm+"\n"...)
-	b = append(b, amzDate...)
-	b = append(b, '\n')
-	b = append(b, scope...)
-	b = append(b, '\n')
-	b = hex.AppendEncode(b, creq[:])
+	b = appendStringToSign(b, amzDate, day, region, service)
 	*bp = b
+	scope := day + "/" + region + "/" + service + "/aws4_request"
 	key := signKeys.signingKey(secret, day, region, service)
 	mac := hmacSum(key[:], b)
 	r.Header.Set("Authorization", algorithm+" Credential="+keyID+"/"+scope+
