@@ -154,22 +154,10 @@ func serveViewers(t testing.TB, e *Edge) *httptest.Server {
 	if os.Getenv("EDGE_TEST_LISTENER") == "nethttp" {
 		return httptest.NewServer(e)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := e.NewServer(ServerConfig{})
-	done := make(chan error, 1)
-	go func() { done <- s.Serve(ln) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = s.Shutdown(ctx)
-		<-done
-	})
+	addr, _ := startViewerListener(t, e, ServerConfig{})
 	srv := httptest.NewUnstartedServer(http.NotFoundHandler())
 	srv.Listener.Close()
-	srv.Listener = &addrOnly{addr: ln.Addr(), closed: make(chan struct{})}
+	srv.Listener = &addrOnly{addr: addr, closed: make(chan struct{})}
 	srv.Start()
 	return srv
 }

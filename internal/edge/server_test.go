@@ -25,7 +25,16 @@ import (
 // h.srv's net/http server, and returns its address.
 func viewerServer(t *testing.T, h *harness, c ServerConfig) (string, *Server) {
 	t.Helper()
-	s := h.edge.NewServer(c)
+	addr, s := startViewerListener(t, h.edge, c)
+	return addr.String(), s
+}
+
+// startViewerListener serves e on the viewer listener (NewServer) with
+// config c on a fresh loopback port until the test ends, and returns the
+// port's address and the server.
+func startViewerListener(t testing.TB, e *Edge, c ServerConfig) (net.Addr, *Server) {
+	t.Helper()
+	s := e.NewServer(c)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -38,7 +47,7 @@ func viewerServer(t *testing.T, h *harness, c ServerConfig) (string, *Server) {
 		_ = s.Shutdown(ctx)
 		<-done
 	})
-	return ln.Addr().String(), s
+	return ln.Addr(), s
 }
 
 // wireAnswer is one answer as read off the connection: the status line,
