@@ -35,7 +35,7 @@ func TestCrashUnderLoad(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(s.DataDir, logstore.FileName)); err != nil {
 			t.Error(err)
 		}
-		if _, err := os.Stat(filepath.Join(s.DataDir, "openfront.db")); !os.IsNotExist(err) {
+		if _, err := os.Stat(filepath.Join(s.DataDir, bolt.FileName)); !os.IsNotExist(err) {
 			t.Errorf("the log store left a bbolt file: %v", err)
 		}
 	})
@@ -228,7 +228,7 @@ func TestMemoryMode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range []string{"openfront.db", logstore.FileName} {
+	for _, name := range []string{bolt.FileName, logstore.FileName} {
 		if _, err := os.Stat(filepath.Join(s.DataDir, name)); !os.IsNotExist(err) {
 			t.Errorf("memory mode wrote a store file: %v", err)
 		}

@@ -334,7 +334,7 @@ type durableStore interface {
 // logged with it: one durable write per create, and the hub's Apply finds
 // it logged.
 func openStore(dir string, log *slog.Logger) (durableStore, string, error) {
-	boltFile := filepath.Join(dir, "openfront.db")
+	boltFile := filepath.Join(dir, bolt.FileName)
 	if _, err := os.Stat(boltFile); err == nil {
 		if _, err := os.Stat(filepath.Join(dir, logstore.FileName)); err == nil {
 			log.Warn("data directory holds both a bbolt file and a log; using the bbolt file", "bbolt", boltFile)

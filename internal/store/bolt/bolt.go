@@ -129,13 +129,16 @@ type write struct {
 	err   chan error
 }
 
+// FileName is the name of the bbolt file in the data directory.
+const FileName = "openfront.db"
+
 // Open opens (creating if needed) the store in dir, upgrading a file of an
 // older layout in place.
 func Open(dir string, opts ...Option) (*Store, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	db, err := bbolt.Open(filepath.Join(dir, "openfront.db"), 0o600, &bbolt.Options{
+	db, err := bbolt.Open(filepath.Join(dir, FileName), 0o600, &bbolt.Options{
 		Timeout:      2 * time.Second, // another openfront holds the file
 		FreelistType: bbolt.FreelistMapType,
 		// The freelist is rebuilt by scanning the file at open instead of
@@ -143,7 +146,7 @@ func Open(dir string, opts ...Option) (*Store, error) {
 		NoFreelistSync: true,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", filepath.Join(dir, "openfront.db"), err)
+		return nil, fmt.Errorf("open %s: %w", filepath.Join(dir, FileName), err)
 	}
 	s := &Store{
 		db:      db,
