@@ -64,17 +64,7 @@ func main() {
 	defer origin.Close()
 
 	if *mode == "fasthttp-plain" {
-		servePprof(*pprofAddr)
-		ln, err := net.Listen("tcp", *addr)
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "harness:", err)
-			os.Exit(1)
-		}
-		fmt.Printf("harness (%s) listening on http://%s\n", *mode, ln.Addr())
-		if err := fastPlainServer(objects, modTime).Serve(ln); err != nil {
-			fmt.Fprintln(os.Stderr, "harness:", err)
-			os.Exit(1)
-		}
+		listenAndServe(*mode, *addr, *pprofAddr, fastPlainServer(objects, modTime).Serve)
 		return
 	}
 
@@ -82,17 +72,7 @@ func main() {
 		// As `openfront serve` serves it: the fasthttp viewer listener.
 		e := newEdge(origin.URL)
 		defer e.Close()
-		servePprof(*pprofAddr)
-		ln, err := net.Listen("tcp", *addr)
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "harness:", err)
-			os.Exit(1)
-		}
-		fmt.Printf("harness (%s) listening on http://%s\n", *mode, ln.Addr())
-		if err := e.NewServer(edge.ServerConfig{}).Serve(ln); err != nil {
-			fmt.Fprintln(os.Stderr, "harness:", err)
-			os.Exit(1)
-		}
+		listenAndServe(*mode, *addr, *pprofAddr, e.NewServer(edge.ServerConfig{}).Serve)
 		return
 	}
 
@@ -103,15 +83,21 @@ func main() {
 	}
 	defer closeFn()
 
-	servePprof(*pprofAddr)
-	ln, err := net.Listen("tcp", *addr)
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	listenAndServe(*mode, *addr, *pprofAddr, srv.Serve)
+}
+
+// listenAndServe starts pprof on pprofAddr (unless empty), listens on addr,
+// says so, and serves with serve; it exits the process if either fails.
+func listenAndServe(mode, addr, pprofAddr string, serve func(net.Listener) error) {
+	servePprof(pprofAddr)
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "harness:", err)
 		os.Exit(1)
 	}
-	fmt.Printf("harness (%s) listening on http://%s\n", *mode, ln.Addr())
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
-	if err := srv.Serve(ln); err != nil {
+	fmt.Printf("harness (%s) listening on http://%s\n", mode, ln.Addr())
+	if err := serve(ln); err != nil {
 		fmt.Fprintln(os.Stderr, "harness:", err)
 		os.Exit(1)
 	}
