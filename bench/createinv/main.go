@@ -433,7 +433,7 @@ func storeCommits(dataDir string) commitCount {
 	if dataDir == "" {
 		return commitCount{}
 	}
-	path := filepath.Join(dataDir, "openfront.db")
+	path := filepath.Join(dataDir, bolt.FileName)
 	var c commitCount
 	n := boltTxID(path)
 	if n == 0 {
