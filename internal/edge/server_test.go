@@ -609,7 +609,13 @@ func TestViewerListenerLogsNoRequestBytes(t *testing.T) {
 	if a := rawRoundTrip(t, addr, "GARBAGE\r\n"+secret+"\r\n\r\n"); !strings.HasPrefix(a.status, "HTTP/1.1 400") {
 		t.Fatalf("malformed request: %s", a)
 	}
-	time.Sleep(100 * time.Millisecond) // the log line comes after the answer
+	// The log line comes after the answer: wait for it, else the check
+	// below would pass whatever the server logs.
+	for deadline := time.Now().Add(5 * time.Second); buf.String() == ""; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the malformed request was not logged")
+		}
+	}
 	if strings.Contains(buf.String(), "SECRETKEY") {
 		t.Fatalf("request bytes in the log: %s", buf.String())
 	}
