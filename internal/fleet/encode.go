@@ -2,6 +2,7 @@ package fleet
 
 import (
 	"github.com/openfront/openfront/internal/invalidation"
+	"strings"
 )
 
 // InvalidationEvent returns the key and data under which Hub.Apply logs
@@ -19,5 +20,25 @@ func InvalidationEvent(inv invalidation.Invalidation) (key string, data []byte) 
 
 // invalidationKey is the log key of an invalidation's event.
 func invalidationKey(inv invalidation.Invalidation) string {
-	return "inv/" + inv.DistributionID + "/" + inv.ID
+	return InvalidationKey(inv.DistributionID, inv.ID)
+}
+
+// InvalidationKey is the log key under which InvalidationEvent logs the
+// event of distribution distID's invalidation id. Stores that log the
+// event with the invalidation's own record (WithInvalidationEvent) use it
+// and ParseInvalidationKey to find it again.
+func InvalidationKey(distID, id string) string { return "inv/" + distID + "/" + id }
+
+// ParseInvalidationKey splits a key made by InvalidationKey; ok is false
+// for any other key.
+func ParseInvalidationKey(key string) (distID, id string, ok bool) {
+	rest, ok := strings.CutPrefix(key, "inv/")
+	if !ok {
+		return "", "", false
+	}
+	i := strings.LastIndexByte(rest, '/')
+	if i < 0 {
+		return "", "", false
+	}
+	return rest[:i], rest[i+1:], true
 }

@@ -22,7 +22,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -501,7 +500,7 @@ func (s *Store) logInvalidationEvent(tx *bbolt.Tx, n uint64, inv invalidation.In
 }
 
 // invEventKey is the key under which the fleet logs an invalidation.
-func invEventKey(distID, id string) string { return "inv/" + distID + "/" + id }
+func invEventKey(distID, id string) string { return fleet.InvalidationKey(distID, id) }
 
 // Complete implements invalidation.Store. The record stays as created; a
 // small entry in the distribution's done bucket, appended in sequence
@@ -778,13 +777,10 @@ func (s *Store) loggedEvent(key string) (pos uint64, ok bool) {
 
 // lookupEvent returns the position of the event logged under key.
 func lookupEvent(tx *bbolt.Tx, ids invalidation.IDCodec, key string) (uint64, bool) {
-	if rest, ok := strings.CutPrefix(key, "inv/"); ok {
-		if i := strings.LastIndexByte(rest, '/'); i >= 0 {
-			distID, id := rest[:i], rest[i+1:]
-			if n, ok := ids.Decode(id); ok {
-				if v := tx.Bucket(bucketInvEvents).Get(seqKey(n)); len(v) > 8 && string(v[8:]) == distID {
-					return binary.BigEndian.Uint64(v[:8]), true
-				}
+	if distID, id, ok := fleet.ParseInvalidationKey(key); ok {
+		if n, ok := ids.Decode(id); ok {
+			if v := tx.Bucket(bucketInvEvents).Get(seqKey(n)); len(v) > 8 && string(v[8:]) == distID {
+				return binary.BigEndian.Uint64(v[:8]), true
 			}
 		}
 	}

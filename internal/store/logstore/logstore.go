@@ -33,7 +33,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -750,7 +749,7 @@ func (s *Store) complete(r *rec, t time.Time, epoch uint64) {
 }
 
 // invEventKey is the key under which the fleet logs an invalidation.
-func invEventKey(distID, id string) string { return "inv/" + distID + "/" + id }
+func invEventKey(distID, id string) string { return fleet.InvalidationKey(distID, id) }
 
 // Get implements invalidation.Store.
 func (s *Store) Get(ctx context.Context, distributionID, id string) (invalidation.Invalidation, error) {
@@ -976,11 +975,9 @@ func (s *Store) Distributions(ctx context.Context) ([]distribution.Distribution,
 // lookupEvent returns the position of the event logged under key and the
 // epoch that logged it; s.mu is held.
 func (s *Store) lookupEvent(key string) (pos, epoch uint64, ok bool) {
-	if rest, ok := strings.CutPrefix(key, "inv/"); ok {
-		if i := strings.LastIndexByte(rest, '/'); i >= 0 {
-			if r := s.find(s.dists[rest[:i]], rest[i+1:]); r != nil && r.eventPos != 0 {
-				return r.eventPos, r.createEpoch, true
-			}
+	if distID, id, ok := fleet.ParseInvalidationKey(key); ok {
+		if r := s.find(s.dists[distID], id); r != nil && r.eventPos != 0 {
+			return r.eventPos, r.createEpoch, true
 		}
 	}
 	if k, ok := s.keys[key]; ok {
