@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -124,12 +122,6 @@ func serve(f serveFlags, cfg *config.Config, log *slog.Logger) error {
 		keys[id] = cloudfront.Key{Secret: secret}
 	}
 	openMode := len(keys) == 0
-	// The in-process edge signs its fleet requests with a key of its own.
-	var edgeKeyID, edgeSecret string
-	if !openMode {
-		edgeKeyID, edgeSecret = "OPENFRONTLOCALEDGE", randomSecret()
-		keys[edgeKeyID] = cloudfront.Key{Secret: edgeSecret}
-	}
 
 	var store durableStore
 	storeKind := "memory"
@@ -223,7 +215,8 @@ func serve(f serveFlags, cfg *config.Config, log *slog.Logger) error {
 	listeners := []net.Listener{ln}
 
 	// The in-process edge is a member of the fleet like any other: it
-	// follows the control plane over HTTP with the same code as `openfront edge`.
+	// follows the control plane with the same code as `openfront edge`
+	// (stream, apply, acknowledgements), by calls instead of HTTP.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	followCtx, stopFollowing := context.WithCancel(context.Background())
@@ -246,8 +239,7 @@ func serve(f serveFlags, cfg *config.Config, log *slog.Logger) error {
 		})
 		defer cache.Close()
 		follower := fleet.NewFollower(fleet.FollowerConfig{
-			ControlPlane: endpoint, Name: f.edgeName, Addr: edgeURL,
-			AccessKeyID: edgeKeyID, SecretAccessKey: edgeSecret,
+			Hub: hub, Name: f.edgeName, Addr: edgeURL,
 			Registry: edgeRegistry, Cache: cache, MaxStaleness: f.maxStaleness, Logger: log.With("edge", f.edgeName),
 		})
 		// Work logged before it connects waits for it.
@@ -269,7 +261,7 @@ func serve(f serveFlags, cfg *config.Config, log *slog.Logger) error {
 	if openMode {
 		log.Warn("OPEN MODE: no credentials configured, so requests are NOT authenticated; any client with any (dummy) keys is accepted. Configure credentials in the config file or OPENFRONT_ACCESS_KEY_ID/OPENFRONT_SECRET_ACCESS_KEY.")
 	} else {
-		log.Info("authentication on: requests must be signed with AWS Signature Version 4", "keys", len(keys)-1)
+		log.Info("authentication on: requests must be signed with AWS Signature Version 4", "keys", len(keys))
 	}
 	if f.memory {
 		log.Info("store", "kind", storeKind)
@@ -356,12 +348,6 @@ func newServer(h http.Handler, log *slog.Logger) *http.Server {
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-}
-
-func randomSecret() string {
-	var b [24]byte
-	rand.Read(b[:])
-	return hex.EncodeToString(b[:])
 }
 
 // applyThenDelay completes an invalidation once the fleet has applied it,

@@ -10,17 +10,14 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"runtime"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/openfront/openfront/internal/distribution"
 	"github.com/openfront/openfront/internal/invalidation"
-	"github.com/openfront/openfront/internal/sigv4"
 )
 
 // Cache is what a follower applies invalidations to: the edge.
@@ -45,6 +42,11 @@ type FollowerConfig struct {
 	MaxStaleness time.Duration
 	Logger       *slog.Logger
 	Client       *http.Client
+	// Hub, when set, is the control plane of this process: the follower
+	// follows it directly, with the same stream and acknowledgements but
+	// no HTTP, signing or socket in between (ControlPlane, the keys and
+	// Client are then unused). serve's in-process edge does.
+	Hub *Hub
 }
 
 // Follower is the edge's side of the fleet: it follows the control
@@ -67,6 +69,7 @@ type FollowerConfig struct {
 type Follower struct {
 	c       FollowerConfig
 	log     *slog.Logger
+	link    link
 	ackWake chan struct{}
 
 	mu      sync.Mutex
@@ -116,7 +119,11 @@ func NewFollower(c FollowerConfig) *Follower {
 	if c.MaxStaleness <= 0 {
 		c.MaxStaleness = 10 * time.Second
 	}
-	return &Follower{c: c, log: c.Logger, ackWake: make(chan struct{}, 1), maxStaleness: c.MaxStaleness, epoch: time.Now()}
+	var l link = &httpLink{c: c}
+	if c.Hub != nil {
+		l = localLink{c.Hub}
+	}
+	return &Follower{c: c, log: c.Logger, link: l, ackWake: make(chan struct{}, 1), maxStaleness: c.MaxStaleness, epoch: time.Now()}
 }
 
 // Applied returns the last log position the edge applied.
@@ -258,38 +265,20 @@ func (f *Follower) Run(ctx context.Context) {
 	}
 }
 
-func (f *Follower) sign(r *http.Request) {
-	if f.c.AccessKeyID != "" {
-		sigv4.Sign(r, nil, f.c.AccessKeyID, f.c.SecretAccessKey, "us-east-1", "cloudfront", time.Now())
-	}
-}
-
 // follow runs one stream until it fails.
 func (f *Follower) follow(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	f.mu.Lock()
-	q := url.Values{"name": {f.c.Name}, "addr": {f.c.Addr}}
-	if f.loaded {
-		// Without a state, the edge asks for a snapshot by saying nothing:
-		// applied=0 means "applied nothing yet of a log that was empty".
-		q.Set("applied", strconv.FormatUint(f.applied, 10))
-	}
+	// Without a state, the edge asks for a snapshot by saying nothing:
+	// applied=0 means "applied nothing yet of a log that was empty".
+	req := streamRequest{name: f.c.Name, addr: f.c.Addr, applied: f.applied, resume: f.loaded}
 	f.mu.Unlock()
-	req, err := http.NewRequestWithContext(ctx, "GET", strings.TrimSuffix(f.c.ControlPlane, "/")+PathStream+"?"+q.Encode(), nil)
+	events, err := f.link.open(ctx, req)
 	if err != nil {
 		return err
 	}
-	f.sign(req)
-	resp, err := f.c.Client.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-		return fmt.Errorf("stream: %s: %s", resp.Status, bytes.TrimSpace(b))
-	}
+	defer events.Close()
 	// A silent stream is a dead one: the control plane pings every second.
 	alive := make(chan struct{}, 1)
 	go func() {
@@ -307,7 +296,7 @@ func (f *Follower) follow(ctx context.Context) error {
 			}
 		}
 	}()
-	sc := bufio.NewScanner(resp.Body)
+	sc := bufio.NewScanner(events)
 	sc.Buffer(make([]byte, 64<<10), 256<<20)
 	var id uint64
 	var kind string
@@ -511,7 +500,7 @@ func (f *Follower) ackLoop(ctx context.Context) {
 		}
 		pos := f.Applied()
 		sent := time.Now()
-		head, err := f.ack(ctx, pos)
+		head, err := f.link.ack(ctx, f.c.Name, pos)
 		switch {
 		case err == nil:
 			f.confirmed(sent, head)
@@ -536,32 +525,4 @@ func (f *Follower) ackLoop(ctx context.Context) {
 		}
 		t.Reset(f.ackInterval())
 	}
-}
-
-// ack posts an acknowledgement and returns the hub's head.
-func (f *Follower) ack(ctx context.Context, pos uint64) (uint64, error) {
-	u := strings.TrimSuffix(f.c.ControlPlane, "/") + PathAck + "?name=" + url.QueryEscape(f.c.Name) + "&pos=" + strconv.FormatUint(pos, 10)
-	req, err := http.NewRequestWithContext(ctx, "POST", u, nil)
-	if err != nil {
-		return 0, err
-	}
-	f.sign(req)
-	resp, err := f.c.Client.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	switch resp.StatusCode {
-	case http.StatusNoContent:
-	case http.StatusConflict:
-		return 0, errNotRegistered
-	default:
-		return 0, fmt.Errorf("ack: %s", resp.Status)
-	}
-	head, err := strconv.ParseUint(resp.Header.Get(HeaderHead), 10, 64)
-	if err != nil {
-		return 0, fmt.Errorf("ack: no valid %s header in the control plane's answer", HeaderHead)
-	}
-	return head, nil
 }

@@ -1,12 +1,11 @@
 package fleet
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
+	"io"
 	"net/http"
 	"regexp"
-	"runtime"
 	"slices"
 	"sort"
 	"strconv"
@@ -75,16 +74,14 @@ func writeJSON(w http.ResponseWriter, v any) {
 // case it gets a snapshot with purge.
 func (h *Hub) serveStream(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	name := q.Get("name")
-	if !namePattern.MatchString(name) {
-		jsonError(w, http.StatusBadRequest, "name must be 1 to 64 letters, digits, '.', '_' or '-'")
+	req := streamRequest{name: q.Get("name"), addr: q.Get("addr"), resume: q.Has("applied")}
+	if err := req.check(); err != nil {
+		jsonError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	var applied uint64
-	resume := q.Has("applied")
-	if resume {
+	if req.resume {
 		var err error
-		if applied, err = strconv.ParseUint(q.Get("applied"), 10, 64); err != nil {
+		if req.applied, err = strconv.ParseUint(q.Get("applied"), 10, 64); err != nil {
 			jsonError(w, http.StatusBadRequest, "applied must be a log position")
 			return
 		}
@@ -94,113 +91,33 @@ func (h *Hub) serveStream(w http.ResponseWriter, r *http.Request) {
 		jsonError(w, http.StatusInternalServerError, "streaming unsupported")
 		return
 	}
-	ctx := r.Context()
-	first, last, err := h.store.LogBounds(ctx)
-	if err != nil {
-		jsonError(w, http.StatusInternalServerError, err.Error())
-		return
-	}
-	// Read the head before the distributions: a distribution change is in
-	// the registry before it is logged, so the snapshot is never older
-	// than the head it claims.
-	h.mu.Lock()
-	last = min(last, h.head) // what is committed but not yet published comes later
-	h.mu.Unlock()
-	var snap *Snapshot
-	cur, credited := applied, applied
-	switch {
-	case !resume:
-		snap = &Snapshot{Head: last}
-	case applied > last || applied+1 < first:
-		// The edge knows positions this log does not hold (a new data
-		// directory) or missed trimmed events: start over, dropping its cache.
-		snap = &Snapshot{Head: last, Purge: true}
-	}
-	if snap != nil {
-		for _, d := range h.dists() {
-			c := *d
-			c.RawConfig = nil
-			snap.Distributions = append(snap.Distributions, c)
-		}
-		cur, credited = last, 0 // nothing is applied until the snapshot is
-	}
-	e := h.connect(name, q.Get("addr"), credited)
-	defer h.disconnect(e)
-
-	// A stalled edge (stopped, or cut off without a reset) stops reading:
-	// no write may block longer than the edge timeout.
 	rc := http.NewResponseController(w)
 	defer rc.SetWriteDeadline(time.Time{})
-	w.Header().Set("Content-Type", "text/event-stream")
-	w.Header().Set("Cache-Control", "no-store")
-	bw := bufio.NewWriterSize(w, 64<<10)
-	hi, _ := json.Marshal(hello{Head: last, Snapshot: snap != nil, EdgeTimeoutMS: h.edgeTimeout.Milliseconds()})
-	bw.Write(encodeFrame(nil, cur, "hello", hi))
-	if snap != nil {
-		data, _ := json.Marshal(snap)
-		bw.Write(encodeFrame(nil, snap.Head, KindSnapshot, data))
-	}
-	ping := time.NewTicker(heartbeat)
-	defer ping.Stop()
-	var batch []frame
-	var deadlineSet time.Time
-	for {
-		h.mu.Lock()
-		appended, head := h.appended, h.head
-		h.mu.Unlock()
-		// Each write gets at least 3/4 of the edge timeout; moving the
-		// deadline on every event would cost a timer update per event.
-		if now := time.Now(); now.Sub(deadlineSet) > h.edgeTimeout/4 {
-			rc.SetWriteDeadline(now.Add(h.edgeTimeout))
-			deadlineSet = now
-		}
-		// Never past the published head: an event committed but not yet
-		// published would be acknowledged past the head, and the
-		// acknowledgement clamped away; its own Publish wakes this
-		// stream again.
-		for cur < head {
-			if batch = h.frames.after(cur, head, 512, batch[:0]); len(batch) == 0 {
-				events, err := h.store.EventsAfter(ctx, cur, 512)
-				if err != nil {
-					if ctx.Err() == nil {
-						h.log.Error("reading the fleet log", "err", err)
-					}
-					return
-				}
-				batch = h.frames.add(cur, events, batch[:0])
-				for len(batch) > 0 && batch[len(batch)-1].pos > head {
-					batch = batch[:len(batch)-1]
-				}
-				if len(batch) == 0 {
-					break
-				}
-			}
-			for _, f := range batch {
-				bw.Write(f.data)
-			}
-			cur = batch[len(batch)-1].pos
-		}
-		if err := bw.Flush(); err != nil {
-			return
-		}
-		flusher.Flush()
-		select {
-		case <-appended:
-			// Let publishers that are already runnable log their events
-			// first, so that one write carries them all (no timer: this
-			// waits for nothing that is not ready to run).
-			runtime.Gosched()
-		case <-ping.C:
-			bw.WriteString(": ping\n\n")
-		case <-e.kick:
-			return // left the registry: the edge must reconnect
-		case <-ctx.Done():
-			return
-		case <-h.streamsStop:
-			return
-		}
+	sink := &httpSink{w: w, flusher: flusher, rc: rc}
+	if err := h.stream(r.Context(), req, sink); err != nil {
+		jsonError(w, http.StatusInternalServerError, err.Error())
 	}
 }
+
+// httpSink is a stream's sink on an HTTP response: Server-Sent Events.
+type httpSink struct {
+	w       http.ResponseWriter
+	flusher http.Flusher
+	rc      *http.ResponseController
+}
+
+func (s *httpSink) start() io.Writer {
+	s.w.Header().Set("Content-Type", "text/event-stream")
+	s.w.Header().Set("Cache-Control", "no-store")
+	return s.w
+}
+
+func (s *httpSink) flush() error {
+	s.flusher.Flush()
+	return nil
+}
+
+func (s *httpSink) setWriteDeadline(t time.Time) { s.rc.SetWriteDeadline(t) }
 
 func (h *Hub) serveAck(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
