@@ -1,17 +1,13 @@
 package edge
 
 import (
-	"context"
-	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
-	"runtime/debug"
-	"strings"
-	"sync"
 	"time"
 
 	"github.com/valyala/fasthttp"
+
+	"github.com/openfront/openfront/internal/fastserve"
 )
 
 // The viewer listener.
@@ -29,9 +25,9 @@ import (
 //     answered right from the fasthttp RequestCtx with the object's
 //     prebuilt header set (hit.go), by serveFastHTTP;
 //   - everything else goes through the one net/http code path, the Edge's
-//     http.Handler (behind the fleet's Guard), by the bridge (bridge.go),
-//     which makes the request and the ResponseWriter behave as net/http's
-//     and streams large bodies.
+//     http.Handler (behind the fleet's Guard), by internal/fastserve's
+//     bridge, which makes the request and the ResponseWriter behave as
+//     net/http's and streams large bodies.
 //
 // docs/architecture.md ("The viewer listener") lists what differs on the
 // wire from a net/http server.
@@ -62,23 +58,9 @@ type ServerConfig struct {
 	MaxRequestBodySize int
 }
 
-// Server is the viewer listener of an Edge. Build it with NewServer.
-type Server struct {
-	e       *Edge
-	handler http.Handler
-	fresh   func() bool
-	log     *slog.Logger
-	srv     *fasthttp.Server
-	baseCtx context.Context // ends when Shutdown gives up waiting
-	stop    context.CancelFunc
-
-	// Answers written on hijacked connections (bridge.go), which
-	// fasthttp no longer counts as in flight, and the hijack functions
-	// set but not yet run, by connection.
-	hijacks  sync.WaitGroup
-	hijackMu sync.Mutex
-	pending  map[net.Conn]func()
-}
+// Server is the viewer listener of an Edge: a fastserve.Server whose fast
+// path answers plain hits. Build it with NewServer.
+type Server = fastserve.Server
 
 // Request header limits: CloudFront's are 8,192 bytes of URL and 20,480
 // bytes of headers; the buffer holds the whole request head.
@@ -93,151 +75,24 @@ func (e *Edge) NewServer(c ServerConfig) *Server {
 	if c.Logger == nil {
 		c.Logger = e.log
 	}
-	if c.ReadHeaderTimeout <= 0 {
-		c.ReadHeaderTimeout = 10 * time.Second
-	}
-	if c.IdleTimeout <= 0 {
-		c.IdleTimeout = 2 * time.Minute
-	}
-	if c.BodyTimeout <= 0 {
-		c.BodyTimeout = 10 * time.Minute
-	}
-	if c.MaxRequestBodySize <= 0 {
-		c.MaxRequestBodySize = 64 << 20
-	}
-	s := &Server{e: e, handler: c.Handler, fresh: c.Fresh, log: c.Logger, pending: make(map[net.Conn]func())}
-	// As net/http's, the requests' context holds a server under
-	// http.ServerContextKey: httputil.ReverseProxy (passthrough) then
-	// panics with http.ErrAbortHandler when the origin's body ends early,
-	// and the bridge cuts the answer short, instead of returning as if
-	// the body were complete (a chunked answer would then end cleanly).
-	base := context.WithValue(context.Background(), http.ServerContextKey, &http.Server{})
-	s.baseCtx, s.stop = context.WithCancel(base)
-	bodyTimeout := c.BodyTimeout
-	s.srv = &fasthttp.Server{
-		Handler: s.serve,
-		// fasthttp's ReadTimeout covers the request head; HeaderReceived
-		// gives a request with a body its own, longer, deadline.
-		ReadTimeout: c.ReadHeaderTimeout,
-		IdleTimeout: c.IdleTimeout,
-		HeaderReceived: func(h *fasthttp.RequestHeader) fasthttp.RequestConfig {
-			if h.ContentLength() != 0 {
-				return fasthttp.RequestConfig{ReadTimeout: bodyTimeout}
-			}
-			return fasthttp.RequestConfig{}
-		},
-		MaxRequestBodySize:           c.MaxRequestBodySize,
-		ReadBufferSize:               viewerReadBuffer,
-		NoDefaultServerHeader:        true,
-		NoDefaultContentType:         true,
-		NoDefaultDate:                true, // the answers set theirs, as net/http's
-		DisablePreParseMultipartForm: true,
-		CloseOnShutdown:              true,
-		SecureErrorLogMessage:        true, // a malformed request's bytes (cookies, Authorization) stay out of the log
-		Logger:                       fastLogger{c.Logger},
-		ErrorHandler:                 s.badRequest,
-		ConnState:                    s.connState,
-	}
-	return s
-}
-
-// Serve accepts viewer connections on ln until Shutdown; it then returns
-// nil.
-func (s *Server) Serve(ln net.Listener) error {
-	// The connections stay *net.TCPConn: fasthttp sends a large hit's
-	// header and body in one writev only to those.
-	return s.srv.Serve(ln)
-}
-
-// Shutdown stops accepting connections, closes idle ones and waits for the
-// requests in flight to finish (their answers say Connection: close), and
-// the answers written on hijacked connections (HTTP/1.0 of unknown length,
-// whose body the close ends), or for ctx to end; the requests' contexts
-// end then.
-func (s *Server) Shutdown(ctx context.Context) error {
-	err := s.srv.ShutdownWithContext(ctx)
-	if ctx.Err() == nil {
-		// No request is in flight, so no hijack is added while we wait.
-		done := make(chan struct{})
-		go func() {
-			s.hijacks.Wait()
-			close(done)
-		}()
-		select {
-		case <-done:
-		case <-ctx.Done():
-			err = ctx.Err()
-		}
-	}
-	s.stop()
-	return err
-}
-
-// fastLogger passes fasthttp's messages to slog.
-type fastLogger struct{ log *slog.Logger }
-
-func (l fastLogger) Printf(format string, args ...any) {
-	l.log.Warn("viewer listener: " + fmt.Sprintf(format, args...))
-}
-
-// badRequest answers a request fasthttp could not read, as net/http
-// answers one it cannot parse: a plain-text status line and close.
-func (s *Server) badRequest(ctx *fasthttp.RequestCtx, err error) {
-	status := fasthttp.StatusBadRequest
-	msg := "400 Bad Request"
-	switch e := err.(type) {
-	case *fasthttp.ErrSmallBuffer:
-		status, msg = fasthttp.StatusRequestHeaderFieldsTooLarge, "431 Request Header Fields Too Large"
-	case interface{ Timeout() bool }:
-		if e.Timeout() {
-			status, msg = fasthttp.StatusRequestTimeout, "408 Request Timeout"
-		}
-	}
-	if err == fasthttp.ErrBodyTooLarge {
-		status, msg = fasthttp.StatusRequestEntityTooLarge, "413 Request Entity Too Large"
-	}
-	ctx.Response.Reset()
-	ctx.SetStatusCode(status)
-	if strings.Contains(err.Error(), "missing required host header") {
-		// net/http's words, in its status line too.
-		msg = "400 Bad Request: missing required Host header"
-		ctx.Response.Header.SetStatusMessage([]byte("Bad Request: missing required Host header"))
-	}
-	ctx.Response.Header.Set("Content-Type", "text/plain; charset=utf-8")
-	ctx.Response.Header.SetConnectionClose()
-	ctx.SetBodyString(msg)
-}
-
-var http10 = []byte("HTTP/1.0")
-
-// serve answers one viewer request: the fast path for a plain hit, else
-// the bridge to the net/http handler.
-func (s *Server) serve(ctx *fasthttp.RequestCtx) {
-	// fasthttp does not recover a handler's panic: the process would die.
-	// As net/http: log it with its stack, answer nothing, close the
-	// connection. (The handler's own panics are recovered in run.)
-	defer func() {
-		if p := recover(); p != nil {
-			s.log.Error("viewer listener: panic serving", "remote", ctx.RemoteAddr().String(), "panic", p, "stack", string(debug.Stack()))
-			ctx.Response.Reset()
-			ctx.HijackSetNoResponse(true)
-			ctx.Hijack(func(c net.Conn) { _ = c.Close() })
-		}
-	}()
-	ctx.Response.Header.DisableNormalizing() // header names as the handler wrote them, as net/http
-	if !ctx.Request.Header.IsHTTP11() {
-		ctx.Response.Header.SetProtocol(http10) // net/http answers HTTP/1.0 in kind
-	}
-	if s.serveFastHTTP(ctx) {
-		return
-	}
-	s.bridge(ctx)
+	fresh := c.Fresh
+	return fastserve.New(fastserve.Config{
+		Handler:            c.Handler,
+		Fast:               func(ctx *fasthttp.RequestCtx) bool { return e.serveFastHTTP(ctx, fresh) },
+		Name:               "viewer listener",
+		Logger:             c.Logger,
+		ReadHeaderTimeout:  c.ReadHeaderTimeout,
+		IdleTimeout:        c.IdleTimeout,
+		BodyTimeout:        c.BodyTimeout,
+		MaxRequestBodySize: c.MaxRequestBodySize,
+		ReadBufferSize:     viewerReadBuffer,
+	})
 }
 
 // serveFastHTTP answers ctx when it is a plain hit, and reports whether it
 // did. It answers exactly what ServeHTTP's own fast path (serveFresh)
 // would, and leaves everything else, whatever the reason, to the bridge.
-func (s *Server) serveFastHTTP(ctx *fasthttp.RequestCtx) bool {
+func (e *Edge) serveFastHTTP(ctx *fasthttp.RequestCtx, fresh func() bool) bool {
 	rh := &ctx.Request.Header
 	head := rh.IsHead()
 	if !head && !rh.IsGet() {
@@ -264,7 +119,7 @@ func (s *Server) serveFastHTTP(ctx *fasthttp.RequestCtx) bool {
 	if multiAE {
 		return false
 	}
-	if s.fresh != nil && !s.fresh() {
+	if fresh != nil && !fresh() {
 		return false
 	}
 	uri := rh.RequestURI()
@@ -272,11 +127,11 @@ func (s *Server) serveFastHTTP(ctx *fasthttp.RequestCtx) bool {
 	if !ok {
 		return false
 	}
-	d, ok := s.e.dists.ByHost(string(rh.Host()))
+	d, ok := e.dists.ByHost(string(rh.Host()))
 	if !ok || !d.Enabled {
 		return false
 	}
-	site := s.e.site(d)
+	site := e.site(d)
 	b := site.match(rawPath)
 	method := http.MethodGet
 	if head {
@@ -293,15 +148,15 @@ func (s *Server) serveFastHTTP(ctx *fasthttp.RequestCtx) bool {
 	if gzip {
 		key += "\x00" + gzipVariant
 	}
-	ent := s.e.lookup(site.ds, key, name)
+	ent := e.lookup(site.ds, key, name)
 	if ent == nil || ent.hit == nil {
 		return false
 	}
-	now := s.e.now()
+	now := e.now()
 	if !now.Before(ent.expires) {
 		return false
 	}
-	s.e.writeFastHTTP(ctx, ent, now, head)
+	e.writeFastHTTP(ctx, ent, now, head)
 	return true
 }
 

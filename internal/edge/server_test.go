@@ -178,7 +178,7 @@ func TestViewerListenerWireAsNetHTTP(t *testing.T) {
 	gz.Config.DefaultBehavior.Compress = true
 	h := newHarness(t, Config{MaxObjectSize: 64 << 10}, d, gz)
 	h.edge.realClock = true // Date as the real server's
-	addr, srv := viewerServer(t, h, ServerConfig{})
+	addr, _ := viewerServer(t, h, ServerConfig{})
 	netHTTP := httptest.NewServer(h.edge) // the reference
 	t.Cleanup(netHTTP.Close)
 	ref := strings.TrimPrefix(netHTTP.URL, "http://")
@@ -254,7 +254,7 @@ func TestViewerListenerWireAsNetHTTP(t *testing.T) {
 			got := rawRoundTrip(t, addr, c.raw)
 			var ctx fasthttp.RequestCtx
 			err := ctx.Request.Read(bufio.NewReader(strings.NewReader(c.raw)))
-			if fast := err == nil && srv.serveFastHTTP(&ctx); fast != c.fast {
+			if fast := err == nil && h.edge.serveFastHTTP(&ctx, nil); fast != c.fast {
 				t.Errorf("answered by the fast path: %v, want %v", fast, c.fast)
 			}
 			if got.String() != want.String() {
@@ -491,7 +491,6 @@ func BenchmarkViewerListenerHit(b *testing.B) {
 	h := newHarness(b, Config{}, dist("E1", o, "bench.test"))
 	h.edge.realClock, h.edge.now = true, time.Now
 	h.get("bench.test", "/1k")
-	s := h.edge.NewServer(ServerConfig{})
 	var ctx fasthttp.RequestCtx
 	raw := "GET /1k HTTP/1.1\r\nHost: bench.test\r\nUser-Agent: wrk\r\n\r\n"
 	if err := ctx.Request.Read(bufio.NewReader(strings.NewReader(raw))); err != nil {
@@ -500,7 +499,7 @@ func BenchmarkViewerListenerHit(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		ctx.Response.Reset()
-		if !s.serveFastHTTP(&ctx) {
+		if !h.edge.serveFastHTTP(&ctx, nil) {
 			b.Fatal("not answered by the fast path")
 		}
 	}

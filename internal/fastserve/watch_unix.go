@@ -1,6 +1,6 @@
 //go:build unix
 
-package edge
+package fastserve
 
 import (
 	"context"
@@ -11,14 +11,14 @@ import (
 	"time"
 )
 
-// watchViewer does for a bridged request what net/http's background read
-// does: while the handler runs, it waits on the viewer's connection, and
-// when the viewer closes or resets it, calls cancel. It peeks
+// watchClient does for a bridged request what net/http's background read
+// does: while the handler runs, it waits on the client's connection, and
+// when the client closes or resets it, calls cancel. It peeks
 // (MSG_PEEK) rather than reads, so a pipelined next request stays in the
 // socket for the server, and the connection stays the *net.TCPConn the
 // server writes to with writev. The returned stop ends the watch and
 // waits for it; it must run before the server reads the connection again.
-func watchViewer(c net.Conn, cancel context.CancelFunc) (stop func()) {
+func watchClient(c net.Conn, cancel context.CancelFunc) (stop func()) {
 	sc, ok := c.(syscall.Conn)
 	if !ok {
 		return func() {}
@@ -42,7 +42,7 @@ func watchViewer(c net.Conn, cancel context.CancelFunc) (stop func()) {
 				return false // wait until readable
 			}
 			gone = err != nil || n == 0 // reset, or closed (EOF)
-			return true                 // n > 0: the next request; the viewer is there
+			return true                 // n > 0: the next request; the client is there
 		})
 		if gone || (err != nil && !stopping.Load()) {
 			cancel()

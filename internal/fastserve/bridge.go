@@ -1,4 +1,4 @@
-package edge
+package fastserve
 
 import (
 	"bytes"
@@ -17,8 +17,8 @@ import (
 	"github.com/valyala/fasthttp/fasthttpadaptor"
 )
 
-// The bridge: every viewer request the fast path does not answer goes to
-// the net/http handler (ServeHTTP, behind the fleet's Guard) as a
+// The bridge: every client request the fast path does not answer goes to
+// the net/http handler (the edge behind the fleet's Guard, the API) as a
 // *http.Request built by fasthttpadaptor.ConvertRequest and then made as
 // net/http's (Host out of the header map, Body and ContentLength, Close),
 // with a ResponseWriter that:
@@ -41,8 +41,8 @@ import (
 //     before answering, and cuts it short when it panics while streaming
 //     (http.ErrAbortHandler silently, as net/http).
 //
-// The request's context ends when the handler returns or the viewer goes
-// away (watchViewer: net/http's background read, as a peek), and when
+// The request's context ends when the handler returns or the client goes
+// away (watchClient: net/http's background read, as a peek), and when
 // Shutdown gives up waiting.
 
 // streamAfter is how much of a body the bridge keeps before it streams.
@@ -69,7 +69,7 @@ func (s *Server) bridge(ctx *fasthttp.RequestCtx) {
 	}
 
 	rctx, cancel := context.WithCancel(s.baseCtx)
-	stopWatch := watchViewer(ctx.Conn(), cancel)
+	stopWatch := watchClient(ctx.Conn(), cancel)
 	w := &bridgeWriter{
 		h:      make(http.Header),
 		head:   r.Method == http.MethodHead,
@@ -88,7 +88,7 @@ func (s *Server) bridge(ctx *fasthttp.RequestCtx) {
 		if n, err := strconv.ParseInt(w.snap.Get("Content-Length"), 10, 64); err == nil && n > int64(len(w.buf)) {
 			// The handler wrote less than it declared: as net/http, the
 			// declared length, what was written, and the connection
-			// closed, so the viewer sees the answer cut short.
+			// closed, so the client sees the answer cut short.
 			ctx.Response.Header.SetContentLength(int(n))
 			if r.Close && ctx.Request.Header.IsHTTP11() {
 				ctx.Response.Header.SetConnectionClose()
@@ -111,7 +111,7 @@ func (s *Server) bridge(ctx *fasthttp.RequestCtx) {
 			}
 		}
 		w.respond(ctx)
-		// The request's context ending (the viewer gone, Shutdown giving
+		// The request's context ending (the client gone, Shutdown giving
 		// up) fails the handler's writes: nobody may read the pipe then.
 		context.AfterFunc(rctx, func() { _ = w.pr.CloseWithError(context.Canceled) })
 		body := &bridgeBody{w: w, stopWatch: stopWatch, cancel: cancel}
@@ -185,7 +185,7 @@ func (s *Server) run(w *bridgeWriter, r *http.Request) {
 	defer func() {
 		if p := recover(); p != nil {
 			if p != http.ErrAbortHandler {
-				s.log.Error("viewer listener: panic serving", "remote", r.RemoteAddr, "panic", p)
+				s.log.Error(s.name+": panic serving", "remote", r.RemoteAddr, "panic", p)
 			}
 			w.mu.Lock()
 			streaming := w.pw != nil
@@ -235,7 +235,7 @@ func asNetHTTP(ctx *fasthttp.RequestCtx, r *http.Request) {
 // another connection, as soon as the bridge returns: what the handler
 // starts may outlive that, as the origin request's body being sent while
 // its answer has already been relayed (the next request's body would be
-// sent in its place) or a streamed answer the viewer left.
+// sent in its place) or a streamed answer the client left.
 func detach(ctx *fasthttp.RequestCtx, r *http.Request) error {
 	r.Host = strings.Clone(r.Host)
 	r.Method = strings.Clone(r.Method)
@@ -416,7 +416,7 @@ func (w *bridgeWriter) respond(ctx *fasthttp.RequestCtx) {
 		}
 	}
 	if _, ok := h["Date"]; !ok {
-		rh.Set("Date", httpDate(time.Now())[0])
+		rh.Set("Date", HTTPDate(time.Now()))
 	}
 	if bodyAllowedForStatus(code) {
 		if _, ok := h["Content-Type"]; !ok && h.Get("Content-Encoding") == "" && len(w.sniff) > 0 {
@@ -464,14 +464,14 @@ type bridgeBody struct {
 
 func (b *bridgeBody) Read(p []byte) (int, error) { return b.w.pr.Read(p) }
 
-// Close is called by the server once the body is written or the viewer
+// Close is called by the server once the body is written or the client
 // is gone: the handler's further writes fail, the request's context ends
 // and the connection's background read stops before the server reads the
 // next request.
 func (b *bridgeBody) Close() error {
 	b.once.Do(func() {
 		// The context first: a handler whose write fails then sees that
-		// the viewer went away (serveLarge would otherwise log the
+		// the client went away (the edge's serveLarge would otherwise log the
 		// origin's body as ended early).
 		b.cancel()
 		_ = b.w.pr.CloseWithError(io.ErrClosedPipe)

@@ -1,0 +1,304 @@
+// Package fastserve serves a net/http Handler with fasthttp, with an
+// optional fast path.
+//
+// net/http's per-request cost (its conn and response structs, the header
+// map, bufio, the background read) is most of what a small answer costs
+// when the client and the server share a few cores: a do-nothing net/http
+// handler answering a cache hit's bytes reaches only 0.6 of nginx's hits
+// per second on the edge's benchmark, where fasthttp answering the same
+// bytes passes it (docs/benchmarks.md, issue 4), and a do-nothing net/http
+// server costs 33-37us of CPU per request against fasthttp's 24us (issue
+// 2). So openfront's listeners, the edge's viewer listener and the API's,
+// are github.com/valyala/fasthttp servers:
+//
+//   - requests the caller's Fast function recognizes (a plain cache hit, a
+//     CreateInvalidation) are answered right from the fasthttp RequestCtx;
+//   - everything else goes through the one net/http code path, the
+//     caller's http.Handler, by the bridge (bridge.go), which makes the
+//     request and the ResponseWriter behave as net/http's and streams large
+//     bodies.
+//
+// docs/architecture.md ("The viewer listener", "The API listener") lists
+// what differs on the wire from a net/http server.
+package fastserve
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/valyala/fasthttp"
+)
+
+// Config is what New builds a Server from.
+type Config struct {
+	// Handler answers every request Fast does not.
+	Handler http.Handler
+	// Fast, when not nil, is tried first on every request that fasthttp
+	// could read: it answers ctx and reports true, or leaves ctx untouched
+	// and reports false (the request then goes to Handler). The response
+	// header does not normalize names, and says HTTP/1.0 to an HTTP/1.0
+	// request, as net/http's.
+	Fast func(ctx *fasthttp.RequestCtx) bool
+	// Name names the listener in log messages ("viewer listener").
+	Name string
+	// Logger receives connection errors and panics; slog.Default() when
+	// nil.
+	Logger *slog.Logger
+
+	// ReadHeaderTimeout bounds reading a request's header (10s when 0);
+	// IdleTimeout, the wait for the next request on a kept-alive
+	// connection (2 minutes when 0); BodyTimeout, reading a request body
+	// after its header (10 minutes when 0).
+	ReadHeaderTimeout time.Duration
+	IdleTimeout       time.Duration
+	BodyTimeout       time.Duration
+	// MaxRequestBodySize is the largest request body accepted (bodies are
+	// read before the request is handled); 64 MiB when 0. A larger one is
+	// answered by BodyTooLarge, else 413 in plain text.
+	MaxRequestBodySize int
+	// BodyTooLarge, when not nil, answers a request whose body is over
+	// MaxRequestBodySize (its header is in ctx; its body is not). The
+	// connection is closed after the answer.
+	BodyTooLarge func(ctx *fasthttp.RequestCtx)
+	// ReadBufferSize is each connection's read buffer, which must hold a
+	// whole request head (a larger one is answered 431); 32 KiB when 0.
+	ReadBufferSize int
+}
+
+// Server serves a Config's Handler. Build it with New.
+type Server struct {
+	handler      http.Handler
+	fast         func(*fasthttp.RequestCtx) bool
+	bodyTooLarge func(*fasthttp.RequestCtx)
+	name         string
+	log          *slog.Logger
+	srv          *fasthttp.Server
+	baseCtx      context.Context // ends when Shutdown gives up waiting
+	stop         context.CancelFunc
+
+	// Answers written on hijacked connections (bridge.go), which
+	// fasthttp no longer counts as in flight, and the hijack functions
+	// set but not yet run, by connection.
+	hijacks  sync.WaitGroup
+	hijackMu sync.Mutex
+	pending  map[net.Conn]func()
+
+	onShutdownMu sync.Mutex
+	onShutdown   []func()
+	shutdown     atomic.Bool
+}
+
+// DefaultReadBufferSize is a connection's read buffer when the Config
+// gives none.
+const DefaultReadBufferSize = 32 << 10
+
+// New returns a Server for c. Serve it with Serve, stop it with Shutdown.
+func New(c Config) *Server {
+	if c.Handler == nil {
+		c.Handler = http.NotFoundHandler()
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.Name == "" {
+		c.Name = "listener"
+	}
+	if c.ReadHeaderTimeout <= 0 {
+		c.ReadHeaderTimeout = 10 * time.Second
+	}
+	if c.IdleTimeout <= 0 {
+		c.IdleTimeout = 2 * time.Minute
+	}
+	if c.BodyTimeout <= 0 {
+		c.BodyTimeout = 10 * time.Minute
+	}
+	if c.MaxRequestBodySize <= 0 {
+		c.MaxRequestBodySize = 64 << 20
+	}
+	if c.ReadBufferSize <= 0 {
+		c.ReadBufferSize = DefaultReadBufferSize
+	}
+	s := &Server{handler: c.Handler, fast: c.Fast, bodyTooLarge: c.BodyTooLarge, name: c.Name, log: c.Logger, pending: make(map[net.Conn]func())}
+	// As net/http's, the requests' context holds a server under
+	// http.ServerContextKey: httputil.ReverseProxy (the edge's
+	// passthrough) then panics with http.ErrAbortHandler when the origin's
+	// body ends early, and the bridge cuts the answer short, instead of
+	// returning as if the body were complete (a chunked answer would then
+	// end cleanly).
+	base := context.WithValue(context.Background(), http.ServerContextKey, &http.Server{})
+	s.baseCtx, s.stop = context.WithCancel(base)
+	bodyTimeout := c.BodyTimeout
+	s.srv = &fasthttp.Server{
+		Handler: s.serve,
+		// fasthttp's ReadTimeout covers the request head; HeaderReceived
+		// gives a request with a body its own, longer, deadline.
+		ReadTimeout: c.ReadHeaderTimeout,
+		IdleTimeout: c.IdleTimeout,
+		HeaderReceived: func(h *fasthttp.RequestHeader) fasthttp.RequestConfig {
+			if h.ContentLength() != 0 {
+				return fasthttp.RequestConfig{ReadTimeout: bodyTimeout}
+			}
+			return fasthttp.RequestConfig{}
+		},
+		MaxRequestBodySize:           c.MaxRequestBodySize,
+		ReadBufferSize:               c.ReadBufferSize,
+		NoDefaultServerHeader:        true,
+		NoDefaultContentType:         true,
+		NoDefaultDate:                true, // the answers set theirs, as net/http's
+		DisablePreParseMultipartForm: true,
+		CloseOnShutdown:              true,
+		SecureErrorLogMessage:        true, // a malformed request's bytes (cookies, Authorization) stay out of the log
+		Logger:                       fastLogger{c.Logger, c.Name},
+		ErrorHandler:                 s.badRequest,
+		ConnState:                    s.connState,
+	}
+	return s
+}
+
+// Serve accepts connections on ln until Shutdown; it then returns nil.
+func (s *Server) Serve(ln net.Listener) error {
+	// The connections stay *net.TCPConn: fasthttp sends a large answer's
+	// header and body in one writev only to those.
+	return s.srv.Serve(ln)
+}
+
+// RegisterOnShutdown registers f to be called, in a goroutine of its own,
+// when Shutdown starts, as http.Server's: to end long-lived answers
+// (streams) that would otherwise keep Shutdown waiting.
+func (s *Server) RegisterOnShutdown(f func()) {
+	s.onShutdownMu.Lock()
+	s.onShutdown = append(s.onShutdown, f)
+	s.onShutdownMu.Unlock()
+}
+
+// Shutdown stops accepting connections, closes idle ones and waits for the
+// requests in flight to finish (their answers say Connection: close), and
+// the answers written on hijacked connections (HTTP/1.0 of unknown length,
+// whose body the close ends), or for ctx to end; the requests' contexts
+// end then.
+func (s *Server) Shutdown(ctx context.Context) error {
+	if !s.shutdown.Swap(true) {
+		s.onShutdownMu.Lock()
+		for _, f := range s.onShutdown {
+			go f()
+		}
+		s.onShutdownMu.Unlock()
+	}
+	err := s.srv.ShutdownWithContext(ctx)
+	if ctx.Err() == nil {
+		// No request is in flight, so no hijack is added while we wait.
+		done := make(chan struct{})
+		go func() {
+			s.hijacks.Wait()
+			close(done)
+		}()
+		select {
+		case <-done:
+		case <-ctx.Done():
+			err = ctx.Err()
+		}
+	}
+	s.stop()
+	return err
+}
+
+// fastLogger passes fasthttp's messages to slog.
+type fastLogger struct {
+	log  *slog.Logger
+	name string
+}
+
+func (l fastLogger) Printf(format string, args ...any) {
+	l.log.Warn(l.name + ": " + fmt.Sprintf(format, args...))
+}
+
+// badRequest answers a request fasthttp could not read, as net/http
+// answers one it cannot parse: a plain-text status line and close.
+func (s *Server) badRequest(ctx *fasthttp.RequestCtx, err error) {
+	if err == fasthttp.ErrBodyTooLarge && s.bodyTooLarge != nil {
+		ctx.Response.Reset()
+		ctx.Response.Header.DisableNormalizing()
+		if !ctx.Request.Header.IsHTTP11() {
+			ctx.Response.Header.SetProtocol(http10)
+		}
+		s.bodyTooLarge(ctx)
+		ctx.Response.Header.SetConnectionClose()
+		return
+	}
+	status := fasthttp.StatusBadRequest
+	msg := "400 Bad Request"
+	switch e := err.(type) {
+	case *fasthttp.ErrSmallBuffer:
+		status, msg = fasthttp.StatusRequestHeaderFieldsTooLarge, "431 Request Header Fields Too Large"
+	case interface{ Timeout() bool }:
+		if e.Timeout() {
+			status, msg = fasthttp.StatusRequestTimeout, "408 Request Timeout"
+		}
+	}
+	if err == fasthttp.ErrBodyTooLarge {
+		status, msg = fasthttp.StatusRequestEntityTooLarge, "413 Request Entity Too Large"
+	}
+	ctx.Response.Reset()
+	ctx.SetStatusCode(status)
+	if strings.Contains(err.Error(), "missing required host header") {
+		// net/http's words, in its status line too.
+		msg = "400 Bad Request: missing required Host header"
+		ctx.Response.Header.SetStatusMessage([]byte("Bad Request: missing required Host header"))
+	}
+	ctx.Response.Header.Set("Content-Type", "text/plain; charset=utf-8")
+	ctx.Response.Header.SetConnectionClose()
+	ctx.SetBodyString(msg)
+}
+
+var http10 = []byte("HTTP/1.0")
+
+// serve answers one request: the fast path, else the bridge to the
+// net/http handler.
+func (s *Server) serve(ctx *fasthttp.RequestCtx) {
+	// fasthttp does not recover a handler's panic: the process would die.
+	// As net/http: log it with its stack, answer nothing, close the
+	// connection. (The handler's own panics are recovered in run.)
+	defer func() {
+		if p := recover(); p != nil {
+			s.log.Error(s.name+": panic serving", "remote", ctx.RemoteAddr().String(), "panic", p, "stack", string(debug.Stack()))
+			ctx.Response.Reset()
+			ctx.HijackSetNoResponse(true)
+			ctx.Hijack(func(c net.Conn) { _ = c.Close() })
+		}
+	}()
+	ctx.Response.Header.DisableNormalizing() // header names as the handler wrote them, as net/http
+	if !ctx.Request.Header.IsHTTP11() {
+		ctx.Response.Header.SetProtocol(http10) // net/http answers HTTP/1.0 in kind
+	}
+	if s.fast != nil && s.fast(ctx) {
+		return
+	}
+	s.bridge(ctx)
+}
+
+// HTTPDate is the Date header value of now, as net/http writes it; the
+// value is formatted once a second.
+func HTTPDate(now time.Time) string {
+	sec := now.Unix()
+	if d := currentDate.Load(); d != nil && d.unix == sec {
+		return d.val
+	}
+	d := &dateValue{unix: sec, val: now.UTC().Format(http.TimeFormat)}
+	currentDate.Store(d)
+	return d.val
+}
+
+type dateValue struct {
+	unix int64
+	val  string
+}
+
+var currentDate atomic.Pointer[dateValue]
