@@ -1,18 +1,20 @@
 // Command createinv measures CreateInvalidation throughput and latency
 // through aws-sdk-go-v2 against a real openfront process (durable store:
 // the append-only log by default, bbolt with -store bbolt; SigV4 auth on) and, in the same run and with the same client,
-// against a server that does nothing but answer 201: the ceiling of the
-// machine for this client and HTTP stack.
+// against servers that do nothing but answer 201: the ceiling of the
+// machine for this client. There are two: one on net/http ("ceiling") and
+// one on fasthttp ("ceiling-fasthttp"), the HTTP stacks openfront is built
+// on; the target is judged against both (the stricter figure counts).
 //
 //	go build -o bin/openfront ./cmd/openfront
 //	go run ./bench/createinv -bin bin/openfront
 //
-// Both servers run as separate processes (the ceiling is this same program
-// started with -serve=nothing), so each has its own runtime and GOMAXPROCS,
-// as openfront has in production. Points are measured for -duration after a
-// -warmup, at each concurrency of -conc, for -rounds rounds; the order of
-// the two targets alternates from one point to the next to spread drift
-// (other load on the machine) over both.
+// Every server runs as a separate process (the ceilings are this same
+// program started with -serve=nothing or -serve=nothing-fasthttp), so each
+// has its own runtime and GOMAXPROCS, as openfront has in production. Points
+// are measured for -duration after a -warmup, at each concurrency of -conc,
+// for -rounds rounds; the order of the targets rotates from one point to the
+// next to spread drift (other load on the machine) over all.
 //
 // -perf DIR records the openfront process with `perf record -g` during its
 // first measured point at the highest concurrency and writes the report to
@@ -48,6 +50,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	cf "github.com/aws/aws-sdk-go-v2/service/cloudfront"
 	"github.com/aws/aws-sdk-go-v2/service/cloudfront/types"
+	"github.com/valyala/fasthttp"
 
 	"github.com/openfront/openfront/internal/store/bolt"
 	"github.com/openfront/openfront/internal/store/logstore"
@@ -82,13 +85,16 @@ func main() {
 		extraArgs = flag.String("openfront-args", "", "extra flags for `openfront serve`, space-separated (experiments: --memory, --invalidation-delay 1h)")
 		storeKind = flag.String("store", "log", "durable store to benchmark: log (the default of a new data directory) or bbolt (what a data directory of an earlier openfront keeps)")
 		perfDir   = flag.String("perf", "", "record openfront with perf during its first point at the highest concurrency; reports in DIR")
-		serveMode = flag.String("serve", "", "internal: run the do-nothing server instead of the benchmark (-serve=nothing)")
+		serveMode = flag.String("serve", "", "internal: run a do-nothing server instead of the benchmark (-serve=nothing or nothing-fasthttp)")
 	)
 	flag.Parse()
 	switch *serveMode {
 	case "":
 	case "nothing":
 		serveNothing()
+		return
+	case "nothing-fasthttp":
+		serveNothingFastHTTP()
 		return
 	default:
 		fatalf("-serve: unknown mode %q", *serveMode)
@@ -137,6 +143,8 @@ func main() {
 	defer of.stop()
 	ceil := start("ceiling", ceilingBanner, nil, self, "-serve=nothing")
 	defer ceil.stop()
+	ceilFast := start("ceiling-fasthttp", ceilingBanner, nil, self, "-serve=nothing-fasthttp")
+	defer ceilFast.stop()
 
 	printMachine(*bin)
 	storeDesc := "durable " + *storeKind + " store in " + dataDir
@@ -147,8 +155,9 @@ func main() {
 	if *extraArgs != "" {
 		fmt.Printf("openfront extra flags: %s\n", *extraArgs)
 	}
-	fmt.Printf("ceiling:   %s (pid %d), reads the body and answers a fixed 201 <Invalidation>\n", ceil.url, ceil.cmd.Process.Pid)
-	fmt.Printf("points: %v warm-up + %v measured, concurrency %v, %d round(s), target order alternating\n\n", *warmup, *duration, concs, *rounds)
+	fmt.Printf("ceiling:   %s (pid %d), net/http, reads the body and answers a fixed 201 <Invalidation>\n", ceil.url, ceil.cmd.Process.Pid)
+	fmt.Printf("ceiling-fasthttp: %s (pid %d), fasthttp, the same answer\n", ceilFast.url, ceilFast.cmd.Process.Pid)
+	fmt.Printf("points: %v warm-up + %v measured, concurrency %v, %d round(s), target order rotating\n\n", *warmup, *duration, concs, *rounds)
 
 	// One client for both targets: same SDK, same signer, same transport
 	// settings; only the endpoint differs.
@@ -157,8 +166,8 @@ func main() {
 		MaxIdleConnsPerHost: 256,
 		IdleConnTimeout:     90 * time.Second,
 	}}
-	clients := map[string]*cf.Client{"openfront": newClient(hc, of.url), "ceiling": newClient(hc, ceil.url)}
-	pids := map[string]int{"openfront": of.cmd.Process.Pid, "ceiling": ceil.cmd.Process.Pid}
+	clients := map[string]*cf.Client{"openfront": newClient(hc, of.url), "ceiling": newClient(hc, ceil.url), "ceiling-fasthttp": newClient(hc, ceilFast.url)}
+	pids := map[string]int{"openfront": of.cmd.Process.Pid, "ceiling": ceil.cmd.Process.Pid, "ceiling-fasthttp": ceilFast.cmd.Process.Pid}
 	dbs := map[string]string{"openfront": dataDir}
 
 	type key struct {
@@ -166,14 +175,12 @@ func main() {
 		conc   int
 	}
 	results := map[key][]result{}
-	flip := false
+	targets := []string{"ceiling", "ceiling-fasthttp", "openfront"}
+	point := 0
 	for r := 1; r <= *rounds; r++ {
 		for _, c := range concs {
-			order := []string{"ceiling", "openfront"}
-			if flip {
-				order = []string{"openfront", "ceiling"}
-			}
-			flip = !flip
+			order := append(slices.Clone(targets[point%3:]), targets[:point%3]...)
+			point++
 			for _, t := range order {
 				run(clients[t], c, *warmup) // warm-up: connections, caches, page cache
 				var rec *perfRecording
@@ -185,7 +192,7 @@ func main() {
 					rec.finish(*bin)
 				}
 				results[key{t, c}] = append(results[key{t, c}], res)
-				fmt.Fprintf(os.Stderr, "round %d  %-9s  c=%-3d %8.0f req/s  p50 %-9s p99 %-9s errors %d  CPU/req client %s server %s  other CPU %.2f cores\n",
+				fmt.Fprintf(os.Stderr, "round %d  %-16s  c=%-3d %8.0f req/s  p50 %-9s p99 %-9s errors %d  CPU/req client %s server %s  other CPU %.2f cores\n",
 					r, t, c, res.rps(), fmtDur(res.pct(50)), fmtDur(res.pct(99)), res.errors,
 					fmtDur(res.cpuPerReq(res.clientCPU)), fmtDur(res.cpuPerReq(res.serverCPU)), res.otherCores())
 				if res.commits > 0 {
@@ -207,13 +214,19 @@ func main() {
 	}
 
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "round\ttarget\tconcurrency\trequests\terrors\treq/s\tp50\tp99\tthroughput vs ceiling\tp99 vs ceiling\tclient CPU/req\tserver CPU/req\tother CPU (cores)\t")
+	// Ratios against each ceiling, as "net/http / fasthttp".
+	ratios := func(o, ce, cf result) (tput, p99 string) {
+		return fmt.Sprintf("%.2f / %.2f", o.rps()/ce.rps(), o.rps()/cf.rps()),
+			fmt.Sprintf("%.2f× / %.2f×", float64(o.pct(99))/float64(ce.pct(99)), float64(o.pct(99))/float64(cf.pct(99)))
+	}
+	fmt.Fprintln(tw, "round\ttarget\tconcurrency\trequests\terrors\treq/s\tp50\tp99\tthroughput vs ceilings (net/http / fasthttp)\tp99 vs ceilings\tclient CPU/req\tserver CPU/req\tother CPU (cores)\t")
 	for r := 0; r < *rounds; r++ {
 		for _, c := range concs {
-			ce, o := results[key{"ceiling", c}][r], results[key{"openfront", c}][r]
+			ce, cf, o := results[key{"ceiling", c}][r], results[key{"ceiling-fasthttp", c}][r], results[key{"openfront", c}][r]
 			row(tw, strconv.Itoa(r+1), "ceiling", c, ce, "", "")
-			row(tw, strconv.Itoa(r+1), "openfront", c, o,
-				fmt.Sprintf("%.2f", o.rps()/ce.rps()), fmt.Sprintf("%.2f×", float64(o.pct(99))/float64(ce.pct(99))))
+			row(tw, strconv.Itoa(r+1), "ceiling-fasthttp", c, cf, "", "")
+			tput, p99 := ratios(o, ce, cf)
+			row(tw, strconv.Itoa(r+1), "openfront", c, o, tput, p99)
 		}
 	}
 	tw.Flush()
@@ -222,18 +235,18 @@ func main() {
 		fmt.Println()
 		fmt.Println("spread over rounds (min – median – max):")
 		tw = tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "target\tconcurrency\treq/s\tp50\tp99\tthroughput vs ceiling\tp99 vs ceiling")
+		fmt.Fprintln(tw, "target\tconcurrency\treq/s\tp50\tp99\tthroughput vs the stricter ceiling\tp99 vs the stricter ceiling")
 		for _, c := range concs {
-			for _, t := range []string{"ceiling", "openfront"} {
+			for _, t := range targets {
 				rs := results[key{t, c}]
 				var rps, p50, p99, tr, pr []float64
 				for i, x := range rs {
 					rps = append(rps, x.rps())
 					p50 = append(p50, float64(x.pct(50)))
 					p99 = append(p99, float64(x.pct(99)))
-					ce := results[key{"ceiling", c}][i]
-					tr = append(tr, x.rps()/ce.rps())
-					pr = append(pr, float64(x.pct(99))/float64(ce.pct(99)))
+					tv, pv := vsStricter(x, results[key{"ceiling", c}][i], results[key{"ceiling-fasthttp", c}][i])
+					tr = append(tr, tv)
+					pr = append(pr, pv)
 				}
 				ratios := "\t"
 				if t == "openfront" {
@@ -252,16 +265,25 @@ func main() {
 	hi := slices.Max(concs)
 	var okT, okP int
 	for i := range results[key{"openfront", hi}] {
-		o, ce := results[key{"openfront", hi}][i], results[key{"ceiling", hi}][i]
-		if o.rps() >= 0.8*ce.rps() {
+		tv, pv := vsStricter(results[key{"openfront", hi}][i], results[key{"ceiling", hi}][i], results[key{"ceiling-fasthttp", hi}][i])
+		if tv >= 0.8 {
 			okT++
 		}
-		if float64(o.pct(99)) <= 2*float64(ce.pct(99)) {
+		if pv <= 2 {
 			okP++
 		}
 	}
-	fmt.Printf("\ntarget at concurrency %d (throughput ≥ 0.80 × ceiling, p99 ≤ 2 × ceiling's): throughput met in %d/%d rounds, p99 met in %d/%d rounds\n",
+	fmt.Printf("\ntarget at concurrency %d (throughput ≥ 0.80 × ceiling, p99 ≤ 2 × ceiling's, against both ceilings): throughput met in %d/%d rounds, p99 met in %d/%d rounds\n",
 		hi, okT, *rounds, okP, *rounds)
+}
+
+// vsStricter returns o's throughput and p99 as ratios to the stricter of
+// the two ceilings of the same round: the lower throughput ratio and the
+// higher p99 ratio.
+func vsStricter(o, ce, cf result) (tput, p99 float64) {
+	tput = min(o.rps()/ce.rps(), o.rps()/cf.rps())
+	p99 = max(float64(o.pct(99))/float64(ce.pct(99)), float64(o.pct(99))/float64(cf.pct(99)))
+	return tput, p99
 }
 
 func row(tw io.Writer, round, target string, c int, r result, tput, p99 string) {
@@ -673,6 +695,43 @@ func serveNothing() {
 		io.WriteString(w, nothingBody)
 	})
 	serveUntilSignal(ln, h, ceilingBanner+base)
+}
+
+// serveNothingFastHTTP answers every request as serveNothing does, with
+// fasthttp (the HTTP stack of openfront's listeners).
+func serveNothingFastHTTP() {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		fatalf("%v", err)
+	}
+	base := "http://" + ln.Addr().String()
+	location := base + "/2020-05-31/distribution/" + distID + "/invalidation/I2J0I21PCUYOIK"
+	srv := &fasthttp.Server{
+		Handler: func(ctx *fasthttp.RequestCtx) {
+			h := &ctx.Response.Header
+			h.Set("x-amz-request-id", "00000000-0000-4000-8000-000000000000")
+			h.Set("Location", location)
+			h.SetContentType("text/xml")
+			ctx.SetStatusCode(http.StatusCreated)
+			ctx.SetBodyString(nothingBody)
+		},
+		ReadTimeout:           10 * time.Second,
+		IdleTimeout:           2 * time.Minute,
+		NoDefaultServerHeader: true,
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	fmt.Println(ceilingBanner + base)
+	select {
+	case err := <-errc:
+		if err != nil {
+			fatalf("%v", err)
+		}
+	case <-ctx.Done():
+	}
+	srv.ShutdownWithContext(context.Background())
 }
 
 func serveUntilSignal(ln net.Listener, h http.Handler, banner string) {
