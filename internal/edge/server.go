@@ -222,10 +222,7 @@ func (e *Edge) writeFastHTTP(ctx *fasthttp.RequestCtx, ent *entry, now time.Time
 	h.Add("X-Amz-Cf-Id", id.vals[0])
 	age := ent.originAge + int64(now.Sub(ent.stored)/time.Second)
 	h.Add("Age", ageValue(max(age, 0))[0])
-	if !e.realClock {
-		now = time.Now()
-	}
-	h.Add("Date", httpDate(now)[0])
+	// Date: fasthttp's (the server writes every answer's).
 	if head {
 		ctx.Response.SkipBody = true // with the Content-Length of the fields
 		return

@@ -24,7 +24,7 @@ import (
 // with a ResponseWriter that:
 //
 //   - answers with the header as it was at WriteHeader, with net/http's
-//     additions: Date unless the handler has a Date key, Content-Type
+//     additions: Date (fasthttp's, always: a handler's own is not sent), Content-Type
 //     sniffed from the first bytes when there is no Content-Type key and
 //     no Content-Encoding, no Content-Type/Content-Length on 1xx, 204 and
 //     304 (304: no Content-Type either), a HEAD's Content-Length as set;
@@ -71,6 +71,7 @@ func (s *Server) bridge(ctx *fasthttp.RequestCtx) {
 	rctx, cancel := context.WithCancel(s.baseCtx)
 	stopWatch := watchClient(ctx.Conn(), cancel)
 	w := &bridgeWriter{
+		conn:   ctx.Conn(),
 		h:      make(http.Header),
 		head:   r.Method == http.MethodHead,
 		events: make(chan int, 1),
@@ -289,9 +290,10 @@ const (
 	evAbort             // the handler panicked before answering
 )
 
-// bridgeWriter is the http.ResponseWriter (and http.Flusher) of a bridged
-// request.
+// bridgeWriter is the http.ResponseWriter (and http.Flusher, and the
+// SetWriteDeadline of http.ResponseController) of a bridged request.
 type bridgeWriter struct {
+	conn   net.Conn
 	h      http.Header
 	head   bool
 	events chan int
@@ -362,6 +364,15 @@ func (w *bridgeWriter) Flush() {
 	_ = w.stream()
 }
 
+// SetWriteDeadline sets the connection's write deadline, as net/http's
+// (http.NewResponseController(w).SetWriteDeadline): once it passes, the
+// server's write of a streamed answer fails, and with it the handler's
+// writes. As with net/http, it stays set for the connection's next
+// answers unless the handler clears it.
+func (w *bridgeWriter) SetWriteDeadline(t time.Time) error {
+	return w.conn.SetWriteDeadline(t)
+}
+
 // stream hands the answer to the server as a stream, then writes what was
 // kept into it.
 func (w *bridgeWriter) stream() error {
@@ -408,15 +419,12 @@ func (w *bridgeWriter) respond(ctx *fasthttp.RequestCtx) {
 	cl, haveCL := h["Content-Length"]
 	for k, vv := range h {
 		switch {
-		case k == "Content-Length", k == "Transfer-Encoding", k == "Trailer", strings.HasPrefix(k, http.TrailerPrefix):
-			continue // framing is the server's; trailers are not sent
+		case k == "Content-Length", k == "Transfer-Encoding", k == "Trailer", strings.HasPrefix(k, http.TrailerPrefix), k == "Date":
+			continue // framing and Date are the server's; trailers are not sent
 		}
 		for _, v := range vv {
 			rh.Add(k, v)
 		}
-	}
-	if _, ok := h["Date"]; !ok {
-		rh.Set("Date", HTTPDate(time.Now()))
 	}
 	if bodyAllowedForStatus(code) {
 		if _, ok := h["Content-Type"]; !ok && h.Get("Content-Encoding") == "" && len(w.sniff) > 0 {

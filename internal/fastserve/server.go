@@ -148,11 +148,14 @@ func New(c Config) *Server {
 			}
 			return fasthttp.RequestConfig{}
 		},
-		MaxRequestBodySize:           c.MaxRequestBodySize,
-		ReadBufferSize:               c.ReadBufferSize,
-		NoDefaultServerHeader:        true,
-		NoDefaultContentType:         true,
-		NoDefaultDate:                true, // the answers set theirs, as net/http's
+		MaxRequestBodySize:    c.MaxRequestBodySize,
+		ReadBufferSize:        c.ReadBufferSize,
+		NoDefaultServerHeader: true,
+		NoDefaultContentType:  true,
+		// fasthttp writes every answer's Date itself (the current second)
+		// and ignores one set on the response: a handler's Date is not
+		// sent, net/http's would be.
+		NoDefaultDate:                false,
 		DisablePreParseMultipartForm: true,
 		CloseOnShutdown:              true,
 		SecureErrorLogMessage:        true, // a malformed request's bytes (cookies, Authorization) stay out of the log
@@ -169,6 +172,10 @@ func (s *Server) Serve(ln net.Listener) error {
 	// header and body in one writev only to those.
 	return s.srv.Serve(ln)
 }
+
+// Context is the context requests are served under: it ends when Shutdown
+// gives up waiting for them. A fast path's work runs under it.
+func (s *Server) Context() context.Context { return s.baseCtx }
 
 // RegisterOnShutdown registers f to be called, in a goroutine of its own,
 // when Shutdown starts, as http.Server's: to end long-lived answers
@@ -283,22 +290,3 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx) {
 	}
 	s.bridge(ctx)
 }
-
-// HTTPDate is the Date header value of now, as net/http writes it; the
-// value is formatted once a second.
-func HTTPDate(now time.Time) string {
-	sec := now.Unix()
-	if d := currentDate.Load(); d != nil && d.unix == sec {
-		return d.val
-	}
-	d := &dateValue{unix: sec, val: now.UTC().Format(http.TimeFormat)}
-	currentDate.Store(d)
-	return d.val
-}
-
-type dateValue struct {
-	unix int64
-	val  string
-}
-
-var currentDate atomic.Pointer[dateValue]

@@ -1,0 +1,187 @@
+package fastserve
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/valyala/fasthttp"
+)
+
+func start(t *testing.T, c Config) (string, *Server) {
+	t.Helper()
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	s := New(c)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go s.Serve(ln)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		s.Shutdown(ctx)
+	})
+	return ln.Addr().String(), s
+}
+
+// TestWriteDeadlineUnblocksStalledStream: a handler streaming to a client
+// that reads nothing (a stalled edge on the fleet's event stream) sets a
+// write deadline through http.ResponseController, as net/http allows;
+// once it passes, the handler's write fails instead of blocking.
+func TestWriteDeadlineUnblocksStalledStream(t *testing.T) {
+	result := make(chan error, 1)
+	addr, _ := start(t, Config{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rc := http.NewResponseController(w)
+		w.Header().Set("Content-Type", "text/event-stream")
+		if err := rc.Flush(); err != nil {
+			result <- err
+			return
+		}
+		if err := rc.SetWriteDeadline(time.Now().Add(300 * time.Millisecond)); err != nil {
+			result <- err
+			return
+		}
+		defer rc.SetWriteDeadline(time.Time{})
+		chunk := []byte(strings.Repeat("data: x\n", 8<<10) + "\n")
+		for {
+			if _, err := w.Write(chunk); err != nil {
+				result <- err
+				return
+			}
+			if err := rc.Flush(); err != nil {
+				result <- err
+				return
+			}
+		}
+	})})
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if tc, ok := c.(*net.TCPConn); ok {
+		_ = tc.SetReadBuffer(4 << 10)
+	}
+	io.WriteString(c, "GET /events HTTP/1.1\r\nHost: cp.test\r\n\r\n")
+	// The client reads nothing.
+	select {
+	case err := <-result:
+		if err == nil || errors.Is(err, http.ErrNotSupported) {
+			t.Fatalf("handler ended with %v, want a write error", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("the handler's write still blocks long after its write deadline")
+	}
+}
+
+// TestFlushStreamsEachEvent: what a handler flushes reaches the client at
+// once, chunked, while the handler goes on.
+func TestFlushStreamsEachEvent(t *testing.T) {
+	next := make(chan struct{})
+	addr, _ := start(t, Config{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		for i := 0; i < 3; i++ {
+			io.WriteString(w, "data: event\n\n")
+			w.(http.Flusher).Flush()
+			select {
+			case <-next:
+			case <-r.Context().Done():
+				return
+			}
+		}
+	})})
+	resp, err := http.Get("http://" + addr + "/events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.TransferEncoding == nil || resp.TransferEncoding[0] != "chunked" {
+		t.Errorf("Transfer-Encoding %v, want chunked", resp.TransferEncoding)
+	}
+	br := bufio.NewReader(resp.Body)
+	for i := 0; i < 3; i++ {
+		line, err := br.ReadString('\n')
+		if err != nil || line != "data: event\n" {
+			t.Fatalf("event %d: %q, %v", i, line, err)
+		}
+		br.ReadString('\n')
+		next <- struct{}{}
+	}
+}
+
+// TestShutdownRunsHooksAndWaits: Shutdown calls the functions registered
+// with RegisterOnShutdown (which end the streams), and waits for the
+// streams they end to finish.
+func TestShutdownRunsHooksAndWaits(t *testing.T) {
+	stop := make(chan struct{})
+	ended := make(chan struct{})
+	s := New(Config{Logger: slog.New(slog.DiscardHandler), Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "data: hello\n\n")
+		w.(http.Flusher).Flush()
+		<-stop
+		time.Sleep(100 * time.Millisecond)
+		io.WriteString(w, "data: bye\n\n")
+		close(ended)
+	})})
+	s.RegisterOnShutdown(func() { close(stop) })
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go s.Serve(ln)
+	resp, err := http.Get("http://" + ln.Addr().String() + "/events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := s.Shutdown(ctx); err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	select {
+	case <-ended:
+	default:
+		t.Fatal("Shutdown returned before the stream ended")
+	}
+	body, _ := io.ReadAll(resp.Body)
+	if string(body) != "data: hello\n\ndata: bye\n\n" {
+		t.Errorf("stream body %q", body)
+	}
+}
+
+// TestBodyTooLarge: a body over MaxRequestBodySize is answered by
+// BodyTooLarge, without reading it, and the connection closed.
+func TestBodyTooLarge(t *testing.T) {
+	addr, _ := start(t, Config{MaxRequestBodySize: 1 << 10, Handler: http.NotFoundHandler(),
+		BodyTooLarge: func(ctx *fasthttp.RequestCtx) {
+			ctx.SetStatusCode(http.StatusRequestEntityTooLarge)
+			ctx.Response.Header.Set("X-Mine", string(ctx.Request.Header.Method()))
+			ctx.SetBodyString("too large")
+		}})
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	io.WriteString(c, "POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 2048\r\n\r\n")
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 413 || resp.Header.Get("X-Mine") != "POST" || string(body) != "too large" || !resp.Close {
+		t.Errorf("%d %v %q close=%v", resp.StatusCode, resp.Header, body, resp.Close)
+	}
+}
