@@ -94,18 +94,76 @@ func deriveKey(secret, day, region, service string) []byte {
 	return hmacSHA256(key, "aws4_request")
 }
 
-// bufPool holds the buffers canonical requests and strings to sign are
-// built in.
-var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+// Request is what verification reads of a request, whatever the
+// transport: net/http's *http.Request (Verify) or a server's own request
+// type (VerifyRequest). Its strings need only stay valid during the call.
+type Request interface {
+	// Method is the request method.
+	Method() string
+	// EscapedPath is the path as the client sent it (not decoded); ""
+	// is read as "/".
+	EscapedPath() string
+	// RawQuery is the query as the client sent it, without the '?'.
+	RawQuery() string
+	// Host is the Host header (net/http's Request.Host).
+	Host() string
+	// AppendHeader appends the values of the header named name (any
+	// case) to dst, in the order the request has them, and returns dst.
+	// It is not asked for Host.
+	AppendHeader(dst []string, name string) []string
+	// ContentLength is the body's length, -1 when unknown.
+	ContentLength() int64
+}
+
+// httpRequest is an *http.Request as a Request.
+type httpRequest struct{ r *http.Request }
+
+func (h httpRequest) Method() string       { return h.r.Method }
+func (h httpRequest) EscapedPath() string  { return h.r.URL.EscapedPath() }
+func (h httpRequest) RawQuery() string     { return h.r.URL.RawQuery }
+func (h httpRequest) Host() string         { return h.r.Host }
+func (h httpRequest) ContentLength() int64 { return h.r.ContentLength }
+func (h httpRequest) AppendHeader(dst []string, name string) []string {
+	return append(dst, h.r.Header[http.CanonicalHeaderKey(name)]...)
+}
+
+// scratch is the buffers a verification builds the canonical request,
+// the string to sign and header value lists in.
+type scratch struct {
+	b    []byte
+	vals []string
+}
+
+var scratchPool = sync.Pool{New: func() any { return &scratch{b: make([]byte, 0, 1024), vals: make([]string, 0, 4)} }}
+
+// first returns the first value of a header, "" when there is none.
+func (s *scratch) first(r Request, name string) string {
+	s.vals = r.AppendHeader(s.vals[:0], name)
+	if len(s.vals) == 0 {
+		return ""
+	}
+	return s.vals[0]
+}
 
 // Verify checks r, whose body has been read into body, and returns the
 // access key id that signed it. The region of the credential scope is not
 // checked: SDKs pointed at a custom endpoint sign with whatever region they
 // are configured with.
 func (v *Verifier) Verify(r *http.Request, body []byte) (string, error) {
-	auth := r.Header.Get("Authorization")
+	return v.VerifyRequest(httpRequest{r}, body)
+}
+
+// VerifyRequest is Verify for a request of any transport: the same checks,
+// the same errors.
+func (v *Verifier) VerifyRequest(r Request, body []byte) (string, error) {
+	sc := scratchPool.Get().(*scratch)
+	defer func() {
+		clear(sc.vals[:cap(sc.vals)]) // no reference to the request's strings stays in the pool
+		scratchPool.Put(sc)
+	}()
+	auth := sc.first(r, "Authorization")
 	if auth == "" {
-		if r.URL.Query().Has("X-Amz-Signature") {
+		if q, _ := url.ParseQuery(r.RawQuery()); q.Has("X-Amz-Signature") {
 			return "", incomplete("Presigned requests are not supported by openfront; sign with the Authorization header.")
 		}
 		return "", missing()
@@ -151,9 +209,9 @@ func (v *Verifier) Verify(r *http.Request, body []byte) (string, error) {
 		return "", mismatch(fmt.Sprintf("Credential should be scoped to correct service: '%s'.", v.Service))
 	}
 
-	amzDate := r.Header.Get("X-Amz-Date")
+	amzDate := sc.first(r, "X-Amz-Date")
 	if amzDate == "" {
-		amzDate = r.Header.Get("Date")
+		amzDate = sc.first(r, "Date")
 	}
 	when, err := time.Parse(timeFormat, amzDate)
 	if err != nil {
@@ -188,7 +246,7 @@ func (v *Verifier) Verify(r *http.Request, body []byte) (string, error) {
 	sum := sha256.Sum256(body)
 	var bodyHash [2 * sha256.Size]byte
 	hex.Encode(bodyHash[:], sum[:])
-	payloadHash := r.Header.Get("X-Amz-Content-Sha256")
+	payloadHash := sc.first(r, "X-Amz-Content-Sha256")
 	switch payloadHash {
 	case "":
 		payloadHash = string(bodyHash[:])
@@ -196,11 +254,9 @@ func (v *Verifier) Verify(r *http.Request, body []byte) (string, error) {
 	default:
 		return "", &Error{http.StatusBadRequest, "XAmzContentSHA256Mismatch", "The provided 'x-amz-content-sha256' header does not match what was computed."}
 	}
-	bp := bufPool.Get().(*[]byte)
-	defer bufPool.Put(bp)
-	b := appendCanonicalRequest((*bp)[:0], r, signedHeaders, payloadHash)
+	b := appendCanonicalRequest(sc.b[:0], r, signedHeaders, payloadHash, &sc.vals)
 	b = appendStringToSign(b, amzDate, day, region, service)
-	*bp = b
+	sc.b = b
 
 	key := v.signingKey(secret, day, region, service)
 	mac := hmacSum(key[:], b)
@@ -209,7 +265,8 @@ func (v *Verifier) Verify(r *http.Request, body []byte) (string, error) {
 	if !hmac.Equal(want[:], []byte(signature)) {
 		return "", mismatch(msgMismatch)
 	}
-	return keyID, nil
+	// The request's strings may be the transport's buffers.
+	return strings.Clone(keyID), nil
 }
 
 // appendStringToSign replaces the canonical request in b by SigV4's
@@ -291,21 +348,23 @@ func hmacSHA256(key []byte, data string) []byte {
 }
 
 // appendCanonicalRequest appends SigV4's canonical request of r to b;
-// signed is the SignedHeaders list (';'-separated).
-func appendCanonicalRequest(b []byte, r *http.Request, signed, payloadHash string) []byte {
-	b = append(b, r.Method...)
+// signed is the SignedHeaders list (';'-separated); vals is scratch space
+// for header values.
+func appendCanonicalRequest(b []byte, r Request, signed, payloadHash string, vals *[]string) []byte {
+	b = append(b, r.Method()...)
 	b = append(b, '\n')
-	path := r.URL.EscapedPath()
+	path := r.EscapedPath()
 	if path == "" {
 		path = "/"
 	}
 	// Every SDK but S3's escapes the already-escaped path once more.
 	b = appendEscape(b, path, false)
 	b = append(b, '\n')
-	if q := r.URL.RawQuery; isCanonicalQuery(q) {
+	if q := r.RawQuery(); isCanonicalQuery(q) {
 		b = append(b, q...) // the usual case, e.g. an edge's name=…&pos=…
 	} else {
-		b = append(b, canonicalQuery(r.URL.Query())...)
+		qv, _ := url.ParseQuery(q)
+		b = append(b, canonicalQuery(qv)...)
 	}
 	b = append(b, '\n')
 	for rest, more := signed, true; more; {
@@ -313,7 +372,7 @@ func appendCanonicalRequest(b []byte, r *http.Request, signed, payloadHash strin
 		h, rest, more = strings.Cut(rest, ";")
 		b = append(b, h...)
 		b = append(b, ':')
-		b = appendHeaderValue(b, r, h)
+		b = appendHeaderValue(b, r, h, vals)
 		b = append(b, '\n')
 	}
 	b = append(b, '\n')
@@ -325,25 +384,25 @@ func appendCanonicalRequest(b []byte, r *http.Request, signed, payloadHash strin
 // appendHeaderValue appends the canonical value of header name: its
 // values, each with runs of white space made one space and trimmed,
 // joined by commas.
-func appendHeaderValue(b []byte, r *http.Request, name string) []byte {
+func appendHeaderValue(b []byte, r Request, name string, vals *[]string) []byte {
 	var one string
-	var vals []string
+	*vals = (*vals)[:0]
 	switch name {
 	case "host":
-		one = r.Host
+		one = r.Host()
 	case "content-length":
-		if v := r.Header.Values("Content-Length"); len(v) > 0 {
-			vals = v
-		} else if r.ContentLength >= 0 {
-			one = strconv.FormatInt(r.ContentLength, 10)
+		if *vals = r.AppendHeader(*vals, "Content-Length"); len(*vals) == 0 {
+			if n := r.ContentLength(); n >= 0 {
+				one = strconv.FormatInt(n, 10)
+			}
 		}
 	default:
-		vals = r.Header[http.CanonicalHeaderKey(name)]
+		*vals = r.AppendHeader(*vals, name)
 	}
-	if vals == nil {
+	if len(*vals) == 0 {
 		return appendTrimmed(b, one)
 	}
-	for i, v := range vals {
+	for i, v := range *vals {
 		if i > 0 {
 			b = append(b, ',')
 		}
@@ -448,11 +507,12 @@ func Sign(r *http.Request, body []byte, keyID, secret, region, service string, n
 		r.Host = r.URL.Host
 	}
 	const signed = "host;x-amz-content-sha256;x-amz-date"
-	bp := bufPool.Get().(*[]byte)
-	defer bufPool.Put(bp)
-	b := appendCanonicalRequest((*bp)[:0], r, signed, payloadHash)
+	sc := scratchPool.Get().(*scratch)
+	defer scratchPool.Put(sc)
+	b := appendCanonicalRequest(sc.b[:0], httpRequest{r}, signed, payloadHash, &sc.vals)
 	b = appendStringToSign(b, amzDate, day, region, service)
-	*bp = b
+	sc.b = b
+	clear(sc.vals[:cap(sc.vals)])
 	scope := day + "/" + region + "/" + service + "/aws4_request"
 	key := signKeys.signingKey(secret, day, region, service)
 	mac := hmacSum(key[:], b)
