@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -16,9 +15,11 @@ import (
 	"time"
 
 	"github.com/openfront/openfront/internal/cloudfront"
+	"github.com/openfront/openfront/internal/cloudfront/fastapi"
 	"github.com/openfront/openfront/internal/config"
 	"github.com/openfront/openfront/internal/distribution"
 	"github.com/openfront/openfront/internal/edge"
+	"github.com/openfront/openfront/internal/fastserve"
 	"github.com/openfront/openfront/internal/fleet"
 	"github.com/openfront/openfront/internal/invalidation"
 	"github.com/openfront/openfront/internal/store/bolt"
@@ -341,13 +342,13 @@ func openStore(dir string, log *slog.Logger) (durableStore, string, error) {
 	return s, "log", err
 }
 
-func newServer(h http.Handler, log *slog.Logger) *http.Server {
-	return &http.Server{
-		Handler:           h,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
+// newServer returns the API listener: fasthttp (internal/fastserve), with
+// CreateInvalidation answered without building an *http.Request and
+// everything else through the bridge to the API's http.Handler; 10 s to
+// read a request head, 2 minutes idle, bodies up to
+// cloudfront.MaxBodyBytes (docs/architecture.md, "The API listener").
+func newServer(api *cloudfront.Handler, log *slog.Logger) *fastserve.Server {
+	return fastapi.New(fastapi.Config{API: api, Logger: log})
 }
 
 // applyThenDelay completes an invalidation once the fleet has applied it,

@@ -87,6 +87,11 @@ func toAPIError(err error, log *slog.Logger, reqID string) *apiError {
 
 // writeError writes CloudFront's error envelope.
 func writeError(w http.ResponseWriter, reqID string, e *apiError) {
+	writeXML(w, e.Status, errorBody(reqID, e))
+}
+
+// errorBody is CloudFront's error envelope of e.
+func errorBody(reqID string, e *apiError) string {
 	var b strings.Builder
 	b.WriteString(xmlHeader)
 	b.WriteString(`<ErrorResponse xmlns="` + Namespace + `"><Error><Type>`)
@@ -102,5 +107,5 @@ func writeError(w http.ResponseWriter, reqID string, e *apiError) {
 	b.WriteString("</Message></Error><RequestId>")
 	escapeTo(&b, reqID)
 	b.WriteString("</RequestId></ErrorResponse>")
-	writeXML(w, e.Status, b.String())
+	return b.String()
 }

@@ -13,26 +13,9 @@ const (
 )
 
 func (h *Handler) createInvalidation(w http.ResponseWriter, r *http.Request) {
-	distID := r.PathValue("DistributionId")
-	if err := h.authorize(r, "CreateInvalidation", distID); err != nil {
-		h.fail(w, r, requestID(r), err)
-		return
-	}
-	batch, err := decodeBatch(body(r))
-	if err != nil {
-		h.fail(w, r, requestID(r), err)
-		return
-	}
-	inv, _, err := h.inv.Create(r.Context(), distID, batch)
-	if err != nil {
-		h.fail(w, r, requestID(r), err)
-		return
-	}
-	var b strings.Builder
-	b.Grow(512 + 64*len(inv.Batch.Paths))
-	writeInvalidation(&b, inv)
-	w.Header()["Location"] = []string{baseURL(r) + "/2020-05-31/distribution/" + distID + "/invalidation/" + inv.ID}
-	writeXML(w, http.StatusCreated, b.String())
+	i := info(r)
+	a := h.createInvalidationAnswer(r.Context(), i.keyID, i.reqID, r.PathValue("DistributionId"), baseURL(r), i.body)
+	a.write(w)
 }
 
 func (h *Handler) getInvalidation(w http.ResponseWriter, r *http.Request) {

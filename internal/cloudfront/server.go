@@ -189,7 +189,12 @@ func body(r *http.Request) []byte      { return info(r).body }
 
 // authorize checks that the signing key may act on the distribution.
 func (h *Handler) authorize(r *http.Request, action, distributionID string) error {
-	keyID := info(r).keyID
+	return h.authorizeKey(info(r).keyID, action, distributionID)
+}
+
+// authorizeKey checks that the key keyID ("" in open mode) may act on the
+// distribution.
+func (h *Handler) authorizeKey(keyID, action, distributionID string) error {
 	if keyID == "" {
 		return nil
 	}

@@ -1,0 +1,93 @@
+package cloudfront
+
+import (
+	"context"
+	"net/http"
+	"strings"
+
+	"github.com/openfront/openfront/internal/sigv4"
+)
+
+// Answer is an answer of the API whatever the transport: what ServeHTTP
+// would write. Its header is X-Amz-Request-Id, Location when not empty,
+// Content-Type text/xml and the Body's Content-Length; the server adds
+// Date.
+type Answer struct {
+	Status    int
+	RequestID string
+	Location  string
+	Body      string
+}
+
+// write writes a on w, as the operations' handlers do.
+func (a *Answer) write(w http.ResponseWriter) {
+	h := w.Header()
+	h["X-Amz-Request-Id"] = []string{a.RequestID}
+	if a.Location != "" {
+		h["Location"] = []string{a.Location}
+	}
+	writeXML(w, a.Status, a.Body)
+}
+
+// errorAnswer is the error envelope of err for a request, logged as fail
+// logs it.
+func (h *Handler) errorAnswer(reqID, method, path string, err error) Answer {
+	e := toAPIError(err, h.log, reqID)
+	h.log.Debug("request failed", "method", method, "path", path, "code", e.Code, "request_id", reqID)
+	return Answer{Status: e.Status, RequestID: reqID, Body: errorBody(reqID, e)}
+}
+
+// BodyTooLarge is the answer to a request whose body is over
+// MaxBodyBytes, for a server that refuses such a body before the request
+// reaches ServeHTTP (which answers the same).
+func (h *Handler) BodyTooLarge(method, path string) Answer {
+	return h.errorAnswer(newRequestID(), method, path, tooLarge())
+}
+
+// CreateInvalidationPath is the path of CreateInvalidation for a
+// distribution.
+func CreateInvalidationPath(distID string) string {
+	return "/2020-05-31/distribution/" + distID + "/invalidation"
+}
+
+// ServeCreateInvalidation answers a CreateInvalidation (POST
+// CreateInvalidationPath(distID)) exactly as ServeHTTP does, without an
+// *http.Request: req is the request as SigV4 reads it (its strings need
+// only stay valid during the call), host its Host header, body its whole
+// body, at most MaxBodyBytes. ctx bounds the operation.
+func (h *Handler) ServeCreateInvalidation(ctx context.Context, req sigv4.Request, distID, host string, body []byte) Answer {
+	reqID := newRequestID()
+	keyID := ""
+	if h.verifier != nil {
+		var err error
+		if keyID, err = h.verifier.VerifyRequest(req, body); err != nil {
+			return h.errorAnswer(reqID, http.MethodPost, CreateInvalidationPath(distID), err)
+		}
+	}
+	return h.createInvalidationAnswer(ctx, keyID, reqID, distID, "http://"+host, body)
+}
+
+// createInvalidationAnswer is CreateInvalidation once the request is
+// authenticated: both ServeHTTP and ServeCreateInvalidation answer with
+// it. base is the server's URL as the client reached it.
+func (h *Handler) createInvalidationAnswer(ctx context.Context, keyID, reqID, distID, base string, body []byte) Answer {
+	fail := func(err error) Answer {
+		return h.errorAnswer(reqID, http.MethodPost, CreateInvalidationPath(distID), err)
+	}
+	if err := h.authorizeKey(keyID, "CreateInvalidation", distID); err != nil {
+		return fail(err)
+	}
+	batch, err := decodeBatch(body)
+	if err != nil {
+		return fail(err)
+	}
+	inv, _, err := h.inv.Create(ctx, distID, batch)
+	if err != nil {
+		return fail(err)
+	}
+	var b strings.Builder
+	b.Grow(512 + 64*len(inv.Batch.Paths))
+	writeInvalidation(&b, inv)
+	return Answer{Status: http.StatusCreated, RequestID: reqID,
+		Location: base + CreateInvalidationPath(distID) + "/" + inv.ID, Body: b.String()}
+}

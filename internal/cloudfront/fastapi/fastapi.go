@@ -1,0 +1,251 @@
+// Package fastapi is the CloudFront API's listener: the API's
+// cloudfront.Handler served by internal/fastserve (fasthttp), with
+// CreateInvalidation, the operation issue 2's throughput target is about,
+// answered right from the fasthttp request through
+// cloudfront.Handler.ServeCreateInvalidation, and everything else through
+// the bridge to the net/http Handler.
+package fastapi
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+	"unsafe"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/openfront/openfront/internal/cloudfront"
+	"github.com/openfront/openfront/internal/fastserve"
+)
+
+// Config is what New builds the API listener from.
+type Config struct {
+	// API is the API; Handler, when not nil, what serves the requests
+	// the fast path does not (API when nil).
+	API     *cloudfront.Handler
+	Handler http.Handler
+	Logger  *slog.Logger
+	// NoFastPath sends every request through the bridge.
+	NoFastPath bool
+}
+
+// New returns the API listener: limits as the net/http server's it
+// replaces (10 s to read a request head, 2 minutes idle), request bodies
+// up to cloudfront.MaxBodyBytes (a larger one is answered by the API's
+// own 413 BatchTooLarge, and the connection closed).
+func New(c Config) *fastserve.Server {
+	if c.Handler == nil {
+		c.Handler = c.API
+	}
+	var s *fastserve.Server
+	var fast func(*fasthttp.RequestCtx) bool
+	if !c.NoFastPath {
+		fast = func(ctx *fasthttp.RequestCtx) bool { return serveFast(s.Context(), c.API, ctx) }
+	}
+	s = fastserve.New(fastserve.Config{
+		Handler:            c.Handler,
+		Fast:               fast,
+		Name:               "API listener",
+		Logger:             c.Logger,
+		ReadHeaderTimeout:  10 * time.Second,
+		IdleTimeout:        2 * time.Minute,
+		MaxRequestBodySize: cloudfront.MaxBodyBytes,
+		BodyTooLarge: func(ctx *fasthttp.RequestCtx) {
+			rh := &ctx.Request.Header
+			a := c.API.BodyTooLarge(string(rh.Method()), string(rh.RequestURI()))
+			write(ctx, &a)
+		},
+	})
+	return s
+}
+
+var (
+	createPrefix = []byte("/2020-05-31/distribution/")
+	createSuffix = []byte("/invalidation")
+)
+
+// serveFast answers ctx when it is a CreateInvalidation the fast path
+// takes, and reports whether it did: a POST over HTTP/1.1 of
+// /2020-05-31/distribution/{Id}/invalidation, a plain target (no
+// percent-encoding, query or fragment; a clean path), a body of a
+// Content-Length, no Expect. Anything else goes to the bridge.
+func serveFast(base context.Context, api *cloudfront.Handler, ctx *fasthttp.RequestCtx) bool {
+	rh := &ctx.Request.Header
+	if !rh.IsPost() || !rh.IsHTTP11() {
+		return false
+	}
+	distID, ok := createTarget(rh.RequestURI())
+	if !ok {
+		return false
+	}
+	raw := rh.RawHeaders()
+	if rh.ContentLength() < 0 || !plainHeaders(raw) {
+		return false
+	}
+	host := rh.Host()
+	if !plainHost(host) {
+		return false
+	}
+	a := api.ServeCreateInvalidation(base, request{rh, raw}, distID, string(host), ctx.PostBody())
+	write(ctx, &a)
+	return true
+}
+
+// write writes a as net/http writes it (header order aside).
+func write(ctx *fasthttp.RequestCtx, a *cloudfront.Answer) {
+	ctx.SetStatusCode(a.Status)
+	h := &ctx.Response.Header
+	h.Set("X-Amz-Request-Id", a.RequestID)
+	if a.Location != "" {
+		h.Set("Location", a.Location)
+	}
+	h.SetContentType("text/xml") // Date: fasthttp's
+	ctx.SetBodyString(a.Body)
+}
+
+// createTarget returns the distribution id of a CreateInvalidation target
+// that the API's ServeMux would route as it is: the id a non-empty
+// segment of plain characters, not "." or "..".
+func createTarget(uri []byte) (string, bool) {
+	rest, ok := bytes.CutPrefix(uri, createPrefix)
+	if !ok {
+		return "", false
+	}
+	id, ok := bytes.CutSuffix(rest, createSuffix)
+	if !ok || len(id) == 0 || string(id) == "." || string(id) == ".." {
+		return "", false
+	}
+	for _, c := range id {
+		if !plainIDByte[c] {
+			return "", false
+		}
+	}
+	return string(id), true
+}
+
+// plainIDByte holds the bytes a path segment may have for net/url to give
+// it back unchanged, '%' and '/' aside.
+var plainIDByte = func() (t [256]bool) {
+	for c := 'a'; c <= 'z'; c++ {
+		t[c] = true
+	}
+	for c := 'A'; c <= 'Z'; c++ {
+		t[c] = true
+	}
+	for c := '0'; c <= '9'; c++ {
+		t[c] = true
+	}
+	for _, c := range "-._~!$&'()*+,;=:@" {
+		t[c] = true
+	}
+	return t
+}()
+
+// plainHost reports whether a Host header is one net/http accepts and
+// hands on unchanged: non-empty, of host and port characters only.
+func plainHost(h []byte) bool {
+	if len(h) == 0 {
+		return false
+	}
+	for _, c := range h {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.' || c == '-' || c == ':' || c == '[' || c == ']' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// plainHeaders reports whether a request's header lines (as received) are
+// ones net/http reads the same way and the fast path takes: each a token
+// name, a colon and a value without control characters but tab, none
+// continued on the next line; one Content-Length, no Transfer-Encoding,
+// no Expect.
+func plainHeaders(raw []byte) bool {
+	contentLengths := 0
+	for len(raw) > 0 {
+		var line []byte
+		line, raw, _ = bytes.Cut(raw, newline)
+		line = bytes.TrimSuffix(line, cr)
+		if len(line) == 0 {
+			continue
+		}
+		name, value, ok := bytes.Cut(line, colon)
+		if !ok || len(name) == 0 {
+			return false
+		}
+		for _, c := range name {
+			if !tokenByte[c] {
+				return false
+			}
+		}
+		for _, c := range value {
+			if c < ' ' && c != '\t' || c == 0x7f {
+				return false
+			}
+		}
+		switch {
+		case bytes.EqualFold(name, contentLength):
+			contentLengths++
+		case bytes.EqualFold(name, transferEncoding), bytes.EqualFold(name, expect):
+			return false
+		}
+	}
+	return contentLengths == 1
+}
+
+var (
+	newline          = []byte("\n")
+	cr               = []byte("\r")
+	colon            = []byte(":")
+	contentLength    = []byte("Content-Length")
+	transferEncoding = []byte("Transfer-Encoding")
+	expect           = []byte("Expect")
+)
+
+// tokenByte holds the bytes of an HTTP token (RFC 9110 tchar).
+var tokenByte = func() (t [256]bool) {
+	for c := 'a'; c <= 'z'; c++ {
+		t[c] = true
+	}
+	for c := 'A'; c <= 'Z'; c++ {
+		t[c] = true
+	}
+	for c := '0'; c <= '9'; c++ {
+		t[c] = true
+	}
+	for _, c := range "!#$%&'*+-.^_`|~" {
+		t[c] = true
+	}
+	return t
+}()
+
+// request is a fasthttp request as sigv4 reads a request: header values
+// come from the header lines as received (raw), which keep every value of
+// a repeated header in order, as net/http's header map does. Its strings
+// are the request's bytes, valid while the request is served.
+type request struct {
+	h   *fasthttp.RequestHeader
+	raw []byte
+}
+
+func (r request) Method() string       { return b2s(r.h.Method()) }
+func (r request) EscapedPath() string  { return b2s(r.h.RequestURI()) } // a plain target: path only
+func (r request) RawQuery() string     { return "" }
+func (r request) Host() string         { return b2s(r.h.Host()) }
+func (r request) ContentLength() int64 { return int64(r.h.ContentLength()) }
+func (r request) AppendHeader(dst []string, name string) []string {
+	for raw := r.raw; len(raw) > 0; {
+		var line []byte
+		line, raw, _ = bytes.Cut(raw, newline)
+		k, v, ok := bytes.Cut(bytes.TrimSuffix(line, cr), colon)
+		if ok && len(k) == len(name) && bytes.EqualFold(k, s2b(name)) {
+			dst = append(dst, b2s(bytes.Trim(v, " \t")))
+		}
+	}
+	return dst
+}
+
+func b2s(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
+func s2b(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
