@@ -5,9 +5,12 @@
 // Every write is a small binary record appended to an in-memory batch; a
 // single flusher goroutine writes the batch as one checksummed frame with
 // one write and one fdatasync (group commit: whoever arrives while a frame
-// is being synced goes into the next one; there is no timer), and only then
-// are its writers answered. Reads are served from memory and never show
-// what is not yet on disk: each record carries the batch ("epoch") that
+// is being synced goes into the next one; no acknowledged write waits for
+// a timer), and only then are its writers answered. Completion records,
+// which no request waits on, wait up to completeDelay for a frame that
+// such a write makes anyway instead of each costing a frame (see
+// Complete). Reads are served from memory and never show what is not yet
+// on disk: each record carries the batch ("epoch") that
 // wrote it, and a read either leaves out what a batch still in flight wrote
 // or waits for that batch (a replay of a CallerReference whose create is
 // in flight waits for it).
@@ -83,10 +86,14 @@ type Store struct {
 	// compacted image before it is compacted again (see compact.go).
 	compactMin int64
 
-	kick      chan struct{}      // wakes the flusher; buffered 1
-	compacted chan compactResult // a compaction's image is written; buffered 1
-	flushed   chan struct{}      // closed when the flusher has exited
-	once      sync.Once
+	kick     chan struct{} // wakes the flusher; buffered 1
+	lazyKick *time.Timer   // wakes the flusher when a batch of completions only is due
+	// completeDelay is how long a completion record may wait for a frame
+	// an acknowledged write makes (set at Open; tests change it).
+	completeDelay time.Duration
+	compacted     chan compactResult // a compaction's image is written; buffered 1
+	flushed       chan struct{}      // closed when the flusher has exited
+	once          sync.Once
 
 	// f, size, alloc and snapSize are the flusher's (and Open's, before
 	// it starts).
@@ -126,9 +133,13 @@ type Store struct {
 
 // batch is the writes of one group commit, in the order they were made.
 type batch struct {
-	epoch  uint64
-	buf    []byte // frame header (filled in at write) and records
+	epoch uint64
+	buf   []byte // frame header (filled in at write) and records
+	// kicked says it holds a write to write at once (one that answers a
+	// request, or one a reader waits for); else its records, completions
+	// only, are written at due or with the first such write.
 	kicked bool
+	due    time.Time
 	done   chan struct{} // closed once written and synced, or failed
 	err    error         // set before done is closed
 }
@@ -189,6 +200,7 @@ func Open(dir string, opts ...Option) (*Store, error) {
 		path:          filepath.Join(dir, FileName),
 		log:           slog.Default(),
 		compactMin:    defaultCompactMin,
+		completeDelay: defaultCompleteDelay,
 		kick:          make(chan struct{}, 1),
 		compacted:     make(chan compactResult, 1),
 		flushed:       make(chan struct{}),
@@ -212,6 +224,8 @@ func Open(dir string, opts ...Option) (*Store, error) {
 	}
 	s.end = s.size
 	s.open = s.newBatch(1)
+	s.lazyKick = time.AfterFunc(time.Hour, s.kickFlusher)
+	s.lazyKick.Stop()
 	go s.flushLoop()
 	return s, nil
 }
@@ -317,9 +331,16 @@ func (s *Store) flushLoop() {
 			closed := s.closed
 			s.mu.Unlock()
 			if closed {
+				s.lazyKick.Stop()
 				s.closeFile()
 				return
 			}
+			continue
+		}
+		if !b.kicked && !s.closed && time.Now().Before(b.due) {
+			// Completions only: they wait for a write that must go now,
+			// or for s.lazyKick at b.due.
+			s.mu.Unlock()
 			continue
 		}
 		s.open = s.newBatch(b.epoch + 1)
@@ -352,7 +373,8 @@ func (s *Store) flushLoop() {
 		}
 		s.flushing = nil
 		s.spare = b.buf
-		again := len(s.open.buf) > frameHeader || s.closed
+		// A batch of completions only is due by s.lazyKick.
+		again := s.open.kicked || s.closed
 		s.mu.Unlock()
 		b.err = err
 		close(b.done)
@@ -449,16 +471,47 @@ func (s *Store) writable() error {
 	return s.failed
 }
 
-// stamp notes that the open batch holds a write; s.mu is held.
+// stamp notes that the open batch holds a write to write at once; s.mu
+// is held.
 func (s *Store) stamp() *batch {
 	b := s.open
 	s.lastStamp = b.epoch
-	if !b.kicked {
+	s.urge(b)
+	return b
+}
+
+// urge makes the flusher write b at once if it is the open batch; s.mu
+// is held.
+func (s *Store) urge(b *batch) {
+	if b != nil && !b.kicked {
 		b.kicked = true
-		select {
-		case s.kick <- struct{}{}:
-		default:
-		}
+		s.kickFlusher()
+	}
+}
+
+func (s *Store) kickFlusher() {
+	select {
+	case s.kick <- struct{}{}:
+	default:
+	}
+}
+
+// defaultCompleteDelay bounds how long a completion record waits for a
+// frame that an acknowledged write makes anyway.
+const defaultCompleteDelay = time.Millisecond
+
+// stampLazy notes that the open batch holds a completion record, which
+// may wait: the batch is written with the next write stamped, or when a
+// reader waits for it (barrier), or at the latest completeDelay after its
+// first completion; s.mu is held.
+func (s *Store) stampLazy() *batch {
+	b := s.open
+	s.lastStamp = b.epoch
+	if !b.kicked && b.due.IsZero() {
+		b.due = time.Now().Add(s.completeDelay)
+		// The open batch changes only once the flusher takes it, so the
+		// timer is never still due for an earlier batch.
+		s.lazyKick.Reset(s.completeDelay)
 	}
 	return b
 }
@@ -502,10 +555,14 @@ func (s *Store) lockWhenDurable(e *uint64) error {
 	}
 }
 
-// barrier waits until every write made before it is on disk.
+// barrier waits until every write made before it is on disk; completions
+// waiting for a frame are written at once.
 func (s *Store) barrier() error {
 	s.mu.Lock()
 	b := s.batchOf(s.lastStamp)
+	if b == s.open {
+		s.urge(b)
+	}
 	s.mu.Unlock()
 	return b.wait()
 }
@@ -847,7 +904,11 @@ func (s *Store) Complete(ctx context.Context, distributionID, id string, at time
 		s.mu.Unlock()
 		return b.wait()
 	}
-	b := s.stamp()
+	// Nobody is answered on a completion (the service completes in the
+	// background), so it waits for a frame that a create makes anyway
+	// rather than costing a frame (an fdatasync) of its own: see
+	// stampLazy. Reads show it Completed only once it is on disk (view).
+	b := s.stampLazy()
 	s.complete(r, at, b.epoch)
 	b.buf = append(b.buf, recComplete)
 	b.buf = binary.AppendUvarint(b.buf, r.seq)

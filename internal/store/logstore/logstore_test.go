@@ -684,3 +684,129 @@ func TestReadsAfterBarrierDurable(t *testing.T) {
 		t.Errorf("shown before on disk: an edge registry %d times, a distribution %d times", badEdges, badDists)
 	}
 }
+
+// diskStatus is the status of invalidation id of E1 in a copy of the log
+// as it is on disk now (what a kill -9 would leave).
+func diskStatus(t *testing.T, s *Store, id string) invalidation.Status {
+	t.Helper()
+	data, err := os.ReadFile(s.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	crashed := t.TempDir()
+	os.WriteFile(filepath.Join(crashed, FileName), data, 0o600)
+	c := open(t, crashed)
+	defer c.Close()
+	got, err := c.Get(bg, "E1", id)
+	if err != nil {
+		t.Fatalf("on disk: %v", err)
+	}
+	return got.Status
+}
+
+// TestCompletionWaitsForFrame: a completion record waits for a frame that
+// another write makes (or for a reader that needs it, or its delay),
+// rather than costing a frame of its own; it is shown Completed, and
+// Complete returns, only once it is on disk.
+func TestCompletionWaitsForFrame(t *testing.T) {
+	s := open(t, t.TempDir())
+	defer s.Close()
+	// pending completes id with a delay of an hour and returns once the
+	// record is in memory (in the open batch), with Complete's result.
+	pending := func(id string) chan error {
+		t.Helper()
+		s.mu.Lock()
+		s.completeDelay = time.Hour
+		s.mu.Unlock()
+		res := make(chan error, 1)
+		go func() { res <- s.Complete(bg, "E1", id, time.Date(2026, 11, 26, 5, 0, 0, 0, time.UTC)) }()
+		for {
+			s.mu.Lock()
+			_, r, _ := s.lookup("E1", id)
+			done := r.done
+			s.mu.Unlock()
+			if done {
+				break
+			}
+			time.Sleep(time.Millisecond)
+		}
+		time.Sleep(20 * time.Millisecond) // give a wrong flusher time to write it
+		select {
+		case err := <-res:
+			t.Fatalf("Complete returned (%v) before any frame was due", err)
+		default:
+		}
+		if got, _ := s.Get(bg, "E1", id); got.Status != invalidation.InProgress {
+			t.Fatalf("Get shows %s before the completion is on disk", got.Status)
+		}
+		if st := diskStatus(t, s, id); st != invalidation.InProgress {
+			t.Fatalf("completion on disk (%s) although no frame was due", st)
+		}
+		return res
+	}
+	completed := func(res chan error, id string) {
+		t.Helper()
+		select {
+		case err := <-res:
+			if err != nil {
+				t.Fatal(err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("Complete did not return")
+		}
+		if got, _ := s.Get(bg, "E1", id); got.Status != invalidation.Completed {
+			t.Errorf("Get after Complete returned: %s", got.Status)
+		}
+		if st := diskStatus(t, s, id); st != invalidation.Completed {
+			t.Errorf("on disk after Complete returned: %s", st)
+		}
+	}
+
+	// A create's frame carries it.
+	a := create(t, s, newInv("E1", "a", "/a"))
+	res := pending(a.ID)
+	before := s.Commits()
+	create(t, s, newInv("E1", "b", "/b"))
+	completed(res, a.ID)
+	if n := s.Commits() - before; n != 1 {
+		t.Errorf("a create and a waiting completion took %d frames, want 1", n)
+	}
+
+	// A reader that needs it (here CountInProgress) has it written.
+	c := create(t, s, newInv("E1", "c", "/c"))
+	res = pending(c.ID)
+	if n, err := s.CountInProgress(bg, "E1"); err != nil || n != 1 {
+		t.Errorf("CountInProgress = %d, %v; want 1 (b)", n, err)
+	}
+	completed(res, c.ID)
+
+	// With no other write, it is written at its delay.
+	d := create(t, s, newInv("E1", "d", "/d"))
+	s.mu.Lock()
+	s.completeDelay = 5 * time.Millisecond
+	s.mu.Unlock()
+	before = s.Commits()
+	if err := s.Complete(bg, "E1", d.ID, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.Get(bg, "E1", d.ID); got.Status != invalidation.Completed {
+		t.Errorf("Get after Complete returned: %s", got.Status)
+	}
+	if st := diskStatus(t, s, d.ID); st != invalidation.Completed {
+		t.Errorf("on disk after Complete returned: %s", st)
+	}
+	if n := s.Commits() - before; n != 1 {
+		t.Errorf("a lone completion took %d frames, want 1", n)
+	}
+
+	// Close writes what waits.
+	e := create(t, s, newInv("E1", "e", "/e"))
+	res = pending(e.ID)
+	s.Close()
+	if err := <-res; err != nil {
+		t.Fatal(err)
+	}
+	if st := diskStatus(t, s, e.ID); st != invalidation.Completed {
+		t.Errorf("on disk after Close: %s", st)
+	}
+}
