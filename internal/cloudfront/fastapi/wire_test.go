@@ -41,7 +41,7 @@ const (
 
 // newAPI returns an API with a store of its own: two distributions, an
 // unrestricted key and one limited to otherDist.
-func newAPI(t *testing.T) *cloudfront.Handler {
+func newAPI(t testing.TB) *cloudfront.Handler {
 	t.Helper()
 	quiet := slog.New(slog.DiscardHandler)
 	store := memory.New()
