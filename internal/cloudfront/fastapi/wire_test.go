@@ -176,9 +176,9 @@ func (a wireAnswer) String() string {
 }
 
 var (
-	// Ids, times (also in messages) and an invalidation's status (it
+	// Ids, times (also in messages; the two APIs are created a moment apart) and an invalidation's status (it
 	// completes in the background) differ between any two servers.
-	maskBody = regexp.MustCompile(`<(Id|RequestId|CreateTime|Status)>[^<]*</`)
+	maskBody = regexp.MustCompile(`<(Id|RequestId|CreateTime|LastModifiedTime|Status)>[^<]*</`)
 	maskTime = regexp.MustCompile(`\d{8}T\d{6}Z`)
 	maskLoc  = regexp.MustCompile(`/invalidation/[A-Z0-9]+$`)
 )
