@@ -706,8 +706,19 @@ func (s *Store) Create(ctx context.Context, inv invalidation.Invalidation, admit
 	if s.eventOf != nil {
 		key, data = s.eventOf(got)
 	}
+	derived := false
 	if key != "" {
-		if _, _, ok := s.lookupEvent(key); ok {
+		derived = key == invEventKey(r.dist, got.ID)
+		var known bool
+		if derived {
+			// What lookupEvent would find: r is not indexed yet and its
+			// Id is new in d, so only a key kept in s.keys (of a deleted
+			// distribution's invalidation) can be there.
+			_, known = s.keys[key]
+		} else {
+			_, _, known = s.lookupEvent(key)
+		}
+		if known {
 			key = "" // cannot happen for a new Id, but appends stay idempotent
 		}
 	}
@@ -716,7 +727,7 @@ func (s *Store) Create(ctx context.Context, inv invalidation.Invalidation, admit
 		s.lastPos++
 		s.events = append(s.events, event{pos: s.lastPos, data: data, epoch: b.epoch})
 		ev = evRef{ok: true, pos: s.lastPos, data: data}
-		if key == invEventKey(r.dist, got.ID) {
+		if derived {
 			r.eventPos = s.lastPos
 		} else {
 			s.keys[key] = keyEntry{s.lastPos, b.epoch}
