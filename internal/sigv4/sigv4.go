@@ -78,6 +78,9 @@ func (v *Verifier) signingKey(secret, day, region, service string) [sha256.Size]
 		return key
 	}
 	copy(key[:], deriveKey(secret, day, region, service))
+	// The scope's strings may be the transport's buffers (VerifyRequest),
+	// reused for the next request: the cache keeps copies.
+	k = scopeKey{strings.Clone(secret), strings.Clone(day), strings.Clone(region), strings.Clone(service)}
 	v.keysMu.Lock()
 	if v.keys == nil || len(v.keys) >= maxCachedKeys {
 		v.keys = make(map[scopeKey][sha256.Size]byte)
