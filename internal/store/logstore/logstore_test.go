@@ -775,8 +775,21 @@ func TestCompletionWaitsForFrame(t *testing.T) {
 	// A reader that needs it (here CountInProgress) has it written.
 	c := create(t, s, newInv("E1", "c", "/c"))
 	res = pending(c.ID)
-	if n, err := s.CountInProgress(bg, "E1"); err != nil || n != 1 {
-		t.Errorf("CountInProgress = %d, %v; want 1 (b)", n, err)
+	counted := make(chan error, 1)
+	go func() {
+		n, err := s.CountInProgress(bg, "E1")
+		if err == nil && n != 1 {
+			err = fmt.Errorf("CountInProgress = %d, want 1 (b)", n)
+		}
+		counted <- err
+	}()
+	select {
+	case err := <-counted:
+		if err != nil {
+			t.Error(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("CountInProgress waits for a completion nobody writes")
 	}
 	completed(res, c.ID)
 
