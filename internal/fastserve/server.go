@@ -230,6 +230,9 @@ func (l fastLogger) Printf(format string, args ...any) {
 // badRequest answers a request fasthttp could not read, as net/http
 // answers one it cannot parse: a plain-text status line and close.
 func (s *Server) badRequest(ctx *fasthttp.RequestCtx, err error) {
+	if err == fasthttp.ErrBodyTooLarge {
+		drainRefused(ctx.Conn(), int64(ctx.Request.Header.ContentLength()))
+	}
 	if err == fasthttp.ErrBodyTooLarge && s.bodyTooLarge != nil {
 		ctx.Response.Reset()
 		ctx.Response.Header.DisableNormalizing()
@@ -266,6 +269,45 @@ func (s *Server) badRequest(ctx *fasthttp.RequestCtx, err error) {
 }
 
 var http10 = []byte("HTTP/1.0")
+
+// Limits of drainRefused.
+const (
+	drainMax   = 64 << 20
+	drainTotal = 10 * time.Second
+	drainIdle  = 250 * time.Millisecond
+)
+
+// drainRefused reads and drops what the client sends of a body refused
+// for its size (declared: its Content-Length), before the answer is
+// written and the connection closed. fasthttp refuses it from the header
+// without reading it, and closing a connection with unread data makes the
+// kernel send a reset, which can destroy the answer before the client
+// reads it (a client still writing its body sees "connection reset"
+// instead of the 413). net/http read up to the limit and then lingered.
+// Bounded: the declared length, at most drainMax bytes, drainTotal in
+// all, and it stops when nothing comes for drainIdle (a client waiting
+// for an answer before sending its body).
+func drainRefused(c net.Conn, declared int64) {
+	if c == nil || declared <= 0 {
+		return
+	}
+	deadline := time.Now().Add(drainTotal)
+	left := min(declared, drainMax)
+	buf := make([]byte, 32<<10)
+	for left > 0 {
+		d := time.Now().Add(drainIdle)
+		if d.After(deadline) {
+			d = deadline
+		}
+		_ = c.SetReadDeadline(d)
+		n, err := c.Read(buf[:min(int64(len(buf)), left)])
+		left -= int64(n)
+		if err != nil {
+			break
+		}
+	}
+	_ = c.SetReadDeadline(time.Time{})
+}
 
 // serve answers one request: the fast path, else the bridge to the
 // net/http handler.

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -183,5 +184,39 @@ func TestBodyTooLarge(t *testing.T) {
 	body, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode != 413 || resp.Header.Get("X-Mine") != "POST" || string(body) != "too large" || !resp.Close {
 		t.Errorf("%d %v %q close=%v", resp.StatusCode, resp.Header, body, resp.Close)
+	}
+}
+
+// A client that sends the whole of a body refused for its size before
+// reading the answer gets the 413, not a connection reset: the refused
+// body is read and dropped before the connection is closed.
+func TestBodyTooLargeSentWholeGetsTheAnswer(t *testing.T) {
+	addr, _ := start(t, Config{MaxRequestBodySize: 1 << 10, Handler: http.NotFoundHandler(),
+		BodyTooLarge: func(ctx *fasthttp.RequestCtx) {
+			ctx.SetStatusCode(http.StatusRequestEntityTooLarge)
+			ctx.SetBodyString("too large")
+		}})
+	const size = 8 << 20 // far more than the sockets' buffers hold
+	for i := 0; i < 3; i++ {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = c.SetDeadline(time.Now().Add(20 * time.Second))
+		req := append([]byte("POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: "+strconv.Itoa(size)+"\r\n\r\n"), make([]byte, size)...)
+		if _, err := c.Write(req); err != nil {
+			c.Close()
+			t.Fatalf("writing the body: %v", err)
+		}
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			c.Close()
+			t.Fatalf("reading the answer: %v", err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		c.Close()
+		if resp.StatusCode != 413 || string(body) != "too large" {
+			t.Fatalf("%d %q", resp.StatusCode, body)
+		}
 	}
 }
