@@ -25,6 +25,7 @@ package fastserve
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -224,7 +225,17 @@ type fastLogger struct {
 }
 
 func (l fastLogger) Printf(format string, args ...any) {
-	l.log.Warn(l.name + ": " + fmt.Sprintf(format, args...))
+	msg := l.name + ": " + fmt.Sprintf(format, args...)
+	if strings.HasSuffix(msg, io.ErrClosedPipe.Error()) || strings.HasSuffix(msg, context.Canceled.Error()) {
+		// A streamed answer (the fleet's event stream, a large object)
+		// cut short because its client went away or the server is
+		// stopping: the bridge's pipe was closed under fasthttp's copy.
+		// net/http logs nothing for it; a WARN per viewer that stops a
+		// download would drown the log.
+		l.log.Debug(msg)
+		return
+	}
+	l.log.Warn(msg)
 }
 
 // badRequest answers a request fasthttp could not read, as net/http

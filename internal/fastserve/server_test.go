@@ -4,12 +4,14 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -219,4 +221,72 @@ func TestBodyTooLargeSentWholeGetsTheAnswer(t *testing.T) {
 			t.Fatalf("%d %q", resp.StatusCode, body)
 		}
 	}
+}
+
+// A client leaving a streamed answer (an edge leaving the fleet's event
+// stream, a viewer stopping a large download) is not a server problem:
+// nothing is logged above Debug, as net/http logs nothing.
+func TestClientLeavingStreamLogsNoWarning(t *testing.T) {
+	var logs syncLog
+	addr, _ := start(t, Config{Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo})),
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/event-stream")
+			for i := 0; ; i++ {
+				if _, err := fmt.Fprintf(w, "data: %d\n\n", i); err != nil {
+					return
+				}
+				w.(http.Flusher).Flush()
+				select {
+				case <-time.After(5 * time.Millisecond):
+				case <-r.Context().Done():
+					return
+				}
+			}
+		})})
+	for i := 0; i < 3; i++ {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(c, "GET /s HTTP/1.1\r\nHost: a\r\n\r\n")
+		if _, err := bufio.NewReader(c).ReadString('\n'); err != nil {
+			t.Fatal(err)
+		}
+		c.Close()
+	}
+	// A malformed request is still worth a warning: it shows the log works.
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	fmt.Fprintf(c, "GARBAGE\r\n\r\n")
+	io.ReadAll(c)
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(logs.String(), "level=WARN") && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(100 * time.Millisecond) // the streams' ends are logged by then too
+	got := logs.String()
+	if n := strings.Count(got, "level=WARN"); n != 1 || strings.Contains(got, "closed pipe") || strings.Contains(got, "context canceled") {
+		t.Fatalf("want one warning (the malformed request's), got:\n%s", got)
+	}
+}
+
+// syncLog is a log destination safe for concurrent use.
+type syncLog struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *syncLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *syncLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
