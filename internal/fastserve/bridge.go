@@ -50,6 +50,13 @@ const streamAfter = 64 << 10
 
 // bridge answers ctx through the net/http handler.
 func (s *Server) bridge(ctx *fasthttp.RequestCtx) {
+	if !validHostHeader(ctx.Request.Header.Host()) {
+		// net/http refuses a Host header it would not hand on before the
+		// handler sees the request (whatever the protocol, in its words).
+		ctx.Response.Header.SetProtocol(http11)
+		refuseHost(ctx)
+		return
+	}
 	r := new(http.Request)
 	if err := fasthttpadaptor.ConvertRequest(ctx, r, true); err != nil {
 		// net/http refuses such a request target the same way.
@@ -487,3 +494,44 @@ func (b *bridgeBody) Close() error {
 	})
 	return nil
 }
+
+var http11 = []byte("HTTP/1.1")
+
+// refuseHost answers a request whose Host header net/http refuses, as it
+// does: 400 with its reason in the status line and the body, and close.
+func refuseHost(ctx *fasthttp.RequestCtx) {
+	const why = "Bad Request: malformed Host header"
+	ctx.SetStatusCode(http.StatusBadRequest)
+	ctx.Response.Header.SetStatusMessage([]byte(why))
+	ctx.Response.Header.Set("Content-Type", "text/plain; charset=utf-8")
+	ctx.Response.Header.SetConnectionClose()
+	ctx.SetBodyString("400 " + why)
+}
+
+// validHostHeader is net/http's check of a Host header
+// (golang.org/x/net/http/httpguts.ValidHostHeader): any byte that may be
+// in a host, a port or an IPv6 literal; "" is valid.
+func validHostHeader(h []byte) bool {
+	for _, c := range h {
+		if !validHostByte[c] {
+			return false
+		}
+	}
+	return true
+}
+
+var validHostByte = func() (t [256]bool) {
+	for c := '0'; c <= '9'; c++ {
+		t[c] = true
+	}
+	for c := 'a'; c <= 'z'; c++ {
+		t[c] = true
+	}
+	for c := 'A'; c <= 'Z'; c++ {
+		t[c] = true
+	}
+	for _, c := range "!$%&()*+,-.:;=[']_~" {
+		t[c] = true
+	}
+	return t
+}()

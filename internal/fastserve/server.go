@@ -273,6 +273,11 @@ func (s *Server) badRequest(ctx *fasthttp.RequestCtx, err error) {
 		// net/http's words, in its status line too.
 		msg = "400 Bad Request: missing required Host header"
 		ctx.Response.Header.SetStatusMessage([]byte("Bad Request: missing required Host header"))
+	} else if status == fasthttp.StatusBadRequest && !validHostHeader(ctx.Request.Header.Host()) {
+		// fasthttp refused the Host header (a '/' or '?' in it):
+		// net/http refuses it too, in these words.
+		refuseHost(ctx)
+		return
 	}
 	ctx.Response.Header.Set("Content-Type", "text/plain; charset=utf-8")
 	ctx.Response.Header.SetConnectionClose()
