@@ -57,6 +57,12 @@ func (s *Server) bridge(ctx *fasthttp.RequestCtx) {
 		refuseHost(ctx)
 		return
 	}
+	if ctx.Request.Header.IsHTTP11() && ctx.Request.Header.ContentLength() != -1 && hasTransferEncoding(ctx.Request.Header.RawHeaders()) {
+		// A Transfer-Encoding fasthttp accepts but net/http does not
+		// (identity): net/http refuses the request.
+		refuseTransferEncoding(ctx)
+		return
+	}
 	r := new(http.Request)
 	if err := fasthttpadaptor.ConvertRequest(ctx, r, true); err != nil {
 		// net/http refuses such a request target the same way.
@@ -535,3 +541,26 @@ var validHostByte = func() (t [256]bool) {
 	}
 	return t
 }()
+
+// refuseTransferEncoding answers a request of a transfer coding net/http
+// does not read (anything but one "chunked") as it does.
+func refuseTransferEncoding(ctx *fasthttp.RequestCtx) {
+	ctx.Response.Header.SetProtocol(http11)
+	ctx.SetStatusCode(http.StatusNotImplemented)
+	ctx.Response.Header.Set("Content-Type", "text/plain; charset=utf-8")
+	ctx.Response.Header.SetConnectionClose()
+	ctx.SetBodyString("Unsupported transfer encoding")
+}
+
+// hasTransferEncoding reports whether header lines as received have a
+// Transfer-Encoding.
+func hasTransferEncoding(raw []byte) bool {
+	for len(raw) > 0 {
+		var line []byte
+		line, raw, _ = bytes.Cut(raw, []byte("\n"))
+		if name, _, ok := bytes.Cut(line, []byte(":")); ok && bytes.EqualFold(name, []byte("Transfer-Encoding")) {
+			return true
+		}
+	}
+	return false
+}

@@ -254,6 +254,14 @@ func (s *Server) badRequest(ctx *fasthttp.RequestCtx, err error) {
 		ctx.Response.Header.SetConnectionClose()
 		return
 	}
+	if strings.Contains(err.Error(), fasthttp.ErrUnsupportedTransferEncoding.Error()) && ctx.Request.Header.IsHTTP11() {
+		// A transfer coding other than chunked, or repeated: net/http's
+		// 501. (It ignores Transfer-Encoding in an HTTP/1.0 request,
+		// which fasthttp refuses.)
+		ctx.Response.Reset()
+		refuseTransferEncoding(ctx)
+		return
+	}
 	status := fasthttp.StatusBadRequest
 	msg := "400 Bad Request"
 	switch e := err.(type) {

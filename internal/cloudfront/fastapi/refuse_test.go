@@ -40,6 +40,15 @@ func TestAPIListenerRefusesAsNetHTTP(t *testing.T) {
 		{"Host with a port", signed(host("Host: api.test:8080\r\n"))},
 		{"Host, IPv6 literal", signed(host("Host: [::1]:8080\r\n"))},
 		{"HTTP/1.0 Host with userinfo", strings.Replace(signed(host("Host: user@api.test\r\n")), " HTTP/1.1\r\n", " HTTP/1.0\r\n", 1)},
+		{"Transfer-Encoding identity", signed(func(s string) string {
+			return strings.Replace(s, "Content-Type:", "Transfer-Encoding: identity\r\nContent-Type:", 1)
+		})},
+		{"Transfer-Encoding gzip", signed(func(s string) string {
+			return strings.Replace(s, "Content-Type:", "Transfer-Encoding: gzip\r\nContent-Type:", 1)
+		})},
+		{"Transfer-Encoding twice", signed(func(s string) string {
+			return strings.Replace(s, "Content-Type:", "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\nContent-Type:", 1)
+		})},
 		{"Content-Length with a sign", signed(func(s string) string { return strings.Replace(s, "Content-Length: ", "Content-Length: +", 1) })},
 		{"Content-Length with leading zeros", signed(func(s string) string { return strings.Replace(s, "Content-Length: ", "Content-Length: 00", 1) })},
 	}
