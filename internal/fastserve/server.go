@@ -79,6 +79,7 @@ type Server struct {
 	handler      http.Handler
 	fast         func(*fasthttp.RequestCtx) bool
 	bodyTooLarge func(*fasthttp.RequestCtx)
+	readBuffer   int // Config.ReadBufferSize
 	name         string
 	log          *slog.Logger
 	srv          *fasthttp.Server
@@ -127,7 +128,7 @@ func New(c Config) *Server {
 	if c.ReadBufferSize <= 0 {
 		c.ReadBufferSize = DefaultReadBufferSize
 	}
-	s := &Server{handler: c.Handler, fast: c.Fast, bodyTooLarge: c.BodyTooLarge, name: c.Name, log: c.Logger, pending: make(map[net.Conn]func())}
+	s := &Server{handler: c.Handler, fast: c.Fast, bodyTooLarge: c.BodyTooLarge, readBuffer: c.ReadBufferSize, name: c.Name, log: c.Logger, pending: make(map[net.Conn]func())}
 	// As net/http's, the requests' context holds a server under
 	// http.ServerContextKey: httputil.ReverseProxy (the edge's
 	// passthrough) then panics with http.ErrAbortHandler when the origin's
@@ -242,7 +243,7 @@ func (l fastLogger) Printf(format string, args ...any) {
 // answers one it cannot parse: a plain-text status line and close.
 func (s *Server) badRequest(ctx *fasthttp.RequestCtx, err error) {
 	if err == fasthttp.ErrBodyTooLarge {
-		drainRefused(ctx.Conn(), int64(ctx.Request.Header.ContentLength()))
+		drainRefused(ctx.Conn(), int64(ctx.Request.Header.ContentLength()), int64(s.readBuffer))
 	}
 	if err == fasthttp.ErrBodyTooLarge && s.bodyTooLarge != nil {
 		ctx.Response.Reset()
@@ -299,6 +300,7 @@ const (
 	drainMax   = 64 << 20
 	drainTotal = 10 * time.Second
 	drainIdle  = 250 * time.Millisecond
+	drainTail  = 50 * time.Millisecond
 )
 
 // drainRefused reads and drops what the client sends of a body refused
@@ -310,8 +312,10 @@ const (
 // instead of the 413). net/http read up to the limit and then lingered.
 // Bounded: the declared length, at most drainMax bytes, drainTotal in
 // all, and it stops when nothing comes for drainIdle (a client waiting
-// for an answer before sending its body).
-func drainRefused(c net.Conn, declared int64) {
+// for an answer before sending its body), or for drainTail once at most
+// buffered bytes are left: fasthttp's read buffer (buffered bytes) may
+// hold that much of the body already, which will never come.
+func drainRefused(c net.Conn, declared, buffered int64) {
 	if c == nil || declared <= 0 {
 		return
 	}
@@ -319,7 +323,11 @@ func drainRefused(c net.Conn, declared int64) {
 	left := min(declared, drainMax)
 	buf := make([]byte, 32<<10)
 	for left > 0 {
-		d := time.Now().Add(drainIdle)
+		idle := drainIdle
+		if left <= buffered {
+			idle = drainTail
+		}
+		d := time.Now().Add(idle)
 		if d.After(deadline) {
 			d = deadline
 		}
