@@ -375,16 +375,7 @@ func TestFollowerCapsMaxStaleness(t *testing.T) {
 	if got := f.MaxStaleness(); got != time.Minute {
 		t.Fatalf("max staleness %v before hearing from the hub", got)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		f.Run(ctx)
-	}()
-	defer func() {
-		cancel()
-		<-done
-	}()
+	runFollower(t, f)
 	eventually(t, "fresh", f.Fresh)
 	if got := f.MaxStaleness(); got != 1500*time.Millisecond {
 		t.Errorf("max staleness %v, want 1.5s", got)

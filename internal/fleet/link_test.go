@@ -20,16 +20,7 @@ func startLocalFollower(t *testing.T, h *fleet.Hub, name string, cache fleet.Cac
 	t.Helper()
 	f := fleet.NewFollower(fleet.FollowerConfig{Hub: h, Name: name, Addr: "http://" + name + ".test",
 		Registry: distribution.NewRegistry(), Cache: cache, MaxStaleness: 2 * time.Second, Logger: quiet})
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		f.Run(ctx)
-	}()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-	})
+	runFollower(t, f)
 	return f
 }
 
@@ -117,16 +108,7 @@ func TestLocalFollowerBadName(t *testing.T) {
 	var logs syncBuffer
 	f := fleet.NewFollower(fleet.FollowerConfig{Hub: h, Name: "no spaces", Registry: distribution.NewRegistry(),
 		Cache: &recordingCache{}, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		f.Run(ctx)
-	}()
-	defer func() {
-		cancel()
-		<-done
-	}()
+	runFollower(t, f)
 	eventually(t, "the refusal logged", func() bool { return strings.Contains(logs.String(), "name must be 1 to 64 letters") })
 	if f.Fresh() || len(h.Status().Edges) != 0 {
 		t.Fatalf("fresh %v, registry %+v", f.Fresh(), h.Status())

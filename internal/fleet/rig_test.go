@@ -282,3 +282,17 @@ func startFollower(t testing.TB, controlPlane, name string, maxStaleness time.Du
 }
 
 func (e sseEvent) String() string { return fmt.Sprintf("id %d %s %s", e.id, e.kind, e.data) }
+
+// runFollower runs f until the end of t.
+func runFollower(t testing.TB, f *fleet.Follower) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		f.Run(ctx)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
+}
