@@ -28,6 +28,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/service/cloudfront"
+
+	"github.com/openfront/openfront/internal/testutil"
 )
 
 // fleetProc is one openfront process: a control plane (`serve`) or an edge.
@@ -41,8 +43,8 @@ type fleetProc struct {
 	mu      sync.Mutex
 	cmd     *exec.Cmd
 	URL     string
-	stderr  *syncBuffer // this run's
-	earlier string      // stderr of earlier runs
+	stderr  *testutil.SyncBuffer // this run's
+	earlier string               // stderr of earlier runs
 	exited  chan struct{}
 	exitErr error
 }
@@ -106,7 +108,7 @@ func (p *fleetProc) start() {
 	}
 	cmd.Env = append(env, p.env...)
 	w := &lineWatcher{prefix: p.ready, urlc: make(chan string, 1)}
-	stderr := &syncBuffer{}
+	stderr := &testutil.SyncBuffer{}
 	cmd.Stdout, cmd.Stderr = w, stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

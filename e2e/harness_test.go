@@ -4,7 +4,6 @@ package e2e
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -13,7 +12,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -23,6 +21,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/cloudfront"
 	"github.com/aws/smithy-go"
+
+	"github.com/openfront/openfront/internal/testutil"
 )
 
 // binary is the openfront executable built once for all tests.
@@ -57,26 +57,9 @@ type server struct {
 	DataDir string
 	args    []string
 	env     []string
-	stderr  *syncBuffer
+	stderr  *testutil.SyncBuffer
 	exited  chan struct{}
 	exitErr error
-}
-
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // options configure startServer.
@@ -125,7 +108,7 @@ func (s *server) start() {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.stderr = &syncBuffer{}
+	s.stderr = &testutil.SyncBuffer{}
 	cmd.Stderr = s.stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -13,12 +13,13 @@ import (
 	"net/http/httptest"
 	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/valyala/fasthttp"
+
+	"github.com/openfront/openfront/internal/testutil"
 )
 
 // viewerServer serves h.edge on the viewer listener (NewServer) beside
@@ -609,7 +610,7 @@ func TestViewerListenerRequestOutlivesBridge(t *testing.T) {
 func TestViewerListenerLogsNoRequestBytes(t *testing.T) {
 	o := newOrigin(t)
 	h := newHarness(t, Config{}, dist("E1", o, "site.test"))
-	var buf syncBuffer
+	var buf testutil.SyncBuffer
 	addr, _ := viewerServer(t, h, ServerConfig{Logger: slog.New(slog.NewTextHandler(&buf, nil))})
 	const secret = "Authorization: AWS4-HMAC-SHA256 Credential=SECRETKEY"
 	if a := rawRoundTrip(t, addr, "GARBAGE\r\n"+secret+"\r\n\r\n"); !strings.HasPrefix(a.status, "HTTP/1.1 400") {
@@ -625,24 +626,6 @@ func TestViewerListenerLogsNoRequestBytes(t *testing.T) {
 	if strings.Contains(buf.String(), "SECRETKEY") {
 		t.Fatalf("request bytes in the log: %s", buf.String())
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for concurrent use.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // TestViewerListenerPanicClosesConnection checks that a panic on the
@@ -661,7 +644,7 @@ func TestViewerListenerPanicClosesConnection(t *testing.T) {
 		}
 		return true
 	}
-	var buf syncBuffer
+	var buf testutil.SyncBuffer
 	addr, _ := viewerServer(t, h, ServerConfig{Fresh: fresh, Logger: slog.New(slog.NewTextHandler(&buf, nil))})
 	c, err := net.Dial("tcp", addr)
 	if err != nil {

@@ -11,11 +11,12 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/valyala/fasthttp"
+
+	"github.com/openfront/openfront/internal/testutil"
 )
 
 func start(t *testing.T, c Config) (string, *Server) {
@@ -227,7 +228,7 @@ func TestBodyTooLargeSentWholeGetsTheAnswer(t *testing.T) {
 // stream, a viewer stopping a large download) is not a server problem:
 // nothing is logged above Debug, as net/http logs nothing.
 func TestClientLeavingStreamLogsNoWarning(t *testing.T) {
-	var logs syncLog
+	var logs testutil.SyncBuffer
 	addr, _ := start(t, Config{Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo})),
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "text/event-stream")
@@ -271,22 +272,4 @@ func TestClientLeavingStreamLogsNoWarning(t *testing.T) {
 	if n := strings.Count(got, "level=WARN"); n != 1 || strings.Contains(got, "closed pipe") || strings.Contains(got, "context canceled") {
 		t.Fatalf("want one warning (the malformed request's), got:\n%s", got)
 	}
-}
-
-// syncLog is a log destination safe for concurrent use.
-type syncLog struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *syncLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *syncLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

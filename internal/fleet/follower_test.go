@@ -18,6 +18,7 @@ import (
 	"github.com/openfront/openfront/internal/distribution"
 	"github.com/openfront/openfront/internal/fleet"
 	"github.com/openfront/openfront/internal/store/memory"
+	"github.com/openfront/openfront/internal/testutil"
 )
 
 // guarded answers a request through the follower's Guard.
@@ -369,7 +370,7 @@ func TestFollowerReconnectsWhenNotRegistered(t *testing.T) {
 // the edge says so in its log.
 func TestFollowerCapsMaxStaleness(t *testing.T) {
 	r := newRig(t, fleet.HubConfig{EdgeTimeout: 3 * time.Second})
-	var logs syncBuffer
+	var logs testutil.SyncBuffer
 	f := fleet.NewFollower(fleet.FollowerConfig{ControlPlane: r.srv.URL, Name: "capped", Registry: distribution.NewRegistry(),
 		Cache: &recordingCache{}, MaxStaleness: time.Minute, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	if got := f.MaxStaleness(); got != time.Minute {
@@ -383,22 +384,4 @@ func TestFollowerCapsMaxStaleness(t *testing.T) {
 	if !strings.Contains(logs.String(), "max staleness capped") {
 		t.Errorf("log: %s", logs.String())
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for concurrent use.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

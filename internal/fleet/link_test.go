@@ -13,6 +13,7 @@ import (
 	"github.com/openfront/openfront/internal/fleet"
 	"github.com/openfront/openfront/internal/invalidation"
 	"github.com/openfront/openfront/internal/store/memory"
+	"github.com/openfront/openfront/internal/testutil"
 )
 
 // startLocalFollower follows h in-process (FollowerConfig.Hub).
@@ -105,7 +106,7 @@ func TestLocalStalledStreamEndsAndResumes(t *testing.T) {
 // A name the hub refuses fails the stream without registering anything.
 func TestLocalFollowerBadName(t *testing.T) {
 	h := newHub(t, memory.New(), fleet.HubConfig{})
-	var logs syncBuffer
+	var logs testutil.SyncBuffer
 	f := fleet.NewFollower(fleet.FollowerConfig{Hub: h, Name: "no spaces", Registry: distribution.NewRegistry(),
 		Cache: &recordingCache{}, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	runFollower(t, f)

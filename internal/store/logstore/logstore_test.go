@@ -21,6 +21,7 @@ import (
 	"github.com/openfront/openfront/internal/fleet"
 	"github.com/openfront/openfront/internal/invalidation"
 	"github.com/openfront/openfront/internal/store/storetest"
+	"github.com/openfront/openfront/internal/testutil"
 )
 
 var (
@@ -559,29 +560,11 @@ func TestCrashCopy(t *testing.T) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe for the store's goroutines to log to.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
-
 // TestCompactionUnderLoad: online compactions while writers create,
 // complete, append and trim lose nothing and change nothing, and a crash
 // copy taken at the end opens to the same state.
 func TestCompactionUnderLoad(t *testing.T) {
-	var logged syncBuffer
+	var logged testutil.SyncBuffer
 	dir := t.TempDir()
 	s := open(t, dir, WithInvalidationEvent(fleet.InvalidationEvent), WithLogger(slog.New(slog.NewTextHandler(&logged, nil))),
 		func(s *Store) { s.compactMin = 32 << 10 })
