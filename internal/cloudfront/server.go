@@ -172,9 +172,8 @@ func tooLarge() *apiError {
 }
 
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, reqID string, err error) {
-	e := toAPIError(err, h.log, reqID)
-	h.log.Debug("request failed", "method", r.Method, "path", r.URL.Path, "code", e.Code, "request_id", reqID)
-	writeError(w, reqID, e)
+	a := h.errorAnswer(reqID, r.Method, r.URL.Path, err)
+	a.write(w)
 }
 
 func info(r *http.Request) *reqInfo {
