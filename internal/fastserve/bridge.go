@@ -50,13 +50,6 @@ const streamAfter = 64 << 10
 
 // bridge answers ctx through the net/http handler.
 func (s *Server) bridge(ctx *fasthttp.RequestCtx) {
-	if !validHostHeader(ctx.Request.Header.Host()) {
-		// net/http refuses a Host header it would not hand on before the
-		// handler sees the request (whatever the protocol, in its words).
-		ctx.Response.Header.SetProtocol(http11)
-		refuseHost(ctx)
-		return
-	}
 	if ctx.Request.Header.IsHTTP11() && ctx.Request.Header.ContentLength() != -1 && hasTransferEncoding(ctx.Request.Header.RawHeaders()) {
 		// A Transfer-Encoding fasthttp accepts but net/http does not
 		// (identity): net/http refuses the request.

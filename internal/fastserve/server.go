@@ -359,6 +359,14 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx) {
 	if !ctx.Request.Header.IsHTTP11() {
 		ctx.Response.Header.SetProtocol(http10) // net/http answers HTTP/1.0 in kind
 	}
+	if !validHostHeader(ctx.Request.Header.Host()) {
+		// net/http refuses a Host header it would not hand on before any
+		// handler sees the request (whatever the protocol, in its words):
+		// so do both paths.
+		ctx.Response.Header.SetProtocol(http11)
+		refuseHost(ctx)
+		return
+	}
 	if s.fast != nil && s.fast(ctx) {
 		return
 	}

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -271,5 +272,37 @@ func TestClientLeavingStreamLogsNoWarning(t *testing.T) {
 	got := logs.String()
 	if n := strings.Count(got, "level=WARN"); n != 1 || strings.Contains(got, "closed pipe") || strings.Contains(got, "context canceled") {
 		t.Fatalf("want one warning (the malformed request's), got:\n%s", got)
+	}
+}
+
+// A Host header net/http refuses is refused before the fast path too
+// (the viewer listener answers cache hits there).
+func TestMalformedHostNeverReachesFastPath(t *testing.T) {
+	var fastCalls atomic.Int32
+	addr, _ := start(t, Config{Handler: http.NotFoundHandler(), Fast: func(ctx *fasthttp.RequestCtx) bool {
+		fastCalls.Add(1)
+		ctx.SetBodyString("fast")
+		return true
+	}})
+	get := func(host string) (status string, body string) {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+		fmt.Fprintf(c, "GET /x HTTP/1.1\r\nHost: %s\r\n\r\n", host)
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		return resp.Status, string(b)
+	}
+	if status, _ := get("user@site.test"); status != "400 Bad Request: malformed Host header" || fastCalls.Load() != 0 {
+		t.Fatalf("%s; fast path called %d times", status, fastCalls.Load())
+	}
+	if _, body := get("site.test"); body != "fast" {
+		t.Fatalf("a good Host: %q", body)
 	}
 }
