@@ -321,7 +321,11 @@ func hasHost(signed string) bool {
 	return false
 }
 
-// hmacSum is HMAC-SHA256 of data with key (at most a block long).
+// hmacSum is HMAC-SHA256 of data with key (at most a block long), as
+// crypto/hmac computes it but without its allocations: on a request's
+// path, hmac.New + Write + Sum measured 565 ns and 5 allocations (480 B)
+// against 435 ns and none (400-byte string to sign, 2026-11-26). The
+// signing keys' derivation, cached, uses crypto/hmac.
 func hmacSum(key, data []byte) [sha256.Size]byte {
 	const block = 64
 	var pad [block]byte
