@@ -32,10 +32,10 @@ func TestKeyCacheKeepsNoRequestBytes(t *testing.T) {
 	for i := range buf {
 		buf[i] = 'x' // the transport reads the next request into it
 	}
-	if len(v.keys) != 1 {
-		t.Fatalf("%d cached keys", len(v.keys))
+	if len(v.keys.keys) != 1 {
+		t.Fatalf("%d cached keys", len(v.keys.keys))
 	}
-	for k := range v.keys {
+	for k := range v.keys.keys {
 		if k.day != "20240501" || k.region != "us-east-1" || k.service != "cloudfront" {
 			t.Fatalf("cached scope changed with the request's buffer: %+v", k)
 		}

@@ -56,10 +56,14 @@ type Verifier struct {
 	// Now is the server's clock; time.Now when nil.
 	Now func() time.Time
 
-	// keys caches signing keys: deriving one takes four HMACs, and it is
-	// the same for every request of a secret, day, region and service.
-	keysMu sync.Mutex
-	keys   map[scopeKey][sha256.Size]byte
+	keys keyCache
+}
+
+// keyCache caches signing keys: deriving one takes four HMACs, and it is
+// the same for every request of a secret, day, region and service.
+type keyCache struct {
+	mu   sync.Mutex
+	keys map[scopeKey][sha256.Size]byte // guarded by mu
 }
 
 type scopeKey struct{ secret, day, region, service string }
@@ -69,11 +73,11 @@ type scopeKey struct{ secret, day, region, service string }
 const maxCachedKeys = 1024
 
 // signingKey returns the signing key of a secret for a scope.
-func (v *Verifier) signingKey(secret, day, region, service string) [sha256.Size]byte {
+func (c *keyCache) signingKey(secret, day, region, service string) [sha256.Size]byte {
 	k := scopeKey{secret, day, region, service}
-	v.keysMu.Lock()
-	key, ok := v.keys[k]
-	v.keysMu.Unlock()
+	c.mu.Lock()
+	key, ok := c.keys[k]
+	c.mu.Unlock()
 	if ok {
 		return key
 	}
@@ -81,12 +85,12 @@ func (v *Verifier) signingKey(secret, day, region, service string) [sha256.Size]
 	// The scope's strings may be the transport's buffers (VerifyRequest),
 	// reused for the next request: the cache keeps copies.
 	k = scopeKey{strings.Clone(secret), strings.Clone(day), strings.Clone(region), strings.Clone(service)}
-	v.keysMu.Lock()
-	if v.keys == nil || len(v.keys) >= maxCachedKeys {
-		v.keys = make(map[scopeKey][sha256.Size]byte)
+	c.mu.Lock()
+	if c.keys == nil || len(c.keys) >= maxCachedKeys {
+		c.keys = make(map[scopeKey][sha256.Size]byte)
 	}
-	v.keys[k] = key
-	v.keysMu.Unlock()
+	c.keys[k] = key
+	c.mu.Unlock()
 	return key
 }
 
@@ -261,7 +265,7 @@ func (v *Verifier) VerifyRequest(r Request, body []byte) (string, error) {
 	b = appendStringToSign(b, amzDate, day, region, service)
 	sc.b = b
 
-	key := v.signingKey(secret, day, region, service)
+	key := v.keys.signingKey(secret, day, region, service)
 	mac := hmacSum(key[:], b)
 	var want [2 * sha256.Size]byte
 	hex.Encode(want[:], mac[:])
@@ -529,4 +533,4 @@ func Sign(r *http.Request, body []byte, keyID, secret, region, service string, n
 
 // signKeys caches Sign's signing keys (an edge signs every stream and
 // acknowledgement with one key).
-var signKeys Verifier
+var signKeys keyCache
