@@ -11,6 +11,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 	"unsafe"
 
@@ -80,15 +81,15 @@ func serveFast(base context.Context, api *cloudfront.Handler, ctx *fasthttp.Requ
 	if !ok {
 		return false
 	}
-	raw := rh.RawHeaders()
-	if rh.ContentLength() < 0 || !plainHeaders(raw) {
+	if rh.ContentLength() < 0 || !plainHost(rh.Host()) {
 		return false
 	}
-	host := rh.Host()
-	if !plainHost(host) {
+	req := requestPool.Get().(*request)
+	defer req.release()
+	if !req.read(rh) {
 		return false
 	}
-	a := api.ServeCreateInvalidation(base, request{rh, raw}, distID, string(host), ctx.PostBody())
+	a := api.ServeCreateInvalidation(base, req, distID, string(rh.Host()), ctx.PostBody())
 	write(ctx, &a)
 	return true
 }
@@ -143,14 +144,16 @@ func plainHost(h []byte) bool {
 	return true
 }
 
-// plainHeaders reports whether a request's header lines (as received) are
-// ones net/http reads the same way and the fast path takes: each a token
-// name, a colon and a value without control characters but tab, none
-// continued on the next line; one Content-Length, no Transfer-Encoding,
-// no Expect.
-func plainHeaders(raw []byte) bool {
+// read takes in a request's header lines (as received) and reports
+// whether they are ones net/http reads the same way and the fast path
+// takes: each a token name, a colon and a value without control
+// characters but tab, none continued on the next line; one
+// Content-Length, no Transfer-Encoding, no Expect. The lines are kept
+// (name, value trimmed) for AppendHeader: one pass over the header.
+func (r *request) read(rh *fasthttp.RequestHeader) bool {
+	r.h = rh
 	contentLengths := 0
-	for len(raw) > 0 {
+	for raw := rh.RawHeaders(); len(raw) > 0; {
 		var line []byte
 		line, raw, _ = bytes.Cut(raw, newline)
 		line = bytes.TrimSuffix(line, cr)
@@ -177,6 +180,7 @@ func plainHeaders(raw []byte) bool {
 		case bytes.EqualFold(name, transferEncoding), bytes.EqualFold(name, expect):
 			return false
 		}
+		r.lines = append(r.lines, headerLine{name, bytes.Trim(value, " \t")})
 	}
 	return contentLengths == 1
 }
@@ -211,26 +215,35 @@ func alnumAnd(extra string) (t [256]bool) {
 }
 
 // request is a fasthttp request as sigv4 reads a request: header values
-// come from the header lines as received (raw), which keep every value of
-// a repeated header in order, as net/http's header map does. Its strings
-// are the request's bytes, valid while the request is served.
+// come from the header lines as received, which keep every value of a
+// repeated header in order, as net/http's header map does. Its strings
+// are the request's bytes, valid while the request is served; it is
+// pooled (released when the request is answered).
 type request struct {
-	h   *fasthttp.RequestHeader
-	raw []byte
+	h     *fasthttp.RequestHeader
+	lines []headerLine
 }
 
-func (r request) Method() string       { return b2s(r.h.Method()) }
-func (r request) EscapedPath() string  { return b2s(r.h.RequestURI()) } // a plain target: path only
-func (r request) RawQuery() string     { return "" }
-func (r request) Host() string         { return b2s(r.h.Host()) }
-func (r request) ContentLength() int64 { return int64(r.h.ContentLength()) }
-func (r request) AppendHeader(dst []string, name string) []string {
-	for raw := r.raw; len(raw) > 0; {
-		var line []byte
-		line, raw, _ = bytes.Cut(raw, newline)
-		k, v, ok := bytes.Cut(bytes.TrimSuffix(line, cr), colon)
-		if ok && len(k) == len(name) && bytes.EqualFold(k, s2b(name)) {
-			dst = append(dst, b2s(bytes.Trim(v, " \t")))
+type headerLine struct{ name, value []byte }
+
+var requestPool = sync.Pool{New: func() any { return &request{lines: make([]headerLine, 0, 16)} }}
+
+// release returns r to the pool, keeping no reference to the request.
+func (r *request) release() {
+	clear(r.lines)
+	r.h, r.lines = nil, r.lines[:0]
+	requestPool.Put(r)
+}
+
+func (r *request) Method() string       { return b2s(r.h.Method()) }
+func (r *request) EscapedPath() string  { return b2s(r.h.RequestURI()) } // a plain target: path only
+func (r *request) RawQuery() string     { return "" }
+func (r *request) Host() string         { return b2s(r.h.Host()) }
+func (r *request) ContentLength() int64 { return int64(r.h.ContentLength()) }
+func (r *request) AppendHeader(dst []string, name string) []string {
+	for _, l := range r.lines {
+		if len(l.name) == len(name) && bytes.EqualFold(l.name, s2b(name)) {
+			dst = append(dst, b2s(l.value))
 		}
 	}
 	return dst
