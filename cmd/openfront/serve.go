@@ -354,7 +354,7 @@ func newServer(api *cloudfront.Handler, log *slog.Logger) *fastserve.Server {
 // applyThenDelay completes an invalidation once the fleet has applied it,
 // then after --invalidation-delay.
 type applyThenDelay struct {
-	fleet invalidation.Applier
+	fleet invalidation.BatchApplier
 	delay invalidation.DelayApplier
 }
 
@@ -363,6 +363,22 @@ func (a applyThenDelay) Apply(ctx context.Context, inv invalidation.Invalidation
 		return err
 	}
 	return a.delay.Apply(ctx, inv)
+}
+
+// ApplyAll applies invs to the fleet together; then each waits out the
+// delay from its own CreateTime (at once when it is due already).
+func (a applyThenDelay) ApplyAll(ctx context.Context, invs []invalidation.Invalidation, done func(i int, err error)) {
+	a.fleet.ApplyAll(ctx, invs, func(i int, err error) {
+		if err != nil {
+			done(i, err)
+			return
+		}
+		if a.delay.Delay <= 0 && a.delay.Now == nil {
+			done(i, nil) // no delay: due at its CreateTime, which has passed
+			return
+		}
+		a.delay.ApplyAll(ctx, invs[i:i+1], func(_ int, err error) { done(i, err) })
+	})
 }
 
 // deployThenDelay deploys a distribution to the fleet, then waits out

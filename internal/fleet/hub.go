@@ -1,6 +1,7 @@
 package fleet
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -312,6 +313,72 @@ func (h *Hub) Apply(ctx context.Context, inv invalidation.Invalidation) error {
 		return err
 	}
 	return h.WaitApplied(ctx, pos)
+}
+
+// ApplyAll implements invalidation.BatchApplier: the invalidations are
+// logged, the streams woken once for all of them, and done is called for
+// each once every edge has applied the last. It returns when done has been
+// called for every one.
+func (h *Hub) ApplyAll(ctx context.Context, invs []invalidation.Invalidation, done func(i int, err error)) {
+	evs := make([]loggedInvalidation, 0, len(invs))
+	for i := range invs {
+		data, err := encodeInvalidationEvent(&invs[i])
+		var pos uint64
+		if err == nil {
+			pos, err = h.store.AppendEvent(ctx, invalidationKey(invs[i]), data)
+		}
+		if err != nil {
+			done(i, err)
+			continue
+		}
+		evs = append(evs, loggedInvalidation{i, pos, data})
+	}
+	if len(evs) == 0 {
+		return
+	}
+	// In log order: the frame cache and the admin view take events so.
+	slices.SortFunc(evs, func(a, b loggedInvalidation) int { return cmp.Compare(a.pos, b.pos) })
+	last := evs[len(evs)-1].pos
+	h.mu.Lock()
+	// Cache the frames of each run of positions new to the hub (a gap is
+	// an event logged but not yet published: streams read it from the
+	// log), as publish does one by one.
+	run := make([]StoredEvent, 0, len(evs))
+	for _, e := range evs {
+		if e.pos <= h.head {
+			continue
+		}
+		if len(run) > 0 && e.pos != run[len(run)-1].Pos+1 {
+			h.frames.add(run[0].Pos-1, run, nil)
+			run = run[:0]
+		}
+		run = append(run, StoredEvent{Pos: e.pos, Data: e.data})
+		h.head = e.pos
+	}
+	if len(run) > 0 {
+		h.frames.add(run[0].Pos-1, run, nil)
+		if len(h.edges) == 0 {
+			h.minAck, h.atMin = h.head, 0
+		}
+	}
+	close(h.appended)
+	h.appended = make(chan struct{})
+	for _, e := range evs {
+		h.trackLocked(e.pos, KindInvalidation, invalidationKey(invs[e.i]))
+	}
+	h.wakeLocked()
+	h.mu.Unlock()
+	err := h.WaitApplied(ctx, last)
+	for _, e := range evs {
+		done(e.i, err)
+	}
+}
+
+// loggedInvalidation is invs[i] of ApplyAll, logged at pos as data.
+type loggedInvalidation struct {
+	i    int
+	pos  uint64
+	data []byte
 }
 
 // Deploy implements distribution.Deployer: the configuration is logged,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -34,12 +35,49 @@ type DelayApplier struct {
 
 // Apply waits until inv.CreateTime + Delay.
 func (d DelayApplier) Apply(ctx context.Context, inv Invalidation) error {
+	return retry.Until(ctx, d.due(inv))
+}
+
+// due is when inv's wait ends, on time.Now's clock.
+func (d DelayApplier) due(inv Invalidation) time.Time {
 	due := inv.CreateTime.Add(d.Delay)
 	if d.Now != nil {
 		// Count the wait on d.Now's clock.
 		due = time.Now().Add(due.Sub(d.Now()))
 	}
-	return retry.Until(ctx, due)
+	return due
+}
+
+// ApplyAll implements BatchApplier: each invalidation is done at its own
+// CreateTime + Delay. Those already due are done before ApplyAll returns;
+// each of the others waits in a goroutine of its own, so that none waits
+// behind one due later.
+func (d DelayApplier) ApplyAll(ctx context.Context, invs []Invalidation, done func(i int, err error)) {
+	now := time.Now()
+	for i := range invs {
+		due := d.due(invs[i])
+		if !due.After(now) {
+			done(i, nil)
+			continue
+		}
+		go func() { done(i, retry.Until(ctx, due)) }()
+	}
+}
+
+// BatchApplier is an Applier that also applies many invalidations
+// together, for less work per invalidation than one Apply each (one log
+// append and one wait for the edges for all of them). The service uses it
+// to complete in batches what was created meanwhile.
+type BatchApplier interface {
+	Applier
+	// ApplyAll applies invs and calls done(i, err) exactly once for each
+	// invs[i]: with nil when invs[i] is applied everywhere it must be
+	// (it is then recorded Completed), or with why it is not (it is then
+	// retried on its own with Apply). done may be called from any
+	// goroutine, and after ApplyAll returns (an invalidation that must
+	// wait longer than the others); ApplyAll must not keep invs past the
+	// last call. Once ctx ends, pending calls come promptly, with an error.
+	ApplyAll(ctx context.Context, invs []Invalidation, done func(i int, err error))
 }
 
 // Service applies CloudFront's invalidation rules on top of a Store.
@@ -53,8 +91,19 @@ type Service struct {
 
 	ctx    context.Context // ends when the service closes
 	cancel context.CancelFunc
-	wg     sync.WaitGroup // completion workers
+	wg     sync.WaitGroup // completion work: the worker, invalidations in flight, retries
+
+	// With a BatchApplier, created invalidations queue for one worker,
+	// which applies everything queued (up to maxBatch) together.
+	batch   BatchApplier  // nil: one goroutine per invalidation
+	wake    chan struct{} // capacity 1: something was queued
+	qmu     sync.Mutex
+	queue   []Invalidation // guarded by qmu
+	working bool           // the worker was started; guarded by qmu
 }
+
+// maxBatch bounds how many invalidations the worker applies together.
+const maxBatch = 256
 
 // Config is what a Service is built from.
 type Config struct {
@@ -82,6 +131,8 @@ func NewService(c Config) *Service {
 	if s.log == nil {
 		s.log = slog.Default()
 	}
+	s.batch, _ = s.applier.(BatchApplier)
+	s.wake = make(chan struct{}, 1)
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	return s
 }
@@ -188,27 +239,112 @@ func (s *Service) Resume(ctx context.Context) error {
 
 // complete applies inv in the background and then records it Completed.
 func (s *Service) complete(inv Invalidation) {
-	s.wg.Add(1)
+	if s.batch == nil {
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			s.retry(inv, 0)
+		}()
+		return
+	}
+	s.qmu.Lock()
+	if s.ctx.Err() != nil {
+		s.qmu.Unlock()
+		return // closed: it stays InProgress, for the next run
+	}
+	s.queue = append(s.queue, inv)
+	if !s.working {
+		s.working = true
+		s.wg.Add(1)
+		go s.work()
+	}
+	s.qmu.Unlock()
+	select {
+	case s.wake <- struct{}{}:
+	default: // the worker is woken already
+	}
+}
+
+// work applies the queued invalidations in batches until the service
+// closes. While it waits for one batch to be applied, the next queues: the
+// busier the service, the larger the batches.
+func (s *Service) work() {
+	defer s.wg.Done()
+	for {
+		select {
+		case <-s.ctx.Done():
+			return
+		case <-s.wake:
+		}
+		for s.ctx.Err() == nil {
+			s.qmu.Lock()
+			n := min(len(s.queue), maxBatch)
+			// A fresh slice for each batch: done calls may come after
+			// ApplyAll returns.
+			batch := slices.Clone(s.queue[:n])
+			s.queue = slices.Delete(s.queue, 0, n)
+			s.qmu.Unlock()
+			if n == 0 {
+				break
+			}
+			s.wg.Add(n)
+			s.batch.ApplyAll(s.ctx, batch, func(i int, err error) { s.finish(batch[i], err) })
+		}
+	}
+}
+
+// finish records inv Completed once the batch applier is done with it, or
+// retries it on its own when applying or recording it failed.
+func (s *Service) finish(inv Invalidation, err error) {
+	if err == nil {
+		err = s.store.Complete(s.ctx, inv.DistributionID, inv.ID, s.now())
+	}
+	if err == nil || errors.Is(err, ErrNotFound) || s.ctx.Err() != nil {
+		s.wg.Done()
+		return
+	}
+	s.logRetry(inv, err)
 	go func() {
 		defer s.wg.Done()
-		retry.Forever(s.ctx, func() error {
-			err := s.applier.Apply(s.ctx, inv)
-			if err == nil {
-				err = s.store.Complete(s.ctx, inv.DistributionID, inv.ID, s.now())
-			}
-			if errors.Is(err, ErrNotFound) {
-				return nil // its distribution was deleted: nothing left to complete
-			}
-			return err
-		}, func(err error) {
-			s.log.Warn("completing invalidation failed; retrying", "distribution", inv.DistributionID, "id", inv.ID, "err", err)
-		})
+		s.retry(inv, retry.FirstBackoff)
 	}()
+}
+
+// retry applies inv and records it Completed, retrying with backoff (from
+// wait, doubling up to retry.MaxBackoff, as retry.Forever) until that
+// succeeds, the invalidation is gone, or the service closes.
+func (s *Service) retry(inv Invalidation, wait time.Duration) {
+	for {
+		if wait > 0 {
+			timer := time.NewTimer(wait)
+			select {
+			case <-timer.C:
+			case <-s.ctx.Done():
+				timer.Stop()
+				return
+			}
+		}
+		err := s.applier.Apply(s.ctx, inv)
+		if err == nil {
+			err = s.store.Complete(s.ctx, inv.DistributionID, inv.ID, s.now())
+		}
+		if err == nil || errors.Is(err, ErrNotFound) || s.ctx.Err() != nil {
+			return // done, or its distribution was deleted, or closed
+		}
+		s.logRetry(inv, err)
+		wait = min(max(2*wait, retry.FirstBackoff), retry.MaxBackoff)
+	}
+}
+
+func (s *Service) logRetry(inv Invalidation, err error) {
+	s.log.Warn("completing invalidation failed; retrying", "distribution", inv.DistributionID, "id", inv.ID, "err", err)
 }
 
 // Close stops completion work; invalidations still InProgress stay so in
 // the store and are resumed by the next run.
 func (s *Service) Close() {
+	s.qmu.Lock() // complete counts its work before this, or sees it closed
 	s.cancel()
+	s.qmu.Unlock()
 	s.wg.Wait()
 }
