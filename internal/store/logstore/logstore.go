@@ -114,6 +114,10 @@ type Store struct {
 	flushing  *batch // being written, or nil
 	spare     []byte // the buffer of the last batch written, for reuse
 	lastStamp uint64 // epoch of the last write
+	// lastWrite is when the last write to go at once was stamped, and gap
+	// a moving average of the time between two such writes.
+	lastWrite time.Time
+	gap       time.Duration
 	frames    uint64 // frames written since Open (commits)
 	end       int64  // size of the log after the last frame written
 
@@ -139,6 +143,11 @@ type batch struct {
 	// request, or one a reader waits for); else its records, completions
 	// only, are written at due or with the first such write.
 	kicked bool
+	// writes counts the writes stamped to go at once, and first is when
+	// the first of them was: the flusher may hold the batch open a little
+	// for more (see linger).
+	writes int
+	first  time.Time
 	due    time.Time
 	done   chan struct{} // closed once written and synced, or failed
 	err    error         // set before done is closed
@@ -316,6 +325,8 @@ func (s *Store) newBatch(epoch uint64) *batch {
 // compactions between frames.
 func (s *Store) flushLoop() {
 	defer close(s.flushed)
+	linger := time.NewTimer(time.Hour)
+	linger.Stop()
 	for {
 		select {
 		case <-s.kick:
@@ -342,6 +353,16 @@ func (s *Store) flushLoop() {
 			// or for s.lazyKick at b.due.
 			s.mu.Unlock()
 			continue
+		}
+		if wait := s.linger(b); wait > 0 {
+			s.mu.Unlock()
+			linger.Reset(wait)
+			select {
+			case <-s.kick: // lingerWrites reached, Close, or a reader waits
+			case <-linger.C:
+			}
+			linger.Stop()
+			s.mu.Lock()
 		}
 		s.open = s.newBatch(b.epoch + 1)
 		s.flushing = b
@@ -485,8 +506,41 @@ func (s *Store) writable() error {
 func (s *Store) stamp() *batch {
 	b := s.open
 	s.lastStamp = b.epoch
+	now := time.Now()
+	s.gap += (min(now.Sub(s.lastWrite), maxGap) - s.gap) / 8
+	s.lastWrite = now
+	b.writes++
+	if b.writes == 1 {
+		b.first = now
+	}
+	if b.writes == lingerWrites {
+		s.kickFlusher() // the flusher may be lingering for this one
+	}
 	s.urge(b)
 	return b
+}
+
+// Group commit holds a frame open up to lingerMax after its first write
+// for more writes, until it has lingerWrites, when writes arrive at least
+// twice per lingerMax on average (a moving average of the gap between
+// them): under concurrent load, one fdatasync then serves about twice as
+// many requests (make bench: 4 → 6.5 per frame, server CPU per request
+// about 12% lower, docs/benchmarks.md), while a lone writer (one client,
+// or a few far apart) never waits. A frame whose first write arrived
+// while the previous frame was being synced has waited that long already.
+const (
+	lingerMax    = 300 * time.Microsecond
+	lingerWrites = 8
+	maxGap       = 10 * time.Millisecond // caps an idle pause's weight in gap
+)
+
+// linger reports how long the flusher should hold b open for more writes;
+// s.mu is held.
+func (s *Store) linger(b *batch) time.Duration {
+	if s.closed || b.writes == 0 || b.writes >= lingerWrites || s.gap > lingerMax/2 {
+		return 0
+	}
+	return lingerMax - time.Since(b.first)
 }
 
 // urge makes the flusher write b at once if it is the open batch; s.mu

@@ -527,6 +527,64 @@ func TestGroupCommit(t *testing.T) {
 	}
 }
 
+// TestLinger: the flusher holds a frame open for more writes only while
+// writes arrive faster than twice per lingerMax, the frame has fewer than
+// lingerWrites, and lingerMax has not passed since its first write.
+func TestLinger(t *testing.T) {
+	s := open(t, t.TempDir())
+	defer s.Close()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b := &batch{writes: 1, first: time.Now()}
+	for _, c := range []struct {
+		name   string
+		gap    time.Duration
+		writes int
+		since  time.Duration
+		wait   bool
+	}{
+		{"writes arrive fast", 20 * time.Microsecond, 1, 0, true},
+		{"frame has enough", 20 * time.Microsecond, lingerWrites, 0, false},
+		{"writes far apart (one client)", lingerMax, 1, 0, false},
+		{"first write waited long enough", 20 * time.Microsecond, 1, lingerMax, false},
+		{"no write to go at once", 20 * time.Microsecond, 0, 0, false},
+	} {
+		s.gap, b.writes, b.first = c.gap, c.writes, time.Now().Add(-c.since)
+		if w := s.linger(b); (w > 0) != c.wait || w > lingerMax {
+			t.Errorf("%s: linger %v, want waiting %v (at most %v)", c.name, w, c.wait, lingerMax)
+		}
+	}
+	s.gap, b.writes, b.first = 20*time.Microsecond, 1, time.Now()
+	s.closed = true
+	if w := s.linger(b); w > 0 {
+		t.Errorf("closing: linger %v, want none", w)
+	}
+	s.closed = false
+}
+
+// TestStampMeasuresGap: a lone writer's gap stays above the threshold
+// (its frames are never held), many writers' falls below it.
+func TestStampMeasuresGap(t *testing.T) {
+	s := open(t, t.TempDir())
+	defer s.Close()
+	create(t, s, newInv("E1", "r0", "/a"))
+	s.mu.Lock()
+	gap := s.gap
+	s.mu.Unlock()
+	if gap <= lingerMax/2 {
+		t.Errorf("after one write gap = %v, want above %v", gap, lingerMax/2)
+	}
+	s.mu.Lock()
+	for range 64 {
+		s.stamp() // back to back: a burst of writers
+	}
+	gap = s.gap
+	s.mu.Unlock()
+	if gap > lingerMax/2 {
+		t.Errorf("after a burst gap = %v, want at most %v", gap, lingerMax/2)
+	}
+}
+
 // TestCrashCopy: the file of a running store (not closed, with space
 // written ahead past the log) opens to everything acknowledged, also once
 // the log has outgrown the first space written ahead.
