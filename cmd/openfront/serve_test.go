@@ -1,0 +1,103 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/openfront/openfront/internal/invalidation"
+	"github.com/openfront/openfront/internal/store/memory"
+)
+
+// fakeFleet records when each invalidation reached the fleet; those whose
+// CallerReference is "fail" fail.
+type fakeFleet struct {
+	mu sync.Mutex
+	at map[string]time.Time
+}
+
+func (f *fakeFleet) Apply(ctx context.Context, inv invalidation.Invalidation) error {
+	var err error
+	f.ApplyAll(ctx, []invalidation.Invalidation{inv}, func(_ int, e error) { err = e })
+	return err
+}
+
+func (f *fakeFleet) ApplyAll(ctx context.Context, invs []invalidation.Invalidation, done func(int, error)) {
+	f.mu.Lock()
+	for _, inv := range invs {
+		f.at[inv.Batch.CallerReference] = time.Now()
+	}
+	f.mu.Unlock()
+	for i, inv := range invs {
+		if inv.Batch.CallerReference == "fail" {
+			done(i, errors.New("fleet down"))
+		} else {
+			done(i, nil)
+		}
+	}
+}
+
+type oneDist struct{}
+
+func (oneDist) Exists(id string) bool            { return id == "E1" }
+func (oneDist) Acquire(id string) (func(), bool) { return func() {}, id == "E1" }
+
+// applyThenDelay sends each invalidation to the fleet when it is created,
+// and completes it --invalidation-delay after its CreateTime: a later one
+// neither reaches the fleet nor completes behind an earlier one's delay.
+func TestApplyThenDelayPerInvalidation(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		fleet := &fakeFleet{at: map[string]time.Time{}}
+		svc := invalidation.NewService(invalidation.Config{Store: memory.New(), Distributions: oneDist{},
+			Applier: applyThenDelay{fleet, invalidation.DelayApplier{Delay: time.Minute}}, Logger: slog.New(slog.DiscardHandler)})
+		defer svc.Close()
+		start := time.Now()
+		create := func(ref string) string {
+			inv, _, err := svc.Create(context.Background(), "E1", invalidation.Batch{CallerReference: ref, Paths: []string{"/" + ref}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return inv.ID
+		}
+		status := func(id string) (invalidation.Status, time.Time) {
+			inv, err := svc.Get(context.Background(), "E1", id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return inv.Status, inv.CompleteTime
+		}
+		a := create("a")
+		time.Sleep(20 * time.Second)
+		b := create("b")
+		synctest.Wait()
+		fleet.mu.Lock()
+		if !fleet.at["a"].Equal(start) || !fleet.at["b"].Equal(start.Add(20*time.Second)) {
+			t.Errorf("reached the fleet at %v, want a at +0s, b at +20s", fleet.at)
+		}
+		fleet.mu.Unlock()
+		time.Sleep(40 * time.Second)
+		synctest.Wait()
+		if s, at := status(a); s != invalidation.Completed || !at.Equal(start.Add(time.Minute)) {
+			t.Errorf("a: %s at %v, want Completed at +1m", s, at)
+		}
+		if s, _ := status(b); s != invalidation.InProgress {
+			t.Errorf("b: %s, want InProgress", s)
+		}
+		time.Sleep(20 * time.Second)
+		synctest.Wait()
+		if s, at := status(b); s != invalidation.Completed || !at.Equal(start.Add(80*time.Second)) {
+			t.Errorf("b: %s at %v, want Completed at +80s", s, at)
+		}
+		// A fleet failure leaves it InProgress, retried.
+		f := create("fail")
+		time.Sleep(time.Hour)
+		synctest.Wait()
+		if s, _ := status(f); s != invalidation.InProgress {
+			t.Errorf("failing: %s, want InProgress", s)
+		}
+	})
+}
