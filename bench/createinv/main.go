@@ -623,6 +623,7 @@ func start(name, banner string, env []string, bin string, args ...string) *proc 
 	cmd := exec.Command(bin, args...)
 	cmd.Env = append(os.Environ(), env...)
 	cmd.Stderr = os.Stderr
+	dieWithParent(cmd)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		fatalf("%v", err)

@@ -78,6 +78,7 @@ func (p *proc) pid() int { return p.cmd.Process.Pid }
 func start(name, banner, bin string, args ...string) *proc {
 	cmd := exec.Command(bin, args...)
 	cmd.Stderr = os.Stderr
+	dieWithParent(cmd)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		fatalf("%v", err)
