@@ -1,0 +1,76 @@
+package fleet_test
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/openfront/openfront/internal/distribution"
+	"github.com/openfront/openfront/internal/fleet"
+	"github.com/openfront/openfront/internal/invalidation"
+	"github.com/openfront/openfront/internal/store/memory"
+)
+
+// oneApplier hides the hub's ApplyAll: the service then completes each
+// invalidation in a goroutine of its own, as it did before batches.
+type oneApplier struct{ invalidation.Applier }
+
+type benchDists struct{}
+
+func (benchDists) Exists(id string) bool            { return id == distID }
+func (benchDists) Acquire(id string) (func(), bool) { return func() {}, id == distID }
+
+// BenchmarkComplete is the control plane's cost of creating and completing
+// an invalidation with one in-process edge (as `openfront serve`), 16
+// creators at once, memory store, per invalidation (cpu-ns/op: the whole
+// process), with completion in batches (Hub.ApplyAll) and one by one.
+func BenchmarkComplete(b *testing.B) {
+	for _, mode := range []string{"batch", "one"} {
+		b.Run(mode, func(b *testing.B) {
+			store := memory.New()
+			h := newHub(b, store, fleet.HubConfig{EdgeTimeout: time.Hour})
+			f := fleet.NewFollower(fleet.FollowerConfig{Hub: h, Name: "local", Addr: "http://local.test",
+				Registry: distribution.NewRegistry(), Cache: &recordingCache{}, MaxStaleness: 2 * time.Second, Logger: quiet})
+			runFollower(b, f)
+			for !f.Fresh() {
+				time.Sleep(time.Millisecond)
+			}
+			var applier invalidation.Applier = h
+			if mode == "one" {
+				applier = oneApplier{h}
+			}
+			svc := invalidation.NewService(invalidation.Config{Store: store, Distributions: benchDists{}, Applier: applier, Logger: quiet,
+				Limits: invalidation.Limits{MaxBatchPaths: 10, MaxInProgressFilePaths: 1 << 30, MaxInProgressWildcardPaths: 10, MaxPathLength: 100}})
+			defer svc.Close()
+			ctx := context.Background()
+			var n atomic.Int64
+			b.SetParallelism(8)
+			b.ReportAllocs()
+			b.ResetTimer()
+			cpu0 := processCPU()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					ref := fmt.Sprint("r", n.Add(1))
+					if _, _, err := svc.Create(ctx, distID, invalidation.Batch{CallerReference: ref, Paths: []string{"/" + ref}}); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+			for {
+				c, err := svc.InProgressBatches(ctx, distID)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if c == 0 {
+					break
+				}
+				time.Sleep(100 * time.Microsecond)
+			}
+			b.StopTimer()
+			b.ReportMetric(float64((processCPU()-cpu0).Nanoseconds())/float64(b.N), "cpu-ns/op")
+		})
+	}
+}
