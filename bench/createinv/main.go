@@ -81,6 +81,7 @@ func main() {
 		warmup    = flag.Duration("warmup", 2*time.Second, "unmeasured time before each point")
 		concList  = flag.String("conc", "1,16", "comma-separated concurrencies")
 		rounds    = flag.Int("rounds", 1, "times every point is measured")
+		nSlices   = flag.Int("slices", 1, "measure each point in this many slices, the targets taking turns slice by slice, so that the machine's drift within a round (ceilings moving 15% from one target's point to the next) weighs on every target alike")
 		invDelay  = flag.Duration("invalidation-delay", 0, "openfront --invalidation-delay (0, the default, completes each invalidation at once: one more store write per create)")
 		extraArgs = flag.String("openfront-args", "", "extra flags for `openfront serve`, space-separated (experiments: --memory, --invalidation-delay 1h)")
 		storeKind = flag.String("store", "log", "durable store to benchmark: log (the default of a new data directory) or bbolt (what a data directory of an earlier openfront keeps)")
@@ -157,7 +158,14 @@ func main() {
 	}
 	fmt.Printf("ceiling:   %s (pid %d), net/http, reads the body and answers a fixed 201 <Invalidation>\n", ceil.url, ceil.cmd.Process.Pid)
 	fmt.Printf("ceiling-fasthttp: %s (pid %d), fasthttp, the same answer\n", ceilFast.url, ceilFast.cmd.Process.Pid)
-	fmt.Printf("points: %v warm-up + %v measured, concurrency %v, %d round(s), target order rotating\n\n", *warmup, *duration, concs, *rounds)
+	if *nSlices < 1 {
+		fatalf("-slices must be at least 1")
+	}
+	fmt.Printf("points: %v warm-up + %v measured, concurrency %v, %d round(s), target order rotating", *warmup, *duration, concs, *rounds)
+	if *nSlices > 1 {
+		fmt.Printf("; each point measured in %d slices of %v, the targets taking turns", *nSlices, *duration/time.Duration(*nSlices))
+	}
+	fmt.Printf("\n\n")
 
 	// One client for both targets: same SDK, same signer, same transport
 	// settings; only the endpoint differs.
@@ -181,16 +189,31 @@ func main() {
 		for _, c := range concs {
 			order := append(slices.Clone(targets[point%3:]), targets[:point%3]...)
 			point++
+			sliceLen := *duration / time.Duration(*nSlices)
+			acc := map[string]*result{}
+			for sl := 0; sl < *nSlices; sl++ {
+				for _, t := range order {
+					if sl == 0 {
+						run(clients[t], c, *warmup) // warm-up: connections, caches, page cache
+					}
+					var rec *perfRecording
+					if *perfDir != "" && r == 1 && sl == 0 && t == "openfront" && c == slices.Max(concs) {
+						rec = startPerf(*perfDir, pids[t], sliceLen)
+					}
+					res := measure(clients[t], pids[t], dbs[t], c, sliceLen)
+					if rec != nil {
+						rec.finish(*bin)
+					}
+					if acc[t] == nil {
+						acc[t] = &res
+					} else {
+						acc[t].add(res, dbs[t] != "")
+					}
+				}
+			}
 			for _, t := range order {
-				run(clients[t], c, *warmup) // warm-up: connections, caches, page cache
-				var rec *perfRecording
-				if *perfDir != "" && r == 1 && t == "openfront" && c == slices.Max(concs) {
-					rec = startPerf(*perfDir, pids[t], *duration)
-				}
-				res := measure(clients[t], pids[t], dbs[t], c, *duration)
-				if rec != nil {
-					rec.finish(*bin)
-				}
+				res := *acc[t]
+				slices.Sort(res.lat)
 				results[key{t, c}] = append(results[key{t, c}], res)
 				fmt.Fprintf(os.Stderr, "round %d  %-16s  c=%-3d %8.0f req/s  p50 %-9s p99 %-9s errors %d  CPU/req client %s server %s  other CPU %.2f cores\n",
 					r, t, c, res.rps(), fmtDur(res.pct(50)), fmtDur(res.pct(99)), res.errors,
@@ -419,6 +442,30 @@ func snapshot(serverPID int) cpuSnap {
 		s.machine = time.Duration(busy) * tick
 	}
 	return s
+}
+
+// add merges s, a later slice of the same point, into r; counted says
+// the target's store commits are counted, so a slice that could not count
+// them (the log was compacted during it) makes the point's count unknown.
+// r.lat is left unsorted.
+func (r *result) add(s result, counted bool) {
+	r.n += s.n
+	r.errors += s.errors
+	r.elapsed += s.elapsed
+	r.lat = append(r.lat, s.lat...)
+	if r.firstErr == nil {
+		r.firstErr = s.firstErr
+	}
+	r.clientCPU += s.clientCPU
+	r.serverCPU += s.serverCPU
+	r.machineCPU += s.machineCPU
+	r.written += s.written
+	if counted && (r.commits == 0 || s.commits == 0) {
+		r.commits, r.logBytes = 0, 0 // unknown for a slice: unknown for the point
+		return
+	}
+	r.commits += s.commits
+	r.logBytes += s.logBytes
 }
 
 // measure runs a point and records the CPU it cost and, when dataDir is
