@@ -317,8 +317,11 @@ func (h *Hub) Apply(ctx context.Context, inv invalidation.Invalidation) error {
 
 // ApplyAll implements invalidation.BatchApplier: the invalidations are
 // logged, the streams woken once for all of them, and done is called for
-// each once every edge has applied the last. It returns when done has been
-// called for every one.
+// each once every edge has applied the last. It returns once they are
+// logged and published, without waiting for the edges: done is called
+// later, from a goroutine of its own. Waiting here would hold every later
+// batch back from every edge until the slowest edge acknowledged this one
+// (a stalled edge: until it left the registry, after the edge timeout).
 func (h *Hub) ApplyAll(ctx context.Context, invs []invalidation.Invalidation, done func(i int, err error)) {
 	evs := make([]loggedInvalidation, 0, len(invs))
 	for i := range invs {
@@ -368,10 +371,12 @@ func (h *Hub) ApplyAll(ctx context.Context, invs []invalidation.Invalidation, do
 	}
 	h.wakeLocked()
 	h.mu.Unlock()
-	err := h.WaitApplied(ctx, last)
-	for _, e := range evs {
-		done(e.i, err)
-	}
+	go func() {
+		err := h.WaitApplied(ctx, last)
+		for _, e := range evs {
+			done(e.i, err)
+		}
+	}()
 }
 
 // loggedInvalidation is invs[i] of ApplyAll, logged at pos as data.

@@ -267,8 +267,10 @@ func (s *Service) complete(inv Invalidation) {
 }
 
 // work applies the queued invalidations in batches until the service
-// closes. While it waits for one batch to be applied, the next queues: the
-// busier the service, the larger the batches.
+// closes: everything queued since the last batch was handed over, so the
+// busier the service, the larger the batches. ApplyAll need not wait for a
+// batch to be applied (the hub's does not: a slow edge must not hold later
+// invalidations back from the others); done reports each item.
 func (s *Service) work() {
 	defer s.wg.Done()
 	for {
