@@ -196,23 +196,52 @@ func (h *Hub) publish(ctx context.Context, key, kind string, data []byte) (uint6
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if pos > h.head {
-		// New to the hub: what the log holds at pos is data (appended
-		// now, or by the store with the change it carries, which logs
-		// the same bytes: see InvalidationEvent). Encode its frame once
-		// for every stream. A key logged before (work resumed after a
-		// restart) may hold other bytes: streams read it from the log.
-		h.frames.add(pos-1, []StoredEvent{{Pos: pos, Data: data}}, nil)
-		h.head = pos
+	h.announceLocked([]loggedEvent{{pos, data, kind, key}})
+	return pos, nil
+}
+
+// loggedEvent is an event the store has logged at pos as data.
+type loggedEvent struct {
+	pos       uint64
+	data      []byte
+	kind, key string
+}
+
+// announceLocked makes evs, logged events in log order, known to the hub
+// and its streams: frames cached, head moved, admin view, streams and
+// waiters woken once for all of them.
+func (h *Hub) announceLocked(evs []loggedEvent) {
+	// Cache the frames of each run of positions new to the hub. What the
+	// log holds there is the event's data (appended now, or by the store
+	// with the change it carries, which logs the same bytes: see
+	// InvalidationEvent), so each frame is encoded once for every stream.
+	// A key logged before (work resumed after a restart) may hold other
+	// bytes, and a gap is an event logged but not yet announced: streams
+	// read those from the log.
+	run := make([]StoredEvent, 0, len(evs))
+	for _, e := range evs {
+		if e.pos <= h.head {
+			continue
+		}
+		if len(run) > 0 && e.pos != run[len(run)-1].Pos+1 {
+			h.frames.add(run[0].Pos-1, run, nil)
+			run = run[:0]
+		}
+		run = append(run, StoredEvent{Pos: e.pos, Data: e.data})
+		h.head = e.pos
+	}
+	if len(run) > 0 {
+		h.frames.add(run[0].Pos-1, run, nil)
 		if len(h.edges) == 0 {
-			h.minAck, h.atMin = pos, 0
+			h.minAck, h.atMin = h.head, 0
 		}
 	}
 	close(h.appended)
 	h.appended = make(chan struct{})
-	h.trackLocked(pos, kind, key)
+	for _, e := range evs {
+		h.trackLocked(e.pos, e.kind, e.key)
+	}
 	h.wakeLocked()
-	return pos, nil
 }
 
 // trackLocked adds the event at pos to the admin view, crediting the edges
@@ -323,67 +352,44 @@ func (h *Hub) Apply(ctx context.Context, inv invalidation.Invalidation) error {
 // batch back from every edge until the slowest edge acknowledged this one
 // (a stalled edge: until it left the registry, after the edge timeout).
 func (h *Hub) ApplyAll(ctx context.Context, invs []invalidation.Invalidation, done func(i int, err error)) {
-	evs := make([]loggedInvalidation, 0, len(invs))
+	logged := make([]loggedInvalidation, 0, len(invs))
 	for i := range invs {
+		key := invalidationKey(invs[i])
 		data, err := encodeInvalidationEvent(&invs[i])
 		var pos uint64
 		if err == nil {
-			pos, err = h.store.AppendEvent(ctx, invalidationKey(invs[i]), data)
+			pos, err = h.store.AppendEvent(ctx, key, data)
 		}
 		if err != nil {
 			done(i, err)
 			continue
 		}
-		evs = append(evs, loggedInvalidation{i, pos, data})
+		logged = append(logged, loggedInvalidation{i, loggedEvent{pos, data, KindInvalidation, key}})
 	}
-	if len(evs) == 0 {
+	if len(logged) == 0 {
 		return
 	}
 	// In log order: the frame cache and the admin view take events so.
-	slices.SortFunc(evs, func(a, b loggedInvalidation) int { return cmp.Compare(a.pos, b.pos) })
-	last := evs[len(evs)-1].pos
+	slices.SortFunc(logged, func(a, b loggedInvalidation) int { return cmp.Compare(a.pos, b.pos) })
+	evs := make([]loggedEvent, len(logged))
+	for j, l := range logged {
+		evs[j] = l.loggedEvent
+	}
 	h.mu.Lock()
-	// Cache the frames of each run of positions new to the hub (a gap is
-	// an event logged but not yet published: streams read it from the
-	// log), as publish does one by one.
-	run := make([]StoredEvent, 0, len(evs))
-	for _, e := range evs {
-		if e.pos <= h.head {
-			continue
-		}
-		if len(run) > 0 && e.pos != run[len(run)-1].Pos+1 {
-			h.frames.add(run[0].Pos-1, run, nil)
-			run = run[:0]
-		}
-		run = append(run, StoredEvent{Pos: e.pos, Data: e.data})
-		h.head = e.pos
-	}
-	if len(run) > 0 {
-		h.frames.add(run[0].Pos-1, run, nil)
-		if len(h.edges) == 0 {
-			h.minAck, h.atMin = h.head, 0
-		}
-	}
-	close(h.appended)
-	h.appended = make(chan struct{})
-	for _, e := range evs {
-		h.trackLocked(e.pos, KindInvalidation, invalidationKey(invs[e.i]))
-	}
-	h.wakeLocked()
+	h.announceLocked(evs)
 	h.mu.Unlock()
 	go func() {
-		err := h.WaitApplied(ctx, last)
-		for _, e := range evs {
-			done(e.i, err)
+		err := h.WaitApplied(ctx, evs[len(evs)-1].pos)
+		for _, l := range logged {
+			done(l.i, err)
 		}
 	}()
 }
 
-// loggedInvalidation is invs[i] of ApplyAll, logged at pos as data.
+// loggedInvalidation is invs[i] of ApplyAll, logged.
 type loggedInvalidation struct {
-	i    int
-	pos  uint64
-	data []byte
+	i int
+	loggedEvent
 }
 
 // Deploy implements distribution.Deployer: the configuration is logged,
