@@ -373,10 +373,6 @@ func (a applyThenDelay) ApplyAll(ctx context.Context, invs []invalidation.Invali
 			done(i, err)
 			return
 		}
-		if a.delay.Delay <= 0 && a.delay.Now == nil {
-			done(i, nil) // no delay: due at its CreateTime, which has passed
-			return
-		}
 		a.delay.ApplyAll(ctx, invs[i:i+1], func(_ int, err error) { done(i, err) })
 	})
 }

@@ -244,7 +244,7 @@ func (s *Service) complete(inv Invalidation) {
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
-			s.retry(inv, 0)
+			retry.Forever(s.ctx, s.completeStep(inv), s.logRetry(inv))
 		}()
 		return
 	}
@@ -327,41 +327,33 @@ func (s *Service) failed(inv Invalidation, err error) {
 		s.wg.Done()
 		return
 	}
-	s.logRetry(inv, err)
+	s.logRetry(inv)(err)
 	go func() {
 		defer s.wg.Done()
-		s.retry(inv, retry.FirstBackoff)
+		retry.AfterFailure(s.ctx, s.completeStep(inv), s.logRetry(inv))
 	}()
 }
 
-// retry applies inv and records it Completed, retrying with backoff (from
-// wait, doubling up to retry.MaxBackoff, as retry.Forever) until that
-// succeeds, the invalidation is gone, or the service closes.
-func (s *Service) retry(inv Invalidation, wait time.Duration) {
-	for {
-		if wait > 0 {
-			timer := time.NewTimer(wait)
-			select {
-			case <-timer.C:
-			case <-s.ctx.Done():
-				timer.Stop()
-				return
-			}
-		}
+// completeStep applies inv and records it Completed; an invalidation gone
+// with its distribution counts as done.
+func (s *Service) completeStep(inv Invalidation) func() error {
+	return func() error {
 		err := s.applier.Apply(s.ctx, inv)
 		if err == nil {
 			err = s.store.Complete(s.ctx, inv.DistributionID, inv.ID, s.now())
 		}
-		if err == nil || errors.Is(err, ErrNotFound) || s.ctx.Err() != nil {
-			return // done, or its distribution was deleted, or closed
+		if errors.Is(err, ErrNotFound) {
+			return nil // its distribution was deleted: nothing left to complete
 		}
-		s.logRetry(inv, err)
-		wait = min(max(2*wait, retry.FirstBackoff), retry.MaxBackoff)
+		return err
 	}
 }
 
-func (s *Service) logRetry(inv Invalidation, err error) {
-	s.log.Warn("completing invalidation failed; retrying", "distribution", inv.DistributionID, "id", inv.ID, "err", err)
+// logRetry reports a failed attempt to complete inv.
+func (s *Service) logRetry(inv Invalidation) func(error) {
+	return func(err error) {
+		s.log.Warn("completing invalidation failed; retrying", "distribution", inv.DistributionID, "id", inv.ID, "err", err)
+	}
 }
 
 // Close stops completion work; invalidations still InProgress stay so in

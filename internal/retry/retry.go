@@ -37,13 +37,20 @@ const (
 // attempts from FirstBackoff, doubling up to MaxBackoff. Each failure is
 // passed to failed (e.g. to log it) before the wait.
 func Forever(ctx context.Context, step func() error, failed func(error)) {
+	err := step()
+	if err == nil || ctx.Err() != nil {
+		return
+	}
+	failed(err)
+	AfterFailure(ctx, step, failed)
+}
+
+// AfterFailure is Forever for work whose first attempt has failed already
+// (and been reported) elsewhere: it waits FirstBackoff, then goes on as
+// Forever does after a first failure.
+func AfterFailure(ctx context.Context, step func() error, failed func(error)) {
 	backoff := FirstBackoff
 	for {
-		err := step()
-		if err == nil || ctx.Err() != nil {
-			return
-		}
-		failed(err)
 		timer := time.NewTimer(backoff)
 		select {
 		case <-timer.C:
@@ -51,6 +58,11 @@ func Forever(ctx context.Context, step func() error, failed func(error)) {
 			timer.Stop()
 			return
 		}
+		err := step()
+		if err == nil || ctx.Err() != nil {
+			return
+		}
+		failed(err)
 		backoff = min(2*backoff, MaxBackoff)
 	}
 }

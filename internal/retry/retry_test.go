@@ -47,3 +47,24 @@ func TestForeverStopsWithContext(t *testing.T) {
 		t.Fatalf("calls %d, want 1", calls)
 	}
 }
+
+// AfterFailure waits before its first attempt: ended at once, it never
+// calls step; otherwise it goes on until step succeeds, reporting each
+// failure it sees (not the one before it was called).
+func TestAfterFailure(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	AfterFailure(ctx, func() error { t.Fatal("step called before the first wait"); return nil }, func(error) {})
+
+	calls, failures := 0, 0
+	AfterFailure(context.Background(), func() error {
+		calls++
+		if calls < 2 {
+			return errors.New("not yet")
+		}
+		return nil
+	}, func(error) { failures++ })
+	if calls != 2 || failures != 1 {
+		t.Fatalf("calls %d, failures %d; want 2 and 1", calls, failures)
+	}
+}
