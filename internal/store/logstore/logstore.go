@@ -523,10 +523,10 @@ func (s *Store) stamp() *batch {
 // Group commit holds a frame open up to lingerMax after its first write
 // for more writes, until it has lingerWrites, when writes arrive at least
 // twice per lingerMax on average (a moving average of the gap between
-// them): under concurrent load, one fdatasync then serves about twice as
-// many requests (make bench: 4 → 6.5 per frame, server CPU per request
-// about 12% lower, docs/benchmarks.md), while a lone writer (one client,
-// or a few far apart) never waits. A frame whose first write arrived
+// them): under concurrent load, one fdatasync then serves about half as
+// many requests again (make bench at concurrency 16: 3.6–4.0 → 5.4–6.9 per
+// frame, server CPU per request about 5% lower; docs/benchmarks.md), while
+// a lone writer (one client, or a few far apart) never waits. A frame whose first write arrived
 // while the previous frame was being synced has waited that long already.
 const (
 	lingerMax    = 300 * time.Microsecond
