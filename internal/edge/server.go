@@ -192,21 +192,7 @@ func plainTarget(uri []byte) (rawPath, rawQuery string, ok bool) {
 // plainPathByte holds the bytes a path may have for net/url's EscapedPath
 // to give it back unchanged (url.shouldEscape in encodePath mode is false
 // for them), '%' aside.
-var plainPathByte = func() (t [256]bool) {
-	for c := 'a'; c <= 'z'; c++ {
-		t[c] = true
-	}
-	for c := 'A'; c <= 'Z'; c++ {
-		t[c] = true
-	}
-	for c := '0'; c <= '9'; c++ {
-		t[c] = true
-	}
-	for _, c := range "-._~!$&'()*+,;=:@/" {
-		t[c] = true
-	}
-	return t
-}()
+var plainPathByte = fastserve.AlnumAnd("-._~!$&'()*+,;=:@/")
 
 // writeFastHTTP is writeFast (hit.go) on a fasthttp response: ent's full
 // 200 answer as a cache hit.

@@ -519,21 +519,25 @@ func validHostHeader(h []byte) bool {
 	return true
 }
 
-var validHostByte = func() (t [256]bool) {
-	for c := '0'; c <= '9'; c++ {
-		t[c] = true
-	}
+var validHostByte = AlnumAnd("!$%&()*+,-.:;=[']_~")
+
+// AlnumAnd returns the byte class of ASCII letters, digits and extra: the
+// shape of the character classes the listeners check requests against.
+func AlnumAnd(extra string) (t [256]bool) {
 	for c := 'a'; c <= 'z'; c++ {
 		t[c] = true
 	}
 	for c := 'A'; c <= 'Z'; c++ {
 		t[c] = true
 	}
-	for _, c := range "!$%&()*+,-.:;=[']_~" {
+	for c := '0'; c <= '9'; c++ {
+		t[c] = true
+	}
+	for _, c := range extra {
 		t[c] = true
 	}
 	return t
-}()
+}
 
 // refuseTransferEncoding answers a request of a transfer coding net/http
 // does not read (anything but one "chunked") as it does.

@@ -128,7 +128,7 @@ func createTarget(uri []byte) (string, bool) {
 
 // plainIDByte holds the bytes a path segment may have for net/url to give
 // it back unchanged, '%' and '/' aside.
-var plainIDByte = alnumAnd("-._~!$&'()*+,;=:@")
+var plainIDByte = fastserve.AlnumAnd("-._~!$&'()*+,;=:@")
 
 // plainHost reports whether a Host header is one net/http accepts and
 // hands on unchanged: non-empty, of host and port characters only.
@@ -195,24 +195,7 @@ var (
 )
 
 // tokenByte holds the bytes of an HTTP token (RFC 9110 tchar).
-var tokenByte = alnumAnd("!#$%&'*+-.^_`|~")
-
-// alnumAnd returns the byte class of ASCII letters, digits and extra.
-func alnumAnd(extra string) (t [256]bool) {
-	for c := 'a'; c <= 'z'; c++ {
-		t[c] = true
-	}
-	for c := 'A'; c <= 'Z'; c++ {
-		t[c] = true
-	}
-	for c := '0'; c <= '9'; c++ {
-		t[c] = true
-	}
-	for _, c := range extra {
-		t[c] = true
-	}
-	return t
-}
+var tokenByte = fastserve.AlnumAnd("!#$%&'*+-.^_`|~")
 
 // request is a fasthttp request as sigv4 reads a request: header values
 // come from the header lines as received, which keep every value of a
