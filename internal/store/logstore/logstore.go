@@ -1181,6 +1181,37 @@ func (s *Store) AppendEvent(ctx context.Context, key string, data []byte) (uint6
 	return pos, b.wait()
 }
 
+// InvalidationEvents implements fleet.InvalidationLog: the events Create
+// logged with the invalidations (WithInvalidationEvent), found in memory
+// under one hold of s.mu, so that the hub neither encodes them again nor
+// looks each up with AppendEvent. An invalidation without one (none
+// logged, its distribution deleted, its event trimmed) is left zero.
+func (s *Store) InvalidationEvents(ctx context.Context, invs []invalidation.Invalidation, evs []fleet.StoredEvent) error {
+	var waits []*batch // writes of the events returned not yet on disk
+	s.mu.Lock()
+	for i := range invs {
+		r := s.find(s.dists[invs[i].DistributionID], invs[i].ID)
+		if r == nil || r.eventPos == 0 {
+			continue
+		}
+		j := s.eventIndex(r.eventPos)
+		if j == len(s.events) || s.events[j].pos != r.eventPos {
+			continue // trimmed
+		}
+		evs[i] = fleet.StoredEvent{Pos: r.eventPos, Data: s.events[j].data}
+		if b := s.batchOf(r.createEpoch); b != nil && !slices.Contains(waits, b) {
+			waits = append(waits, b)
+		}
+	}
+	s.mu.Unlock()
+	for _, b := range waits {
+		if err := b.wait(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func appendEventRec(buf []byte, pos uint64, key string, data []byte) []byte {
 	buf = append(buf, recEvent)
 	buf = binary.AppendUvarint(buf, pos)
