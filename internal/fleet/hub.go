@@ -198,15 +198,17 @@ func (h *Hub) publish(ctx context.Context, key, kind string, data []byte) (uint6
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	h.announceLocked([]loggedEvent{{pos, data, kind, key}})
+	h.announceLocked([]loggedEvent{{pos, data, kind, key, 0}})
 	return pos, nil
 }
 
-// loggedEvent is an event the store has logged at pos as data.
+// loggedEvent is an event the store has logged at pos as data; i is its
+// index in ApplyAll's batch.
 type loggedEvent struct {
 	pos       uint64
 	data      []byte
 	kind, key string
+	i         int
 }
 
 // announceLocked makes evs, logged events in log order, known to the hub
@@ -341,7 +343,7 @@ func (h *Hub) Apply(ctx context.Context, inv invalidation.Invalidation) error {
 		return err
 	}
 	h.mu.Lock()
-	h.announceLocked([]loggedEvent{{ev.Pos, ev.Data, KindInvalidation, key}})
+	h.announceLocked([]loggedEvent{{ev.Pos, ev.Data, KindInvalidation, key, 0}})
 	h.mu.Unlock()
 	return h.WaitApplied(ctx, ev.Pos)
 }
@@ -386,7 +388,7 @@ func (h *Hub) ApplyAll(ctx context.Context, invs []invalidation.Invalidation, do
 			known = nil
 		}
 	}
-	logged := make([]loggedInvalidation, 0, len(invs))
+	logged := make([]loggedEvent, 0, len(invs))
 	for i := range invs {
 		key := invalidationKey(invs[i])
 		var ev StoredEvent
@@ -400,32 +402,22 @@ func (h *Hub) ApplyAll(ctx context.Context, invs []invalidation.Invalidation, do
 			done(i, err)
 			continue
 		}
-		logged = append(logged, loggedInvalidation{i, loggedEvent{ev.Pos, ev.Data, KindInvalidation, key}})
+		logged = append(logged, loggedEvent{ev.Pos, ev.Data, KindInvalidation, key, i})
 	}
 	if len(logged) == 0 {
 		return
 	}
 	// In log order: the frame cache and the admin view take events so.
-	slices.SortFunc(logged, func(a, b loggedInvalidation) int { return cmp.Compare(a.pos, b.pos) })
-	evs := make([]loggedEvent, len(logged))
-	for j, l := range logged {
-		evs[j] = l.loggedEvent
-	}
+	slices.SortFunc(logged, func(a, b loggedEvent) int { return cmp.Compare(a.pos, b.pos) })
 	h.mu.Lock()
-	h.announceLocked(evs)
+	h.announceLocked(logged)
 	h.mu.Unlock()
 	go func() {
-		err := h.WaitApplied(ctx, evs[len(evs)-1].pos)
+		err := h.WaitApplied(ctx, logged[len(logged)-1].pos)
 		for _, l := range logged {
 			done(l.i, err)
 		}
 	}()
-}
-
-// loggedInvalidation is invs[i] of ApplyAll, logged.
-type loggedInvalidation struct {
-	i int
-	loggedEvent
 }
 
 // Deploy implements distribution.Deployer: the configuration is logged,

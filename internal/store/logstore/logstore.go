@@ -1194,7 +1194,14 @@ func (s *Store) InvalidationEvents(ctx context.Context, invs []invalidation.Inva
 		if r == nil || r.eventPos == 0 {
 			continue
 		}
-		j := s.eventIndex(r.eventPos)
+		// Positions are mostly consecutive: try the offset first.
+		j := -1
+		if len(s.events) > 0 && r.eventPos >= s.events[0].pos {
+			j = int(min(r.eventPos-s.events[0].pos, uint64(len(s.events))))
+		}
+		if j < 0 || j == len(s.events) || s.events[j].pos != r.eventPos {
+			j = s.eventIndex(r.eventPos)
+		}
 		if j == len(s.events) || s.events[j].pos != r.eventPos {
 			continue // trimmed
 		}
