@@ -158,7 +158,7 @@ type frame struct {
 
 // encodeFrame appends the SSE frame of an event to buf.
 func encodeFrame(buf []byte, pos uint64, kind string, data []byte) []byte {
-	if bytes.ContainsAny(data, "\r\n") {
+	if bytes.IndexByte(data, '\n') >= 0 || bytes.IndexByte(data, '\r') >= 0 { // faster than ContainsAny
 		// A line break would end the data field: JSON needs none.
 		var c bytes.Buffer
 		if json.Compact(&c, data) == nil {
@@ -248,8 +248,18 @@ func (c *frameCache) after(cur, head uint64, limit int, buf []frame) []frame {
 // they continue the cache.
 func (c *frameCache) add(after uint64, events []StoredEvent, buf []frame) []frame {
 	start := len(buf)
+	buf = slices.Grow(buf, len(events))
+	// The frames share one allocation, sized for the usual event (no line
+	// break to strip): one per run of events rather than one per frame.
+	size := 0
 	for _, ev := range events {
-		buf = append(buf, frame{ev.Pos, encodeFrame(nil, ev.Pos, eventKind(ev.Data), ev.Data)})
+		size += len(ev.Data) + 64
+	}
+	data := make([]byte, 0, size)
+	for _, ev := range events {
+		from := len(data)
+		data = encodeFrame(data, ev.Pos, eventKind(ev.Data), ev.Data)
+		buf = append(buf, frame{ev.Pos, data[from:len(data):len(data)]})
 	}
 	if len(events) == 0 {
 		return buf

@@ -39,6 +39,7 @@ type HubConfig struct {
 // Hub is the control plane's side of the fleet.
 type Hub struct {
 	store       Store
+	invLog      InvalidationLog // store, if it implements it; else nil
 	dists       func() []*distribution.Distribution
 	edgeTimeout time.Duration
 	retain      uint64
@@ -120,6 +121,7 @@ func NewHub(ctx context.Context, c HubConfig) (*Hub, error) {
 	if h.store == nil {
 		return nil, errors.New("fleet: a hub needs a Store")
 	}
+	h.invLog, _ = h.store.(InvalidationLog)
 	if h.dists == nil {
 		h.dists = func() []*distribution.Distribution { return nil }
 	}
@@ -196,15 +198,17 @@ func (h *Hub) publish(ctx context.Context, key, kind string, data []byte) (uint6
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	h.announceLocked([]loggedEvent{{pos, data, kind, key}})
+	h.announceLocked([]loggedEvent{{pos, data, kind, key, 0}})
 	return pos, nil
 }
 
-// loggedEvent is an event the store has logged at pos as data.
+// loggedEvent is an event the store has logged at pos as data; i is its
+// index in ApplyAll's batch.
 type loggedEvent struct {
 	pos       uint64
 	data      []byte
 	kind, key string
+	i         int
 }
 
 // announceLocked makes evs, logged events in log order, known to the hub
@@ -333,15 +337,37 @@ func (h *Hub) wakeLocked() {
 // Apply implements invalidation.Applier: the invalidation is logged, and
 // Apply returns once every edge has applied it.
 func (h *Hub) Apply(ctx context.Context, inv invalidation.Invalidation) error {
-	data, err := encodeInvalidationEvent(&inv) // what Publish would log, without reflection
+	key := invalidationKey(inv)
+	ev, err := h.logInvalidation(ctx, &inv, key, nil)
 	if err != nil {
 		return err
 	}
-	pos, err := h.publish(ctx, invalidationKey(inv), KindInvalidation, data)
-	if err != nil {
-		return err
+	h.mu.Lock()
+	h.announceLocked([]loggedEvent{{ev.Pos, ev.Data, KindInvalidation, key, 0}})
+	h.mu.Unlock()
+	return h.WaitApplied(ctx, ev.Pos)
+}
+
+// logInvalidation returns inv's logged event: logged is the one the store
+// logged with inv (InvalidationLog), nil or zero when unknown; else inv is
+// encoded (as Publish would, without reflection) and appended under key
+// (which finds it if the store logged it all the same).
+func (h *Hub) logInvalidation(ctx context.Context, inv *invalidation.Invalidation, key string, logged *StoredEvent) (StoredEvent, error) {
+	if logged == nil && h.invLog != nil {
+		evs := []StoredEvent{{}}
+		if h.invLog.InvalidationEvents(ctx, []invalidation.Invalidation{*inv}, evs) == nil {
+			logged = &evs[0]
+		}
 	}
-	return h.WaitApplied(ctx, pos)
+	if logged != nil && logged.Pos != 0 {
+		return *logged, nil
+	}
+	data, err := encodeInvalidationEvent(inv)
+	if err != nil {
+		return StoredEvent{}, err
+	}
+	pos, err := h.store.AppendEvent(ctx, key, data)
+	return StoredEvent{pos, data}, err
 }
 
 // ApplyAll implements invalidation.BatchApplier: the invalidations are
@@ -352,44 +378,46 @@ func (h *Hub) Apply(ctx context.Context, inv invalidation.Invalidation) error {
 // batch back from every edge until the slowest edge acknowledged this one
 // (a stalled edge: until it left the registry, after the edge timeout).
 func (h *Hub) ApplyAll(ctx context.Context, invs []invalidation.Invalidation, done func(i int, err error)) {
-	logged := make([]loggedInvalidation, 0, len(invs))
+	// A store that logged the events with the invalidations hands them
+	// over in one call; the others (and any it does not hold) are encoded
+	// and appended one by one.
+	var known []StoredEvent
+	if h.invLog != nil {
+		known = make([]StoredEvent, len(invs))
+		if h.invLog.InvalidationEvents(ctx, invs, known) != nil {
+			known = nil
+		}
+	}
+	logged := make([]loggedEvent, 0, len(invs))
 	for i := range invs {
 		key := invalidationKey(invs[i])
-		data, err := encodeInvalidationEvent(&invs[i])
-		var pos uint64
-		if err == nil {
-			pos, err = h.store.AppendEvent(ctx, key, data)
+		var ev StoredEvent
+		var err error
+		if known != nil && known[i].Pos != 0 {
+			ev = known[i]
+		} else {
+			ev, err = h.logInvalidation(ctx, &invs[i], key, &StoredEvent{})
 		}
 		if err != nil {
 			done(i, err)
 			continue
 		}
-		logged = append(logged, loggedInvalidation{i, loggedEvent{pos, data, KindInvalidation, key}})
+		logged = append(logged, loggedEvent{ev.Pos, ev.Data, KindInvalidation, key, i})
 	}
 	if len(logged) == 0 {
 		return
 	}
 	// In log order: the frame cache and the admin view take events so.
-	slices.SortFunc(logged, func(a, b loggedInvalidation) int { return cmp.Compare(a.pos, b.pos) })
-	evs := make([]loggedEvent, len(logged))
-	for j, l := range logged {
-		evs[j] = l.loggedEvent
-	}
+	slices.SortFunc(logged, func(a, b loggedEvent) int { return cmp.Compare(a.pos, b.pos) })
 	h.mu.Lock()
-	h.announceLocked(evs)
+	h.announceLocked(logged)
 	h.mu.Unlock()
 	go func() {
-		err := h.WaitApplied(ctx, evs[len(evs)-1].pos)
+		err := h.WaitApplied(ctx, logged[len(logged)-1].pos)
 		for _, l := range logged {
 			done(l.i, err)
 		}
 	}()
-}
-
-// loggedInvalidation is invs[i] of ApplyAll, logged.
-type loggedInvalidation struct {
-	i int
-	loggedEvent
 }
 
 // Deploy implements distribution.Deployer: the configuration is logged,

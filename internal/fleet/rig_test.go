@@ -47,7 +47,7 @@ type rig struct {
 }
 
 // newHub returns a hub on store serving testDist, closed at the end of t.
-func newHub(t testing.TB, store *memory.Store, c fleet.HubConfig) *fleet.Hub {
+func newHub(t testing.TB, store fleet.Store, c fleet.HubConfig) *fleet.Hub {
 	t.Helper()
 	c.Store = store
 	if c.Distributions == nil {

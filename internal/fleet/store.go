@@ -10,7 +10,11 @@
 // resumes after the last position it applied, so it misses nothing.
 package fleet
 
-import "context"
+import (
+	"context"
+
+	"github.com/openfront/openfront/internal/invalidation"
+)
 
 // Store is the durable part of the hub: the event log and the registry of
 // edges. Implementations live under internal/store.
@@ -38,4 +42,17 @@ type Store interface {
 type StoredEvent struct {
 	Pos  uint64
 	Data []byte
+}
+
+// InvalidationLog is what a Store may also implement when it logs each
+// invalidation's event with the invalidation itself, in the write that
+// creates it (as InvalidationEvent encodes it, under InvalidationKey): the
+// hub then takes the logged events from it for a batch, at one call,
+// instead of encoding each again to append it (which finds it logged).
+type InvalidationLog interface {
+	// InvalidationEvents sets evs[i] (len(evs) == len(invs)) to the event
+	// logged for invs[i], its position and data, once that is on stable
+	// storage; it leaves evs[i] zero when it holds none (the hub then
+	// appends one). The data is the log's own: neither side modifies it.
+	InvalidationEvents(ctx context.Context, invs []invalidation.Invalidation, evs []StoredEvent) error
 }

@@ -293,3 +293,96 @@ func TestServiceDelayPerInvalidation(t *testing.T) {
 		wantStatus(t, svc, b, invalidation.Completed, start.Add(90*time.Second))
 	})
 }
+
+// completeAllStore is a memory store that records its CompleteAll and
+// Complete calls (Ids) and fails the items in fail, once each, with their
+// error and without completing them.
+type completeAllStore struct {
+	*memory.Store
+	mu   sync.Mutex
+	all  [][]string // Ids per CompleteAll
+	one  []string   // Ids per Complete
+	fail map[string]error
+}
+
+func (s *completeAllStore) CompleteAll(ctx context.Context, items []invalidation.CompleteItem) []error {
+	s.mu.Lock()
+	var ids []string
+	var pass []invalidation.CompleteItem
+	errs := make([]error, len(items))
+	for i, it := range items {
+		ids = append(ids, it.ID)
+		if err, ok := s.fail[it.ID]; ok {
+			delete(s.fail, it.ID)
+			errs[i] = err
+			continue
+		}
+		pass = append(pass, it)
+	}
+	s.all = append(s.all, ids)
+	s.mu.Unlock()
+	passErrs := s.Store.CompleteAll(ctx, pass)
+	for i := range errs {
+		if errs[i] == nil {
+			errs[i], passErrs = passErrs[0], passErrs[1:]
+		}
+	}
+	return errs
+}
+
+func (s *completeAllStore) Complete(ctx context.Context, distributionID, id string, at time.Time) error {
+	s.mu.Lock()
+	s.one = append(s.one, id)
+	s.mu.Unlock()
+	return s.Store.Complete(ctx, distributionID, id, at)
+}
+
+// A batch is recorded Completed with one CompleteAll; an item that call
+// fails is retried on its own (Apply, then Complete) after the backoff,
+// and one it reports gone (ErrNotFound) counts as done: neither holds
+// back the others.
+func TestServiceBatchCompleteAll(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		store := &completeAllStore{Store: memory.New(), fail: map[string]error{}}
+		applier := &batching{hold: make(chan struct{})}
+		svc := newService(store, applier)
+		defer svc.Close()
+		start := time.Now()
+		first := createN(t, svc, "r0")
+		synctest.Wait()
+		ids := createN(t, svc, "a", "gone", "bad", "b")
+		store.mu.Lock()
+		store.fail[ids[1]] = invalidation.ErrNotFound
+		store.fail[ids[2]] = errors.New("disk full")
+		store.mu.Unlock()
+		applier.mu.Lock()
+		close(applier.hold)
+		applier.hold = nil
+		applier.mu.Unlock()
+		synctest.Wait()
+		wantStatus(t, svc, first[0], invalidation.Completed, start)
+		wantStatus(t, svc, ids[0], invalidation.Completed, start)
+		wantStatus(t, svc, ids[3], invalidation.Completed, start)
+		wantStatus(t, svc, ids[1], invalidation.InProgress, time.Time{})
+		wantStatus(t, svc, ids[2], invalidation.InProgress, time.Time{})
+		time.Sleep(50 * time.Millisecond)
+		synctest.Wait()
+		wantStatus(t, svc, ids[2], invalidation.Completed, start.Add(50*time.Millisecond))
+		wantStatus(t, svc, ids[1], invalidation.InProgress, time.Time{}) // gone: not retried
+		store.mu.Lock()
+		all, one := slices.Clone(store.all), slices.Clone(store.one)
+		store.mu.Unlock()
+		// The second batch's done calls come together: one CompleteAll
+		// (which may take the first batch's too, if its goroutine ran
+		// after them).
+		if len(all) == 0 || !slices.Equal(slices.Concat(all...), append(first, ids...)) || len(all[len(all)-1]) < len(ids) {
+			t.Errorf("CompleteAll calls %q, want %q then %q, or them together", all, first, ids)
+		}
+		if want := []string{ids[2]}; !slices.Equal(one, want) {
+			t.Errorf("Complete calls %q, want %q", one, want)
+		}
+		if _, applied := applier.get(); !slices.Equal(applied, []string{"bad"}) {
+			t.Errorf("Apply called for %q, want [bad]", applied)
+		}
+	})
+}

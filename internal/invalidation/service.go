@@ -101,6 +101,13 @@ type Service struct {
 	qmu     sync.Mutex
 	queue   []Invalidation // guarded by qmu
 	working bool           // the worker was started; guarded by qmu
+
+	// Invalidations the batch applier is done with, to record Completed
+	// together: the first one queued starts a goroutine that takes all
+	// queued by the time it runs (the done calls of one batch come
+	// together).
+	cmu        sync.Mutex
+	completing []Invalidation // guarded by cmu
 }
 
 // maxBatch bounds how many invalidations the worker applies together.
@@ -307,17 +314,37 @@ func (s *Service) finish(inv Invalidation, err error) {
 		s.failed(inv, err)
 		return
 	}
-	// A durable store's Complete returns once its record is written, in a
-	// write it shares with whatever else is under way: each in a goroutine
-	// of its own, so that a batch's completions share one write rather
-	// than take one each in turn.
-	go func() {
-		if err := s.store.Complete(s.ctx, inv.DistributionID, inv.ID, s.now()); err != nil {
-			s.failed(inv, err)
-			return
+	s.cmu.Lock()
+	s.completing = append(s.completing, inv)
+	first := len(s.completing) == 1
+	s.cmu.Unlock()
+	if first {
+		go s.completeQueued()
+	}
+}
+
+// completeQueued records Completed every invalidation finish queued, with
+// one CompleteAll: a durable store writes them together, and this
+// goroutine is one per batch rather than one per invalidation. Calls do
+// not wait for each other: a batch finished while the last one's write is
+// under way goes into the same group commit if it can.
+func (s *Service) completeQueued() {
+	s.cmu.Lock()
+	invs := s.completing
+	s.completing = nil
+	s.cmu.Unlock()
+	items := make([]CompleteItem, len(invs))
+	at := s.now()
+	for i, inv := range invs {
+		items[i] = CompleteItem{DistributionID: inv.DistributionID, ID: inv.ID, At: at}
+	}
+	for i, err := range s.store.CompleteAll(s.ctx, items) {
+		if err != nil {
+			s.failed(invs[i], err) // retried alone; gone (ErrNotFound) is done
+			continue
 		}
 		s.wg.Done()
-	}()
+	}
 }
 
 // failed retries inv on its own after err, unless err says it is gone or

@@ -31,6 +31,13 @@ type Store interface {
 	// Completed invalidation is a no-op; an unknown one gives ErrNotFound.
 	Complete(ctx context.Context, distributionID, id string, at time.Time) error
 
+	// CompleteAll is Complete for many invalidations at once: errs[i]
+	// (len(errs) == len(items)) is what Complete would return for
+	// items[i], and one item's error (ErrNotFound above all) fails no
+	// other. A durable store writes them together (one transaction, one
+	// sync), which is why the service completes each batch with one call.
+	CompleteAll(ctx context.Context, items []CompleteItem) (errs []error)
+
 	// CountInProgress counts a distribution's InProgress invalidations.
 	CountInProgress(ctx context.Context, distributionID string) (int, error)
 
@@ -40,4 +47,11 @@ type Store interface {
 
 	// Close releases the store; it waits for writes under way.
 	Close() error
+}
+
+// CompleteItem is one invalidation for Store.CompleteAll to mark Completed
+// at At.
+type CompleteItem struct {
+	DistributionID, ID string
+	At                 time.Time
 }

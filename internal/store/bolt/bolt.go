@@ -507,46 +507,75 @@ func invEventKey(distID, id string) string { return fleet.InvalidationKey(distID
 // order, says when it completed.
 func (s *Store) Complete(ctx context.Context, distributionID, id string, at time.Time) error {
 	return s.do(ctx, func(tx *bbolt.Tx, pending map[string]invalidation.Usage) error {
-		d, err := distBucket(tx, distributionID, false)
-		if err != nil {
-			return err
-		}
-		var n uint64
-		var use invalidation.Usage
-		fast := false
-		if m, ok := s.ids.Decode(id); ok {
-			// An Id derived from its number needs no record decoded: the
-			// in-progress entry says so and carries the usage.
-			if u, derived, ok := parseInProgressValue(tx.Bucket(bucketInProgress).Get(inProgressKey(m, distributionID))); ok && derived {
-				n, use, fast = m, u, true
+		return s.complete(tx, pending, distributionID, id, at)
+	})
+}
+
+// CompleteAll implements invalidation.Store: every item in one write of
+// the committer (one transaction). An item refused by a rule
+// (ErrNotFound) leaves nothing behind and fails no other; any other
+// error fails them all, as it rolls back the transaction.
+func (s *Store) CompleteAll(ctx context.Context, items []invalidation.CompleteItem) []error {
+	errs := make([]error, len(items))
+	err := s.do(ctx, func(tx *bbolt.Tx, pending map[string]invalidation.Usage) error {
+		for i, it := range items {
+			errs[i] = s.complete(tx, pending, it.DistributionID, it.ID, it.At)
+			if errs[i] != nil && !isRuleError(errs[i]) {
+				return errs[i]
 			}
 		}
-		if !fast {
-			m, inv, err := s.lookup(d, id)
-			if err != nil {
-				return err
-			}
-			if inv.Status == invalidation.Completed {
-				return nil
-			}
-			n, use = m, inv.Batch.Usage()
-		}
-		done, err := d.CreateBucketIfNotExists(subDone)
-		if err != nil {
-			return err
-		}
-		done.FillPercent = 1.0 // completions come nearly in sequence order
-		var t [8]byte
-		binary.BigEndian.PutUint64(t[:], uint64(at.UnixNano()))
-		if err := done.Put(seqKey(n), t[:]); err != nil {
-			return err
-		}
-		if err := tx.Bucket(bucketInProgress).Delete(inProgressKey(n, distributionID)); err != nil {
-			return err
-		}
-		pending[distributionID] = pending[distributionID].Sub(use)
 		return nil
 	})
+	if err != nil {
+		for i := range errs {
+			errs[i] = err
+		}
+	}
+	return errs
+}
+
+// complete marks an invalidation completed within tx; it makes all its
+// checks before its first write.
+func (s *Store) complete(tx *bbolt.Tx, pending map[string]invalidation.Usage, distributionID, id string, at time.Time) error {
+	d, err := distBucket(tx, distributionID, false)
+	if err != nil {
+		return err
+	}
+	var n uint64
+	var use invalidation.Usage
+	fast := false
+	if m, ok := s.ids.Decode(id); ok {
+		// An Id derived from its number needs no record decoded: the
+		// in-progress entry says so and carries the usage.
+		if u, derived, ok := parseInProgressValue(tx.Bucket(bucketInProgress).Get(inProgressKey(m, distributionID))); ok && derived {
+			n, use, fast = m, u, true
+		}
+	}
+	if !fast {
+		m, inv, err := s.lookup(d, id)
+		if err != nil {
+			return err
+		}
+		if inv.Status == invalidation.Completed {
+			return nil
+		}
+		n, use = m, inv.Batch.Usage()
+	}
+	done, err := d.CreateBucketIfNotExists(subDone)
+	if err != nil {
+		return err
+	}
+	done.FillPercent = 1.0 // completions come nearly in sequence order
+	var t [8]byte
+	binary.BigEndian.PutUint64(t[:], uint64(at.UnixNano()))
+	if err := done.Put(seqKey(n), t[:]); err != nil {
+		return err
+	}
+	if err := tx.Bucket(bucketInProgress).Delete(inProgressKey(n, distributionID)); err != nil {
+		return err
+	}
+	pending[distributionID] = pending[distributionID].Sub(use)
+	return nil
 }
 
 // lookup finds a distribution's invalidation by Id: through the Id

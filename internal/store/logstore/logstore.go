@@ -951,44 +951,81 @@ func (s *Store) List(ctx context.Context, distributionID, marker string, limit i
 // Complete implements invalidation.Store.
 func (s *Store) Complete(ctx context.Context, distributionID, id string, at time.Time) error {
 	s.mu.Lock()
-	var r *rec
 	for {
-		if err := s.writable(); err != nil {
-			s.mu.Unlock()
+		b, again, err := s.completeLocked(distributionID, id, at)
+		s.mu.Unlock()
+		if err != nil {
 			return err
 		}
-		var b *batch
-		_, r, b = s.lookup(distributionID, id)
-		if r != nil && b == nil {
-			break
-		}
-		if b == nil {
-			s.mu.Unlock()
-			return invalidation.ErrNotFound
-		}
-		s.mu.Unlock()
-		if err := b.wait(); err != nil {
+		if err := b.wait(); err != nil || !again {
 			return err
 		}
 		s.mu.Lock()
 	}
+}
+
+// CompleteAll implements invalidation.Store: the completion records go
+// into the open batch together, under one hold of s.mu, and are on disk
+// with it (one frame for all of them).
+func (s *Store) CompleteAll(ctx context.Context, items []invalidation.CompleteItem) []error {
+	errs := make([]error, len(items))
+	waits := make([]*batch, len(items))
+	s.mu.Lock()
+	for i, it := range items {
+		for {
+			b, again, err := s.completeLocked(it.DistributionID, it.ID, it.At)
+			if err != nil || !again {
+				waits[i], errs[i] = b, err
+				break
+			}
+			s.mu.Unlock()
+			err = b.wait()
+			s.mu.Lock()
+			if err != nil {
+				errs[i] = err
+				break
+			}
+		}
+	}
+	s.mu.Unlock()
+	for i, b := range waits {
+		if errs[i] == nil {
+			errs[i] = b.wait()
+		}
+	}
+	return errs
+}
+
+// completeLocked marks invalidation id of distributionID completed at at;
+// s.mu is held. It returns the batch that writes the completion (or wrote
+// an earlier one: completing is a no-op then) to wait for, nil when that
+// is on disk already; with again, the invalidation's create or its
+// distribution's deletion is still in flight: wait for b, then ask again.
+func (s *Store) completeLocked(distributionID, id string, at time.Time) (b *batch, again bool, err error) {
+	if err := s.writable(); err != nil {
+		return nil, false, err
+	}
+	_, r, b := s.lookup(distributionID, id)
+	if b != nil {
+		return b, true, nil
+	}
+	if r == nil {
+		return nil, false, invalidation.ErrNotFound
+	}
 	if r.done {
 		// Completed already, perhaps by a write still in flight.
-		b := s.batchOf(r.completeEpoch)
-		s.mu.Unlock()
-		return b.wait()
+		return s.batchOf(r.completeEpoch), false, nil
 	}
 	// Nobody is answered on a completion (the service completes in the
 	// background), so it waits for a frame that a create makes anyway
 	// rather than costing a frame (an fdatasync) of its own: see
 	// stampLazy. Reads show it Completed only once it is on disk (view).
-	b := s.stampLazy()
+	b = s.stampLazy()
 	s.complete(r, at, b.epoch)
 	b.buf = append(b.buf, recComplete)
 	b.buf = binary.AppendUvarint(b.buf, r.seq)
 	b.buf = appendTime(b.buf, r.completed)
-	s.mu.Unlock()
-	return b.wait()
+	return b, false, nil
 }
 
 // CountInProgress implements invalidation.Store.
@@ -1142,6 +1179,44 @@ func (s *Store) AppendEvent(ctx context.Context, key string, data []byte) (uint6
 	b.buf = appendEventRec(b.buf, pos, key, data)
 	s.mu.Unlock()
 	return pos, b.wait()
+}
+
+// InvalidationEvents implements fleet.InvalidationLog: the events Create
+// logged with the invalidations (WithInvalidationEvent), found in memory
+// under one hold of s.mu, so that the hub neither encodes them again nor
+// looks each up with AppendEvent. An invalidation without one (none
+// logged, its distribution deleted, its event trimmed) is left zero.
+func (s *Store) InvalidationEvents(ctx context.Context, invs []invalidation.Invalidation, evs []fleet.StoredEvent) error {
+	var waits []*batch // writes of the events returned not yet on disk
+	s.mu.Lock()
+	for i := range invs {
+		r := s.find(s.dists[invs[i].DistributionID], invs[i].ID)
+		if r == nil || r.eventPos == 0 {
+			continue
+		}
+		// Positions are mostly consecutive: try the offset first.
+		j := -1
+		if len(s.events) > 0 && r.eventPos >= s.events[0].pos {
+			j = int(min(r.eventPos-s.events[0].pos, uint64(len(s.events))))
+		}
+		if j < 0 || j == len(s.events) || s.events[j].pos != r.eventPos {
+			j = s.eventIndex(r.eventPos)
+		}
+		if j == len(s.events) || s.events[j].pos != r.eventPos {
+			continue // trimmed
+		}
+		evs[i] = fleet.StoredEvent{Pos: r.eventPos, Data: s.events[j].data}
+		if b := s.batchOf(r.createEpoch); b != nil && !slices.Contains(waits, b) {
+			waits = append(waits, b)
+		}
+	}
+	s.mu.Unlock()
+	for _, b := range waits {
+		if err := b.wait(); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func appendEventRec(buf []byte, pos uint64, key string, data []byte) []byte {

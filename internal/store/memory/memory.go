@@ -125,6 +125,22 @@ func (s *Store) List(ctx context.Context, distributionID, marker string, limit i
 func (s *Store) Complete(ctx context.Context, distributionID, id string, at time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.completeLocked(distributionID, id, at)
+}
+
+// CompleteAll implements invalidation.Store.
+func (s *Store) CompleteAll(ctx context.Context, items []invalidation.CompleteItem) []error {
+	errs := make([]error, len(items))
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, it := range items {
+		errs[i] = s.completeLocked(it.DistributionID, it.ID, it.At)
+	}
+	return errs
+}
+
+// completeLocked is Complete with s.mu held.
+func (s *Store) completeLocked(distributionID, id string, at time.Time) error {
 	d := s.dists[distributionID]
 	if d == nil {
 		return invalidation.ErrNotFound

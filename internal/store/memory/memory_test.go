@@ -13,3 +13,9 @@ func TestConformance(t *testing.T) {
 }
 
 var _ invalidation.Store = (*memory.Store)(nil)
+
+// BenchmarkCompleteBatch is storetest.BenchCompleteBatch on the memory
+// store: the cost of the calls themselves, without a write.
+func BenchmarkCompleteBatch(b *testing.B) {
+	storetest.BenchCompleteBatch(b, func(b *testing.B) invalidation.Store { return memory.New() }, 6)
+}

@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -94,6 +95,70 @@ func BenchCreateParallel(b *testing.B, open func(b *testing.B) (s invalidation.S
 			if c := commits() - before; c > 0 {
 				b.ReportMetric(float64(b.N)/float64(c), "creates/commit")
 			}
+		})
+	}
+}
+
+// BenchCompleteBatch records batches of size invalidations Completed, as
+// the invalidation service does once the fleet has applied a batch: "one"
+// is a goroutine and a Complete per invalidation (the service before
+// CompleteAll), "all" one CompleteAll per batch. The invalidations are
+// created first, untimed (use -benchtime=Nx: N×size creates); it reports
+// the process CPU per invalidation completed.
+func BenchCompleteBatch(b *testing.B, open func(b *testing.B) invalidation.Store, size int) {
+	bg := context.Background()
+	allowAll := func(invalidation.Usage) error { return nil }
+	for _, mode := range []string{"one", "all"} {
+		b.Run(mode, func(b *testing.B) {
+			s := open(b)
+			defer s.Close()
+			invs := make([]invalidation.Invalidation, b.N*size)
+			var wg sync.WaitGroup
+			var next atomic.Int64
+			for range 64 {
+				wg.Go(func() {
+					for i := int(next.Add(1)) - 1; i < len(invs); i = int(next.Add(1)) - 1 {
+						inv, _, err := s.Create(bg, invalidation.Invalidation{DistributionID: "EBENCH", Status: invalidation.InProgress,
+							CreateTime: time.Now().UTC().Truncate(time.Millisecond),
+							Batch:      invalidation.Batch{CallerReference: fmt.Sprint("ref-", i), Paths: []string{"/index.html"}}}, allowAll)
+						if err != nil {
+							b.Error(err)
+							return
+						}
+						invs[i] = inv
+					}
+				})
+			}
+			wg.Wait()
+			items := make([]invalidation.CompleteItem, size)
+			b.ResetTimer()
+			cpu := cpuTime()
+			for n := range b.N {
+				batch := invs[n*size : (n+1)*size]
+				at := time.Now()
+				if mode == "one" {
+					var wg sync.WaitGroup
+					for _, inv := range batch {
+						wg.Go(func() {
+							if err := s.Complete(bg, inv.DistributionID, inv.ID, at); err != nil {
+								b.Error(err)
+							}
+						})
+					}
+					wg.Wait()
+					continue
+				}
+				for i, inv := range batch {
+					items[i] = invalidation.CompleteItem{DistributionID: inv.DistributionID, ID: inv.ID, At: at}
+				}
+				for _, err := range s.CompleteAll(bg, items) {
+					if err != nil {
+						b.Error(err)
+					}
+				}
+			}
+			b.StopTimer()
+			b.ReportMetric(float64(cpuTime()-cpu)/float64(b.N*size), "cpu-ns/inv")
 		})
 	}
 }

@@ -39,6 +39,8 @@ func Run(t *testing.T, open func(t *testing.T) invalidation.Store) {
 		{"AdmitErrorNewDistribution", testAdmitErrorNewDistribution},
 		{"Complete", testComplete},
 		{"CompleteUnknown", testCompleteUnknown},
+		{"CompleteAll", testCompleteAll},
+		{"ConcurrentCompleteAll", testConcurrentCompleteAll},
 		{"GetUnknown", testGetUnknown},
 		{"List", testList},
 		{"ListEmpty", testListEmpty},
@@ -462,6 +464,111 @@ func testCompleteUnknown(t *testing.T, s invalidation.Store) {
 	}
 	checkGet(t, s, a)
 	wantUsage(t, s, "E1", invalidation.Usage{FilePaths: 1})
+}
+
+// testCompleteAll checks CompleteAll against Complete's rules, item by
+// item: an unknown item fails alone, a completed one stays as it was, an
+// item twice in one call completes once.
+func testCompleteAll(t *testing.T, s invalidation.Store) {
+	var m maker
+	a := mustCreate(t, s, m.inv("E1", "r1", "/a", "/b*"))
+	b := mustCreate(t, s, m.inv("E1", "r2", "/c", "/d"))
+	c := mustCreate(t, s, m.inv("E1", "r3", "/e*"))
+	d := mustCreate(t, s, m.inv("E2", "r1", "/f"))
+	e := mustCreate(t, s, m.inv("E2", "r2", "/g"))
+	if errs := s.CompleteAll(ctx, nil); len(errs) != 0 {
+		t.Errorf("CompleteAll(nil) = %v, want none", errs)
+	}
+	at := base.Add(time.Hour)
+	if err := s.Complete(ctx, "E1", a.ID, at); err != nil {
+		t.Fatal(err)
+	}
+	a.Status, a.CompleteTime = invalidation.Completed, at
+	at2 := at.Add(time.Minute)
+	at3 := time.Date(2024, 5, 1, 15, 30, 0, 0, time.FixedZone("X", 5*3600)) // the same instant in UTC
+	items := []invalidation.CompleteItem{
+		{DistributionID: "E1", ID: a.ID, At: at2}, // completed already: a no-op
+		{DistributionID: "E1", ID: b.ID, At: at2},
+		{DistributionID: "E1", ID: "INOSUCHID00000", At: at2},
+		{DistributionID: "ENOSUCHDIST", ID: c.ID, At: at2},
+		{DistributionID: "E2", ID: d.ID, At: at3},
+		{DistributionID: "E1", ID: b.ID, At: at3}, // again in the same call: the first time stays
+		{DistributionID: "E2", ID: "INOSUCHID00000", At: at2},
+	}
+	errs := s.CompleteAll(ctx, items)
+	if len(errs) != len(items) {
+		t.Fatalf("CompleteAll returned %d errors for %d items", len(errs), len(items))
+	}
+	for i, it := range items {
+		wantNotFound := it.ID == "INOSUCHID00000" || it.DistributionID == "ENOSUCHDIST"
+		if got := errs[i]; wantNotFound && !errors.Is(got, invalidation.ErrNotFound) || !wantNotFound && got != nil {
+			t.Errorf("CompleteAll item %d (%s %s) = %v, want ErrNotFound %v", i, it.DistributionID, it.ID, got, wantNotFound)
+		}
+	}
+	b.Status, b.CompleteTime = invalidation.Completed, at2
+	d.Status, d.CompleteTime = invalidation.Completed, at3
+	for _, want := range []invalidation.Invalidation{a, b, c, d, e} {
+		checkGet(t, s, want)
+	}
+	wantUsage(t, s, "E1", invalidation.Usage{WildcardPaths: 1})
+	wantCount(t, s, "E1", 1)
+	wantUsage(t, s, "E2", invalidation.Usage{FilePaths: 1})
+	wantCount(t, s, "E2", 1)
+	ip, err := s.InProgress(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := ids(ip), []string{c.ID, e.ID}; !slices.Equal(got, want) {
+		t.Errorf("InProgress = %v, want %v", got, want)
+	}
+}
+
+// testConcurrentCompleteAll races CompleteAll calls with each other, with
+// Complete and with creates: every invalidation completes once.
+func testConcurrentCompleteAll(t *testing.T, s invalidation.Store) {
+	const n = 48
+	var m maker
+	invs := make([]invalidation.Invalidation, n)
+	for i := range invs {
+		invs[i] = mustCreate(t, s, m.inv("E1", fmt.Sprint("old", i), "/a", "/b*"))
+	}
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := 0; i < n; i += 4 {
+		var items []invalidation.CompleteItem
+		for _, inv := range invs[i : i+4] {
+			items = append(items, invalidation.CompleteItem{DistributionID: "E1", ID: inv.ID, At: base.Add(time.Hour)})
+		}
+		items = append(items, invalidation.CompleteItem{DistributionID: "E1", ID: "INOSUCHID00000", At: base})
+		for range 2 {
+			wg.Go(func() {
+				<-start
+				errs := s.CompleteAll(ctx, items)
+				for j, err := range errs {
+					if last := j == len(errs)-1; last && !errors.Is(err, invalidation.ErrNotFound) || !last && err != nil {
+						t.Errorf("CompleteAll item %d: %v", j, err)
+					}
+				}
+			})
+		}
+		wg.Go(func() {
+			<-start
+			if err := s.Complete(ctx, "E1", invs[i+1].ID, base.Add(time.Hour)); err != nil {
+				t.Errorf("Complete: %v", err)
+			}
+		})
+		inv := m.inv("E1", fmt.Sprint("new", i), "/c", "/d", "/e*")
+		wg.Go(func() {
+			<-start
+			if _, _, err := s.Create(ctx, inv, allow); err != nil {
+				t.Errorf("Create: %v", err)
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	wantUsage(t, s, "E1", invalidation.Usage{FilePaths: 2 * n / 4, WildcardPaths: n / 4})
+	wantCount(t, s, "E1", n/4)
 }
 
 func testGetUnknown(t *testing.T, s invalidation.Store) {
@@ -979,9 +1086,10 @@ func testReopen(t *testing.T, open func(t *testing.T, dir string) invalidation.S
 	wantCount(t, s, "E1", 2)
 	wantCount(t, s, "E2", 1)
 
-	// Completing after reopen moves the usage the reopened store derived.
-	if err := s.Complete(ctx, "E1", d.ID, at); err != nil {
-		t.Fatal(err)
+	// Completing after reopen moves the usage the reopened store derived;
+	// CompleteAll's completions last too.
+	if errs := s.CompleteAll(ctx, []invalidation.CompleteItem{{DistributionID: "E1", ID: d.ID, At: at}, {DistributionID: "E1", ID: "INOSUCHID00000", At: at}}); len(errs) != 2 || errs[0] != nil || !errors.Is(errs[1], invalidation.ErrNotFound) {
+		t.Fatalf("CompleteAll = %v, want [nil ErrNotFound]", errs)
 	}
 	d.Status, d.CompleteTime = invalidation.Completed, at
 	wantUsage(t, s, "E1", invalidation.Usage{FilePaths: 1, WildcardPaths: 1})
