@@ -126,8 +126,9 @@ type backend interface {
 }
 
 // timedStore times the three writes on an invalidation's way: Create
-// (before the 201), AppendEvent (before any edge hears of it) and Complete
-// (before GetInvalidation says Completed).
+// (before the 201), AppendEvent or InvalidationEvents (before any edge
+// hears of it) and Complete or CompleteAll (before GetInvalidation says
+// Completed).
 type timedStore struct {
 	backend
 	mu                        sync.Mutex
@@ -154,6 +155,40 @@ func (t *timedStore) AppendEvent(ctx context.Context, key string, data []byte) (
 func (t *timedStore) Complete(ctx context.Context, distributionID, id string, at time.Time) error {
 	defer t.note(&t.complete, time.Now())
 	return t.backend.Complete(ctx, distributionID, id, at)
+}
+
+// CompleteAll notes the call's time once per item: each waited that long.
+func (t *timedStore) CompleteAll(ctx context.Context, items []invalidation.CompleteItem) []error {
+	start := time.Now()
+	errs := t.backend.CompleteAll(ctx, items)
+	d := time.Since(start)
+	t.mu.Lock()
+	for range items {
+		t.complete = append(t.complete, d)
+	}
+	t.mu.Unlock()
+	return errs
+}
+
+// InvalidationEvents passes the hub the events a log store wrote with the
+// creates, as serve's hub gets them (a store without leaves evs zero, and
+// the hub appends); timed with AppendEvent, the step it replaces.
+func (t *timedStore) InvalidationEvents(ctx context.Context, invs []invalidation.Invalidation, evs []fleet.StoredEvent) error {
+	l, ok := t.backend.(fleet.InvalidationLog)
+	if !ok {
+		return nil
+	}
+	start := time.Now()
+	err := l.InvalidationEvents(ctx, invs, evs)
+	d := time.Since(start)
+	t.mu.Lock()
+	for _, ev := range evs {
+		if ev.Pos != 0 {
+			t.appendE = append(t.appendE, d)
+		}
+	}
+	t.mu.Unlock()
+	return err
 }
 
 // report prints the writes' latencies (every one since the start).
