@@ -64,13 +64,13 @@ func (h *Handler) ServeCreateInvalidation(ctx context.Context, req sigv4.Request
 			return h.errorAnswer(reqID, http.MethodPost, CreateInvalidationPath(distID), err)
 		}
 	}
-	return h.createInvalidationAnswer(ctx, keyID, reqID, distID, "http://"+host, body)
+	return h.createInvalidationAnswer(ctx, keyID, reqID, distID, "http", host, body)
 }
 
 // createInvalidationAnswer is CreateInvalidation once the request is
 // authenticated: both ServeHTTP and ServeCreateInvalidation answer with
-// it. base is the server's URL as the client reached it.
-func (h *Handler) createInvalidationAnswer(ctx context.Context, keyID, reqID, distID, base string, body []byte) Answer {
+// it. scheme and host are the server's as the client reached it.
+func (h *Handler) createInvalidationAnswer(ctx context.Context, keyID, reqID, distID, scheme, host string, body []byte) Answer {
 	fail := func(err error) Answer {
 		return h.errorAnswer(reqID, http.MethodPost, CreateInvalidationPath(distID), err)
 	}
@@ -88,6 +88,8 @@ func (h *Handler) createInvalidationAnswer(ctx context.Context, keyID, reqID, di
 	var b strings.Builder
 	b.Grow(512 + 64*len(inv.Batch.Paths))
 	writeInvalidation(&b, inv)
+	// One concatenation (one allocation) for the whole URL:
+	// CreateInvalidationPath(distID) + "/" + inv.ID after the base.
 	return Answer{Status: http.StatusCreated, RequestID: reqID,
-		Location: base + CreateInvalidationPath(distID) + "/" + inv.ID, Body: b.String()}
+		Location: scheme + "://" + host + "/2020-05-31/distribution/" + distID + "/invalidation/" + inv.ID, Body: b.String()}
 }

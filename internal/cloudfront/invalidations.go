@@ -14,7 +14,7 @@ const (
 
 func (h *Handler) createInvalidation(w http.ResponseWriter, r *http.Request) {
 	i := info(r)
-	a := h.createInvalidationAnswer(r.Context(), i.keyID, i.reqID, r.PathValue("DistributionId"), baseURL(r), i.body)
+	a := h.createInvalidationAnswer(r.Context(), i.keyID, i.reqID, r.PathValue("DistributionId"), scheme(r), r.Host, i.body)
 	a.write(w)
 }
 
@@ -70,10 +70,12 @@ func parseMaxItems(r *http.Request) (int, error) {
 }
 
 // baseURL is this server's URL as the client reached it.
-func baseURL(r *http.Request) string {
-	scheme := "http"
+func baseURL(r *http.Request) string { return scheme(r) + "://" + r.Host }
+
+// scheme is the scheme of the server's URL as the client reached it.
+func scheme(r *http.Request) string {
 	if r.TLS != nil {
-		scheme = "https"
+		return "https"
 	}
-	return scheme + "://" + r.Host
+	return "http"
 }

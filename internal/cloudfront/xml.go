@@ -150,7 +150,8 @@ func writeInvalidation(b *strings.Builder, inv invalidation.Invalidation) {
 	b.WriteString("</Id><Status>")
 	b.WriteString(string(inv.Status))
 	b.WriteString("</Status><CreateTime>")
-	b.WriteString(inv.CreateTime.UTC().Format(timeFormat))
+	var t [len(timeFormat) + 8]byte // room for years past 9999
+	b.Write(inv.CreateTime.UTC().AppendFormat(t[:0], timeFormat))
 	b.WriteString("</CreateTime><InvalidationBatch><Paths><Quantity>")
 	b.WriteString(strconv.Itoa(len(inv.Batch.Paths)))
 	b.WriteString("</Quantity>")

@@ -63,8 +63,10 @@ func New(c Config) *fastserve.Server {
 }
 
 var (
-	createPrefix = []byte("/2020-05-31/distribution/")
-	createSuffix = []byte("/invalidation")
+	headerRequestID = []byte("X-Amz-Request-Id")
+	headerLocation  = []byte("Location")
+	createPrefix    = []byte("/2020-05-31/distribution/")
+	createSuffix    = []byte("/invalidation")
 )
 
 // serveFast answers ctx when it is a CreateInvalidation the fast path
@@ -98,9 +100,11 @@ func serveFast(base context.Context, api *cloudfront.Handler, ctx *fasthttp.Requ
 func write(ctx *fasthttp.RequestCtx, a *cloudfront.Answer) {
 	ctx.SetStatusCode(a.Status)
 	h := &ctx.Response.Header
-	h.Set("X-Amz-Request-Id", a.RequestID)
+	// The names are canonical already: SetCanonical spares Set's copy and
+	// normalization of each.
+	h.SetCanonical(headerRequestID, s2b(a.RequestID))
 	if a.Location != "" {
-		h.Set("Location", a.Location)
+		h.SetCanonical(headerLocation, s2b(a.Location))
 	}
 	h.SetContentType("text/xml") // Date: fasthttp's
 	ctx.SetBodyString(a.Body)
