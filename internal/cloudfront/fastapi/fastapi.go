@@ -91,12 +91,16 @@ func serveFast(base context.Context, api *cloudfront.Handler, ctx *fasthttp.Requ
 	if !req.read(rh) {
 		return false
 	}
-	a := api.ServeCreateInvalidation(base, req, distID, string(rh.Host()), ctx.PostBody())
+	// A success's body goes right into the response's own (pooled)
+	// buffer: no string of it, no copy.
+	a, b := api.ServeCreateInvalidation(base, req, distID, string(rh.Host()), ctx.PostBody(), ctx.Response.SwapBody(nil)[:0])
+	ctx.Response.SwapBody(b)
 	write(ctx, &a)
 	return true
 }
 
-// write writes a as net/http writes it (header order aside).
+// write writes a as net/http writes it (header order aside); an empty
+// a.Body leaves the response's body as it is.
 func write(ctx *fasthttp.RequestCtx, a *cloudfront.Answer) {
 	ctx.SetStatusCode(a.Status)
 	h := &ctx.Response.Header
@@ -107,7 +111,9 @@ func write(ctx *fasthttp.RequestCtx, a *cloudfront.Answer) {
 		h.SetCanonical(headerLocation, s2b(a.Location))
 	}
 	h.SetContentType("text/xml") // Date: fasthttp's
-	ctx.SetBodyString(a.Body)
+	if a.Body != "" {
+		ctx.SetBodyString(a.Body)
+	}
 }
 
 // createTarget returns the distribution id of a CreateInvalidation target
