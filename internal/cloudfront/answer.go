@@ -3,7 +3,6 @@ package cloudfront
 import (
 	"context"
 	"net/http"
-	"strings"
 
 	"github.com/openfront/openfront/internal/sigv4"
 )
@@ -54,25 +53,29 @@ func CreateInvalidationPath(distID string) string {
 // CreateInvalidationPath(distID)) exactly as ServeHTTP does, without an
 // *http.Request: req is the request as SigV4 reads it (its strings need
 // only stay valid during the call), host its Host header, body its whole
-// body, at most MaxBodyBytes. ctx bounds the operation.
-func (h *Handler) ServeCreateInvalidation(ctx context.Context, req sigv4.Request, distID, host string, body []byte) Answer {
+// body, at most MaxBodyBytes. ctx bounds the operation. A success's body
+// is appended to dst and returned, Answer.Body left empty (a server that
+// has a buffer for the body is spared a string of it); an error's is
+// Answer.Body, dst returned as it was.
+func (h *Handler) ServeCreateInvalidation(ctx context.Context, req sigv4.Request, distID, host string, body, dst []byte) (Answer, []byte) {
 	reqID := newRequestID()
 	keyID := ""
 	if h.verifier != nil {
 		var err error
 		if keyID, err = h.verifier.VerifyRequest(req, body); err != nil {
-			return h.errorAnswer(reqID, http.MethodPost, CreateInvalidationPath(distID), err)
+			return h.errorAnswer(reqID, http.MethodPost, CreateInvalidationPath(distID), err), dst
 		}
 	}
-	return h.createInvalidationAnswer(ctx, keyID, reqID, distID, "http://"+host, body)
+	return h.createInvalidationAnswer(ctx, keyID, reqID, distID, "http", host, body, dst)
 }
 
 // createInvalidationAnswer is CreateInvalidation once the request is
 // authenticated: both ServeHTTP and ServeCreateInvalidation answer with
-// it. base is the server's URL as the client reached it.
-func (h *Handler) createInvalidationAnswer(ctx context.Context, keyID, reqID, distID, base string, body []byte) Answer {
-	fail := func(err error) Answer {
-		return h.errorAnswer(reqID, http.MethodPost, CreateInvalidationPath(distID), err)
+// it, a success's body appended to dst as ServeCreateInvalidation says.
+// scheme and host are the server's as the client reached it.
+func (h *Handler) createInvalidationAnswer(ctx context.Context, keyID, reqID, distID, scheme, host string, body, dst []byte) (Answer, []byte) {
+	fail := func(err error) (Answer, []byte) {
+		return h.errorAnswer(reqID, http.MethodPost, CreateInvalidationPath(distID), err), dst
 	}
 	if err := h.authorizeKey(keyID, "CreateInvalidation", distID); err != nil {
 		return fail(err)
@@ -85,9 +88,8 @@ func (h *Handler) createInvalidationAnswer(ctx context.Context, keyID, reqID, di
 	if err != nil {
 		return fail(err)
 	}
-	var b strings.Builder
-	b.Grow(512 + 64*len(inv.Batch.Paths))
-	writeInvalidation(&b, inv)
+	// One concatenation (one allocation) for the whole URL:
+	// CreateInvalidationPath(distID) + "/" + inv.ID after the base.
 	return Answer{Status: http.StatusCreated, RequestID: reqID,
-		Location: base + CreateInvalidationPath(distID) + "/" + inv.ID, Body: b.String()}
+		Location: scheme + "://" + host + "/2020-05-31/distribution/" + distID + "/invalidation/" + inv.ID}, appendInvalidation(dst, inv)
 }

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"unsafe"
 )
 
 // defaultMaxItems and maxMaxItems bound ListInvalidations pages.
@@ -14,7 +15,10 @@ const (
 
 func (h *Handler) createInvalidation(w http.ResponseWriter, r *http.Request) {
 	i := info(r)
-	a := h.createInvalidationAnswer(r.Context(), i.keyID, i.reqID, r.PathValue("DistributionId"), baseURL(r), i.body)
+	a, body := h.createInvalidationAnswer(r.Context(), i.keyID, i.reqID, r.PathValue("DistributionId"), scheme(r), r.Host, i.body, nil)
+	if a.Body == "" {
+		a.Body = bytesString(body)
+	}
 	a.write(w)
 }
 
@@ -29,9 +33,7 @@ func (h *Handler) getInvalidation(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, requestID(r), err)
 		return
 	}
-	var b strings.Builder
-	writeInvalidation(&b, inv)
-	writeXML(w, http.StatusOK, b.String())
+	writeXML(w, http.StatusOK, bytesString(appendInvalidation(nil, inv)))
 }
 
 func (h *Handler) listInvalidations(w http.ResponseWriter, r *http.Request) {
@@ -69,11 +71,17 @@ func parseMaxItems(r *http.Request) (int, error) {
 	return n, nil
 }
 
+// bytesString is b as a string, without a copy: for a buffer written
+// once and never again.
+func bytesString(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
+
 // baseURL is this server's URL as the client reached it.
-func baseURL(r *http.Request) string {
-	scheme := "http"
+func baseURL(r *http.Request) string { return scheme(r) + "://" + r.Host }
+
+// scheme is the scheme of the server's URL as the client reached it.
+func scheme(r *http.Request) string {
 	if r.TLS != nil {
-		scheme = "https"
+		return "https"
 	}
-	return scheme + "://" + r.Host
+	return "http"
 }

@@ -14,7 +14,16 @@ type Registry struct {
 	byAlias map[string]string        // lower-case alias -> Id; guarded by mu
 	// leases keeps a distribution from being deleted while an invalidation
 	// is being written for it (see Acquire).
-	leases sync.Map // Id -> *sync.RWMutex
+	leases sync.Map // Id -> *lease
+}
+
+// lease is one distribution's: read-held by the invalidations being
+// written for it, write-held by its deletion. release is mu.RUnlock made
+// once, so that Acquire returns it without allocating a method value on
+// every CreateInvalidation.
+type lease struct {
+	mu      sync.RWMutex
+	release func()
 }
 
 // NewRegistry returns a registry holding ds.
@@ -65,18 +74,36 @@ func (r *Registry) Exists(id string) bool {
 // Acquire holds the distribution named id so that it cannot be deleted
 // until release is called; ok is false if it does not exist.
 func (r *Registry) Acquire(id string) (release func(), ok bool) {
-	l := r.lease(id)
-	l.RLock()
-	if !r.Exists(id) {
-		l.RUnlock()
+	l := r.leaseOf(id, false)
+	if l == nil {
 		return nil, false
 	}
-	return l.RUnlock, true
+	l.mu.RLock()
+	if !r.Exists(id) {
+		l.mu.RUnlock()
+		return nil, false
+	}
+	return l.release, true
 }
 
-func (r *Registry) lease(id string) *sync.RWMutex {
-	l, _ := r.leases.LoadOrStore(id, new(sync.RWMutex))
-	return l.(*sync.RWMutex)
+// lease returns the lease lock of id, made on first use. The lookup comes
+// first: LoadOrStore would allocate the lock (and box id) on every call.
+func (r *Registry) lease(id string) *sync.RWMutex { return &r.leaseOf(id, true).mu }
+
+// leaseOf returns the lease of id; when it has none yet and id names no
+// distribution it returns nil unless always, so that requests for made-up
+// Ids leave no lease behind.
+func (r *Registry) leaseOf(id string, always bool) *lease {
+	if l, ok := r.leases.Load(id); ok {
+		return l.(*lease)
+	}
+	if !always && !r.Exists(id) {
+		return nil
+	}
+	l := &lease{}
+	l.release = l.mu.RUnlock
+	got, _ := r.leases.LoadOrStore(id, l)
+	return got.(*lease)
 }
 
 // Get returns the distribution named id. The value must not be modified.

@@ -40,4 +40,7 @@ func TestKeyCacheKeepsNoRequestBytes(t *testing.T) {
 			t.Fatalf("cached scope changed with the request's buffer: %+v", k)
 		}
 	}
+	if l := v.keys.last.Load(); l == nil || l.scope.day != "20240501" || l.scope.region != "us-east-1" || l.scope.service != "cloudfront" {
+		t.Fatalf("last key's scope changed with the request's buffer: %+v", l)
+	}
 }

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -63,10 +64,20 @@ type Verifier struct {
 // the same for every request of a secret, day, region and service.
 type keyCache struct {
 	mu   sync.Mutex
-	keys map[scopeKey][sha256.Size]byte // guarded by mu
+	keys map[scopeKey]*cachedKey // guarded by mu
+	// last is the key found last: requests usually come with the scope
+	// of the one before, and comparing it spares the map's hashing and
+	// the mutex (which every request would take).
+	last atomic.Pointer[cachedKey]
 }
 
 type scopeKey struct{ secret, day, region, service string }
+
+// cachedKey is a signing key and its scope; never changed once made.
+type cachedKey struct {
+	scope scopeKey
+	key   [sha256.Size]byte
+}
 
 // maxCachedKeys bounds the signing key cache (a day's keys of that many
 // access keys and regions); it is emptied when full.
@@ -75,23 +86,28 @@ const maxCachedKeys = 1024
 // signingKey returns the signing key of a secret for a scope.
 func (c *keyCache) signingKey(secret, day, region, service string) [sha256.Size]byte {
 	k := scopeKey{secret, day, region, service}
-	c.mu.Lock()
-	key, ok := c.keys[k]
-	c.mu.Unlock()
-	if ok {
-		return key
+	if l := c.last.Load(); l != nil && l.scope == k {
+		return l.key
 	}
-	copy(key[:], deriveKey(secret, day, region, service))
+	c.mu.Lock()
+	ck := c.keys[k]
+	c.mu.Unlock()
+	if ck != nil {
+		c.last.Store(ck)
+		return ck.key
+	}
 	// The scope's strings may be the transport's buffers (VerifyRequest),
 	// reused for the next request: the cache keeps copies.
-	k = scopeKey{strings.Clone(secret), strings.Clone(day), strings.Clone(region), strings.Clone(service)}
+	ck = &cachedKey{scope: scopeKey{strings.Clone(secret), strings.Clone(day), strings.Clone(region), strings.Clone(service)}}
+	copy(ck.key[:], deriveKey(secret, day, region, service))
 	c.mu.Lock()
 	if c.keys == nil || len(c.keys) >= maxCachedKeys {
-		c.keys = make(map[scopeKey][sha256.Size]byte)
+		c.keys = make(map[scopeKey]*cachedKey)
 	}
-	c.keys[k] = key
+	c.keys[ck.scope] = ck
 	c.mu.Unlock()
-	return key
+	c.last.Store(ck)
+	return ck.key
 }
 
 func deriveKey(secret, day, region, service string) []byte {
@@ -220,7 +236,7 @@ func (v *Verifier) VerifyRequest(r Request, body []byte) (string, error) {
 	if amzDate == "" {
 		amzDate = sc.first(r, "Date")
 	}
-	when, err := time.Parse(timeFormat, amzDate)
+	when, err := parseAmzDate(amzDate)
 	if err != nil {
 		if t, err2 := http.ParseTime(amzDate); err2 == nil {
 			when, err = t.UTC(), nil
@@ -274,6 +290,37 @@ func (v *Verifier) VerifyRequest(r Request, body []byte) (string, error) {
 	}
 	// The request's strings may be the transport's buffers.
 	return strings.Clone(keyID), nil
+}
+
+// parseAmzDate is time.Parse(timeFormat, v), the same times and the same
+// failures, with the usual form (16 bytes, digits where the layout has
+// them, each field in range) read directly: time.Parse's general reader
+// was an eighth of VerifyRequest's time (perf, make bench, 2026-11-26).
+// Anything else goes to time.Parse.
+func parseAmzDate(v string) (time.Time, error) {
+	if len(v) != len(timeFormat) || v[8] != 'T' || v[15] != 'Z' {
+		return time.Parse(timeFormat, v)
+	}
+	num := func(i, n int) int {
+		x := 0
+		for _, c := range []byte(v[i : i+n]) {
+			if c < '0' || c > '9' {
+				return -1
+			}
+			x = x*10 + int(c-'0')
+		}
+		return x
+	}
+	year, month, day := num(0, 4), num(4, 2), num(6, 2)
+	hour, minute, sec := num(9, 2), num(11, 2), num(13, 2)
+	if year < 0 || month < 1 || month > 12 || day < 1 || hour < 0 || hour > 23 || minute < 0 || minute > 59 || sec < 0 || sec > 59 {
+		return time.Parse(timeFormat, v)
+	}
+	t := time.Date(year, time.Month(month), day, hour, minute, sec, 0, time.UTC)
+	if t.Day() != day { // the day is past the month's end
+		return time.Parse(timeFormat, v)
+	}
+	return t, nil
 }
 
 // appendStringToSign replaces the canonical request in b by SigV4's

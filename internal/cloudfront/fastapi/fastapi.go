@@ -63,8 +63,10 @@ func New(c Config) *fastserve.Server {
 }
 
 var (
-	createPrefix = []byte("/2020-05-31/distribution/")
-	createSuffix = []byte("/invalidation")
+	headerRequestID = []byte("X-Amz-Request-Id")
+	headerLocation  = []byte("Location")
+	createPrefix    = []byte("/2020-05-31/distribution/")
+	createSuffix    = []byte("/invalidation")
 )
 
 // serveFast answers ctx when it is a CreateInvalidation the fast path
@@ -89,21 +91,29 @@ func serveFast(base context.Context, api *cloudfront.Handler, ctx *fasthttp.Requ
 	if !req.read(rh) {
 		return false
 	}
-	a := api.ServeCreateInvalidation(base, req, distID, string(rh.Host()), ctx.PostBody())
+	// A success's body goes right into the response's own (pooled)
+	// buffer: no string of it, no copy.
+	a, b := api.ServeCreateInvalidation(base, req, distID, string(rh.Host()), ctx.PostBody(), ctx.Response.SwapBody(nil)[:0])
+	ctx.Response.SwapBody(b)
 	write(ctx, &a)
 	return true
 }
 
-// write writes a as net/http writes it (header order aside).
+// write writes a as net/http writes it (header order aside); an empty
+// a.Body leaves the response's body as it is.
 func write(ctx *fasthttp.RequestCtx, a *cloudfront.Answer) {
 	ctx.SetStatusCode(a.Status)
 	h := &ctx.Response.Header
-	h.Set("X-Amz-Request-Id", a.RequestID)
+	// The names are canonical already: SetCanonical spares Set's copy and
+	// normalization of each.
+	h.SetCanonical(headerRequestID, s2b(a.RequestID))
 	if a.Location != "" {
-		h.Set("Location", a.Location)
+		h.SetCanonical(headerLocation, s2b(a.Location))
 	}
 	h.SetContentType("text/xml") // Date: fasthttp's
-	ctx.SetBodyString(a.Body)
+	if a.Body != "" {
+		ctx.SetBodyString(a.Body)
+	}
 }
 
 // createTarget returns the distribution id of a CreateInvalidation target

@@ -186,6 +186,10 @@ type rec struct {
 	createEpoch   uint64
 	completeEpoch uint64
 	eventPos      uint64 // position of its fleet event, logged with it under inv/<dist>/<id>; 0 if none
+	// path1 is the array of paths when there is one, as for most
+	// invalidations: one allocation (and one object for the GC to mark on
+	// every cycle, every record being kept) less per record.
+	path1 [1]string
 }
 
 type event struct {
@@ -738,7 +742,8 @@ func (s *Store) Create(ctx context.Context, inv invalidation.Invalidation, admit
 		s.mu.Unlock()
 		return invalidation.Invalidation{}, false, err
 	}
-	r := &rec{dist: d.id, id: inv.ID, ref: inv.Batch.CallerReference, paths: slices.Clone(inv.Batch.Paths), created: inv.CreateTime}
+	r := &rec{dist: d.id, id: inv.ID, ref: inv.Batch.CallerReference, created: inv.CreateTime}
+	r.setPaths(inv.Batch.Paths)
 	for {
 		s.lastSeq++
 		r.seq = s.lastSeq
@@ -752,9 +757,8 @@ func (s *Store) Create(ctx context.Context, inv invalidation.Invalidation, admit
 	if inv.Status == invalidation.Completed {
 		r.done, r.completed, r.completeEpoch = true, inv.CompleteTime, b.epoch
 	}
-	got := inv
+	got := inv // its Paths the caller's own: r keeps a copy
 	got.ID = s.idOf(r)
-	got.Batch.Paths = slices.Clone(r.paths)
 	var key string
 	var data []byte
 	if s.eventOf != nil {
@@ -762,7 +766,7 @@ func (s *Store) Create(ctx context.Context, inv invalidation.Invalidation, admit
 	}
 	derived := false
 	if key != "" {
-		derived = key == invEventKey(r.dist, got.ID)
+		derived = isInvEventKey(key, r.dist, got.ID)
 		var known bool
 		if derived {
 			// What lookupEvent would find: r is not indexed yet and its
@@ -852,6 +856,16 @@ func (s *Store) appendCreate(buf []byte, r *rec, done bool, completed time.Time,
 	return buf
 }
 
+// setPaths makes r's paths a copy of ps (in r itself when there is one).
+func (r *rec) setPaths(ps []string) {
+	if len(ps) == 1 {
+		r.path1[0] = ps[0]
+		r.paths = r.path1[:]
+		return
+	}
+	r.paths = slices.Clone(ps)
+}
+
 // insert adds r, the newest invalidation of d.
 func (s *Store) insert(d *dist, r *rec) {
 	d.invs = append(d.invs, r)
@@ -881,6 +895,13 @@ func (s *Store) complete(r *rec, t time.Time, epoch uint64) {
 
 // invEventKey is the key under which the fleet logs an invalidation.
 func invEventKey(distID, id string) string { return fleet.InvalidationKey(distID, id) }
+
+// isInvEventKey reports whether key == invEventKey(distID, id), without
+// building the latter (Create asks for every new invalidation).
+func isInvEventKey(key, distID, id string) bool {
+	return len(key) == len("inv/")+len(distID)+len("/")+len(id) &&
+		key[:4] == "inv/" && key[4:4+len(distID)] == distID && key[4+len(distID)] == '/' && key[5+len(distID):] == id
+}
 
 // Get implements invalidation.Store.
 func (s *Store) Get(ctx context.Context, distributionID, id string) (invalidation.Invalidation, error) {

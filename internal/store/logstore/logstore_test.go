@@ -864,3 +864,17 @@ func TestCompletionWaitsForFrame(t *testing.T) {
 		t.Errorf("on disk after Close: %s", st)
 	}
 }
+
+func TestIsInvEventKey(t *testing.T) {
+	for _, c := range []struct{ dist, id string }{{"E1", "I1"}, {"EDFDVBD6EXAMPLE", "IABCDEFGHIJKLM"}, {"", ""}, {"a/b", "c"}} {
+		key := invEventKey(c.dist, c.id)
+		if !isInvEventKey(key, c.dist, c.id) {
+			t.Errorf("isInvEventKey(%q, %q, %q) = false", key, c.dist, c.id)
+		}
+		for _, other := range []string{key + "x", key[:len(key)-1], "x" + key[1:], "inv/" + c.dist + "x" + c.id, invEventKey(c.dist+"/", c.id)} {
+			if other != key && isInvEventKey(other, c.dist, c.id) {
+				t.Errorf("isInvEventKey(%q, %q, %q) = true", other, c.dist, c.id)
+			}
+		}
+	}
+}
