@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/valyala/fasthttp"
+
+	"github.com/openfront/openfront/internal/invalidation"
 )
 
 // BenchmarkCreateInvalidationFast is one signed CreateInvalidation read
@@ -15,7 +17,12 @@ import (
 // the background), as BenchmarkCreateInvalidationHandler is through
 // ServeHTTP: the API's own cost without the connection.
 func BenchmarkCreateInvalidationFast(b *testing.B) {
-	api := newAPI(b)
+	// Completions run in the background: at this pace they can fall behind
+	// by more than the default 3,000 in-progress paths, and the benchmark
+	// would time TooManyInvalidationsInProgress answers.
+	limits := invalidation.DefaultLimits
+	limits.MaxInProgressFilePaths = 1 << 30
+	api := newAPILimits(b, limits)
 	var ctx fasthttp.RequestCtx
 	var br bufio.Reader
 	b.ReportAllocs()

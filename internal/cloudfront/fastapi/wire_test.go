@@ -43,6 +43,13 @@ const (
 // unrestricted key and one limited to otherDist.
 func newAPI(t testing.TB) *cloudfront.Handler {
 	t.Helper()
+	return newAPILimits(t, invalidation.Limits{})
+}
+
+// newAPILimits is newAPI with the invalidation limits given (DefaultLimits
+// when zero).
+func newAPILimits(t testing.TB, limits invalidation.Limits) *cloudfront.Handler {
+	t.Helper()
 	quiet := slog.New(slog.DiscardHandler)
 	store := memory.New()
 	origin, _ := url.Parse("http://127.0.0.1:9")
@@ -56,7 +63,7 @@ func newAPI(t testing.TB) *cloudfront.Handler {
 		t.Fatal(err)
 	}
 	t.Cleanup(dists.Close)
-	svc := invalidation.NewService(invalidation.Config{Store: store, Distributions: dists.Registry(), Logger: quiet})
+	svc := invalidation.NewService(invalidation.Config{Store: store, Distributions: dists.Registry(), Limits: limits, Logger: quiet})
 	t.Cleanup(svc.Close)
 	return cloudfront.NewHandler(cloudfront.Config{Invalidations: svc, Distributions: dists, Logger: quiet,
 		Keys: map[string]cloudfront.Key{keyID: {Secret: secret}, limitedKey: {Secret: secret, Distributions: []string{otherDist}}}})
