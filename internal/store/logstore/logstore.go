@@ -899,8 +899,8 @@ func invEventKey(distID, id string) string { return fleet.InvalidationKey(distID
 // isInvEventKey reports whether key == invEventKey(distID, id), without
 // building the latter (Create asks for every new invalidation).
 func isInvEventKey(key, distID, id string) bool {
-	return len(key) == len("inv/")+len(distID)+len("/")+len(id) &&
-		key[:4] == "inv/" && key[4:4+len(distID)] == distID && key[4+len(distID)] == '/' && key[5+len(distID):] == id
+	d, i, ok := fleet.ParseInvalidationKey(key)
+	return ok && d == distID && i == id
 }
 
 // Get implements invalidation.Store.
@@ -1215,14 +1215,7 @@ func (s *Store) InvalidationEvents(ctx context.Context, invs []invalidation.Inva
 		if r == nil || r.eventPos == 0 {
 			continue
 		}
-		// Positions are mostly consecutive: try the offset first.
-		j := -1
-		if len(s.events) > 0 && r.eventPos >= s.events[0].pos {
-			j = int(min(r.eventPos-s.events[0].pos, uint64(len(s.events))))
-		}
-		if j < 0 || j == len(s.events) || s.events[j].pos != r.eventPos {
-			j = s.eventIndex(r.eventPos)
-		}
+		j := s.eventIndex(r.eventPos)
 		if j == len(s.events) || s.events[j].pos != r.eventPos {
 			continue // trimmed
 		}
@@ -1250,7 +1243,15 @@ func appendEventRec(buf []byte, pos uint64, key string, data []byte) []byte {
 // eventIndex returns the index in s.events of the first event at or after pos.
 func (s *Store) eventIndex(pos uint64) int { return eventIndex(s.events, pos) }
 
+// eventIndex returns the index of the event at pos in events (in position
+// order), or where it would go.
 func eventIndex(events []event, pos uint64) int {
+	// Positions are mostly consecutive: try the offset first.
+	if len(events) > 0 && pos >= events[0].pos {
+		if j := pos - events[0].pos; j < uint64(len(events)) && events[j].pos == pos {
+			return int(j)
+		}
+	}
 	i, _ := slices.BinarySearchFunc(events, pos, func(e event, p uint64) int { return cmp.Compare(e.pos, p) })
 	return i
 }
