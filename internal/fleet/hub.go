@@ -337,50 +337,24 @@ func (h *Hub) wakeLocked() {
 // Apply implements invalidation.Applier: the invalidation is logged, and
 // Apply returns once every edge has applied it.
 func (h *Hub) Apply(ctx context.Context, inv invalidation.Invalidation) error {
-	key := invalidationKey(inv)
-	ev, err := h.logInvalidation(ctx, &inv, key, nil)
+	var err error
+	logged := h.logInvalidations(ctx, []invalidation.Invalidation{inv}, func(_ int, e error) { err = e })
 	if err != nil {
 		return err
 	}
 	h.mu.Lock()
-	h.announceLocked([]loggedEvent{{ev.Pos, ev.Data, KindInvalidation, key, 0}})
+	h.announceLocked(logged)
 	h.mu.Unlock()
-	return h.WaitApplied(ctx, ev.Pos)
+	return h.WaitApplied(ctx, logged[0].pos)
 }
 
-// logInvalidation returns inv's logged event: logged is the one the store
-// logged with inv (InvalidationLog), nil or zero when unknown; else inv is
-// encoded (as Publish would, without reflection) and appended under key
-// (which finds it if the store logged it all the same).
-func (h *Hub) logInvalidation(ctx context.Context, inv *invalidation.Invalidation, key string, logged *StoredEvent) (StoredEvent, error) {
-	if logged == nil && h.invLog != nil {
-		evs := []StoredEvent{{}}
-		if h.invLog.InvalidationEvents(ctx, []invalidation.Invalidation{*inv}, evs) == nil {
-			logged = &evs[0]
-		}
-	}
-	if logged != nil && logged.Pos != 0 {
-		return *logged, nil
-	}
-	data, err := encodeInvalidationEvent(inv)
-	if err != nil {
-		return StoredEvent{}, err
-	}
-	pos, err := h.store.AppendEvent(ctx, key, data)
-	return StoredEvent{pos, data}, err
-}
-
-// ApplyAll implements invalidation.BatchApplier: the invalidations are
-// logged, the streams woken once for all of them, and done is called for
-// each once every edge has applied the last. It returns once they are
-// logged and published, without waiting for the edges: done is called
-// later, from a goroutine of its own. Waiting here would hold every later
-// batch back from every edge until the slowest edge acknowledged this one
-// (a stalled edge: until it left the registry, after the edge timeout).
-func (h *Hub) ApplyAll(ctx context.Context, invs []invalidation.Invalidation, done func(i int, err error)) {
-	// A store that logged the events with the invalidations hands them
-	// over in one call; the others (and any it does not hold) are encoded
-	// and appended one by one.
+// logInvalidations returns the logged events of invs, in invs' order; an
+// invalidation that could not be logged is reported to failed and left
+// out. A store that logged the events with the invalidations
+// (InvalidationLog) hands them over in one call; the others (and any it
+// does not hold) are encoded, as Publish would without reflection, and
+// appended under their key (which finds one the store logged all the same).
+func (h *Hub) logInvalidations(ctx context.Context, invs []invalidation.Invalidation, failed func(i int, err error)) []loggedEvent {
 	var known []StoredEvent
 	if h.invLog != nil {
 		known = make([]StoredEvent, len(invs))
@@ -392,18 +366,34 @@ func (h *Hub) ApplyAll(ctx context.Context, invs []invalidation.Invalidation, do
 	for i := range invs {
 		key := invalidationKey(invs[i])
 		var ev StoredEvent
-		var err error
 		if known != nil && known[i].Pos != 0 {
 			ev = known[i]
 		} else {
-			ev, err = h.logInvalidation(ctx, &invs[i], key, &StoredEvent{})
-		}
-		if err != nil {
-			done(i, err)
-			continue
+			data, err := encodeInvalidationEvent(&invs[i])
+			var pos uint64
+			if err == nil {
+				pos, err = h.store.AppendEvent(ctx, key, data)
+			}
+			if err != nil {
+				failed(i, err)
+				continue
+			}
+			ev = StoredEvent{pos, data}
 		}
 		logged = append(logged, loggedEvent{ev.Pos, ev.Data, KindInvalidation, key, i})
 	}
+	return logged
+}
+
+// ApplyAll implements invalidation.BatchApplier: the invalidations are
+// logged, the streams woken once for all of them, and done is called for
+// each once every edge has applied the last. It returns once they are
+// logged and published, without waiting for the edges: done is called
+// later, from a goroutine of its own. Waiting here would hold every later
+// batch back from every edge until the slowest edge acknowledged this one
+// (a stalled edge: until it left the registry, after the edge timeout).
+func (h *Hub) ApplyAll(ctx context.Context, invs []invalidation.Invalidation, done func(i int, err error)) {
+	logged := h.logInvalidations(ctx, invs, done)
 	if len(logged) == 0 {
 		return
 	}
