@@ -46,8 +46,14 @@ func (h *Handler) BodyTooLarge(method, path string) Answer {
 // CreateInvalidationPath is the path of CreateInvalidation for a
 // distribution.
 func CreateInvalidationPath(distID string) string {
-	return "/2020-05-31/distribution/" + distID + "/invalidation"
+	return distributionPath + distID + invalidationPath
 }
+
+// The parts of CreateInvalidationPath around the distribution's Id.
+const (
+	distributionPath = "/2020-05-31/distribution/"
+	invalidationPath = "/invalidation"
+)
 
 // ServeCreateInvalidation answers a CreateInvalidation (POST
 // CreateInvalidationPath(distID)) exactly as ServeHTTP does, without an
@@ -91,5 +97,5 @@ func (h *Handler) createInvalidationAnswer(ctx context.Context, keyID, reqID, di
 	// One concatenation (one allocation) for the whole URL:
 	// CreateInvalidationPath(distID) + "/" + inv.ID after the base.
 	return Answer{Status: http.StatusCreated, RequestID: reqID,
-		Location: scheme + "://" + host + "/2020-05-31/distribution/" + distID + "/invalidation/" + inv.ID}, appendInvalidation(dst, inv)
+		Location: scheme + "://" + host + distributionPath + distID + invalidationPath + "/" + inv.ID}, appendInvalidation(dst, inv)
 }
