@@ -171,6 +171,18 @@ func wantUsage(t *testing.T, s invalidation.Store, dist string, want invalidatio
 	}
 }
 
+// wantInProgress checks the Ids InProgress returns, in order.
+func wantInProgress(t *testing.T, s invalidation.Store, want ...string) {
+	t.Helper()
+	ip, err := s.InProgress(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := ids(ip); !slices.Equal(got, want) {
+		t.Errorf("InProgress = %v, want %v", got, want)
+	}
+}
+
 func wantCount(t *testing.T, s invalidation.Store, dist string, want int) {
 	t.Helper()
 	n, err := s.CountInProgress(ctx, dist)
@@ -386,13 +398,7 @@ func testAdmitError(t *testing.T, s invalidation.Store) {
 	}
 	checkInv(t, "Create reusing a refused CallerReference", got, inv)
 
-	inProgress, err := s.InProgress(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got, want := ids(inProgress), []string{first.ID, inv.ID}; !slices.Equal(got, want) {
-		t.Errorf("InProgress = %v, want %v", got, want)
-	}
+	wantInProgress(t, s, first.ID, inv.ID)
 }
 
 func testAdmitErrorNewDistribution(t *testing.T, s invalidation.Store) {
@@ -514,13 +520,7 @@ func testCompleteAll(t *testing.T, s invalidation.Store) {
 	wantCount(t, s, "E1", 1)
 	wantUsage(t, s, "E2", invalidation.Usage{FilePaths: 1})
 	wantCount(t, s, "E2", 1)
-	ip, err := s.InProgress(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got, want := ids(ip), []string{c.ID, e.ID}; !slices.Equal(got, want) {
-		t.Errorf("InProgress = %v, want %v", got, want)
-	}
+	wantInProgress(t, s, c.ID, e.ID)
 }
 
 // testConcurrentCompleteAll races CompleteAll calls with each other, with
