@@ -7,6 +7,9 @@
 //
 //	go run ./bench/fsynccost -dir /path/on/the/disk [-n 5000] [-size 8192] [-raw] [-direct] [-busy 1]
 //
+// It also prints the block device's write and flush requests per sync
+// (from /sys/block/<dev>/stat), to show what one sync asks of the device.
+//
 // docs/benchmarks.md quotes its figures for this machine.
 package main
 
@@ -16,6 +19,8 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 	"unsafe"
@@ -67,6 +72,8 @@ func main() {
 	buf = buf[:*size]
 	fd := int(f.Fd())
 
+	dev := deviceStat(f)
+	dev0 := dev.read()
 	cpu0, t0 := cpuTime(), time.Now()
 	var synced time.Duration
 	off := 0
@@ -88,9 +95,65 @@ func main() {
 		synced += time.Since(s)
 	}
 	wall, cpu := time.Since(t0), cpuTime()-cpu0
+	dev1 := dev.read()
 	per := func(d time.Duration) float64 { return float64(d.Microseconds()) / float64(*n) }
 	fmt.Printf("%d syncs of %d-byte appends (raw %v, direct %v, busy %d) in %s: %.0f µs wall per append+sync, %.0f µs in fdatasync, %.0f µs of process CPU per sync\n",
 		*n, *size, *raw, *direct, *busy, *dir, per(wall), per(synced), per(cpu))
+	if dev0 != nil && dev1 != nil {
+		// Whole-device counters: anything else writing meanwhile counts
+		// too, so run it on a quiet machine.
+		d := func(i int) float64 { return float64(dev1[i]-dev0[i]) / float64(*n) }
+		fmt.Printf("device %s per sync: %.2f write requests (%.1f KiB), %.2f flush requests\n",
+			dev.name, d(statWrites), d(statWriteSectors)/2, d(statFlushes))
+		fmt.Println("  (the kernel counts an empty pre-flush write among the writes: one data write and one flush show as 2 writes and 1 flush)")
+	}
+}
+
+// Fields of /sys/block/<dev>/stat (Documentation/block/stat.rst).
+const (
+	statWrites       = 4
+	statWriteSectors = 6
+	statFlushes      = 15
+)
+
+// blockStat is the block device holding a file, read through sysfs.
+type blockStat struct{ name, path string }
+
+// deviceStat finds the stat file of the device that holds f, or returns
+// one whose read gives nil (tmpfs, or a kernel without flush counters).
+func deviceStat(f *os.File) blockStat {
+	var st syscall.Stat_t
+	if err := syscall.Fstat(int(f.Fd()), &st); err != nil {
+		return blockStat{}
+	}
+	major, minor := (st.Dev>>8)&0xfff|(st.Dev>>32)&^0xfff, st.Dev&0xff|(st.Dev>>12)&^0xff
+	sys := fmt.Sprintf("/sys/dev/block/%d:%d", major, minor)
+	name, err := filepath.EvalSymlinks(sys)
+	if err != nil {
+		return blockStat{}
+	}
+	return blockStat{name: filepath.Base(name), path: filepath.Join(sys, "stat")}
+}
+
+func (b blockStat) read() []uint64 {
+	if b.path == "" {
+		return nil
+	}
+	data, err := os.ReadFile(b.path)
+	if err != nil {
+		return nil
+	}
+	fields := strings.Fields(string(data))
+	if len(fields) <= statFlushes {
+		return nil
+	}
+	v := make([]uint64, len(fields))
+	for i, s := range fields {
+		if v[i], err = strconv.ParseUint(s, 10, 64); err != nil {
+			return nil
+		}
+	}
+	return v
 }
 
 // aligned returns n bytes at a 4 KiB boundary, as O_DIRECT needs.
