@@ -223,6 +223,9 @@ func main() {
 						*storeKind, res.commits, float64(res.commits)/res.elapsed.Seconds(), float64(res.n)/float64(res.commits),
 						res.kbPerReq(), float64(res.written)/(1<<20)/res.elapsed.Seconds())
 				}
+				if res.compactions > 0 {
+					fmt.Fprintf(os.Stderr, "  the log was compacted during this point (commits not counted; the server's CPU includes writing the image)\n")
+				}
 				if res.logBytes > 0 {
 					// write_bytes counts overwrites of the zeros the log
 					// writes ahead oddly (far above the device's writes):
@@ -371,6 +374,10 @@ type result struct {
 	logBytes int64
 	// written is how many bytes the server wrote to the disk.
 	written int64
+	// compactions counts the measurements of the point during which the
+	// log store compacted its log (a new file): the point's CPU then
+	// includes writing the image.
+	compactions int
 }
 
 // kbPerReq is the disk writes per successful request, in KiB.
@@ -460,6 +467,7 @@ func (r *result) add(s result, counted bool) {
 	r.serverCPU += s.serverCPU
 	r.machineCPU += s.machineCPU
 	r.written += s.written
+	r.compactions += s.compactions
 	if counted && (r.commits == 0 || s.commits == 0) {
 		r.commits, r.logBytes = 0, 0 // unknown for a slice: unknown for the point
 		return
@@ -478,6 +486,8 @@ func measure(client *cf.Client, serverPID int, dataDir string, conc int, d time.
 	if c1 := storeCommits(dataDir); c0.file == c1.file {
 		r.commits = int(c1.n - c0.n)
 		r.logBytes = c1.bytes - c0.bytes
+	} else if c0.file != 0 && c1.file != 0 {
+		r.compactions = 1
 	}
 	r.written = after.serverWritten - before.serverWritten
 	r.clientCPU = after.self - before.self
