@@ -285,10 +285,11 @@ func (s *Store) load() error {
 		// before it is synced. An intact frame further on means the damage
 		// is not from a crash, and cutting there would drop acknowledged
 		// writes.
-		for o := off + 1; o < len(data); o++ {
-			if _, _, ok := frameAt(data, o); ok {
-				return fmt.Errorf("corrupt frame at offset %d, followed by an intact frame at offset %d: not a torn write from a crash; refusing to open (restore the file, or move it away to start empty)", off, o)
-			}
+		switch o, err := intactFrameAfter(data, off); {
+		case err != nil:
+			return fmt.Errorf("corrupt frame at offset %d, followed by %d bytes: %w; refusing to open (restore the file, or move it away to start empty)", off, len(data)-off, err)
+		case o >= 0:
+			return fmt.Errorf("corrupt frame at offset %d, followed by an intact frame at offset %d: not a torn write from a crash; refusing to open (restore the file, or move it away to start empty)", off, o)
 		}
 		s.log.Warn("log store: cut off a torn or corrupt tail (a crash during its last write)", "path", s.path, "offset", off, "bytes_dropped", len(data)-off)
 		if err := os.Truncate(s.path, int64(off)); err != nil {
