@@ -265,16 +265,27 @@ func TestTornTail(t *testing.T) {
 	}
 }
 
+// workloadLog runs workload on a new store and closes it, returning the
+// log's length after each commit, the state, and the log's bytes.
+func workloadLog(t *testing.T) (sizes []int64, want string, full []byte) {
+	t.Helper()
+	dir := t.TempDir()
+	s := open(t, dir)
+	sizes = workload(t, s)
+	want = state(t, s)
+	s.Close()
+	full, err := os.ReadFile(filepath.Join(dir, FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sizes, want, full
+}
+
 // TestCorruptTail: a flipped bit in the last frame is cut off like a torn
 // write; a flipped bit in an earlier frame, with intact frames after it,
 // refuses to open instead of dropping acknowledged writes.
 func TestCorruptTail(t *testing.T) {
-	dir := t.TempDir()
-	s := open(t, dir)
-	sizes := workload(t, s)
-	want := state(t, s)
-	s.Close()
-	full, _ := os.ReadFile(filepath.Join(dir, FileName))
+	sizes, want, full := workloadLog(t)
 	last := sizes[len(sizes)-2] // start of the last frame
 	for _, off := range []int64{last, last + 3, last + 9, int64(len(full)) - 1} {
 		d := t.TempDir()
@@ -311,12 +322,7 @@ func TestCorruptTail(t *testing.T) {
 // instead of a search that would take hours (its cost grows with the cube
 // of the stretch; the test lowers the bound to stay fast).
 func TestGarbageTail(t *testing.T) {
-	dir := t.TempDir()
-	s := open(t, dir)
-	sizes := workload(t, s)
-	want := state(t, s)
-	s.Close()
-	full, _ := os.ReadFile(filepath.Join(dir, FileName))
+	sizes, want, full := workloadLog(t)
 	last := sizes[len(sizes)-1]
 	rnd := rand.New(rand.NewPCG(7, 7))
 	garbage := func(n int) []byte {
@@ -333,7 +339,7 @@ func TestGarbageTail(t *testing.T) {
 	prev := full[sizes[len(sizes)-3]:sizes[len(sizes)-2]]
 	torn := slices.Concat(full[:last], prev[:len(prev)/2], garbage(4<<20))
 	os.WriteFile(filepath.Join(d, FileName), torn, 0o600)
-	s = open(t, d)
+	s := open(t, d)
 	if got := state(t, s); got != want {
 		t.Errorf("after a torn frame and stale blocks:\n%s\nwant\n%s", got, want)
 	}
