@@ -24,6 +24,8 @@ import (
 	"syscall"
 	"time"
 	"unsafe"
+
+	"golang.org/x/sys/unix"
 )
 
 func main() {
@@ -126,8 +128,7 @@ func deviceStat(f *os.File) blockStat {
 	if err := syscall.Fstat(int(f.Fd()), &st); err != nil {
 		return blockStat{}
 	}
-	major, minor := (st.Dev>>8)&0xfff|(st.Dev>>32)&^0xfff, st.Dev&0xff|(st.Dev>>12)&^0xff
-	sys := fmt.Sprintf("/sys/dev/block/%d:%d", major, minor)
+	sys := fmt.Sprintf("/sys/dev/block/%d:%d", unix.Major(st.Dev), unix.Minor(st.Dev))
 	name, err := filepath.EvalSymlinks(sys)
 	if err != nil {
 		return blockStat{}
