@@ -523,15 +523,24 @@ func testCompleteAll(t *testing.T, s invalidation.Store) {
 	wantInProgress(t, s, c.ID, e.ID)
 }
 
+// createOld creates n InProgress invalidations on E1 (CallerReferences
+// old0, old1, …, each with a file and a wildcard path) for the concurrency
+// tests to complete while new ones are created.
+func createOld(t *testing.T, s invalidation.Store, m *maker, n int) []invalidation.Invalidation {
+	t.Helper()
+	invs := make([]invalidation.Invalidation, n)
+	for i := range invs {
+		invs[i] = mustCreate(t, s, m.inv("E1", fmt.Sprint("old", i), "/a", "/b*"))
+	}
+	return invs
+}
+
 // testConcurrentCompleteAll races CompleteAll calls with each other, with
 // Complete and with creates: every invalidation completes once.
 func testConcurrentCompleteAll(t *testing.T, s invalidation.Store) {
 	const n = 48
 	var m maker
-	invs := make([]invalidation.Invalidation, n)
-	for i := range invs {
-		invs[i] = mustCreate(t, s, m.inv("E1", fmt.Sprint("old", i), "/a", "/b*"))
-	}
+	invs := createOld(t, s, &m, n)
 	var wg sync.WaitGroup
 	start := make(chan struct{})
 	for i := 0; i < n; i += 4 {
@@ -902,10 +911,7 @@ func testConcurrentAdmitErrorsAreIsolated(t *testing.T, s invalidation.Store) {
 func testConcurrentCreateAndComplete(t *testing.T, s invalidation.Store) {
 	const n = 48
 	var m maker
-	invs := make([]invalidation.Invalidation, n)
-	for i := range invs {
-		invs[i] = mustCreate(t, s, m.inv("E1", fmt.Sprint("old", i), "/a", "/b*"))
-	}
+	invs := createOld(t, s, &m, n)
 	var wg sync.WaitGroup
 	start := make(chan struct{})
 	for i := range n {
