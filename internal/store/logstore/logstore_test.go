@@ -325,19 +325,12 @@ func TestGarbageTail(t *testing.T) {
 	sizes, want, full := workloadLog(t)
 	last := sizes[len(sizes)-1]
 	rnd := rand.New(rand.NewPCG(7, 7))
-	garbage := func(n int) []byte {
-		b := make([]byte, n)
-		for i := range b {
-			b[i] = byte(rnd.Uint32())
-		}
-		return b
-	}
 
 	// A torn frame (half of a copy of an earlier one, whose checksum then
 	// fails), then 4 MiB of stale bytes: the default bound allows it.
 	d := t.TempDir()
 	prev := full[sizes[len(sizes)-3]:sizes[len(sizes)-2]]
-	torn := slices.Concat(full[:last], prev[:len(prev)/2], garbage(4<<20))
+	torn := slices.Concat(full[:last], prev[:len(prev)/2], garbage(rnd, 4<<20))
 	os.WriteFile(filepath.Join(d, FileName), torn, 0o600)
 	s := open(t, d)
 	if got := state(t, s); got != want {
@@ -353,7 +346,7 @@ func TestGarbageTail(t *testing.T) {
 	defer func(b int64) { scanBudget = b }(scanBudget)
 	scanBudget = 1 << 30
 	d = t.TempDir()
-	os.WriteFile(filepath.Join(d, FileName), slices.Concat(full[:last], garbage(16<<20)), 0o600)
+	os.WriteFile(filepath.Join(d, FileName), slices.Concat(full[:last], garbage(rnd, 16<<20)), 0o600)
 	if s, err := Open(d, quiet); err == nil {
 		s.Close()
 		t.Fatal("16 MiB of garbage after the log was cut off as if torn")

@@ -17,13 +17,6 @@ import (
 //	go test -run x -bench IntactFrameAfter ./internal/store/logstore
 func BenchmarkIntactFrameAfter(b *testing.B) {
 	rnd := rand.New(rand.NewPCG(7, 7))
-	garbage := func(n int) []byte {
-		g := make([]byte, n)
-		for i := range g {
-			g[i] = byte(rnd.Uint32())
-		}
-		return g
-	}
 	// A frame like a create of 3,000 long paths, torn in the middle.
 	var sb strings.Builder
 	for i := range 3000 {
@@ -37,9 +30,9 @@ func BenchmarkIntactFrameAfter(b *testing.B) {
 		data []byte
 	}{
 		{"torn+zeros4MiB", slices.Concat(torn, make([]byte, 4<<20))},
-		{"torn+stale4MiB", slices.Concat(torn, garbage(4<<20))},
-		{"garbage4MiB", slices.Concat(torn[:frameHeader], garbage(4<<20))},
-		{"garbage8MiB", slices.Concat(torn[:frameHeader], garbage(8<<20))},
+		{"torn+stale4MiB", slices.Concat(torn, garbage(rnd, 4<<20))},
+		{"garbage4MiB", slices.Concat(torn[:frameHeader], garbage(rnd, 4<<20))},
+		{"garbage8MiB", slices.Concat(torn[:frameHeader], garbage(rnd, 8<<20))},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			var work int64
@@ -54,4 +47,14 @@ func BenchmarkIntactFrameAfter(b *testing.B) {
 			b.ReportMetric(float64(work)/(1<<30), "GiB-checksummed")
 		})
 	}
+}
+
+// garbage returns n random bytes from rnd: stale blocks after a torn
+// frame, or damage no crash leaves.
+func garbage(rnd *rand.Rand, n int) []byte {
+	g := make([]byte, n)
+	for i := range g {
+		g[i] = byte(rnd.Uint32())
+	}
+	return g
 }
