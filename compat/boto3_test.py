@@ -24,7 +24,6 @@ the entry point) is in compatlib.py.
 
 import datetime
 import re
-import time
 
 from botocore.exceptions import WaiterError
 
@@ -145,11 +144,9 @@ class OpenMode(Case):
 
     def test_waiter_invalidation_completed(self):
         inv = self.create(["/waiter/a"])["Invalidation"]
-        start = time.monotonic()
         self.cf.get_waiter("invalidation_completed").wait(
             DistributionId=DIST, Id=inv["Id"], WaiterConfig={"Delay": 1, "MaxAttempts": 10}
         )
-        self.assertLess(time.monotonic() - start, 10)
         self.assertEqual(self.cf.get_invalidation(DistributionId=DIST, Id=inv["Id"])["Invalidation"]["Status"], "Completed")
 
     def test_list_paginator(self):
@@ -208,7 +205,6 @@ class WithDelay(Case):
         cls.cf = make_client(DELAY_ENDPOINT)
 
     def test_waiter_waits_for_completion(self):
-        start = time.monotonic()
         inv = self.cf.create_invalidation(DistributionId=DIST, InvalidationBatch=batch(["/slow/a", "/slow/b"]))["Invalidation"]
         self.assertEqual(inv["Status"], "InProgress")
         got = self.cf.get_invalidation(DistributionId=DIST, Id=inv["Id"])["Invalidation"]
@@ -220,9 +216,6 @@ class WithDelay(Case):
         with self.assertRaises(WaiterError):
             waiter.wait(DistributionId=DIST, Id=inv["Id"], WaiterConfig={"Delay": 1, "MaxAttempts": 1})
         waiter.wait(DistributionId=DIST, Id=inv["Id"], WaiterConfig={"Delay": 1, "MaxAttempts": 20})
-        elapsed = time.monotonic() - start
-        self.assertGreaterEqual(elapsed, 1.5, "completed before the 2s delay")
-        self.assertLess(elapsed, 15)
         self.assertEqual(self.cf.get_invalidation(DistributionId=DIST, Id=inv["Id"])["Invalidation"]["Status"], "Completed")
 
     def test_too_many_wildcards_in_progress(self):
