@@ -15,17 +15,18 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudfront"
+	cftypes "github.com/aws/aws-sdk-go-v2/service/cloudfront/types"
 
-	"github.com/openfront/openfront/internal/store/bolt"
+	"github.com/openfront/openfront/internal/store/boltmigrate"
 	"github.com/openfront/openfront/internal/store/logstore"
 )
 
 // TestCrashUnderLoad kills the server with SIGKILL while 16 clients create
 // invalidations, restarts it on the same data, and checks that every
 // invalidation acknowledged with a 201 is there, replays to the same Id,
-// and still goes on to complete. It runs against the default store (the
-// append-only log) and against a data directory holding a bbolt file from
-// an earlier openfront, which keeps using bbolt.
+// and still goes on to complete. It runs on a new data directory and on
+// one holding the bbolt file of an earlier openfront, which is migrated to
+// the log store at the first start.
 func TestCrashUnderLoad(t *testing.T) {
 	t.Run("log", func(t *testing.T) {
 		s := crashUnderLoad(t, t.TempDir())
@@ -35,24 +36,54 @@ func TestCrashUnderLoad(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(s.DataDir, logstore.FileName)); err != nil {
 			t.Error(err)
 		}
-		if _, err := os.Stat(filepath.Join(s.DataDir, bolt.FileName)); !os.IsNotExist(err) {
+		if _, err := os.Stat(filepath.Join(s.DataDir, boltmigrate.FileName)); !os.IsNotExist(err) {
 			t.Errorf("the log store left a bbolt file: %v", err)
 		}
 	})
 	t.Run("bbolt", func(t *testing.T) {
-		// A data directory of an earlier openfront: its bbolt file.
+		// A data directory of an earlier openfront: its bbolt file, as
+		// internal/store/bolt wrote it, with two InProgress invalidations
+		// of distID.
 		dir := t.TempDir()
-		old, err := bolt.Open(dir)
+		fixture, err := os.ReadFile("../internal/store/boltmigrate/testdata/current.db")
 		if err != nil {
 			t.Fatal(err)
 		}
-		old.Close()
-		s := crashUnderLoad(t, dir)
-		if !s.logged("kind=bbolt") {
-			t.Errorf("a data directory with openfront.db does not keep bbolt:\n%s", s.stderr)
+		if err := os.WriteFile(filepath.Join(dir, boltmigrate.FileName), fixture, 0o600); err != nil {
+			t.Fatal(err)
 		}
-		if _, err := os.Stat(filepath.Join(s.DataDir, logstore.FileName)); !os.IsNotExist(err) {
-			t.Errorf("a log was started next to the bbolt file: %v", err)
+		s := crashUnderLoad(t, dir)
+		if !s.logged("kind=log") {
+			t.Errorf("the bbolt file was not migrated to the log store:\n%s", s.stderr)
+		}
+		if _, err := os.Stat(filepath.Join(dir, boltmigrate.FileName)); !os.IsNotExist(err) {
+			t.Errorf("the bbolt file is still in use: %v", err)
+		}
+		if _, err := os.Stat(filepath.Join(dir, boltmigrate.BackupName, boltmigrate.FileName)); err != nil {
+			t.Errorf("the bbolt file was not kept aside: %v", err)
+		}
+		// The earlier openfront's invalidations, through the API: their
+		// Ids and references, replays, and completion once resumed.
+		c := s.client("", "")
+		w := cloudfront.NewInvalidationCompletedWaiter(c, func(o *cloudfront.InvalidationCompletedWaiterOptions) {
+			o.MinDelay, o.MaxDelay = 200*time.Millisecond, 500*time.Millisecond
+		})
+		for id, ref := range map[string]string{"IHCXJOB7T46JWL": "file-2", "IBZRPOX4CCQ67X": "file-1"} {
+			g, err := c.GetInvalidation(ctx(t), &cloudfront.GetInvalidationInput{DistributionId: aws.String(distID), Id: aws.String(id)})
+			if err != nil {
+				t.Fatalf("migrated invalidation %s: %v", id, err)
+			}
+			if got := *g.Invalidation.InvalidationBatch.CallerReference; got != ref {
+				t.Errorf("migrated invalidation %s has CallerReference %q, want %q", id, got, ref)
+			}
+			out, err := c.CreateInvalidation(ctx(t), &cloudfront.CreateInvalidationInput{DistributionId: aws.String(distID),
+				InvalidationBatch: &cftypes.InvalidationBatch{CallerReference: aws.String(ref), Paths: g.Invalidation.InvalidationBatch.Paths}})
+			if err != nil || *out.Invalidation.Id != id {
+				t.Errorf("replay of migrated %s: %v %v", ref, err, out)
+			}
+			if err := w.Wait(ctx(t), &cloudfront.GetInvalidationInput{DistributionId: aws.String(distID), Id: aws.String(id)}, time.Minute); err != nil {
+				t.Errorf("migrated %s never completed: %v", id, err)
+			}
 		}
 	})
 }
@@ -228,7 +259,7 @@ func TestMemoryMode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range []string{bolt.FileName, logstore.FileName} {
+	for _, name := range []string{boltmigrate.FileName, logstore.FileName} {
 		if _, err := os.Stat(filepath.Join(s.DataDir, name)); !os.IsNotExist(err) {
 			t.Errorf("memory mode wrote a store file: %v", err)
 		}

@@ -1,6 +1,6 @@
 // Command createinv measures CreateInvalidation throughput and latency
-// through aws-sdk-go-v2 against a real openfront process (durable store:
-// the append-only log by default, bbolt with -store bbolt; SigV4 auth on) and, in the same run and with the same client,
+// through aws-sdk-go-v2 against a real openfront process (durable log
+// store, SigV4 auth on) and, in the same run and with the same client,
 // against servers that do nothing but answer 201: the ceiling of the
 // machine for this client. There are two: one on net/http ("ceiling") and
 // one on fasthttp ("ceiling-fasthttp"), the HTTP stacks openfront is built
@@ -52,7 +52,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudfront/types"
 	"github.com/valyala/fasthttp"
 
-	"github.com/openfront/openfront/internal/store/bolt"
 	"github.com/openfront/openfront/internal/store/logstore"
 )
 
@@ -84,7 +83,6 @@ func main() {
 		nSlices   = flag.Int("slices", 1, "measure each point in this many slices, the targets taking turns slice by slice, so that the machine's drift within a round (ceilings moving 15% from one target's point to the next) weighs on every target alike")
 		invDelay  = flag.Duration("invalidation-delay", 0, "openfront --invalidation-delay (0, the default, completes each invalidation at once: one more store write per create)")
 		extraArgs = flag.String("openfront-args", "", "extra flags for `openfront serve`, space-separated (experiments: --memory, --invalidation-delay 1h)")
-		storeKind = flag.String("store", "log", "durable store to benchmark: log (the default of a new data directory) or bbolt (what a data directory of an earlier openfront keeps)")
 		perfDir   = flag.String("perf", "", "record openfront with perf during its first point at the highest concurrency; reports in DIR")
 		serveMode = flag.String("serve", "", "internal: run a do-nothing server instead of the benchmark (-serve=nothing or nothing-fasthttp)")
 	)
@@ -124,18 +122,6 @@ func main() {
 		fatalf("%v", err)
 	}
 	dataDir := filepath.Join(tmp, "data")
-	switch *storeKind {
-	case "log":
-	case "bbolt":
-		// openfront keeps bbolt in a data directory that holds its file.
-		db, err := bolt.Open(dataDir)
-		if err != nil {
-			fatalf("%v", err)
-		}
-		db.Close()
-	default:
-		fatalf("-store: unknown store %q (log or bbolt)", *storeKind)
-	}
 	ofArgs := []string{"serve", "--config", cfgPath, "--data-dir", dataDir,
 		"--api-addr", "127.0.0.1:0", "--edge-addr", "127.0.0.1:0", "--log-level", "warn", "--invalidation-delay", invDelay.String()}
 	ofArgs = append(ofArgs, strings.Fields(*extraArgs)...)
@@ -148,7 +134,7 @@ func main() {
 	defer ceilFast.stop()
 
 	printMachine(*bin)
-	storeDesc := "durable " + *storeKind + " store in " + dataDir
+	storeDesc := "durable log store in " + dataDir
 	if slices.Contains(strings.Fields(*extraArgs), "--memory") {
 		storeDesc = "memory store (--memory: not durable)"
 	}
@@ -219,8 +205,8 @@ func main() {
 					r, t, c, res.rps(), fmtDur(res.pct(50)), fmtDur(res.pct(99)), res.errors,
 					fmtDur(res.cpuPerReq(res.clientCPU)), fmtDur(res.cpuPerReq(res.serverCPU)), res.otherCores())
 				if res.commits > 0 {
-					fmt.Fprintf(os.Stderr, "  %s commits %d (%.0f/s), %.2f requests per commit, %.1f KiB written to disk per request (%.1f MiB/s)\n",
-						*storeKind, res.commits, float64(res.commits)/res.elapsed.Seconds(), float64(res.n)/float64(res.commits),
+					fmt.Fprintf(os.Stderr, "  log commits %d (%.0f/s), %.2f requests per commit, %.1f KiB written to disk per request (%.1f MiB/s)\n",
+						res.commits, float64(res.commits)/res.elapsed.Seconds(), float64(res.n)/float64(res.commits),
 						res.kbPerReq(), float64(res.written)/(1<<20)/res.elapsed.Seconds())
 				}
 				if res.compactions > 0 {
@@ -367,10 +353,10 @@ type result struct {
 	// and everything else running).
 	clientCPU, serverCPU, machineCPU time.Duration
 	// commits is the number of group commits openfront's store made
-	// (bbolt transactions, or frames of the log); 0 if unknown.
+	// (frames of the log); 0 if unknown.
 	commits int
-	// logBytes is how much the log store's log grew (0 for bbolt, or if
-	// it was compacted during the point).
+	// logBytes is how much the log store's log grew (0 if it was
+	// compacted during the point).
 	logBytes int64
 	// written is how many bytes the server wrote to the disk.
 	written int64
@@ -501,24 +487,21 @@ func measure(client *cf.Client, serverPID int, dataDir string, conc int, d time.
 // them) cannot be compared.
 type commitCount struct {
 	n     uint64
-	bytes int64  // the log's length (0 for bbolt)
+	bytes int64  // the log's length
 	file  uint64 // inode
 }
 
 // storeCommits reads how many group commits openfront's store in dataDir
-// has made so far: the transaction id of its bbolt file, or the frames of
-// its log (each one write and one fdatasync). Reading needs no lock.
+// has made so far: the frames of its log (each one write and one
+// fdatasync). Reading needs no lock.
 func storeCommits(dataDir string) commitCount {
 	if dataDir == "" {
 		return commitCount{}
 	}
-	path := filepath.Join(dataDir, bolt.FileName)
+	path := filepath.Join(dataDir, logstore.FileName)
 	var c commitCount
-	n := boltTxID(path)
-	if n == 0 {
-		path = filepath.Join(dataDir, logstore.FileName)
-		n, c.bytes = logFrames(path)
-	}
+	n, bytes := logFrames(path)
+	c.bytes = bytes
 	if fi, err := os.Stat(path); err == nil {
 		if st, ok := fi.Sys().(*syscall.Stat_t); ok {
 			c.file = st.Ino
@@ -558,35 +541,6 @@ func logFrames(path string) (n uint64, length int64) {
 		n++
 		length += 8 + int64(size)
 	}
-}
-
-// boltTxID reads the id of the last committed transaction from the meta
-// pages of the bbolt file at path (0 if path is "" or unreadable). bbolt
-// gives every read-write transaction the next id, so the difference of two
-// readings is the number of commits between them, each ending with two
-// fdatasyncs (data pages, then meta page). Reading the file needs no lock.
-func boltTxID(path string) uint64 {
-	if path == "" {
-		return 0
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return 0
-	}
-	defer f.Close()
-	// A meta page: 16-byte page header, then magic, version, pageSize,
-	// flags (4 bytes each), root bucket (16), freelist (8), pgid (8), txid.
-	const pageSizeOff, txidOff = 16 + 8, 16 + 16 + 16 + 8 + 8
-	var page [txidOff + 8]byte
-	if _, err := f.ReadAt(page[:], 0); err != nil {
-		return 0
-	}
-	txid := binary.LittleEndian.Uint64(page[txidOff:])
-	pageSize := int64(binary.LittleEndian.Uint32(page[pageSizeOff:]))
-	if _, err := f.ReadAt(page[:], pageSize); err == nil {
-		txid = max(txid, binary.LittleEndian.Uint64(page[txidOff:]))
-	}
-	return txid
 }
 
 func (r result) rps() float64 { return float64(r.n) / r.elapsed.Seconds() }

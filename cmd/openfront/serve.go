@@ -9,7 +9,6 @@ import (
 	"net"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"sync"
 	"syscall"
 	"time"
@@ -22,7 +21,7 @@ import (
 	"github.com/openfront/openfront/internal/fastserve"
 	"github.com/openfront/openfront/internal/fleet"
 	"github.com/openfront/openfront/internal/invalidation"
-	"github.com/openfront/openfront/internal/store/bolt"
+	"github.com/openfront/openfront/internal/store/boltmigrate"
 	"github.com/openfront/openfront/internal/store/logstore"
 	"github.com/openfront/openfront/internal/store/memory"
 )
@@ -271,7 +270,11 @@ func serve(f serveFlags, cfg *config.Config, log *slog.Logger) error {
 	}
 	example := "EDFDVBD6EXAMPLE"
 	for _, d := range registry.All() {
-		log.Info("distribution", "id", d.ID, "domain", d.Domain, "origin", d.Origin.String(), "aliases", d.Aliases, "from_file", d.FromFile)
+		origin := "" // none: the edge answers 502 for it
+		if d.Origin != nil {
+			origin = d.Origin.String()
+		}
+		log.Info("distribution", "id", d.ID, "domain", d.Domain, "origin", origin, "aliases", d.Aliases, "from_file", d.FromFile)
 		if example == "EDFDVBD6EXAMPLE" {
 			example = d.ID
 		}
@@ -321,21 +324,13 @@ type durableStore interface {
 }
 
 // openStore opens the durable store in dir: the append-only log
-// (internal/store/logstore), unless dir holds a bbolt file of an earlier
-// openfront (openfront.db), which then stays in use so that no data is
-// left behind on upgrade. Either way an invalidation's fleet event is
-// logged with it: one durable write per create, and the hub's Apply finds
-// it logged.
+// (internal/store/logstore), after moving a bbolt file of an earlier
+// openfront (openfront.db) into it if dir holds one. An invalidation's
+// fleet event is logged with it: one durable write per create, and the
+// hub's Apply finds it logged.
 func openStore(dir string, log *slog.Logger) (durableStore, string, error) {
-	boltFile := filepath.Join(dir, bolt.FileName)
-	if _, err := os.Stat(boltFile); err == nil {
-		if _, err := os.Stat(filepath.Join(dir, logstore.FileName)); err == nil {
-			log.Warn("data directory holds both a bbolt file and a log; using the bbolt file", "bbolt", boltFile)
-		}
-		log.Info("data directory holds a bbolt store from an earlier openfront: keeping it (remove openfront.db to start a log store, losing its data)", "file", boltFile)
-		s, err := bolt.Open(dir, bolt.WithInvalidationEvent(fleet.InvalidationEvent))
-		return s, "bbolt", err
-	} else if !errors.Is(err, os.ErrNotExist) {
+	openLog := func(d string) (boltmigrate.Log, error) { return logstore.Open(d, logstore.WithLogger(log)) }
+	if _, err := boltmigrate.Migrate(context.Background(), dir, logstore.FileName, openLog, log); err != nil {
 		return nil, "", err
 	}
 	s, err := logstore.Open(dir, logstore.WithInvalidationEvent(fleet.InvalidationEvent), logstore.WithLogger(log))

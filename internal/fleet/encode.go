@@ -7,7 +7,7 @@ import (
 
 // InvalidationEvent returns the key and data under which Hub.Apply logs
 // inv, so that a store can log the event in the transaction that creates
-// inv (bolt.WithInvalidationEvent); Hub.Apply then finds the key logged and
+// inv (logstore.WithInvalidationEvent); Hub.Apply then finds the key logged and
 // appends nothing. The key is empty if inv cannot be encoded (a time
 // outside years 0-9999): the hub then logs it itself.
 func InvalidationEvent(inv invalidation.Invalidation) (key string, data []byte) {

@@ -621,7 +621,7 @@ func TestAdminEndpoints(t *testing.T) {
 }
 
 // A store may log an event itself, in the transaction of the change it
-// carries (bolt.WithInvalidationEvent): Publish then finds the key logged,
+// carries (logstore.WithInvalidationEvent): Publish then finds the key logged,
 // writes nothing, and must still wake the streams and track the event.
 func TestPublishOfAnEventTheStoreLogged(t *testing.T) {
 	r := newRig(t, fleet.HubConfig{})

@@ -11,7 +11,7 @@ import (
 
 // BenchmarkLifecycle is storetest.BenchLifecycle on the log store (its
 // commits are frames, each one write and one fdatasync), with the bytes
-// the log grows per invalidation; internal/store/bolt runs the same.
+// the log grows per invalidation.
 func BenchmarkLifecycle(b *testing.B) {
 	s := open(b, b.TempDir(), WithInvalidationEvent(fleet.InvalidationEvent))
 	defer s.Close()
