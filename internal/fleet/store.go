@@ -27,12 +27,15 @@ type Store interface {
 	// EventsAfter returns up to limit events with positions above after,
 	// in order.
 	EventsAfter(ctx context.Context, after uint64, limit int) ([]StoredEvent, error)
-	// LogBounds returns the first retained and the last position (0, 0
-	// when the log is empty).
+	// LogBounds returns the first retained and the last position. When no
+	// event is retained (none appended yet, or all trimmed), first is
+	// last+1: (1, 0) for a new log.
 	LogBounds(ctx context.Context) (first, last uint64, err error)
-	// TrimEvents drops events at positions below before.
+	// TrimEvents drops events at positions below before. Their keys stay
+	// logged: appending one again returns its old position.
 	TrimEvents(ctx context.Context, before uint64) error
-	// SaveEdges replaces the stored registry of edges.
+	// SaveEdges replaces the stored registry of edges. Neither side's later
+	// changes to the byte slices reach the other (nor for Edges).
 	SaveEdges(ctx context.Context, edges map[string][]byte) error
 	// Edges returns the stored registry of edges.
 	Edges(ctx context.Context) (map[string][]byte, error)

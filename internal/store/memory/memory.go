@@ -5,7 +5,8 @@ package memory
 import (
 	"cmp"
 	"context"
-	"maps"
+	"encoding/json"
+	"fmt"
 	"slices"
 	"sync"
 	"time"
@@ -177,7 +178,7 @@ func (s *Store) CountInProgress(ctx context.Context, distributionID string) (int
 func (s *Store) PutDistribution(ctx context.Context, d distribution.Distribution) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.distributions[d.ID] = d
+	s.distributions[d.ID] = cloneDist(d)
 	return nil
 }
 
@@ -196,9 +197,29 @@ func (s *Store) Distributions(ctx context.Context) ([]distribution.Distribution,
 	defer s.mu.Unlock()
 	out := make([]distribution.Distribution, 0, len(s.distributions))
 	for _, d := range s.distributions {
-		out = append(out, d)
+		out = append(out, cloneDist(d))
 	}
 	return out, nil
+}
+
+// cloneDist returns a copy of d that shares no memory with it, as a
+// durable store's decoded copy would not: through its JSON, which is what
+// the log store keeps, plus the fields the JSON leaves out.
+func cloneDist(d distribution.Distribution) distribution.Distribution {
+	data, err := json.Marshal(d)
+	if err != nil {
+		panic(fmt.Sprintf("memory store: a distribution that does not marshal: %v", err))
+	}
+	var c distribution.Distribution
+	if err := json.Unmarshal(data, &c); err != nil {
+		panic(fmt.Sprintf("memory store: a distribution that does not unmarshal: %v", err))
+	}
+	if d.Origin != nil {
+		u := *d.Origin
+		c.Origin = &u
+	}
+	c.Aliases, c.Enabled = slices.Clone(d.Aliases), d.Enabled
+	return c
 }
 
 // AppendEvent implements fleet.Store.
@@ -250,7 +271,7 @@ func (s *Store) TrimEvents(ctx context.Context, before uint64) error {
 func (s *Store) SaveEdges(ctx context.Context, edges map[string][]byte) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.edges = maps.Clone(edges)
+	s.edges = cloneEdges(edges)
 	return nil
 }
 
@@ -258,7 +279,15 @@ func (s *Store) SaveEdges(ctx context.Context, edges map[string][]byte) error {
 func (s *Store) Edges(ctx context.Context) (map[string][]byte, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return maps.Clone(s.edges), nil
+	return cloneEdges(s.edges), nil
+}
+
+func cloneEdges(edges map[string][]byte) map[string][]byte {
+	out := make(map[string][]byte, len(edges))
+	for name, data := range edges {
+		out[name] = slices.Clone(data)
+	}
+	return out
 }
 
 // InProgress implements invalidation.Store.

@@ -1,0 +1,16 @@
+package memory_test
+
+import (
+	"testing"
+
+	"github.com/openfront/openfront/internal/store/memory"
+	"github.com/openfront/openfront/internal/store/storetest"
+)
+
+func TestDistributionConformance(t *testing.T) {
+	storetest.RunDistributions(t, func(t *testing.T) storetest.DistributionStore { return memory.New() })
+}
+
+func TestEventLogConformance(t *testing.T) {
+	storetest.RunEventLog(t, func(t *testing.T) storetest.EventStore { return memory.New() })
+}
