@@ -15,23 +15,24 @@ import (
 	"reflect"
 	"regexp"
 	"strings"
-	"time"
 
 	"go.yaml.in/yaml/v3"
 )
 
-// Config is the whole configuration file.
+// Config is the whole configuration file: the process settings at its top
+// level (every key of Table), and what the server serves.
 type Config struct {
-	// APIAddr, EdgeAddr, DataDir and InvalidationDelay are defaults that
-	// command-line flags override.
-	APIAddr           string        `yaml:"api_addr"`
-	EdgeAddr          string        `yaml:"edge_addr"`
-	DataDir           string        `yaml:"data_dir"`
-	InvalidationDelay time.Duration `yaml:"invalidation_delay"`
+	// Settings hold the defaults with what the file sets over them;
+	// environment variables and flags go over that (Flags).
+	Settings `yaml:",inline"`
 
 	Distributions []Distribution `yaml:"distributions"`
 	Credentials   []Credential   `yaml:"credentials"`
 	Limits        Limits         `yaml:"limits"`
+
+	// Sources says where each setting the file set came from (its line),
+	// by key; Flags adds the environment's and the flags'.
+	Sources map[string]Source `yaml:"-"`
 }
 
 // Distribution declares one distribution.
@@ -79,9 +80,13 @@ func Load(path string) (*Config, error) {
 
 var idPattern = regexp.MustCompile(`^[A-Z0-9]{1,64}$`)
 
-// Parse reads and checks a configuration document.
+// Parse reads and checks a configuration document. Settings it does not
+// set keep their defaults.
 func Parse(data []byte) (*Config, error) {
-	var c Config
+	c := Config{Settings: Defaults(), Sources: map[string]Source{}}
+	if err := topLevelKeys(data, c.Sources); err != nil {
+		return nil, err
+	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
@@ -133,6 +138,43 @@ func Parse(data []byte) (*Config, error) {
 		}
 	}
 	return &c, nil
+}
+
+// sections are the top-level keys that are not settings.
+var sections = map[string]bool{"distributions": true, "credentials": true, "limits": true}
+
+// topLevelKeys checks the document's top-level keys, naming an unknown one
+// with the key it may have meant, and records the line of each setting.
+func topLevelKeys(data []byte, sources map[string]Source) error {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return tidy(err)
+	}
+	if len(doc.Content) == 0 {
+		return nil // empty document
+	}
+	top := doc.Content[0]
+	if top.Kind != yaml.MappingNode {
+		return fmt.Errorf("line %d: expected a mapping of settings and sections", top.Line)
+	}
+	known := map[string]bool{}
+	for _, t := range Table {
+		known[t.Key] = true
+	}
+	for i := 0; i+1 < len(top.Content); i += 2 {
+		k := top.Content[i]
+		switch {
+		case sections[k.Value]:
+		case known[k.Value]:
+			sources[k.Value] = Source{Line: k.Line}
+		default:
+			if alt := strings.ReplaceAll(k.Value, "-", "_"); known[alt] || sections[alt] {
+				return fmt.Errorf("line %d: unknown key %q (did you mean %q?)", k.Line, k.Value, alt)
+			}
+			return fmt.Errorf("line %d: unknown key %q (docs/configuration.md lists every key)", k.Line, k.Value)
+		}
+	}
+	return nil
 }
 
 // UnmarshalYAML records the line of the entry.

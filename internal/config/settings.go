@@ -1,0 +1,365 @@
+package config
+
+import (
+	"encoding"
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"reflect"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Settings are the process settings of `openfront serve` and `openfront
+// edge`. Each has a default, a config-file key, an environment variable
+// and a flag (Table); a value comes from the first of these that sets it:
+// flag, environment, file, default.
+type Settings struct {
+	APIAddr           string        `yaml:"api_addr"`
+	EdgeAddr          string        `yaml:"edge_addr"`
+	DataDir           string        `yaml:"data_dir"`
+	Memory            bool          `yaml:"memory"`
+	InvalidationDelay time.Duration `yaml:"invalidation_delay"`
+	DeployDelay       time.Duration `yaml:"deploy_delay"`
+	AccountID         string        `yaml:"account_id"`
+	DomainSuffix      string        `yaml:"domain_suffix"`
+	NoEdge            bool          `yaml:"no_edge"`
+	EdgeName          string        `yaml:"edge_name"`
+	EdgeTimeout       time.Duration `yaml:"edge_timeout"`
+	ControlPlane      string        `yaml:"control_plane"`
+	CacheSize         ByteSize      `yaml:"cache_size"`
+	MaxObjectSize     ByteSize      `yaml:"max_object_size"`
+	MaxStaleness      time.Duration `yaml:"max_staleness"`
+	Pop               string        `yaml:"pop"`
+	LogLevel          string        `yaml:"log_level"`
+	ShutdownTimeout   time.Duration `yaml:"shutdown_timeout"`
+}
+
+// Defaults returns every setting at its default.
+func Defaults() Settings {
+	return Settings{
+		APIAddr:         "127.0.0.1:4747",
+		EdgeAddr:        "127.0.0.1:4748",
+		DataDir:         "./openfront-data",
+		AccountID:       "000000000000",
+		DomainSuffix:    "cloudfront.localhost",
+		EdgeName:        "local",
+		EdgeTimeout:     30 * time.Second,
+		CacheSize:       256 << 20,
+		MaxObjectSize:   32 << 20,
+		MaxStaleness:    10 * time.Second,
+		Pop:             "LOCAL1-C1",
+		LogLevel:        "info",
+		ShutdownTimeout: 30 * time.Second,
+	}
+}
+
+// Command names a subcommand a setting applies to.
+type Command uint8
+
+// The subcommands with settings.
+const (
+	Serve Command = 1 << iota
+	Edge
+)
+
+// Setting describes one setting: where it is read from and what it means.
+type Setting struct {
+	Key      string  // config-file key
+	Flag     string  // flag name of serve (and of edge unless EdgeFlag)
+	EdgeFlag string  // flag name of edge, when it differs
+	Commands Command // which subcommands have it
+	Usage    string
+	field    string // Settings field
+}
+
+// Env is the setting's environment variable: OPENFRONT_ and its key in
+// upper case.
+func (s Setting) Env() string { return "OPENFRONT_" + strings.ToUpper(s.Key) }
+
+// FlagFor is the setting's flag name in cmd, "" if cmd has none.
+func (s Setting) FlagFor(cmd Command) string {
+	switch {
+	case s.Commands&cmd == 0:
+		return ""
+	case cmd == Edge && s.EdgeFlag != "":
+		return s.EdgeFlag
+	}
+	return s.Flag
+}
+
+// Table lists every setting, in the order the reference shows them.
+var Table = []Setting{
+	{"api_addr", "api-addr", "", Serve, "address of the CloudFront API listener", "APIAddr"},
+	{"edge_addr", "edge-addr", "", Serve | Edge, "address of the viewer (edge) listener", "EdgeAddr"},
+	{"data_dir", "data-dir", "", Serve, "directory of the durable store", "DataDir"},
+	{"memory", "memory", "", Serve, "keep everything in memory (nothing survives a restart)", "Memory"},
+	{"invalidation_delay", "invalidation-delay", "", Serve, "time an invalidation stays InProgress (rehearse real CloudFront timing with minutes)", "InvalidationDelay"},
+	{"deploy_delay", "deploy-delay", "", Serve, "time a created or updated distribution stays InProgress before Deployed", "DeployDelay"},
+	{"account_id", "account-id", "", Serve, "AWS account id used in ARNs", "AccountID"},
+	{"domain_suffix", "domain-suffix", "", Serve, "suffix of distributions' domain names (d1234567890abc.<suffix>)", "DomainSuffix"},
+	{"no_edge", "no-edge", "", Serve, "run the control plane alone, without the in-process edge", "NoEdge"},
+	{"edge_name", "edge-name", "name", Serve | Edge, "name of the edge in the fleet registry (edge: default the host name and edge port)", "EdgeName"},
+	{"edge_timeout", "edge-timeout", "", Serve, "how long an edge may go without acknowledging (stopped, cut off, dead) before it leaves the registry; edges keep their max_staleness at half of it at most", "EdgeTimeout"},
+	{"control_plane", "control-plane", "", Edge, "URL of the control plane's API (openfront serve), e.g. http://127.0.0.1:4747", "ControlPlane"},
+	{"cache_size", "cache-size", "", Serve | Edge, "bytes of memory the edge cache may hold (suffixes KiB, MiB, GiB)", "CacheSize"},
+	{"max_object_size", "max-object-size", "", Serve | Edge, "largest object the edge caches; larger ones stream through uncached", "MaxObjectSize"},
+	{"max_staleness", "max-staleness", "", Serve | Edge, "how long an edge may go without an acknowledgement accepted by the control plane before it stops serving from its cache (it answers 503 until caught up); at most half edge_timeout", "MaxStaleness"},
+	{"pop", "pop", "", Serve | Edge, "X-Amz-Cf-Pop the edge reports", "Pop"},
+	{"log_level", "log-level", "", Serve | Edge, "debug, info, warn or error", "LogLevel"},
+	{"shutdown_timeout", "shutdown-timeout", "", Serve | Edge, "how long in-flight requests may take to finish on SIGINT/SIGTERM", "ShutdownTimeout"},
+}
+
+// ptr returns the address of s's field for setting t.
+func (s *Settings) ptr(t Setting) reflect.Value {
+	f := reflect.ValueOf(s).Elem().FieldByName(t.field)
+	if !f.IsValid() {
+		panic("config: Table names no field " + t.field)
+	}
+	return f.Addr()
+}
+
+// Source says where a setting's value came from, for error messages.
+type Source struct {
+	Flag string // the flag, if a flag set it
+	Env  string // the variable, if the environment set it
+	Line int    // the line of the config file, if the file set it
+}
+
+func (s Source) String() string {
+	switch {
+	case s.Flag != "":
+		return "--" + s.Flag
+	case s.Env != "":
+		return s.Env
+	case s.Line > 0:
+		return fmt.Sprintf("line %d", s.Line)
+	}
+	return "default"
+}
+
+// Flags registers cmd's settings on fs and returns a function to call
+// after fs.Parse: it puts into dst what the environment (env, e.g.
+// os.LookupEnv) and the flags given set, over what dst holds (defaults,
+// then the file), and records each value's source in sources (by key).
+func Flags(fs *flag.FlagSet, cmd Command) (apply func(dst *Settings, env func(string) (string, bool), sources map[string]Source) error) {
+	vals := Defaults()
+	for _, t := range Table {
+		name := t.FlagFor(cmd)
+		if name == "" {
+			continue
+		}
+		p := vals.ptr(t)
+		switch v := p.Interface().(type) {
+		case *string:
+			fs.StringVar(v, name, *v, t.Usage)
+		case *bool:
+			fs.BoolVar(v, name, *v, t.Usage)
+		case *time.Duration:
+			fs.DurationVar(v, name, *v, t.Usage)
+		case *ByteSize:
+			fs.Var(v, name, t.Usage)
+		default:
+			panic(fmt.Sprintf("config: setting %s has unsupported type %T", t.Key, v))
+		}
+	}
+	return func(dst *Settings, env func(string) (string, bool), sources map[string]Source) error {
+		set := map[string]bool{}
+		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		for _, t := range Table {
+			if t.Commands&cmd == 0 {
+				continue
+			}
+			if name := t.FlagFor(cmd); set[name] {
+				dst.ptr(t).Elem().Set(vals.ptr(t).Elem())
+				sources[t.Key] = Source{Flag: name}
+				continue
+			}
+			if env == nil {
+				continue
+			}
+			if s, ok := env(t.Env()); ok {
+				if err := setText(dst.ptr(t), s); err != nil {
+					return fmt.Errorf("%s: %w", t.Env(), err)
+				}
+				sources[t.Key] = Source{Env: t.Env()}
+			}
+		}
+		return nil
+	}
+}
+
+// setText parses s into the setting p points to.
+func setText(p reflect.Value, s string) error {
+	switch v := p.Interface().(type) {
+	case *string:
+		*v = s
+	case *bool:
+		b, err := strconv.ParseBool(s)
+		if err != nil {
+			return fmt.Errorf("%q is not true or false", s)
+		}
+		*v = b
+	case *time.Duration:
+		d, err := time.ParseDuration(s)
+		if err != nil {
+			return fmt.Errorf("%q is not a duration (e.g. 30s, 2m)", s)
+		}
+		*v = d
+	case encoding.TextUnmarshaler:
+		return v.UnmarshalText([]byte(s))
+	default:
+		return fmt.Errorf("unsupported type %T", v)
+	}
+	return nil
+}
+
+// Check validates the settings cmd uses, naming the source of a bad value.
+func (s *Settings) Check(cmd Command, sources map[string]Source) error {
+	bad := func(key, format string, args ...any) error {
+		return fmt.Errorf("%s: %s: %s", sources[key], key, fmt.Sprintf(format, args...))
+	}
+	uses := func(key string) bool {
+		for _, t := range Table {
+			if t.Key == key {
+				return t.Commands&cmd != 0
+			}
+		}
+		return false
+	}
+	for key, addr := range map[string]string{"api_addr": s.APIAddr, "edge_addr": s.EdgeAddr} {
+		if !uses(key) {
+			continue
+		}
+		if _, port, err := net.SplitHostPort(addr); err != nil || port == "" {
+			return bad(key, "%q is not a host:port address", addr)
+		}
+	}
+	for key, d := range map[string]time.Duration{"invalidation_delay": s.InvalidationDelay, "deploy_delay": s.DeployDelay,
+		"edge_timeout": s.EdgeTimeout, "max_staleness": s.MaxStaleness, "shutdown_timeout": s.ShutdownTimeout} {
+		if uses(key) && d < 0 {
+			return bad(key, "must not be negative")
+		}
+	}
+	if uses("edge_timeout") && s.EdgeTimeout <= 0 {
+		return bad("edge_timeout", "must be positive")
+	}
+	if s.CacheSize < 0 {
+		return bad("cache_size", "must not be negative")
+	}
+	if s.MaxObjectSize < 0 {
+		return bad("max_object_size", "must not be negative")
+	}
+	if s.MaxObjectSize > s.CacheSize {
+		return bad("max_object_size", "%d is larger than cache_size %d", s.MaxObjectSize, s.CacheSize)
+	}
+	switch strings.ToLower(s.LogLevel) {
+	case "debug", "info", "warn", "error":
+	default:
+		return bad("log_level", "%q is not debug, info, warn or error", s.LogLevel)
+	}
+	if uses("account_id") && (len(s.AccountID) != 12 || strings.Trim(s.AccountID, "0123456789") != "") {
+		return bad("account_id", "%q is not 12 digits", s.AccountID)
+	}
+	if uses("pop") && s.Pop == "" {
+		return bad("pop", "must not be empty")
+	}
+	return nil
+}
+
+// ByteSize is a number of bytes, written as an integer or with a suffix:
+// KiB, MiB, GiB (powers of 1,024) or KB, MB, GB (of 1,000).
+type ByteSize int64
+
+var sizeSuffixes = []struct {
+	s string
+	n int64
+}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"B", 1}}
+
+// UnmarshalText implements encoding.TextUnmarshaler (flags, YAML, env).
+func (b *ByteSize) UnmarshalText(text []byte) error {
+	s := strings.TrimSpace(string(text))
+	mult := int64(1)
+	for _, suf := range sizeSuffixes {
+		if strings.HasSuffix(s, suf.s) {
+			s, mult = strings.TrimSpace(strings.TrimSuffix(s, suf.s)), suf.n
+			break
+		}
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n < 0 || (n > 0 && mult > (1<<62)/n) {
+		return fmt.Errorf("%q is not a size (bytes, or a number with KiB, MiB or GiB)", string(text))
+	}
+	*b = ByteSize(n * mult)
+	return nil
+}
+
+// String implements flag.Value: the largest binary unit that divides it.
+func (b *ByteSize) String() string {
+	n := int64(*b)
+	for _, suf := range []struct {
+		s string
+		n int64
+	}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}} {
+		if n != 0 && n%suf.n == 0 {
+			return fmt.Sprintf("%d%s", n/suf.n, suf.s)
+		}
+	}
+	return strconv.FormatInt(n, 10)
+}
+
+// UnmarshalYAML reads a size from the file, naming the line of a bad one.
+func (b *ByteSize) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind != yaml.ScalarNode {
+		return fmt.Errorf("line %d: expected a size", n.Line)
+	}
+	if err := b.UnmarshalText([]byte(n.Value)); err != nil {
+		return fmt.Errorf("line %d: %w", n.Line, err)
+	}
+	return nil
+}
+
+// Set implements flag.Value.
+func (b *ByteSize) Set(s string) error { return b.UnmarshalText([]byte(s)) }
+
+// LookupEnv is os.LookupEnv, the env of a real process.
+var LookupEnv = os.LookupEnv
+
+// Reference is the Markdown table of every setting that
+// docs/configuration.md holds (TestReferenceIsCurrent keeps them equal).
+func Reference() string {
+	var b strings.Builder
+	b.WriteString("| key | `serve` flag | `edge` flag | environment | default | meaning |\n|---|---|---|---|---|---|\n")
+	def := Defaults()
+	for _, t := range Table {
+		flagCell := func(cmd Command) string {
+			if name := t.FlagFor(cmd); name != "" {
+				return "`--" + name + "`"
+			}
+			return "—"
+		}
+		v := def.ptr(t).Elem().Interface()
+		var shown string
+		switch x := v.(type) {
+		case ByteSize:
+			shown = x.String()
+		case string:
+			shown = x
+		default:
+			shown = fmt.Sprint(x)
+		}
+		if shown == "" {
+			shown = "—"
+		} else {
+			shown = "`" + shown + "`"
+		}
+		fmt.Fprintf(&b, "| `%s` | %s | %s | `%s` | %s | %s |\n", t.Key, flagCell(Serve), flagCell(Edge), t.Env(), shown, t.Usage)
+	}
+	return b.String()
+}
+
+func countFields(s Settings) int { return reflect.TypeOf(s).NumField() }

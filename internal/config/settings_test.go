@@ -1,0 +1,168 @@
+package config
+
+import (
+	"flag"
+	"io"
+	"os"
+	"strings"
+	"testing"
+	"time"
+)
+
+// envOf makes an env lookup from "NAME=value" pairs.
+func envOf(kv ...string) func(string) (string, bool) {
+	m := map[string]string{}
+	for _, s := range kv {
+		k, v, _ := strings.Cut(s, "=")
+		m[k] = v
+	}
+	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+}
+
+// load does what serve and edge do: the file, then the environment and
+// the flags over it.
+func load(t *testing.T, cmd Command, file string, env func(string) (string, bool), args ...string) (*Config, error) {
+	t.Helper()
+	c, err := Parse([]byte(file))
+	if err != nil {
+		return nil, err
+	}
+	fs := flag.NewFlagSet("test", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	apply := Flags(fs, cmd)
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if err := apply(&c.Settings, env, c.Sources); err != nil {
+		return nil, err
+	}
+	return c, c.Settings.Check(cmd, c.Sources)
+}
+
+func TestSettingsPrecedence(t *testing.T) {
+	file := "api_addr: 127.0.0.1:1001\nedge_addr: 127.0.0.1:1002\ncache_size: 64MiB\nedge_timeout: 1m\nlog_level: warn\n"
+	c, err := load(t, Serve, file, envOf("OPENFRONT_EDGE_ADDR=127.0.0.1:2002", "OPENFRONT_LOG_LEVEL=debug"), "--log-level", "error")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := c.Settings
+	if s.APIAddr != "127.0.0.1:1001" || s.EdgeAddr != "127.0.0.1:2002" || s.LogLevel != "error" ||
+		s.CacheSize != 64<<20 || s.EdgeTimeout != time.Minute || s.DataDir != Defaults().DataDir {
+		t.Errorf("settings = %+v", s)
+	}
+	for key, want := range map[string]string{"api_addr": "line 1", "edge_addr": "OPENFRONT_EDGE_ADDR", "log_level": "--log-level", "data_dir": "default"} {
+		if got := c.Sources[key].String(); got != want {
+			t.Errorf("source of %s = %s, want %s", key, got, want)
+		}
+	}
+}
+
+func TestEdgeFlagNames(t *testing.T) {
+	c, err := load(t, Edge, "", nil, "--name", "edge-a", "--control-plane", "http://127.0.0.1:4747")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.EdgeName != "edge-a" || c.ControlPlane != "http://127.0.0.1:4747" {
+		t.Errorf("edge settings = %+v", c.Settings)
+	}
+	fs := flag.NewFlagSet("edge", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	Flags(fs, Edge)
+	if err := fs.Parse([]string{"--data-dir", "x"}); err == nil {
+		t.Error("edge accepted serve's --data-dir")
+	}
+}
+
+func TestSettingsErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name, file string
+		env        func(string) (string, bool)
+		args       []string
+		want       string
+	}{
+		{"dash key", "edge-addr: 127.0.0.1:1\n", nil, nil, `line 1: unknown key "edge-addr" (did you mean "edge_addr"?)`},
+		{"unknown key", "distributions: []\nfoo: 1\n", nil, nil, `line 2: unknown key "foo"`},
+		{"bad size in file", "cache_size: lots\n", nil, nil, "line 1"},
+		{"bad duration in file", "edge_timeout: soon\n", nil, nil, "line 1"},
+		{"negative in file", "edge_timeout: -1s\n", nil, nil, "line 1: edge_timeout: must not be negative"},
+		{"object over cache", "cache_size: 1MiB\nmax_object_size: 2MiB\n", nil, nil, "line 2: max_object_size: 2097152 is larger than cache_size 1048576"},
+		{"bad env", "", envOf("OPENFRONT_MAX_STALENESS=often"), nil, "OPENFRONT_MAX_STALENESS: \"often\" is not a duration"},
+		{"bad flag value", "", nil, []string{"--log-level", "loud"}, `--log-level: log_level: "loud" is not debug, info, warn or error`},
+		{"bad address", "api_addr: nowhere\n", nil, nil, `line 1: api_addr: "nowhere" is not a host:port address`},
+		{"bad account", "account_id: '12'\n", nil, nil, "line 1: account_id"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := load(t, Serve, tc.file, tc.env, tc.args...)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error = %v, want it to contain %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestByteSize(t *testing.T) {
+	for in, want := range map[string]int64{"0": 0, "1024": 1024, "256MiB": 256 << 20, "2 GiB": 2 << 30, "10KB": 10_000, "7B": 7} {
+		var b ByteSize
+		if err := b.UnmarshalText([]byte(in)); err != nil || int64(b) != want {
+			t.Errorf("%q = %d, %v; want %d", in, b, err, want)
+		}
+	}
+	for _, in := range []string{"", "-1", "1.5MiB", "MiB", "99999999999GiB"} {
+		var b ByteSize
+		if err := b.UnmarshalText([]byte(in)); err == nil {
+			t.Errorf("%q accepted as %d", in, b)
+		}
+	}
+	for n, want := range map[ByteSize]string{0: "0", 1000: "1000", 256 << 20: "256MiB", 3 << 30: "3GiB", 3072: "3KiB", 1536: "1536"} {
+		if got := n.String(); got != want {
+			t.Errorf("ByteSize(%d) = %q, want %q", int64(n), got, want)
+		}
+	}
+}
+
+// Every setting has a field, a key, a flag and usage text, and every
+// Settings field is in Table.
+func TestTableComplete(t *testing.T) {
+	seen := map[string]bool{}
+	var s Settings
+	for _, e := range Table {
+		s.ptr(e) // panics on a wrong field name
+		if e.Key == "" || e.Flag == "" || e.Usage == "" || e.Commands == 0 {
+			t.Errorf("incomplete setting %+v", e)
+		}
+		if seen[e.Key] {
+			t.Errorf("key %s twice", e.Key)
+		}
+		seen[e.Key] = true
+	}
+	if n := len(Table); n != countFields(Settings{}) {
+		t.Errorf("Table has %d settings, Settings %d fields", n, countFields(Settings{}))
+	}
+}
+
+// TestReferenceIsCurrent: docs/configuration.md shows Reference().
+// OPENFRONT_UPDATE_DOCS=1 rewrites it.
+func TestReferenceIsCurrent(t *testing.T) {
+	const path = "../../docs/configuration.md"
+	const begin, end = "<!-- settings:begin -->\n", "<!-- settings:end -->"
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(data)
+	i, j := strings.Index(doc, begin), strings.Index(doc, end)
+	if i < 0 || j < i {
+		t.Fatalf("%s has no %q … %q section", path, begin, end)
+	}
+	want := doc[:i+len(begin)] + Reference() + doc[j:]
+	if doc == want {
+		return
+	}
+	if os.Getenv("OPENFRONT_UPDATE_DOCS") != "" {
+		if err := os.WriteFile(path, []byte(want), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	t.Errorf("%s's settings table is not config.Reference(); run OPENFRONT_UPDATE_DOCS=1 go test -run ReferenceIsCurrent ./internal/config", path)
+}
