@@ -6,6 +6,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"net/http"
 	"os"
@@ -29,6 +30,13 @@ import (
 var binary string
 
 func TestMain(m *testing.M) {
+	flag.Parse()
+	if testing.Short() {
+		// The end-to-end suite builds the binary (with -race) and drives
+		// real processes: the full `go test ./...` runs it.
+		fmt.Println("e2e: skipped with -short")
+		os.Exit(0)
+	}
 	dir, err := os.MkdirTemp("", "openfront-e2e-")
 	if err != nil {
 		panic(err)
