@@ -62,15 +62,12 @@ func newSite(d *distribution.Distribution) *site {
 
 // match returns the behavior CloudFront applies to a request for rawPath
 // (escaped, as sent): the first path-pattern behavior whose pattern
-// matches it, else the default behavior.
+// matches its normalized form (path.go), else the default behavior.
 func (s *site) match(rawPath string) *behavior {
 	if len(s.behaviors) == 0 {
 		return &s.def
 	}
-	p := canonical(rawPath, false)
-	if p == "" {
-		p = "/"
-	}
+	p := normalizePath(rawPath)
 	for i := range s.behaviors {
 		if matchPattern(s.behaviors[i].pattern, p) {
 			return &s.behaviors[i]
@@ -284,7 +281,7 @@ func (b *behavior) forwardViewerHeaders(out *http.Request, r *http.Request) {
 // Path patterns.
 //
 // A PathPattern is matched, case-sensitively, against the request's path
-// (without the query string) in the canonical form of key.go: '*' matches
+// (without the query string) in the normalized form of path.go: '*' matches
 // zero or more characters, '?' exactly one, and a pattern without a leading
 // '/' matches as if it had one ("*.jpg" is "/*.jpg", so it matches every
 // .jpg in every directory; "images/*" is "/images/*"). One character is
