@@ -132,7 +132,7 @@ type behavior struct {
 
 	allowed       methods // AllowedMethods; GET and HEAD always
 	cachedOptions bool    // OPTIONS is among CachedMethods: its answers are cached
-	noCache       bool    // CachingDisabled, or every header forwarded
+	noCache       bool    // CachingDisabled, MaxTTL 0, or every header forwarded
 
 	headers     []string // forwarded headers, canonical names, sorted: part of the key
 	allHeaders  bool     // "*": every viewer header is forwarded
@@ -170,8 +170,13 @@ func compileBehavior(d *distribution.Distribution, cb *distribution.CacheBehavio
 		noCache:      cb.CachePolicyID == cachingDisabledPolicy,
 		compress:     cb.Compress,
 	}
-	if cb.MaxTTL == 0 && cb.DefaultTTL == 0 && cb.MinTTL == 0 && cb.CachePolicyID == "" {
-		b.defaultTTL, b.maxTTL = 24*time.Hour, 365*24*time.Hour
+	// A MaxTTL of 0 caches nothing, whatever the origin's Cache-Control
+	// says (ttl.go): such a behavior is served as CachingDisabled is, so
+	// that concurrent viewers do not even share one origin response. The
+	// TTLs are taken as given: the API and the configuration file put
+	// CloudFront's defaults in where none is set, so 0 is always explicit.
+	if cb.MaxTTL <= 0 {
+		b.noCache = true
 	}
 	for _, m := range cb.AllowedMethods {
 		b.allowed |= methodBit(m)
