@@ -134,7 +134,11 @@ func normalizePrefix(prefix string) string {
 		return "/" + canonical(prefix, false)
 	}
 	dir := normalizePath(prefix[:k+1]) // ends with '/'
-	return dir + canonical(prefix[k+1:], false)
+	rest := canonical(prefix[k+1:], false)
+	if dir == prefix[:k+1] && rest == prefix[k+1:] {
+		return prefix // already normalized: no allocation
+	}
+	return dir + rest
 }
 
 // climbsOut reports whether p, a normalized path, goes above the root for

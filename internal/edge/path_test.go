@@ -141,6 +141,9 @@ func TestNormalizePrefix(t *testing.T) {
 			t.Errorf("normalizePrefix(%q) = %q, want %q", c.in, got, c.want)
 		}
 	}
+	if n := testing.AllocsPerRun(100, func() { _ = normalizePrefix("/dir12/file3") }); n != 0 {
+		t.Errorf("normalizePrefix of a normalized prefix: %v allocations, want 0", n)
+	}
 }
 
 func TestClimbsOut(t *testing.T) {
