@@ -4,8 +4,8 @@
 //
 // It behaves as a CloudFront edge running a distribution's cache behaviors
 // with legacy cache settings (behavior.go). A request is served by the
-// first CacheBehaviors item whose PathPattern matches its path, else by
-// the default behavior; each behavior has its own target origin (origin
+// first CacheBehaviors item whose PathPattern matches its normalized path
+// (path.go), else by the default behavior; each behavior has its own target origin (origin
 // path, custom headers, ports and protocol policy, connection attempts and
 // timeouts), AllowedMethods (others get CloudFront's 403) and
 // CachedMethods, TTLs, query strings, forwarded headers and cookies. GET
