@@ -62,15 +62,12 @@ func newSite(d *distribution.Distribution) *site {
 
 // match returns the behavior CloudFront applies to a request for rawPath
 // (escaped, as sent): the first path-pattern behavior whose pattern
-// matches it, else the default behavior.
+// matches its normalized form (path.go), else the default behavior.
 func (s *site) match(rawPath string) *behavior {
 	if len(s.behaviors) == 0 {
 		return &s.def
 	}
-	p := canonical(rawPath, false)
-	if p == "" {
-		p = "/"
-	}
+	p := normalizePath(rawPath)
 	for i := range s.behaviors {
 		if matchPattern(s.behaviors[i].pattern, p) {
 			return &s.behaviors[i]
@@ -135,7 +132,7 @@ type behavior struct {
 
 	allowed       methods // AllowedMethods; GET and HEAD always
 	cachedOptions bool    // OPTIONS is among CachedMethods: its answers are cached
-	noCache       bool    // CachingDisabled, or every header forwarded
+	noCache       bool    // CachingDisabled, MaxTTL 0, or every header forwarded
 
 	headers     []string // forwarded headers, canonical names, sorted: part of the key
 	allHeaders  bool     // "*": every viewer header is forwarded
@@ -173,8 +170,13 @@ func compileBehavior(d *distribution.Distribution, cb *distribution.CacheBehavio
 		noCache:      cb.CachePolicyID == cachingDisabledPolicy,
 		compress:     cb.Compress,
 	}
-	if cb.MaxTTL == 0 && cb.DefaultTTL == 0 && cb.MinTTL == 0 && cb.CachePolicyID == "" {
-		b.defaultTTL, b.maxTTL = 24*time.Hour, 365*24*time.Hour
+	// A MaxTTL of 0 caches nothing, whatever the origin's Cache-Control
+	// says (ttl.go): such a behavior is served as CachingDisabled is, so
+	// that concurrent viewers do not even share one origin response. The
+	// TTLs are taken as given: the API and the configuration file put
+	// CloudFront's defaults in where none is set, so 0 is always explicit.
+	if cb.MaxTTL <= 0 {
+		b.noCache = true
 	}
 	for _, m := range cb.AllowedMethods {
 		b.allowed |= methodBit(m)
@@ -284,7 +286,7 @@ func (b *behavior) forwardViewerHeaders(out *http.Request, r *http.Request) {
 // Path patterns.
 //
 // A PathPattern is matched, case-sensitively, against the request's path
-// (without the query string) in the canonical form of key.go: '*' matches
+// (without the query string) in the normalized form of path.go: '*' matches
 // zero or more characters, '?' exactly one, and a pattern without a leading
 // '/' matches as if it had one ("*.jpg" is "/*.jpg", so it matches every
 // .jpg in every directory; "images/*" is "/images/*"). One character is

@@ -75,7 +75,7 @@ func twoOrigins(id string, a, b *origin, host string, behaviors ...distribution.
 func TestPathPatternBehaviors(t *testing.T) {
 	a, b := newOrigin(t), newOrigin(t)
 	d := twoOrigins("E1", a, b, "site.test",
-		distribution.CacheBehavior{PathPattern: "/api/*", ForwardQueryString: true, MinTTL: 0, DefaultTTL: 0, MaxTTL: 0,
+		distribution.CacheBehavior{PathPattern: "/api/*", ForwardQueryString: true, MinTTL: 0, DefaultTTL: 0, MaxTTL: 31536000,
 			AllowedMethods: []string{"GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"}},
 		distribution.CacheBehavior{PathPattern: "*.png", MinTTL: 0, DefaultTTL: 60, MaxTTL: 60},
 		distribution.CacheBehavior{PathPattern: "/api/special", TargetOriginID: distribution.FileOriginID}, // shadowed by /api/*
@@ -396,7 +396,7 @@ func TestConfigChangeTakesEffect(t *testing.T) {
 	h.expect("site.test", "/x.png", "from a", miss)
 	// A new version routes *.png to b: cached objects stay (as in
 	// CloudFront) until invalidated.
-	dists.reg.Store(distribution.NewRegistry(twoOrigins("E1", a, b, "site.test", distribution.CacheBehavior{PathPattern: "*.png"})))
+	dists.reg.Store(distribution.NewRegistry(twoOrigins("E1", a, b, "site.test", distribution.CacheBehavior{PathPattern: "*.png", DefaultTTL: 86400, MaxTTL: 31536000})))
 	h.expect("site.test", "/x.png", "from a", hit)
 	h.apply("E1", "/x.png")
 	h.expect("site.test", "/x.png", "from b", miss)

@@ -4,8 +4,8 @@
 //
 // It behaves as a CloudFront edge running a distribution's cache behaviors
 // with legacy cache settings (behavior.go). A request is served by the
-// first CacheBehaviors item whose PathPattern matches its path, else by
-// the default behavior; each behavior has its own target origin (origin
+// first CacheBehaviors item whose PathPattern matches its normalized path
+// (path.go), else by the default behavior; each behavior has its own target origin (origin
 // path, custom headers, ports and protocol policy, connection attempts and
 // timeouts), AllowedMethods (others get CloudFront's 403) and
 // CachedMethods, TTLs, query strings, forwarded headers and cookies. GET
@@ -348,7 +348,8 @@ func (e *Edge) stamp(h http.Header, xcache, requestID string) {
 // names (distribution.Registry.ByHost); none, or a disabled one, gets
 // CloudFront's 403 "The request could not be satisfied" page. The request
 // is then served by the first cache behavior whose PathPattern matches its
-// path, else by the default behavior. A method outside the behavior's
+// normalized path (path.go), else by the default behavior; a path that
+// climbs above the root through escaped separators gets a 400. A method outside the behavior's
 // AllowedMethods gets CloudFront's 403. GET and HEAD go through the cache,
 // and OPTIONS too when the behavior's CachedMethods has it; other allowed
 // methods go to the behavior's origin uncached.
@@ -361,7 +362,13 @@ func (e *Edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s := e.site(d)
-	rawPath := r.URL.EscapedPath()
+	// Everything below sees the normalized path (path.go); normalizing it
+	// again, as match and objectName do, finds nothing to do.
+	rawPath := normalizePath(r.URL.EscapedPath())
+	if climbsOut(rawPath) {
+		e.errorPage(w, r, http.StatusBadRequest, msgBadRequest, id)
+		return
+	}
 	b := s.match(rawPath)
 	switch {
 	case b.origin == nil: // the API refuses such a configuration

@@ -23,8 +23,11 @@ import (
 //   - bytes that cannot stand raw in a URI (space, controls, non-ASCII,
 //     `"<>\^{|}` and a '%' that starts no escape) are escaped: the
 //     invalidation path "/caf\u00e9 menu" is "/caf%C3%A9%20menu";
+//   - in the path, runs of '/' are merged and dot segments removed, after
+//     the decoding above (path.go: normalizePath): "/a/%2e%2e/b//c" is
+//     "/b/c";
 //   - nothing else changes: case matters, "+" is not a space, query
-//     parameters keep their order, dot segments are not removed.
+//     parameters keep their order.
 //
 // The name a request is cached under is computed by the same function as
 // the name an invalidation path designates (objectName), so "/" with a
@@ -73,15 +76,12 @@ func keepParams(query string, keys []string) string {
 	return strings.Join(kept, "&")
 }
 
-// namePath is the path part of an object name: rawPath canonical, with the
-// default root object in place of "/".
+// namePath is the path part of an object name: rawPath normalized
+// (path.go), with the default root object in place of "/".
 func namePath(b *behavior, rawPath string) string {
-	p := canonical(rawPath, false)
-	if p == "" {
-		p = "/" // an absolute-form request for the bare origin
-	}
+	p := normalizePath(rawPath) // "" (absolute form, the bare origin) is "/"
 	if p == "/" && b.rootObject != "" {
-		p = "/" + canonical(b.rootObject, false)
+		p = normalizePath("/" + b.rootObject)
 	}
 	return p
 }
@@ -105,12 +105,15 @@ type pattern struct {
 // so a path's query string is dropped: "/a.jpg?v=2" invalidates "/a.jpg",
 // and so does "/a.jpg?v=*" (the query could only have narrowed the match).
 // A wildcard prefix ending inside a %XX escape ("/a%2*") is cut before the
-// '%': it then matches more than asked, never less.
+// '%': it then matches more than asked, never less. Paths are normalized
+// as requests are (path.go), so "/a/./b.html" invalidates what "/a/b.html"
+// and "/a/%62.html" cached; a wildcard's directory is, its last partial
+// segment only made canonical ("/a/../b/c*" is the prefix "/b/c").
 func invalidationPattern(s *site, p string) pattern {
 	prefix, wild := strings.CutSuffix(p, "*")
 	rawPath, rawQuery, hasQuery := strings.Cut(prefix, "?")
 	if wild && !hasQuery {
-		return pattern{name: canonical(trimPartialEscape(rawPath), false), wildcard: true}
+		return pattern{name: normalizePrefix(trimPartialEscape(rawPath)), wildcard: true}
 	}
 	b := s.match(rawPath)
 	if !wild {

@@ -222,6 +222,11 @@ func TestViewerListenerWireAsNetHTTP(t *testing.T) {
 		{"if-none-match", req("GET", "/obj", "HTTP/1.1", `If-None-Match: "v1"`), false, nil},
 		{"if-modified-since HEAD", req("HEAD", "/obj", "HTTP/1.1", "If-Modified-Since: "+lm), false, nil},
 		{"percent-encoded path", req("GET", "/a%41b", "HTTP/1.1"), false, nil},
+		// One object whatever the spelling: the fast path and the bridge
+		// compute the normalized path's key (path.go).
+		{"dot segments, fast path", req("GET", "/x/./../obj", "HTTP/1.1"), true, nil},
+		{"double slash, fast path", req("GET", "//obj", "HTTP/1.1"), true, nil},
+		{"escaped dot segment", req("GET", "/x/%2e%2e/obj", "HTTP/1.1"), false, nil},
 		{"absolute-form target", "GET http://site.test/obj HTTP/1.1\r\nHost: other.test\r\n\r\n", false, nil},
 		{"unknown host", "GET /obj HTTP/1.1\r\nHost: nobody.test\r\n\r\n", false, nil},
 		{"origin 404", req("GET", "/missing", "HTTP/1.1"), false, nil},

@@ -91,7 +91,9 @@ var noStoreErrors = map[int]bool{
 //   - s-maxage, else max-age: that value, raised to MinTTL, capped at MaxTTL;
 //   - Expires (and no max-age): until then, raised to MinTTL, capped at
 //     MaxTTL; a malformed Expires is in the past;
-//   - none of these: DefaultTTL (kept between MinTTL and MaxTTL).
+//   - none of these: DefaultTTL (kept between MinTTL and MaxTTL);
+//   - MaxTTL 0: never cached (compileBehavior serves such a behavior
+//     uncached, as CachingDisabled).
 //
 // 302 and 307 are cached only with an explicit lifetime. Other statuses
 // below 400 are never cached.
@@ -130,6 +132,9 @@ func freshness(status int, h http.Header, b *behavior, errorTTL time.Duration, n
 			ttl = max(ttl, min(explicit, b.maxTTL))
 		}
 		return ttl, ttl > 0
+	}
+	if b.maxTTL <= 0 {
+		return 0, false // MaxTTL 0 caches nothing, even with max-age
 	}
 	if cc.noStore || cc.noCache || cc.private {
 		if b.minTTL <= 0 || !cacheableStatus[status] {

@@ -156,6 +156,8 @@ func TestFreshness(t *testing.T) {
 	def := behaviorOf(distribution.FromFile("E", &url.URL{Scheme: "http", Host: "o"}, nil, "", now))
 	minTTL := def
 	minTTL.minTTL = time.Hour
+	zero := def // MinTTL = DefaultTTL = MaxTTL = 0
+	zero.defaultTTL, zero.maxTTL = 0, 0
 	for _, c := range []struct {
 		b      *behavior
 		status int
@@ -191,6 +193,12 @@ func TestFreshness(t *testing.T) {
 		{&def, 500, nil, 0, false},
 		{&def, 503, []string{"Cache-Control", "max-age=60"}, 0, false},
 		{&def, 206, nil, 0, false},
+		// MaxTTL 0: nothing is cached, whatever the origin says.
+		{&zero, 200, nil, 0, false},
+		{&zero, 200, []string{"Cache-Control", "max-age=60"}, 0, false},
+		{&zero, 200, []string{"Cache-Control", "public, s-maxage=60"}, 0, false},
+		{&zero, 200, []string{"Expires", now.Add(time.Hour).Format(http.TimeFormat)}, 0, false},
+		{&zero, 301, nil, 0, false},
 	} {
 		h := http.Header{}
 		for i := 0; i+1 < len(c.kv); i += 2 {
@@ -251,5 +259,22 @@ func TestByHost(t *testing.T) {
 		if got != want {
 			t.Errorf("ByHost(%q) = %q, want %q", host, got, want)
 		}
+	}
+}
+
+// TestZeroTTLs checks that TTLs of 0 are taken as given, not as unset:
+// a behavior whose MaxTTL is 0 is served uncached.
+func TestZeroTTLs(t *testing.T) {
+	d := distribution.FromFile("E", &url.URL{Scheme: "http", Host: "o"}, nil, "", time.Now())
+	if b := behaviorOf(d); b.noCache || b.defaultTTL != 24*time.Hour || b.maxTTL != 365*24*time.Hour {
+		t.Fatalf("defaults: noCache %v, TTLs %v / %v", b.noCache, b.defaultTTL, b.maxTTL)
+	}
+	d.Config.DefaultBehavior.MinTTL, d.Config.DefaultBehavior.DefaultTTL, d.Config.DefaultBehavior.MaxTTL = 0, 0, 0
+	if b := behaviorOf(d); !b.noCache || b.defaultTTL != 0 || b.maxTTL != 0 {
+		t.Fatalf("0/0/0: noCache %v, TTLs %v / %v", b.noCache, b.defaultTTL, b.maxTTL)
+	}
+	d.Config.DefaultBehavior.MaxTTL = 60 // DefaultTTL 0: revalidated, not uncached
+	if b := behaviorOf(d); b.noCache {
+		t.Fatal("0/0/60 is served uncached")
 	}
 }
