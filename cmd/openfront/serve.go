@@ -208,8 +208,9 @@ func serve(f serveFlags, cfg *config.Config, log *slog.Logger) error {
 	for id, k := range keys {
 		consoleKeys[id] = console.Key{Secret: k.Secret, Distributions: k.Distributions}
 	}
-	// The web console, beside the API on its listener. Its Metrics is
-	// the edge's Prometheus registry when metrics are on.
+	// The web console, beside the API on its listener, over the same
+	// services and keys. Metrics (a prometheus.Gatherer) stays nil, and
+	// its pages say "metrics not enabled", until a registry is wired.
 	web := console.New(console.Config{Distributions: dists, Invalidations: svc, Fleet: hub,
 		Keys: consoleKeys, EdgeTimeout: f.edgeTimeout, Logger: log})
 	ln, err := net.Listen("tcp", f.apiAddr)

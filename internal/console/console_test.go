@@ -23,6 +23,9 @@ import (
 	"github.com/openfront/openfront/internal/store/memory"
 )
 
+// A prometheus.Gatherer (a *prometheus.Registry) is what the console takes.
+var _ Gatherer = prometheus.Gatherer(nil)
+
 // regDists serves distribution.Service's reads from a registry.
 type regDists struct{ *distribution.Registry }
 

@@ -207,10 +207,10 @@ func (cs *Console) serveSignIn(w http.ResponseWriter, r *http.Request) {
 	// Compare even for an unknown id, so that timing does not tell
 	// which ids exist.
 	if !equal(secret, k.Secret) || !ok || secret == "" {
-		cs.log.Info("console sign-in refused", "access_key_id", id, "remote", r.RemoteAddr)
 		if len(id) > 128 {
 			id = id[:128]
 		}
+		cs.log.Info("console sign-in refused", "access_key_id", id, "remote", r.RemoteAddr)
 		cs.signInPage(w, r, http.StatusUnauthorized, id, "The access key id or the secret key is wrong.")
 		return
 	}
