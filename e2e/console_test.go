@@ -263,7 +263,9 @@ func TestConsoleInBrowser(t *testing.T) {
 	}
 	origin := newTestOrigin(t)
 	origin.set("/index.html", "hello", "Cache-Control", "max-age=3600")
-	s := startServer(t, options{config: fmt.Sprintf(consoleConfig, origin.port)})
+	// A long edge timeout: edge-b, stopped below, must stay in the
+	// registry however slow the machine.
+	s := startServer(t, options{config: fmt.Sprintf(consoleConfig, origin.port), args: []string{"--edge-timeout", "5m"}})
 	keyEnv := []string{"OPENFRONT_ACCESS_KEY_ID=AKIDCONSOLE", "OPENFRONT_SECRET_ACCESS_KEY=console-secret"}
 	remote := startEdge(t, s.URL, "edge-b", keyEnv, "--max-staleness", "10s")
 
@@ -449,6 +451,12 @@ func TestConsoleInBrowser(t *testing.T) {
 	if r := viewEdge(s.EdgeURL, "www.console.test", "/index.html"); r.xcache != "Miss from cloudfront" {
 		t.Errorf("after the invalidation the in-process edge answers %s", r)
 	}
+
+	// The distribution's list shows it Completed.
+	do("the distribution's invalidations",
+		chromedp.Navigate(s.URL+"/console/distributions/"+distID),
+		chromedp.WaitVisible(chromedp.CSS(`#invalidations tr[data-id="`+invID+`"] td.status.Completed`)))
+	shot("console-distribution.png")
 
 	// The edge registry.
 	do("the edges", chromedp.Navigate(s.URL+"/console/edges"), chromedp.WaitVisible(chromedp.CSS(`#edges tr[data-edge="edge-b"]`)))
