@@ -235,7 +235,7 @@ func (cs *Console) distribution(w http.ResponseWriter, r *http.Request, s *sessi
 }
 
 // statusOf maps an invalidation error to the HTTP status the API answers
-// it with.
+// it with (internal/cloudfront's table of statuses).
 func statusOf(err error) int {
 	switch invalidation.CodeOf(err) {
 	case "":
@@ -244,6 +244,8 @@ func statusOf(err error) int {
 		return http.StatusNotFound
 	case invalidation.CodeBatchTooLarge:
 		return http.StatusRequestEntityTooLarge
+	case invalidation.CodeInvalidationBatchAlreadyExists:
+		return http.StatusConflict
 	default:
 		return http.StatusBadRequest
 	}

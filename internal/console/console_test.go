@@ -346,7 +346,7 @@ func TestCreateInvalidationErrors(t *testing.T) {
 		t.Fatalf("first create: %d", code)
 	}
 	code, page = post("/two", "same")
-	if code != 400 || !strings.Contains(page, "InvalidationBatchAlreadyExists") {
+	if code != http.StatusConflict || !strings.Contains(page, "<strong>InvalidationBatchAlreadyExists</strong>: Your request contains a caller reference that was used for a previous invalidation batch for the same distribution.") {
 		t.Errorf("reused CallerReference: %d", code)
 	}
 	// A form larger than MaxFormBytes is refused, not read.
