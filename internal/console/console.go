@@ -64,8 +64,12 @@ type Distributions interface {
 // (invalidation.Service): the console creates through it, so its rules
 // and errors are the API's.
 type Invalidations interface {
+	// Create accepts a batch (a replay returns the earlier invalidation);
+	// a rule's violation is an *invalidation.Error.
 	Create(ctx context.Context, distributionID string, b invalidation.Batch) (invalidation.Invalidation, bool, error)
+	// Get returns one invalidation of a distribution.
 	Get(ctx context.Context, distributionID, id string) (invalidation.Invalidation, error)
+	// List returns up to maxItems invalidations after marker, newest first.
 	List(ctx context.Context, distributionID, marker string, maxItems int) (invalidation.Page, error)
 }
 

@@ -170,6 +170,12 @@ func TestSignInAndSessions(t *testing.T) {
 	if code, _, _ := b.do("GET", "/console/api/distributions/EAAAAAAAAAAAA/invalidations", nil); code != http.StatusUnauthorized {
 		t.Fatalf("JSON without a session: %d, want 401", code)
 	}
+	if code, _, _ := b.do("POST", "/console/distributions/EAAAAAAAAAAAA/invalidations", url.Values{"paths": {"/x"}, "caller_reference": {"r0"}}); code != http.StatusUnauthorized {
+		t.Fatalf("POST without a session: %d, want 401", code)
+	}
+	if page, _ := f.inv.List(context.Background(), "EAAAAAAAAAAAA", "", 10); len(page.Items) != 0 {
+		t.Fatalf("a POST without a session created %v", page.Items)
+	}
 	if code := b.signIn("AKIDADMIN", "wrong"); code != http.StatusUnauthorized {
 		t.Fatalf("wrong secret: %d, want 401", code)
 	}
