@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"sync"
@@ -16,6 +17,7 @@ import (
 	"github.com/openfront/openfront/internal/cloudfront"
 	"github.com/openfront/openfront/internal/cloudfront/fastapi"
 	"github.com/openfront/openfront/internal/config"
+	"github.com/openfront/openfront/internal/console"
 	"github.com/openfront/openfront/internal/distribution"
 	"github.com/openfront/openfront/internal/edge"
 	"github.com/openfront/openfront/internal/fastserve"
@@ -201,12 +203,21 @@ func serve(f serveFlags, cfg *config.Config, log *slog.Logger) error {
 
 	api := cloudfront.NewHandler(cloudfront.Config{Invalidations: svc, Distributions: dists, Fleet: hub.Handler(),
 		Keys: keys, AccountID: f.accountID, Logger: log})
+	consoleKeys := map[string]console.Key{}
+	for id, k := range keys {
+		consoleKeys[id] = console.Key{Secret: k.Secret, Distributions: k.Distributions}
+	}
+	// The web console, beside the API on its listener, over the same
+	// services and keys. Metrics (a prometheus.Gatherer) stays nil, and
+	// its pages say "metrics not enabled", until a registry is wired.
+	web := console.New(console.Config{Distributions: dists, Invalidations: svc, Fleet: hub,
+		Keys: consoleKeys, EdgeTimeout: f.edgeTimeout, Logger: log})
 	ln, err := net.Listen("tcp", f.apiAddr)
 	if err != nil {
 		return fmt.Errorf("--api-addr: %w", err)
 	}
 	endpoint := "http://" + ln.Addr().String()
-	apiServer := newServer(api, log)
+	apiServer := newServer(api, console.Mount(web, api), log)
 	apiServer.RegisterOnShutdown(hub.StopStreams)
 	servers := []interface {
 		Serve(net.Listener) error
@@ -280,6 +291,7 @@ func serve(f serveFlags, cfg *config.Config, log *slog.Logger) error {
 		}
 	}
 	fmt.Printf("openfront API listening on %s\n", endpoint)
+	fmt.Printf("openfront console on %s%s\n", endpoint, console.Prefix)
 	if edgeURL != "" {
 		fmt.Printf("openfront edge listening on %s\n", edgeURL)
 	} else {
@@ -339,11 +351,12 @@ func openStore(dir string, log *slog.Logger) (durableStore, string, error) {
 
 // newServer returns the API listener: fasthttp (internal/fastserve), with
 // CreateInvalidation answered without building an *http.Request and
-// everything else through the bridge to the API's http.Handler; 10 s to
+// everything else through the bridge to h (the API's http.Handler with
+// the console beside it); 10 s to
 // read a request head, 2 minutes idle, bodies up to
 // cloudfront.MaxBodyBytes (docs/architecture.md, "The API listener").
-func newServer(api *cloudfront.Handler, log *slog.Logger) *fastserve.Server {
-	return fastapi.New(fastapi.Config{API: api, Logger: log})
+func newServer(api *cloudfront.Handler, h http.Handler, log *slog.Logger) *fastserve.Server {
+	return fastapi.New(fastapi.Config{API: api, Handler: h, Logger: log})
 }
 
 // applyThenDelay completes an invalidation once the fleet has applied it,
