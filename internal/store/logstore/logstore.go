@@ -429,10 +429,14 @@ func (s *Store) flushLoop() {
 				// Whatever the write left after s.size is of unknown
 				// state; probe overwrites it before the next frame.
 				s.dirty = max(s.dirty, s.size+int64(len(b.buf)))
-				err = s.recoverFrom(err, b)
-				if !s.isBroken() {
-					probe.Reset(retryInterval)
-				}
+			}
+		}
+		if err != nil {
+			// b's writes failed (or came before a failure between
+			// frames: a compaction's directory fsync): undo them.
+			err = s.recoverFrom(err, b)
+			if !s.isBroken() {
+				probe.Reset(retryInterval)
 			}
 		}
 		if err == nil && sn != nil {
@@ -515,7 +519,7 @@ func (s *Store) recoverFrom(err error, b *batch) error {
 	s.open = s.newBatch(open.epoch + 1)
 	if rerr != nil {
 		s.broken = true
-		s.failed = fmt.Errorf("log store %s: %w: %w; reading the log back failed: %w (no more writes until restart)", s.path, invalidation.ErrUnavailable, err, rerr)
+		s.failed = fmt.Errorf("%w; reading the log back failed: %w (no more writes until restart)", err, rerr)
 		s.log.Error("log store: cannot read the log back after a failed write; refusing writes until restart", "path", s.path, "err", rerr)
 	} else {
 		s.memState = t
