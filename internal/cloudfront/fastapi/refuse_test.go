@@ -113,8 +113,10 @@ func TestAPIListenerDiffersAsDocumented(t *testing.T) {
 		{"HTTP/1.2", signed(func(s string) string { return strings.Replace(s, " HTTP/1.1\r\n", " HTTP/1.2\r\n", 1) }),
 			"HTTP/1.0 201 Created", "HTTP/1.1 201 Created"},
 		// Refused on purpose (fastserve checkHead); net/http folds the
-		// first and accepts the others.
-		{"obs-fold", signed(func(s string) string { return strings.Replace(s, "Content-Type:", "X-A: a\r\n folded\r\nContent-Type:", 1) }),
+		// first and accepts the second.
+		{"obs-fold", signed(func(s string) string {
+			return strings.Replace(s, "Content-Type:", "X-A: a\r\n folded\r\nContent-Type:", 1)
+		}),
 			"HTTP/1.1 400 Bad Request", "HTTP/1.1 201 Created"},
 		{"a bare LF between header lines", signed(func(s string) string { return strings.Replace(s, "Content-Type:", "X-A: a\nContent-Type:", 1) }),
 			"HTTP/1.1 400 Bad Request", "HTTP/1.1 201 Created"},
