@@ -226,7 +226,7 @@ func (s *Store) finishCompaction(res compactResult) (failed bool) {
 	s.f.Close()
 	tail := s.size - s.compactFrom
 	s.f, s.size, s.alloc, s.snapSize = res.f, res.size+tail, res.size+tail, res.size
-	err = syncDir(s.dir)
+	err = s.syncDir()
 	s.mu.Lock()
 	s.end = s.size
 	if err != nil {

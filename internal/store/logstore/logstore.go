@@ -113,8 +113,9 @@ type Store struct {
 	dirty   int64
 	dirSync bool
 	// fault, set by tests only, is asked before each write ("extend",
-	// "frame", "probe") and fdatasync ("sync") of the log; an error fails
-	// it (a frame's write after writing half of it).
+	// "frame", "probe") and fdatasync ("sync") of the log and fsync of
+	// its directory after a compaction ("dirsync"); an error fails it (a
+	// frame's write after writing half of it).
 	fault atomic.Pointer[func(op string) error]
 
 	mu        sync.Mutex
@@ -579,7 +580,7 @@ func (s *Store) probe() bool {
 	}
 	err := func() error {
 		if s.dirSync {
-			if err := syncDir(s.dir); err != nil {
+			if err := s.syncDir(); err != nil {
 				return err
 			}
 			s.dirSync = false
@@ -700,6 +701,16 @@ func (s *Store) writeAt(op string, b []byte, off int64) (int, error) {
 		}
 	}
 	return s.f.WriteAt(b, off)
+}
+
+// syncDir fsyncs the data directory (see fault: "dirsync").
+func (s *Store) syncDir() error {
+	if f := s.fault.Load(); f != nil {
+		if err := (*f)("dirsync"); err != nil {
+			return err
+		}
+	}
+	return syncDir(s.dir)
 }
 
 // datasync fdatasyncs the log (see fault).
