@@ -13,6 +13,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudfront"
+	"github.com/aws/smithy-go"
 )
 
 // mountTmpfs mounts a tmpfs of size bytes on a new directory for the
@@ -76,8 +77,18 @@ func TestDiskFull(t *testing.T) {
 		for i := range paths {
 			paths[i] = fmt.Sprintf("/disk/%d/%d/%s", n, i, strings.Repeat("x", 200))
 		}
-		out, err := c.CreateInvalidation(ctx(t), &cloudfront.CreateInvalidationInput{
-			DistributionId: aws.String(distID), InvalidationBatch: batch(fmt.Sprint("disk-", n), paths...)})
+		in := &cloudfront.CreateInvalidationInput{DistributionId: aws.String(distID), InvalidationBatch: batch(fmt.Sprint("disk-", n), paths...)}
+		out, err := c.CreateInvalidation(ctx(t), in)
+		for try := 0; try < 3 && err != nil; try++ {
+			var ae smithy.APIError
+			if errors.As(err, &ae) {
+				break
+			}
+			// Not an answer (the client's connection failed under
+			// load): the same request again, a replay if it was created.
+			t.Logf("CreateInvalidation: %v; again", err)
+			out, err = c.CreateInvalidation(ctx(t), in)
+		}
 		if err == nil {
 			acked = append(acked, *out.Invalidation.Id)
 		}
