@@ -51,6 +51,10 @@ var statusOf = map[string]int{
 	distribution.CodeInvalidTagging:                 http.StatusBadRequest,
 }
 
+// errUnavailable is AWS's common error for a temporary failure of the
+// server.
+var errUnavailable = &apiError{http.StatusServiceUnavailable, "ServiceUnavailable", "The request has failed due to a temporary failure of the server."}
+
 func invalidArgument(msg string) *apiError {
 	return &apiError{http.StatusBadRequest, invalidation.CodeInvalidArgument, msg}
 }
@@ -80,6 +84,12 @@ func toAPIError(err error, log *slog.Logger, reqID string) *apiError {
 	var se *sigv4.Error
 	if errors.As(err, &se) {
 		return &apiError{se.Status, se.Code, se.Message}
+	}
+	if errors.Is(err, invalidation.ErrUnavailable) {
+		// The store cannot write now (a full disk) and retries by itself:
+		// AWS's answer for a temporary failure, which SDKs retry.
+		log.Warn("storage unavailable", "request_id", reqID, "err", err)
+		return errUnavailable
 	}
 	log.Error("internal error", "request_id", reqID, "err", err)
 	return &apiError{http.StatusInternalServerError, "InternalError", "We encountered an internal error. Please try again."}

@@ -15,6 +15,7 @@ import (
 	"reflect"
 	"regexp"
 	"strings"
+	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -83,6 +84,9 @@ var idPattern = regexp.MustCompile(`^[A-Z0-9]{1,64}$`)
 // Parse reads and checks a configuration document. Settings it does not
 // set keep their defaults.
 func Parse(data []byte) (*Config, error) {
+	if err := checkText(data); err != nil {
+		return nil, err
+	}
 	c := Config{Settings: Defaults(), Sources: map[string]Source{}}
 	if err := topLevelKeys(data, c.Sources); err != nil {
 		return nil, err
@@ -90,7 +94,7 @@ func Parse(data []byte) (*Config, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
-		return nil, tidy(err)
+		return nil, withLine(tidy(err), data)
 	}
 	seen := map[string]int{}
 	aliases := map[string]int{}
@@ -148,7 +152,7 @@ var sections = map[string]bool{"distributions": true, "credentials": true, "limi
 func topLevelKeys(data []byte, sources map[string]Source) error {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return tidy(err)
+		return withLine(tidy(err), data)
 	}
 	if len(doc.Content) == 0 {
 		return nil // empty document
@@ -237,6 +241,57 @@ func strictDecode(n *yaml.Node, v any) error {
 
 func tidy(err error) error {
 	return errors.New(strings.TrimPrefix(err.Error(), "yaml: "))
+}
+
+// lineRef is how an error names its line.
+var lineRef = regexp.MustCompile(`\bline [0-9]+\b`)
+
+// withLine makes err name a line when the YAML library's does not: it
+// leaves out the first line of the document (its marks count from 0 and
+// 0 means unset), and a few of its errors carry no position at all.
+func withLine(err error, data []byte) error {
+	msg := err.Error()
+	if lineRef.MatchString(msg) {
+		return err
+	}
+	line := 1
+	for _, p := range []struct{ pattern, prefix string }{
+		{`unknown anchor '(.*)' referenced`, "*"},
+		{`anchor '(.*)' value contains itself`, "&"},
+	} {
+		if m := regexp.MustCompile(p.pattern).FindStringSubmatch(msg); m != nil {
+			if i := bytes.Index(data, []byte(p.prefix+m[1])); i >= 0 {
+				line = 1 + bytes.Count(data[:i], []byte("\n"))
+			}
+		}
+	}
+	if strings.Contains(msg, "excessive aliasing") {
+		if i := bytes.IndexByte(data, '*'); i >= 0 {
+			line = 1 + bytes.Count(data[:i], []byte("\n"))
+		}
+	}
+	return fmt.Errorf("line %d: %s", line, msg)
+}
+
+// checkText refuses what YAML does not allow in a document (invalid UTF-8,
+// control characters other than tab, line feed and carriage return),
+// naming the line, which the YAML library's reader does not.
+func checkText(data []byte) error {
+	line := 1
+	for i := 0; i < len(data); {
+		r, n := utf8.DecodeRune(data[i:])
+		switch {
+		case r == utf8.RuneError && n == 1:
+			return fmt.Errorf("line %d: invalid UTF-8 (byte %#02x at offset %d); the file must be UTF-8", line, data[i], i)
+		case r == '\n':
+			line++
+		case r == '\t' || r == '\r' || r == 0x85 || r == 0xFEFF:
+		case r < 0x20 || (r >= 0x7F && r < 0xA0) || (r >= 0xD800 && r <= 0xDFFF) || r == 0xFFFE || r == 0xFFFF:
+			return fmt.Errorf("line %d: control character %U is not allowed", line, r)
+		}
+		i += n
+	}
+	return nil
 }
 
 // generatedID derives a stable Id from the entry, so invalidations stored

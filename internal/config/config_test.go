@@ -295,6 +295,20 @@ func TestParseErrors(t *testing.T) {
 			"  - access_key_id: A",
 			"    secret_access_key: C",
 		), []string{"line 4", "duplicate access_key_id A", "line 2"}},
+		{"syntax error on the first line", []byte(`"http://a`), []string{"line 1"}},
+		{"control character", doc(
+			"api_addr: x",
+			"data_dir: a\x00b",
+		), []string{"line 2", "U+0000"}},
+		{"invalid UTF-8", doc(
+			"api_addr: x",
+			"",
+			"data_dir: \xff",
+		), []string{"line 3", "UTF-8"}},
+		{"unknown anchor", doc(
+			"api_addr: x",
+			"data_dir: *nowhere",
+		), []string{"line 2", "nowhere"}},
 		{"credential naming unknown distribution", doc(
 			"distributions:",
 			"  - id: E1",

@@ -253,6 +253,11 @@ func TestViewerListenerWireAsNetHTTP(t *testing.T) {
 		{"HTTP/1.0 without Host", "GET /obj HTTP/1.0\r\n\r\n", false, close10},
 		{"two Host headers", "GET /obj HTTP/1.1\r\nHost: site.test\r\nHost: site.test\r\n\r\n", false, []string{"Content-Length: 15"}},
 		{"method not allowed", req("TRACE", "/obj", "HTTP/1.1"), false, nil},
+		// A head net/http refuses and fasthttp reads: the listener
+		// refuses it before the fast path (which would take it, hence
+		// true) sees it.
+		{"header name with a space", req("GET", "/obj", "HTTP/1.1", "Foo Bar: x"), true, []string{"Content-Length: 36"}},
+		{"header name with a space HTTP/1.0", req("GET", "/obj", "HTTP/1.0", "Foo Bar: x"), true, []string{"Content-Length: 36"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -359,6 +359,10 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx) {
 	if !ctx.Request.Header.IsHTTP11() {
 		ctx.Response.Header.SetProtocol(http10) // net/http answers HTTP/1.0 in kind
 	}
+	if p := checkHead(ctx.Request.Header.RawHeaders()); p != headOK {
+		refuseHead(ctx, p)
+		return
+	}
 	if !validHostHeader(ctx.Request.Header.Host()) {
 		// net/http refuses a Host header it would not hand on before any
 		// handler sees the request (whatever the protocol, in its words):

@@ -51,6 +51,11 @@ var ErrNoSuchInvalidation = newError(CodeNoSuchInvalidation, msgNoSuchInvalidati
 // ErrNotFound is what a Store returns for a record it does not hold.
 var ErrNotFound = errors.New("not found")
 
+// ErrUnavailable is wrapped by the errors a Store returns while it cannot
+// write (its disk is full, say) and expects to again: the request may
+// succeed if tried again later. The protocol layer answers it 503.
+var ErrUnavailable = errors.New("storage temporarily unavailable")
+
 // ErrMarkerNotFound is what a Store returns when a list marker names no
 // invalidation of the distribution.
 var ErrMarkerNotFound = errors.New("marker not found")

@@ -192,8 +192,10 @@ func (s *Store) createImage(img []byte) (*os.File, error) {
 
 // finishCompaction copies the frames written since the snapshot after the
 // image and puts the new file in the old one's place. It runs in the
-// flusher, between frames.
-func (s *Store) finishCompaction(res compactResult) {
+// flusher, between frames. It reports whether writes are now refused
+// (the directory's fsync after the rename failed: until it succeeds, a
+// crash could bring back the old file, without the frames written since).
+func (s *Store) finishCompaction(res compactResult) (failed bool) {
 	s.compacting = false
 	before := s.size
 	err := res.err
@@ -212,26 +214,28 @@ func (s *Store) finishCompaction(res compactResult) {
 		}
 		s.log.Error("log store: compaction failed; the log goes on as it was", "path", s.path, "err", err)
 		s.snapSize = s.size // try again once it has doubled
-		return
+		return false
 	}
 	if err := os.Rename(s.path+compactSuffix, s.path); err != nil {
 		res.f.Close()
 		os.Remove(s.path + compactSuffix)
 		s.log.Error("log store: compaction failed; the log goes on as it was", "path", s.path, "err", err)
 		s.snapSize = s.size
-		return
+		return false
 	}
 	s.f.Close()
 	tail := s.size - s.compactFrom
 	s.f, s.size, s.alloc, s.snapSize = res.f, res.size+tail, res.size+tail, res.size
-	err = syncDir(s.dir)
+	err = s.syncDir()
 	s.mu.Lock()
 	s.end = s.size
 	if err != nil {
+		s.dirSync = true
 		s.fail(err)
 	}
 	s.mu.Unlock()
 	s.log.Info("log store: compacted", "path", s.path, "bytes_before", before, "bytes_after", s.size)
+	return err != nil
 }
 
 // copyTail appends the frames written since the snapshot to f, whose image

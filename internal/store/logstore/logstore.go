@@ -37,6 +37,7 @@ import (
 	"runtime"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/openfront/openfront/internal/distribution"
@@ -105,10 +106,22 @@ type Store struct {
 	// frames to copy after its image start in the current file.
 	compacting  bool
 	compactFrom int64
+	// After a failed write: dirty is the end of what it may have left
+	// after size (a part of a frame, in the page cache or on disk), and
+	// dirSync says the directory still needs an fsync (a compaction's
+	// rename). probe clears both before writes are accepted again.
+	dirty   int64
+	dirSync bool
+	// fault, set by tests only, is asked before each write ("extend",
+	// "frame", "probe") and fdatasync ("sync") of the log and fsync of
+	// its directory after a compaction ("dirsync"); an error fails it (a
+	// frame's write after writing half of it).
+	fault atomic.Pointer[func(op string) error]
 
 	mu        sync.Mutex
 	closed    bool
-	failed    error  // a write or sync failed: no more writes
+	failed    error  // a write or sync failed: writes are refused until a probe succeeds
+	broken    bool   // the log could not be read back after a failure: no more writes until restart
 	durable   uint64 // last epoch on disk
 	open      *batch // collecting writes; never nil
 	flushing  *batch // being written, or nil
@@ -121,6 +134,16 @@ type Store struct {
 	frames    uint64 // frames written since Open (commits)
 	end       int64  // size of the log after the last frame written
 
+	// memState is what the log holds, in memory; after a failed write it is
+	// read again from the log (see recoverFrom).
+	memState
+	// edgesEpoch and distsEpoch are the epochs of the last SaveEdges and
+	// of the last PutDistribution or DeleteDistribution.
+	edgesEpoch, distsEpoch uint64
+}
+
+// memState is the log's content in memory; guarded by Store.mu.
+type memState struct {
 	lastSeq       uint64 // last invalidation sequence number handed out (file-wide)
 	lastPos       uint64 // last fleet event position handed out
 	dists         map[string]*dist
@@ -130,9 +153,16 @@ type Store struct {
 	unsorted      bool              // events out of order (while replaying an image)
 	keys          map[string]keyEntry
 	edges         map[string][]byte
-	// edgesEpoch and distsEpoch are the epochs of the last SaveEdges and
-	// of the last PutDistribution or DeleteDistribution.
-	edgesEpoch, distsEpoch uint64
+}
+
+func newState() memState {
+	return memState{
+		dists:         map[string]*dist{},
+		inProgress:    map[uint64]*rec{},
+		distributions: map[string][]byte{},
+		keys:          map[string]keyEntry{},
+		edges:         map[string][]byte{},
+	}
 }
 
 // batch is the writes of one group commit, in the order they were made.
@@ -206,7 +236,7 @@ type keyEntry struct {
 // tail and compacting it if it has grown well past its live size.
 func Open(dir string, opts ...Option) (*Store, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w%s", err, spaceHint(err, filepath.Dir(dir)))
 	}
 	s := &Store{
 		dir:           dir,
@@ -217,11 +247,7 @@ func Open(dir string, opts ...Option) (*Store, error) {
 		kick:          make(chan struct{}, 1),
 		compacted:     make(chan compactResult, 1),
 		flushed:       make(chan struct{}),
-		dists:         map[string]*dist{},
-		inProgress:    map[uint64]*rec{},
-		distributions: map[string][]byte{},
-		keys:          map[string]keyEntry{},
-		edges:         map[string][]byte{},
+		memState:      newState(),
 	}
 	for _, o := range opts {
 		o(s)
@@ -233,7 +259,7 @@ func Open(dir string, opts ...Option) (*Store, error) {
 	s.dirLock = lock
 	if err := s.load(); err != nil {
 		lock.Close()
-		return nil, fmt.Errorf("open %s: %w", s.path, err)
+		return nil, fmt.Errorf("open %s: %w%s", s.path, err, spaceHint(err, dir))
 	}
 	s.end = s.size
 	s.open = s.newBatch(1)
@@ -303,11 +329,18 @@ func (s *Store) load() error {
 	s.alloc = max(s.alloc, s.size)
 	if s.shouldCompact() {
 		before := s.size
-		if err := s.writeImage(img); err != nil {
-			return fmt.Errorf("compacting: %w", err)
+		err := s.writeImage(img)
+		if err == nil {
+			s.log.Info("log store: compacted", "path", s.path, "bytes_before", before, "bytes_after", s.size)
+			return nil
 		}
-		s.log.Info("log store: compacted", "path", s.path, "bytes_before", before, "bytes_after", s.size)
-		return nil
+		if s.f != nil {
+			return fmt.Errorf("compacting: %w", err) // the new file is in place, its directory entry not synced
+		}
+		// The log is as it was: go on with it (on a disk too full for
+		// the image, say) and compact later.
+		s.log.Warn("log store: compaction at open failed; going on with the log as it is", "path", s.path, "err", err, "hint", spaceHint(err, s.dir))
+		s.snapSize = s.size
 	}
 	if s.f, err = os.OpenFile(s.path, os.O_WRONLY, 0); err != nil {
 		return err
@@ -332,11 +365,21 @@ func (s *Store) flushLoop() {
 	defer close(s.flushed)
 	linger := time.NewTimer(time.Hour)
 	linger.Stop()
+	// probe fires while writes are refused after a failure.
+	probe := time.NewTimer(time.Hour)
+	probe.Stop()
 	for {
 		select {
 		case <-s.kick:
 		case res := <-s.compacted:
-			s.finishCompaction(res)
+			if s.finishCompaction(res) {
+				probe.Reset(retryInterval)
+			}
+		case <-probe.C:
+			if !s.probe() {
+				probe.Reset(retryInterval)
+			}
+			continue
 		}
 		// Let the goroutines already runnable (requests about to write)
 		// join this frame: no timer, only the work at hand.
@@ -348,6 +391,7 @@ func (s *Store) flushLoop() {
 			s.mu.Unlock()
 			if closed {
 				s.lazyKick.Stop()
+				probe.Stop()
 				s.closeFile()
 				return
 			}
@@ -382,6 +426,19 @@ func (s *Store) flushLoop() {
 
 		if err == nil {
 			err = s.writeFrame(b.buf)
+			if err != nil {
+				// Whatever the write left after s.size is of unknown
+				// state; probe overwrites it before the next frame.
+				s.dirty = max(s.dirty, s.size+int64(len(b.buf)))
+			}
+		}
+		if err != nil {
+			// b's writes failed (or came before a failure between
+			// frames: a compaction's directory fsync): undo them.
+			err = s.recoverFrom(err, b)
+			if !s.isBroken() {
+				probe.Reset(retryInterval)
+			}
 		}
 		if err == nil && sn != nil {
 			s.compacting, s.compactFrom = true, s.size
@@ -389,10 +446,7 @@ func (s *Store) flushLoop() {
 		}
 
 		s.mu.Lock()
-		if err != nil {
-			s.fail(err)
-			err = s.failed
-		} else {
+		if err == nil {
 			s.durable = b.epoch
 			s.frames++
 			s.end = s.size
@@ -413,12 +467,144 @@ func (s *Store) flushLoop() {
 	}
 }
 
-// fail stops writes after err; s.mu is held.
+// retryInterval is how often, while writes are refused after a failed
+// write, the flusher checks whether the log can be written again.
+const retryInterval = time.Second
+
+// probeAhead is how much room after the log a probe must be able to write
+// (and sync) before writes are accepted again.
+const probeAhead = 64 << 10
+
+// fail refuses writes after err until a probe succeeds; s.mu is held.
 func (s *Store) fail(err error) {
-	if s.failed == nil {
-		s.failed = fmt.Errorf("log store %s: %w (no more writes until restart)", s.path, err)
-		s.log.Error("log store: write failed; refusing writes until restart", "path", s.path, "err", err)
+	if pe := (*os.PathError)(nil); errors.As(err, &pe) && filepath.Base(pe.Path) != filepath.Base(s.path) {
+		// A file a compaction renamed keeps its first name in errors.
+		err = &os.PathError{Op: pe.Op, Path: s.path, Err: pe.Err}
 	}
+	if s.failed == nil {
+		s.failed = fmt.Errorf("log store: %w: %w%s", invalidation.ErrUnavailable, err, spaceHint(err, s.dir))
+		s.log.Error("log store: write failed; refusing writes until the log can be written again", "path", s.path, "err", err, "retry_every", retryInterval)
+	}
+}
+
+func (s *Store) isBroken() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.broken
+}
+
+// recoverFrom handles the failure err of writing b, in the flusher: writes
+// are refused from now on (until probe succeeds), and what memory holds is
+// put back to what the log holds, so that no write whose writer is told it
+// failed is shown, counted (the in-progress usage) or written later. The
+// writes of the open batch, made on top of b's, fail with it. It returns
+// the error for b's writers.
+//
+// The log is read back up to s.size, the end of the last frame whose
+// fdatasync succeeded: those bytes are on disk, and the page cache holds
+// them as they are (a failed fdatasync may drop or mark clean only pages
+// dirtied since, which is what probe writes again). Reading it is what
+// Open does after a crash at this point: the same code, the same state.
+// It costs as much as an Open, once per failure (writes are refused, with
+// no work, until a probe succeeds).
+func (s *Store) recoverFrom(err error, b *batch) error {
+	s.mu.Lock()
+	s.fail(err)
+	err = s.failed
+	s.mu.Unlock()
+
+	t, rerr := s.readBack()
+
+	s.mu.Lock()
+	open := s.open
+	s.open = s.newBatch(open.epoch + 1)
+	if rerr != nil {
+		s.broken = true
+		s.failed = fmt.Errorf("%w; reading the log back failed: %w (no more writes until restart)", err, rerr)
+		s.log.Error("log store: cannot read the log back after a failed write; refusing writes until restart", "path", s.path, "err", rerr)
+	} else {
+		s.memState = t
+	}
+	// Nothing in memory refers to b's or open's epochs any more.
+	s.lastStamp, s.distsEpoch, s.edgesEpoch = s.durable, min(s.distsEpoch, s.durable), min(s.edgesEpoch, s.durable)
+	s.lazyKick.Stop()
+	s.mu.Unlock()
+	open.err = err
+	close(open.done)
+	return err
+}
+
+// readBack reads the log's first s.size bytes into a new state.
+func (s *Store) readBack() (memState, error) {
+	f, err := os.Open(s.path)
+	if err != nil {
+		return memState{}, err
+	}
+	defer f.Close()
+	data := make([]byte, s.size)
+	if _, err := f.ReadAt(data, 0); err != nil {
+		return memState{}, err
+	}
+	if _, err := parseHeader(data); err != nil {
+		return memState{}, err
+	}
+	t := &Store{ids: s.ids, memState: newState()}
+	for off := headerSize; off < len(data); {
+		payload, next, ok := frameAt(data, off)
+		if !ok {
+			return memState{}, fmt.Errorf("the frame at offset %d, synced before, does not read back", off)
+		}
+		if err := t.replay(payload); err != nil {
+			return memState{}, fmt.Errorf("frame at offset %d: %w", off, err)
+		}
+		off = next
+	}
+	t.sortEvents()
+	return t.memState, nil
+}
+
+// probe checks, in the flusher, whether the log can be written again after
+// a failure: it writes zeros over what the failed writes may have left
+// after the log and probeAhead more, fdatasyncs (and fsyncs the directory
+// if a compaction's rename still needs it), and accepts writes again if
+// that worked. Overwriting, rather than trusting what the page cache
+// holds there, is what makes the next fdatasync cover it: after a failed
+// fdatasync, Linux may have marked those pages clean although they never
+// reached the disk.
+func (s *Store) probe() bool {
+	s.mu.Lock()
+	failed, broken := s.failed != nil, s.broken
+	s.mu.Unlock()
+	if !failed || broken {
+		return true
+	}
+	err := func() error {
+		if s.dirSync {
+			if err := s.syncDir(); err != nil {
+				return err
+			}
+			s.dirSync = false
+		}
+		end := max(s.dirty, s.size+probeAhead)
+		for o := s.size; o < end; {
+			n, err := s.writeAt("probe", zeros[:min(pageSize, end-o)], o)
+			o += int64(n)
+			s.alloc = max(s.alloc, o)
+			if err != nil {
+				return err
+			}
+		}
+		return s.datasync()
+	}()
+	if err != nil {
+		return false
+	}
+	s.dirty = 0
+	s.mu.Lock()
+	s.failed = nil
+	s.mu.Unlock()
+	s.log.Info("log store: the log can be written again; accepting writes", "path", s.path)
+	return true
 }
 
 // closeFile finishes a compaction under way, trims the zeros written
@@ -430,11 +616,9 @@ func (s *Store) closeFile() {
 	if s.f == nil {
 		return
 	}
-	s.mu.Lock()
-	failed := s.failed
-	s.mu.Unlock()
-	// Leave the file as long as the log.
-	if failed == nil && s.alloc > s.size && s.f.Truncate(s.size) == nil {
+	// Leave the file as long as the log (without what a failed write
+	// left after it).
+	if max(s.alloc, s.dirty) > s.size && s.f.Truncate(s.size) == nil {
 		datasync(s.f)
 	}
 	s.f.Close()
@@ -445,6 +629,19 @@ func (s *Store) closeFile() {
 const writeAhead = 4 << 20
 
 var zeros = make([]byte, 256<<10)
+
+// aheadFor is how many zeros to write ahead in f's filesystem: writeAhead,
+// or a quarter of the space free when that is less.
+func aheadFor(f *os.File) int64 {
+	free, ok := freeSpace(f)
+	if !ok || free/4 >= writeAhead {
+		return writeAhead
+	}
+	if free/4 < pageSize {
+		return 0
+	}
+	return free / 4
+}
 
 // pageSize is how much of zeros writeFrame writes at a time.
 var pageSize = int64(min(os.Getpagesize(), len(zeros)))
@@ -465,26 +662,65 @@ var pageSize = int64(min(os.Getpagesize(), len(zeros)))
 // writeback writes a dirty folio whole, so zeros written 256 KiB at a time
 // had every frame's fdatasync write 256 KiB (≈ 25–50 KiB per request
 // under make bench) instead of the page or two the frame touches.
+//
+// Space is short when the filesystem has less than 4 × writeAhead free:
+// then the zeros written ahead are a quarter of what is free (none once
+// that is less than a page), and running out of space while writing them
+// only fails the frame if the frame itself does not fit.
 func (s *Store) writeFrame(buf []byte) error {
 	sealFrame(buf)
 	if need := s.size + int64(len(buf)); need > s.alloc {
-		to := need + writeAhead
+		to := need + aheadFor(s.f)
 		for s.alloc < to {
-			n, err := s.f.WriteAt(zeros[:min(pageSize, to-s.alloc)], s.alloc)
+			n, err := s.writeAt("extend", zeros[:min(pageSize, to-s.alloc)], s.alloc)
 			s.alloc += int64(n)
 			if err != nil {
+				if s.alloc >= need {
+					break
+				}
 				return err
 			}
 		}
 	}
-	if _, err := s.f.WriteAt(buf, s.size); err != nil {
+	if _, err := s.writeAt("frame", buf, s.size); err != nil {
 		return err
 	}
-	if err := datasync(s.f); err != nil {
+	if err := s.datasync(); err != nil {
 		return err
 	}
 	s.size += int64(len(buf))
 	return nil
+}
+
+// writeAt writes b at off in the log (see fault).
+func (s *Store) writeAt(op string, b []byte, off int64) (int, error) {
+	if f := s.fault.Load(); f != nil {
+		if err := (*f)(op); err != nil {
+			n, _ := s.f.WriteAt(b[:len(b)/2], off)
+			return n, err
+		}
+	}
+	return s.f.WriteAt(b, off)
+}
+
+// syncDir fsyncs the data directory (see fault: "dirsync").
+func (s *Store) syncDir() error {
+	if f := s.fault.Load(); f != nil {
+		if err := (*f)("dirsync"); err != nil {
+			return err
+		}
+	}
+	return syncDir(s.dir)
+}
+
+// datasync fdatasyncs the log (see fault).
+func (s *Store) datasync() error {
+	if f := s.fault.Load(); f != nil {
+		if err := (*f)("sync"); err != nil {
+			return err
+		}
+	}
+	return datasync(s.f)
 }
 
 func allZero(b []byte) bool {

@@ -31,3 +31,26 @@ func lockDir(dir string) (*os.File, error) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// freeSpace returns the bytes free for an unprivileged user on f's
+// filesystem.
+func freeSpace(f *os.File) (int64, bool) {
+	var st syscall.Statfs_t
+	if err := syscall.Fstatfs(int(f.Fd()), &st); err != nil {
+		return 0, false
+	}
+	return int64(st.Bavail) * int64(st.Bsize), true
+}
+
+// spaceHint says how much space dir's filesystem has left when err is
+// ENOSPC or EDQUOT ("" otherwise), for errors that say exactly why.
+func spaceHint(err error, dir string) string {
+	if !errors.Is(err, syscall.ENOSPC) && !errors.Is(err, syscall.EDQUOT) {
+		return ""
+	}
+	var st syscall.Statfs_t
+	if syscall.Statfs(dir, &st) != nil {
+		return " (the data directory's filesystem is full)"
+	}
+	return fmt.Sprintf(" (the filesystem of %s has %d bytes free of %d)", dir, int64(st.Bavail)*int64(st.Bsize), int64(st.Blocks)*int64(st.Bsize))
+}
