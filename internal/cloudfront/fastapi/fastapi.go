@@ -164,7 +164,11 @@ func plainHost(h []byte) bool {
 func (r *request) read(rh *fasthttp.RequestHeader) bool {
 	r.h = rh
 	contentLengths := 0
-	for raw := rh.RawHeaders(); len(raw) > 0; {
+	raw := rh.RawHeaders()
+	if n := bytes.Count(raw, newline); n > cap(r.lines) {
+		r.lines = make([]headerLine, 0, n) // one allocation, not one per doubling
+	}
+	for len(raw) > 0 {
 		var line []byte
 		line, raw, _ = bytes.Cut(raw, newline)
 		line = bytes.TrimSuffix(line, cr)
@@ -216,10 +220,12 @@ var tokenByte = fastserve.AlnumAnd("!#$%&'*+-.^_`|~")
 type request struct {
 	h     *fasthttp.RequestHeader
 	lines []headerLine
-	// sorted says lines are sorted by name (ASCII case folded), each
-	// name's values in the order received: a request of more than
-	// scanLines lines is sorted at its first lookup, so that a
-	// verification costs O(log n) per header name, not O(n).
+	// order indexes lines sorted by name (ASCII case folded), each name's
+	// lines in the order received, when sorted: the lines of a request of
+	// more than scanLines lines are sorted at its first lookup, so that a
+	// verification costs O(log n) per header name, not O(n). (Indexes,
+	// not the lines: sorting them moves no pointers.)
+	order  []int32
 	sorted bool
 }
 
@@ -238,8 +244,8 @@ var requestPool = sync.Pool{New: func() any { return &request{lines: make([]head
 // release returns r to the pool, keeping no reference to the request.
 func (r *request) release() {
 	clear(r.lines)
-	r.h, r.lines, r.sorted = nil, r.lines[:0], false
-	if cap(r.lines) > maxPooledLines {
+	r.h, r.lines, r.order, r.sorted = nil, r.lines[:0], r.order[:0], false
+	if cap(r.lines) > maxPooledLines || cap(r.order) > maxPooledLines {
 		return
 	}
 	requestPool.Put(r)
@@ -260,11 +266,21 @@ func (r *request) AppendHeader(dst []string, name string) []string {
 		return dst
 	}
 	if !r.sorted {
-		slices.SortStableFunc(r.lines, func(a, b headerLine) int { return compareFold(a.name, b.name) })
+		r.order = slices.Grow(r.order[:0], len(r.lines))
+		for i := range r.lines {
+			r.order = append(r.order, int32(i))
+		}
+		slices.SortFunc(r.order, func(a, b int32) int {
+			if c := compareFold(r.lines[a].name, r.lines[b].name); c != 0 {
+				return c
+			}
+			return int(a - b)
+		})
 		r.sorted = true
 	}
-	i, _ := slices.BinarySearchFunc(r.lines, name, func(l headerLine, name string) int { return compareFold(l.name, s2b(name)) })
-	for _, l := range r.lines[i:] {
+	i, _ := slices.BinarySearchFunc(r.order, name, func(j int32, name string) int { return compareFold(r.lines[j].name, s2b(name)) })
+	for _, j := range r.order[i:] {
+		l := r.lines[j]
 		if !equalFold(l.name, name) {
 			break
 		}
