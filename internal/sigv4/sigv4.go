@@ -156,7 +156,9 @@ type Request interface {
 	Host() string
 	// AppendHeader appends the values of the header named name (any
 	// case) to dst, in the order the request has them, and returns dst.
-	// It is not asked for Host.
+	// It is not asked for Host. A verification asks for at most
+	// MaxSignedHeaders+3 names, so a request of many header lines should
+	// not be scanned whole for each.
 	AppendHeader(dst []string, name string) []string
 	// ContentLength is the body's length, -1 when unknown.
 	ContentLength() int64
@@ -304,7 +306,7 @@ func (v *Verifier) VerifyRequest(r Request, body []byte) (string, error) {
 	sum := sha256.Sum256(body)
 	var bodyHash [2 * sha256.Size]byte
 	hex.Encode(bodyHash[:], sum[:])
-	switch h := sc.first(r, "X-Amz-Content-Sha256"); h {
+	switch sc.first(r, "X-Amz-Content-Sha256") {
 	case "", "UNSIGNED-PAYLOAD", string(bodyHash[:]):
 	default:
 		return "", &Error{http.StatusBadRequest, "XAmzContentSHA256Mismatch", "The provided 'x-amz-content-sha256' header does not match what was computed."}
