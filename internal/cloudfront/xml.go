@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/openfront/openfront/internal/cloudfront/xmlmodel"
 	"github.com/openfront/openfront/internal/invalidation"
 )
 
@@ -64,8 +65,15 @@ func decodeBatch(body []byte) (invalidation.Batch, error) {
 }
 
 // parseBatch decodes an <InvalidationBatch> body with encoding/xml: the
-// reference decoder, for every body scanBatch does not take.
+// reference decoder, for every body scanBatch does not take (scanBatch
+// reads a fixed nesting of four elements, no attribute but the
+// namespace, so it needs no limits of its own).
 func parseBatch(body []byte) (wireBatch, error) {
+	// encoding/xml's cost grows with depth and attributes, not only
+	// size: refuse a body past the limits before it reads it.
+	if err := xmlmodel.DefaultLimits.Check(body); err != nil {
+		return wireBatch{}, invalidArgument(msgMalformedXML)
+	}
 	var wb wireBatch
 	dec := xml.NewDecoder(bytes.NewReader(body))
 	if err := dec.Decode(&wb); err != nil {

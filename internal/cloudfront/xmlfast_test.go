@@ -54,6 +54,10 @@ var batchSeeds = []string{
 	"\xef\xbb\xbf<InvalidationBatch><Paths><Quantity>0</Quantity></Paths><CallerReference>r</CallerReference></InvalidationBatch>",
 	`<InvalidationBatch><Paths><Quantity>1</Quantity><Items><Path>/a</Items></Path></Paths><CallerReference>r</CallerReference></InvalidationBatch>`,
 	`<InvalidationBatch><Paths><Quantity>1</Quantity><Items><Path>/a` + "\x7f" + `</Path></Items></Paths><CallerReference>r</CallerReference></InvalidationBatch>`,
+	// Past the XML limits (xmlmodel.DefaultLimits).
+	`<InvalidationBatch><Paths><Quantity>0</Quantity>` + strings.Repeat("<a>", 70) + strings.Repeat("</a>", 70) + `</Paths><CallerReference>r</CallerReference></InvalidationBatch>`,
+	`<InvalidationBatch ` + strings.Repeat(`a="=" `, 20) + `><Paths><Quantity>0</Quantity></Paths><CallerReference>r</CallerReference></InvalidationBatch>`,
+	`<!DOCTYPE InvalidationBatch><InvalidationBatch><Paths><Quantity>0</Quantity></Paths><CallerReference>r</CallerReference></InvalidationBatch>`,
 }
 
 // checkScanBatch fails when scanBatch answers for body and encoding/xml

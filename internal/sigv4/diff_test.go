@@ -2,6 +2,7 @@ package sigv4
 
 import (
 	"bytes"
+	"fmt"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
@@ -39,7 +40,12 @@ func randomRequest(r *rand.Rand, now time.Time) (*http.Request, []byte) {
 	// Sign covers three headers; sign more sometimes, as SDKs do.
 	if r.IntN(2) == 0 {
 		auth = strings.Replace(auth, "SignedHeaders=host;x-amz-content-sha256;x-amz-date",
-			"SignedHeaders="+pick("content-type;host;x-amz-content-sha256;x-amz-date", "content-length;content-type;host;x-amz-date;x-amz-meta-multi", "x-amz-date", "host"), 1)
+			"SignedHeaders="+pick("content-type;host;x-amz-content-sha256;x-amz-date", "content-length;content-type;host;x-amz-date;x-amz-meta-multi", "x-amz-date", "host",
+				"host;content-type;x-amz-date", "content-type;host;host;x-amz-date", "host;;x-amz-date", "host;x-amz-date;", ";host",
+				"host;"+strings.Repeat("x-amz-meta-big;", 3), manyNames(MaxSignedHeaders), manyNames(MaxSignedHeaders+1), "host;x-amz-date;x-amz-meta-big"), 1)
+		if r.IntN(2) == 0 {
+			req.Header.Set("X-Amz-Meta-Big", strings.Repeat("v", pick2(r, 100, MaxCanonicalRequestBytes)))
+		}
 	}
 	switch r.IntN(20) {
 	case 0:
@@ -69,6 +75,23 @@ func randomRequest(r *rand.Rand, now time.Time) (*http.Request, []byte) {
 	req.RequestURI = u.RequestURI()
 	req.Host = u.Host
 	return req, body
+}
+
+// manyNames is a sorted SignedHeaders list of n names, host among them.
+func manyNames(n int) string {
+	names := []string{"host"}
+	for i := 1; i < n; i++ {
+		names = append(names, fmt.Sprintf("x-%03d", i))
+	}
+	slices.Sort(names)
+	return strings.Join(names, ";")
+}
+
+func pick2(r *rand.Rand, a, b int) int {
+	if r.IntN(2) == 0 {
+		return a
+	}
+	return b
 }
 
 func cloneRequest(r *http.Request) *http.Request {

@@ -1,7 +1,9 @@
 package sigv4
 
 // The verifier as it was before it was optimized (commit 52bb890), kept
-// as the reference the optimized one is compared with.
+// as the reference the optimized one is compared with; since then with
+// the hardening's rules (SignedHeaders in canonical form and bounded, the
+// canonical request bounded, the payload always hashed).
 
 import (
 	"crypto/hmac"
@@ -92,17 +94,23 @@ func (v *Verifier) refVerify(r *http.Request, body []byte) (string, error) {
 	if !slices.Contains(signed, "host") {
 		return "", mismatch("'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.")
 	}
+	if len(signed) > MaxSignedHeaders {
+		return "", mismatch(fmt.Sprintf("SignedHeaders lists %d headers; at most %d may be signed.", len(signed), MaxSignedHeaders))
+	}
+	if slices.Contains(signed, "") || !slices.IsSorted(signed) || len(slices.Compact(slices.Clone(signed))) != len(signed) {
+		return "", mismatch(msgMismatch)
+	}
 	sum := sha256.Sum256(body)
 	bodyHash := hex.EncodeToString(sum[:])
-	payloadHash := r.Header.Get("X-Amz-Content-Sha256")
-	switch payloadHash {
-	case "":
-		payloadHash = bodyHash
-	case "UNSIGNED-PAYLOAD", bodyHash:
+	switch r.Header.Get("X-Amz-Content-Sha256") {
+	case "", "UNSIGNED-PAYLOAD", bodyHash:
 	default:
 		return "", &Error{http.StatusBadRequest, "XAmzContentSHA256Mismatch", "The provided 'x-amz-content-sha256' header does not match what was computed."}
 	}
-	canonical := refCanonicalRequest(r, signed, payloadHash)
+	canonical := refCanonicalRequest(r, signed, bodyHash)
+	if len(canonical) > MaxCanonicalRequestBytes {
+		return "", headerTooLarge()
+	}
 	scope := day + "/" + region + "/" + service + "/aws4_request"
 	creq := sha256.Sum256([]byte(canonical))
 	stringToSign := algorithm + "\n" + amzDate + "\n" + scope + "\n" + hex.EncodeToString(creq[:])

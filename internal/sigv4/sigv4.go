@@ -48,6 +48,30 @@ func mismatch(msg string) *Error {
 
 const msgMismatch = "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details."
 
+const (
+	// MaxSignedHeaders is how many names SignedHeaders may list; a longer
+	// list is refused (SignatureDoesNotMatch) before the canonical request
+	// is built. SDKs sign a handful.
+	MaxSignedHeaders = 64
+	// MaxCanonicalRequestBytes bounds the canonical request a verification
+	// builds. With SignedHeaders sorted and unique each header line goes
+	// into it once, so it is bounded by the request head (path and query
+	// percent-encoded at most thrice); past this bound the request is
+	// refused (RequestHeaderSectionTooLarge) without hashing it.
+	MaxCanonicalRequestBytes = 128 << 10
+)
+
+// Scratch buffers larger than these are left to the garbage collector
+// rather than pooled: one hostile request must not pin its buffers.
+const (
+	maxPooledBytes  = 16 << 10
+	maxPooledValues = 64
+)
+
+func headerTooLarge() *Error {
+	return &Error{http.StatusBadRequest, "RequestHeaderSectionTooLarge", "Your request header section exceeds the maximum allowed size."}
+}
+
 // Verifier checks requests signed for one service.
 type Verifier struct {
 	// Service is the signing name, "cloudfront".
@@ -132,7 +156,9 @@ type Request interface {
 	Host() string
 	// AppendHeader appends the values of the header named name (any
 	// case) to dst, in the order the request has them, and returns dst.
-	// It is not asked for Host.
+	// It is not asked for Host. A verification asks for at most
+	// MaxSignedHeaders+3 names, so a request of many header lines should
+	// not be scanned whole for each.
 	AppendHeader(dst []string, name string) []string
 	// ContentLength is the body's length, -1 when unknown.
 	ContentLength() int64
@@ -159,6 +185,16 @@ type scratch struct {
 
 var scratchPool = sync.Pool{New: func() any { return &scratch{b: make([]byte, 0, 1024), vals: make([]string, 0, 4)} }}
 
+// release returns s to the pool, with no reference to a request's strings,
+// unless a large request grew its buffers.
+func (s *scratch) release() {
+	clear(s.vals[:cap(s.vals)])
+	if cap(s.b) > maxPooledBytes || cap(s.vals) > maxPooledValues {
+		return
+	}
+	scratchPool.Put(s)
+}
+
 // first returns the first value of a header, "" when there is none.
 func (s *scratch) first(r Request, name string) string {
 	s.vals = r.AppendHeader(s.vals[:0], name)
@@ -180,10 +216,7 @@ func (v *Verifier) Verify(r *http.Request, body []byte) (string, error) {
 // the same errors.
 func (v *Verifier) VerifyRequest(r Request, body []byte) (string, error) {
 	sc := scratchPool.Get().(*scratch)
-	defer func() {
-		clear(sc.vals[:cap(sc.vals)]) // no reference to the request's strings stays in the pool
-		scratchPool.Put(sc)
-	}()
+	defer sc.release()
 	auth := sc.first(r, "Authorization")
 	if auth == "" {
 		if q, _ := url.ParseQuery(r.RawQuery()); q.Has("X-Amz-Signature") {
@@ -263,21 +296,26 @@ func (v *Verifier) VerifyRequest(r Request, body []byte) (string, error) {
 		return "", mismatch(fmt.Sprintf("Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '%s' != '%s', from '%s'.", day, amzDate[:8], amzDate))
 	}
 
-	if !hasHost(signedHeaders) {
-		return "", mismatch("'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.")
+	if err := checkSignedHeaders(signedHeaders); err != nil {
+		return "", err
 	}
+	// The payload is always signed: UNSIGNED-PAYLOAD is S3's, and the
+	// CloudFront API, like AWS's other services, hashes the body it
+	// received whatever x-amz-content-sha256 says. A signature made over
+	// UNSIGNED-PAYLOAD (or over another body) does not match.
 	sum := sha256.Sum256(body)
 	var bodyHash [2 * sha256.Size]byte
 	hex.Encode(bodyHash[:], sum[:])
-	payloadHash := sc.first(r, "X-Amz-Content-Sha256")
-	switch payloadHash {
-	case "":
-		payloadHash = string(bodyHash[:])
-	case "UNSIGNED-PAYLOAD", string(bodyHash[:]):
+	switch sc.first(r, "X-Amz-Content-Sha256") {
+	case "", "UNSIGNED-PAYLOAD", string(bodyHash[:]):
 	default:
 		return "", &Error{http.StatusBadRequest, "XAmzContentSHA256Mismatch", "The provided 'x-amz-content-sha256' header does not match what was computed."}
 	}
-	b := appendCanonicalRequest(sc.b[:0], r, signedHeaders, payloadHash, &sc.vals)
+	b, ok := appendCanonicalRequest(sc.b[:0], r, signedHeaders, bodyHash[:], &sc.vals)
+	sc.b = b
+	if !ok {
+		return "", headerTooLarge()
+	}
 	b = appendStringToSign(b, amzDate, day, region, service)
 	sc.b = b
 
@@ -360,16 +398,36 @@ func splitN(s string, sep byte, parts []string) int {
 	}
 }
 
-// hasHost reports whether the ';'-separated list names host.
-func hasHost(signed string) bool {
-	for more := true; more; {
+// checkSignedHeaders checks a SignedHeaders list as AWS's canonical form
+// has it: names separated by ';', host among them, in increasing byte
+// order, each once, and no more than MaxSignedHeaders. A list that is not
+// in that form cannot be the one a signature was computed over (SDKs sort
+// and deduplicate the names), so it gets AWS's SignatureDoesNotMatch; and
+// only a list of unique names bounds the canonical request by the request
+// head (a repeated name would copy its header's value once per mention).
+func checkSignedHeaders(signed string) *Error {
+	n, host, inOrder := 0, false, true
+	prev := ""
+	for rest, more := signed, true; more; n++ {
 		var h string
-		h, signed, more = strings.Cut(signed, ";")
-		if h == "host" {
-			return true
+		h, rest, more = strings.Cut(rest, ";")
+		if h == "" || n > 0 && h <= prev {
+			inOrder = false
 		}
+		if h == "host" {
+			host = true
+		}
+		prev = h
 	}
-	return false
+	switch {
+	case !host:
+		return mismatch("'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.")
+	case n > MaxSignedHeaders:
+		return mismatch(fmt.Sprintf("SignedHeaders lists %d headers; at most %d may be signed.", n, MaxSignedHeaders))
+	case !inOrder:
+		return mismatch(msgMismatch)
+	}
+	return nil
 }
 
 // hmacSum is HMAC-SHA256 of data with key (at most a block long), as
@@ -407,8 +465,10 @@ func hmacSHA256(key []byte, data string) []byte {
 
 // appendCanonicalRequest appends SigV4's canonical request of r to b;
 // signed is the SignedHeaders list (';'-separated); vals is scratch space
-// for header values.
-func appendCanonicalRequest(b []byte, r Request, signed, payloadHash string, vals *[]string) []byte {
+// for header values. It gives up (false) once what it appended is over
+// MaxCanonicalRequestBytes.
+func appendCanonicalRequest[T string | []byte](b []byte, r Request, signed string, payloadHash T, vals *[]string) ([]byte, bool) {
+	start := len(b)
 	b = append(b, r.Method()...)
 	b = append(b, '\n')
 	path := r.EscapedPath()
@@ -432,11 +492,15 @@ func appendCanonicalRequest(b []byte, r Request, signed, payloadHash string, val
 		b = append(b, ':')
 		b = appendHeaderValue(b, r, h, vals)
 		b = append(b, '\n')
+		if len(b)-start > MaxCanonicalRequestBytes {
+			return b, false
+		}
 	}
 	b = append(b, '\n')
 	b = append(b, signed...)
 	b = append(b, '\n')
-	return append(b, payloadHash...)
+	b = append(b, payloadHash...)
+	return b, len(b)-start <= MaxCanonicalRequestBytes
 }
 
 // appendHeaderValue appends the canonical value of header name: its
@@ -566,11 +630,10 @@ func Sign(r *http.Request, body []byte, keyID, secret, region, service string, n
 	}
 	const signed = "host;x-amz-content-sha256;x-amz-date"
 	sc := scratchPool.Get().(*scratch)
-	defer scratchPool.Put(sc)
-	b := appendCanonicalRequest(sc.b[:0], httpRequest{r}, signed, payloadHash, &sc.vals)
+	defer sc.release()
+	b, _ := appendCanonicalRequest(sc.b[:0], httpRequest{r}, signed, payloadHash, &sc.vals)
 	b = appendStringToSign(b, amzDate, day, region, service)
 	sc.b = b
-	clear(sc.vals[:cap(sc.vals)])
 	scope := day + "/" + region + "/" + service + "/aws4_request"
 	key := signKeys.signingKey(secret, day, region, service)
 	mac := hmacSum(key[:], b)

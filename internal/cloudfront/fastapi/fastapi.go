@@ -11,6 +11,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 	"unsafe"
@@ -163,7 +164,11 @@ func plainHost(h []byte) bool {
 func (r *request) read(rh *fasthttp.RequestHeader) bool {
 	r.h = rh
 	contentLengths := 0
-	for raw := rh.RawHeaders(); len(raw) > 0; {
+	raw := rh.RawHeaders()
+	if n := bytes.Count(raw, newline); n > cap(r.lines) {
+		r.lines = make([]headerLine, 0, n) // one allocation, not one per doubling
+	}
+	for len(raw) > 0 {
 		var line []byte
 		line, raw, _ = bytes.Cut(raw, newline)
 		line = bytes.TrimSuffix(line, cr)
@@ -215,16 +220,34 @@ var tokenByte = fastserve.AlnumAnd("!#$%&'*+-.^_`|~")
 type request struct {
 	h     *fasthttp.RequestHeader
 	lines []headerLine
+	// order indexes lines sorted by name (ASCII case folded), each name's
+	// lines in the order received, when sorted: the lines of a request of
+	// more than scanLines lines are sorted at its first lookup, so that a
+	// verification costs O(log n) per header name, not O(n). (Indexes,
+	// not the lines: sorting them moves no pointers.)
+	order  []int32
+	sorted bool
 }
 
 type headerLine struct{ name, value []byte }
 
-var requestPool = sync.Pool{New: func() any { return &request{lines: make([]headerLine, 0, 16)} }}
+// scanLines is how many header lines are looked up by scanning them;
+// more are sorted first. Clients send about ten.
+const scanLines = 16
+
+// maxPooledLines: a request whose line slice grew past this is not
+// pooled (one hostile request must not pin its memory).
+const maxPooledLines = 64
+
+var requestPool = sync.Pool{New: func() any { return &request{lines: make([]headerLine, 0, scanLines)} }}
 
 // release returns r to the pool, keeping no reference to the request.
 func (r *request) release() {
 	clear(r.lines)
-	r.h, r.lines = nil, r.lines[:0]
+	r.h, r.lines, r.order, r.sorted = nil, r.lines[:0], r.order[:0], false
+	if cap(r.lines) > maxPooledLines || cap(r.order) > maxPooledLines {
+		return
+	}
 	requestPool.Put(r)
 }
 
@@ -234,12 +257,68 @@ func (r *request) RawQuery() string     { return "" }
 func (r *request) Host() string         { return b2s(r.h.Host()) }
 func (r *request) ContentLength() int64 { return int64(r.h.ContentLength()) }
 func (r *request) AppendHeader(dst []string, name string) []string {
-	for _, l := range r.lines {
-		if len(l.name) == len(name) && bytes.EqualFold(l.name, s2b(name)) {
-			dst = append(dst, b2s(l.value))
+	if len(r.lines) <= scanLines {
+		for _, l := range r.lines {
+			if equalFold(l.name, name) {
+				dst = append(dst, b2s(l.value))
+			}
 		}
+		return dst
+	}
+	if !r.sorted {
+		r.order = slices.Grow(r.order[:0], len(r.lines))
+		for i := range r.lines {
+			r.order = append(r.order, int32(i))
+		}
+		slices.SortFunc(r.order, func(a, b int32) int {
+			if c := compareFold(r.lines[a].name, r.lines[b].name); c != 0 {
+				return c
+			}
+			return int(a - b)
+		})
+		r.sorted = true
+	}
+	i, _ := slices.BinarySearchFunc(r.order, name, func(j int32, name string) int { return compareFold(r.lines[j].name, s2b(name)) })
+	for _, j := range r.order[i:] {
+		l := r.lines[j]
+		if !equalFold(l.name, name) {
+			break
+		}
+		dst = append(dst, b2s(l.value))
 	}
 	return dst
+}
+
+// equalFold reports whether a header name equals name, ASCII letters'
+// case aside (as net/http's canonical keys compare them: no Unicode
+// folding).
+func equalFold(a []byte, name string) bool {
+	if len(a) != len(name) {
+		return false
+	}
+	for i := range a {
+		if lower(a[i]) != lower(name[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// compareFold compares two header names as equalFold sees them.
+func compareFold(a, b []byte) int {
+	for i := 0; i < len(a) && i < len(b); i++ {
+		if x, y := lower(a[i]), lower(b[i]); x != y {
+			return int(x) - int(y)
+		}
+	}
+	return len(a) - len(b)
+}
+
+func lower(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
 }
 
 func b2s(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }

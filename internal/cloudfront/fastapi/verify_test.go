@@ -40,6 +40,12 @@ func randomWire(r *rand.Rand, now time.Time) string {
 		add("X-Amz-Meta-Multi", "one")
 		add(pick("x-amz-meta-multi", "X-AMZ-META-MULTI"), pick(" two  three ", "two"))
 	}
+	if r.IntN(3) == 0 {
+		// More lines than the fast path scans: it sorts them for lookups.
+		for i := range 20 {
+			add(pick("X-Pad-"+strconv.Itoa(i%4), "x-pad-"+strconv.Itoa(i%4), "X-PAD-"+strconv.Itoa(i%4), "X-Pad", "x-pad"), "v"+strconv.Itoa(i))
+		}
+	}
 	add("Content-Length", strconv.Itoa(len(body)))
 	at := now.Add(time.Duration(r.IntN(40)-20) * time.Minute)
 	keyID, secret := pick("AKID", "AKID", "AKID", "OTHER"), pick("secret", "secret", "secret", "wrong")

@@ -63,7 +63,9 @@ type frame struct {
 //   - every Quantity equals the number of children of its sibling Items
 //     (InconsistentQuantities naming the path).
 //
-// An empty or all-whitespace body is MissingBody. The returned tree keeps
+// A body past DefaultLimits is refused before it is parsed, as a
+// malformed one (InvalidArgument, MsgMalformedXML). An empty or
+// all-whitespace body is MissingBody. The returned tree keeps
 // document order; strings are kept exactly as sent, other scalars in
 // canonical form. Errors are *Error. rootShape must be a shape of the
 // model: an unknown one panics.
@@ -73,6 +75,9 @@ func Decode(body []byte, rootName, rootShape string) (*Element, error) {
 		return nil, &Error{CodeMissingBody, msgMissingBody}
 	}
 	body = bytes.TrimPrefix(body, []byte("\xef\xbb\xbf")) // a UTF-8 byte order mark
+	if err := DefaultLimits.Check(body); err != nil {
+		return nil, err
+	}
 	dec := xml.NewDecoder(bytes.NewReader(body))
 	var (
 		stack []*frame
