@@ -15,6 +15,7 @@ import (
 	"github.com/openfront/openfront/internal/distribution"
 	"github.com/openfront/openfront/internal/edge"
 	"github.com/openfront/openfront/internal/fleet"
+	"github.com/openfront/openfront/internal/metrics"
 )
 
 // runEdge runs `openfront edge`: an edge alone, following a control plane.
@@ -28,24 +29,25 @@ func runEdge(args []string) int {
 	maxStaleness := fs.Duration("max-staleness", 10*time.Second, "how long this edge may go without an acknowledgement accepted by the control plane before it stops serving from its cache (it answers 503 until caught up); capped at half the control plane's --edge-timeout")
 	pop := fs.String("pop", "LOCAL1-C1", "X-Amz-Cf-Pop this edge reports")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	logFormat := fs.String("log-format", "text", "log lines as text (key=value) or json (one object a line)")
+	metricsAddr := fs.String("metrics-addr", "", "address of the Prometheus /metrics listener, e.g. 127.0.0.1:9091 (none when empty)")
 	shutdownTimeout := fs.Duration("shutdown-timeout", 30*time.Second, "how long in-flight requests may finish after SIGINT/SIGTERM")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
-		fmt.Fprintf(os.Stderr, "openfront edge: --log-level: %v\n", err)
+	log, err := newLogger(os.Stderr, *logFormat, *logLevel)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "openfront edge: %v\n", err)
 		return 2
 	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
-	if err := edgeMain(*controlPlane, *addr, *name, *cacheSize, *maxObjectSize, *maxStaleness, *pop, *shutdownTimeout, log); err != nil {
+	if err := edgeMain(*controlPlane, *addr, *name, *cacheSize, *maxObjectSize, *maxStaleness, *pop, *metricsAddr, *shutdownTimeout, log); err != nil {
 		fmt.Fprintf(os.Stderr, "openfront edge: %v\n", err)
 		return 1
 	}
 	return 0
 }
 
-func edgeMain(controlPlane, addr, name string, cacheSize, maxObjectSize int64, maxStaleness time.Duration, pop string, shutdownTimeout time.Duration, log *slog.Logger) error {
+func edgeMain(controlPlane, addr, name string, cacheSize, maxObjectSize int64, maxStaleness time.Duration, pop, metricsAddr string, shutdownTimeout time.Duration, log *slog.Logger) error {
 	if controlPlane == "" {
 		return errors.New("--control-plane is required")
 	}
@@ -64,8 +66,22 @@ func edgeMain(controlPlane, addr, name string, cacheSize, maxObjectSize int64, m
 		name = host + "-" + port
 	}
 	log = log.With("edge", name)
+	var reg *metrics.Registry
+	var mln net.Listener
+	if metricsAddr != "" {
+		if mln, err = net.Listen("tcp", metricsAddr); err != nil {
+			ln.Close()
+			return fmt.Errorf("--metrics-addr: %w", err)
+		}
+		reg = metrics.New()
+	}
 	registry := distribution.NewRegistry()
-	cache := edge.New(edge.Config{Distributions: registry, CacheSize: cacheSize, MaxObjectSize: maxObjectSize, PopName: pop, Logger: log})
+	var cache *edge.Edge
+	var edgeMetrics edge.Metrics
+	if reg != nil {
+		edgeMetrics = reg.Edge(func() uint64 { return cache.Stats().Bytes })
+	}
+	cache = edge.New(edge.Config{Distributions: registry, CacheSize: cacheSize, MaxObjectSize: maxObjectSize, PopName: pop, Logger: log, Metrics: edgeMetrics})
 	defer cache.Close()
 	follower := fleet.NewFollower(fleet.FollowerConfig{
 		ControlPlane: controlPlane, Name: name, Addr: url,
@@ -80,12 +96,20 @@ func edgeMain(controlPlane, addr, name string, cacheSize, maxObjectSize int64, m
 	// follower.Fresh, the rest through the Guard and the edge's handler.
 	srv := cache.NewServer(edge.ServerConfig{Handler: follower.Guard(cache), Fresh: follower.Fresh, Logger: log})
 	fmt.Printf("openfront edge listening on %s\n", url)
+	var msrv *metrics.Server
+	if reg != nil {
+		msrv = reg.NewServer(log)
+		fmt.Printf("openfront metrics listening on http://%s/metrics\n", mln.Addr())
+	}
 	log.Info("following the control plane", "control_plane", controlPlane, "max_staleness", maxStaleness)
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(ln) }()
+	if msrv != nil {
+		go func() { errc <- msrv.Serve(mln) }()
+	}
 	select {
 	case err := <-errc:
 		return err
@@ -97,6 +121,11 @@ func edgeMain(controlPlane, addr, name string, cacheSize, maxObjectSize int64, m
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
 		log.Error("shutdown", "err", err)
+	}
+	if msrv != nil {
+		if err := msrv.Shutdown(sctx); err != nil {
+			log.Error("shutdown", "err", err)
+		}
 	}
 	log.Info("stopped")
 	return nil

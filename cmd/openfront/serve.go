@@ -23,6 +23,7 @@ import (
 	"github.com/openfront/openfront/internal/fastserve"
 	"github.com/openfront/openfront/internal/fleet"
 	"github.com/openfront/openfront/internal/invalidation"
+	"github.com/openfront/openfront/internal/metrics"
 	"github.com/openfront/openfront/internal/store/boltmigrate"
 	"github.com/openfront/openfront/internal/store/logstore"
 	"github.com/openfront/openfront/internal/store/memory"
@@ -47,6 +48,8 @@ type serveFlags struct {
 	edgeTimeout       time.Duration
 	maxStaleness      time.Duration
 	logLevel          string
+	logFormat         string
+	metricsAddr       string
 	shutdownTimeout   time.Duration
 }
 
@@ -70,19 +73,14 @@ func runServe(args []string) int {
 	fs.DurationVar(&f.edgeTimeout, "edge-timeout", 30*time.Second, "how long an edge may go without acknowledging (stopped, cut off, dead) before it leaves the registry; edges keep their --max-staleness at half of it at most")
 	fs.DurationVar(&f.maxStaleness, "max-staleness", 10*time.Second, "how long the in-process edge may go without an acknowledgement accepted by the control plane before it stops serving from its cache (at most half --edge-timeout)")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&f.logFormat, "log-format", "text", "log lines as text (key=value) or json (one object a line)")
+	fs.StringVar(&f.metricsAddr, "metrics-addr", "", "address of the Prometheus /metrics listener, e.g. 127.0.0.1:9090 (none when empty)")
 	fs.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 30*time.Second, "how long in-flight requests may take to finish on SIGINT/SIGTERM")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 	set := map[string]bool{}
 	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
-
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
-		fmt.Fprintf(os.Stderr, "openfront: --log-level: %v\n", err)
-		return 2
-	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 
 	cfg := &config.Config{}
 	if f.configPath != "" {
@@ -91,6 +89,14 @@ func runServe(args []string) int {
 			fmt.Fprintf(os.Stderr, "openfront: config: %v\n", err)
 			return 1
 		}
+	}
+	if cfg.LogFormat != "" && !set["log-format"] {
+		f.logFormat = string(cfg.LogFormat)
+	}
+	log, err := newLogger(os.Stderr, f.logFormat, f.logLevel)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "openfront: %v\n", err)
+		return 2
 	}
 	// The file gives defaults; flags given on the command line win.
 	if cfg.APIAddr != "" && !set["api-addr"] {
@@ -104,6 +110,9 @@ func runServe(args []string) int {
 	}
 	if cfg.InvalidationDelay != 0 && !set["invalidation-delay"] {
 		f.invalidationDelay = cfg.InvalidationDelay
+	}
+	if cfg.MetricsAddr != "" && !set["metrics-addr"] {
+		f.metricsAddr = cfg.MetricsAddr
 	}
 	if err := serve(f, cfg, log); err != nil {
 		fmt.Fprintf(os.Stderr, "openfront: %v\n", err)
@@ -125,13 +134,20 @@ func serve(f serveFlags, cfg *config.Config, log *slog.Logger) error {
 	}
 	openMode := len(keys) == 0
 
+	// The metrics' registry when --metrics-addr is set; nil: nothing is
+	// counted (every hook below is left unset).
+	var reg *metrics.Registry
+	if f.metricsAddr != "" {
+		reg = metrics.New()
+	}
+
 	var store durableStore
 	storeKind := "memory"
 	if f.memory {
 		store = memory.New()
 		log.Warn("memory mode: nothing is written to disk; every invalidation is lost on exit")
 	} else {
-		s, kind, err := openStore(f.dataDir, log)
+		s, kind, err := openStore(f.dataDir, log, reg)
 		if err != nil {
 			return fmt.Errorf("store: %w", err)
 		}
@@ -156,6 +172,9 @@ func serve(f serveFlags, cfg *config.Config, log *slog.Logger) error {
 		return fmt.Errorf("fleet: %w", err)
 	}
 	defer hub.Close()
+	if reg != nil {
+		reg.Fleet(hub.Status)
+	}
 
 	var fromFile []*distribution.Distribution
 	for _, d := range cfg.Distributions {
@@ -190,28 +209,40 @@ func serve(f serveFlags, cfg *config.Config, log *slog.Logger) error {
 	if cfg.Limits.MaxInProgressWildcardPaths > 0 {
 		limits.MaxInProgressWildcardPaths = cfg.Limits.MaxInProgressWildcardPaths
 	}
+	var completed func(invalidation.Invalidation, time.Time)
+	var apiMetrics cloudfront.Metrics
+	if reg != nil {
+		completed = reg.Invalidations()
+		apiMetrics = reg.API()
+	}
 	svc := invalidation.NewService(invalidation.Config{
 		Store:         store,
 		Distributions: registry,
 		Limits:        limits,
 		// Completed once every edge of the fleet has applied it, then
 		// --invalidation-delay (to rehearse CloudFront's timing).
-		Applier: applyThenDelay{hub, invalidation.DelayApplier{Delay: f.invalidationDelay}},
-		Logger:  log,
+		Applier:   applyThenDelay{hub, invalidation.DelayApplier{Delay: f.invalidationDelay}},
+		Logger:    log,
+		Completed: completed,
 	})
 	defer svc.Close()
 
 	api := cloudfront.NewHandler(cloudfront.Config{Invalidations: svc, Distributions: dists, Fleet: hub.Handler(),
-		Keys: keys, AccountID: f.accountID, Logger: log})
+		Keys: keys, AccountID: f.accountID, Logger: log, Metrics: apiMetrics})
 	consoleKeys := map[string]console.Key{}
 	for id, k := range keys {
 		consoleKeys[id] = console.Key{Secret: k.Secret, Distributions: k.Distributions}
 	}
 	// The web console, beside the API on its listener, over the same
-	// services and keys. Metrics (a prometheus.Gatherer) stays nil, and
-	// its pages say "metrics not enabled", until a registry is wired.
+	// services and keys. It reads hit ratios and origin latency from the
+	// metrics' registry (--metrics-addr); without one its pages say
+	// "metrics not enabled".
+	var gatherer console.Gatherer
+	if reg != nil {
+		gatherer = reg.Gatherer()
+	}
 	web := console.New(console.Config{Distributions: dists, Invalidations: svc, Fleet: hub,
-		Keys: consoleKeys, EdgeTimeout: f.edgeTimeout, Logger: log})
+		Keys: consoleKeys, EdgeTimeout: f.edgeTimeout, Logger: log, Metrics: gatherer})
 	ln, err := net.Listen("tcp", f.apiAddr)
 	if err != nil {
 		return fmt.Errorf("--api-addr: %w", err)
@@ -241,12 +272,18 @@ func serve(f serveFlags, cfg *config.Config, log *slog.Logger) error {
 		}
 		edgeURL = "http://" + edgeLn.Addr().String()
 		edgeRegistry := distribution.NewRegistry()
-		cache := edge.New(edge.Config{
+		var cache *edge.Edge
+		var edgeMetrics edge.Metrics
+		if reg != nil {
+			edgeMetrics = reg.Edge(func() uint64 { return cache.Stats().Bytes })
+		}
+		cache = edge.New(edge.Config{
 			Distributions: edgeRegistry,
 			CacheSize:     f.cacheSize,
 			MaxObjectSize: f.maxObjectSize,
 			PopName:       f.popName,
 			Logger:        log,
+			Metrics:       edgeMetrics,
 		})
 		defer cache.Close()
 		follower := fleet.NewFollower(fleet.FollowerConfig{
@@ -290,12 +327,28 @@ func serve(f serveFlags, cfg *config.Config, log *slog.Logger) error {
 			example = d.ID
 		}
 	}
+	metricsURL := ""
+	if reg != nil {
+		mln, err := net.Listen("tcp", f.metricsAddr)
+		if err != nil {
+			for _, l := range listeners {
+				l.Close()
+			}
+			return fmt.Errorf("--metrics-addr: %w", err)
+		}
+		servers = append(servers, reg.NewServer(log))
+		listeners = append(listeners, mln)
+		metricsURL = "http://" + mln.Addr().String() + "/metrics"
+	}
 	fmt.Printf("openfront API listening on %s\n", endpoint)
 	fmt.Printf("openfront console on %s%s\n", endpoint, console.Prefix)
 	if edgeURL != "" {
 		fmt.Printf("openfront edge listening on %s\n", edgeURL)
 	} else {
 		log.Info("no in-process edge (--no-edge): control plane only; run edges with `openfront edge --control-plane " + endpoint + "`")
+	}
+	if metricsURL != "" {
+		fmt.Printf("openfront metrics listening on %s\n", metricsURL)
 	}
 	fmt.Printf("try: aws cloudfront create-invalidation --endpoint-url %s --distribution-id %s --paths '/*'\n", endpoint, example)
 
@@ -339,13 +392,17 @@ type durableStore interface {
 // (internal/store/logstore), after moving a bbolt file of an earlier
 // openfront (openfront.db) into it if dir holds one. An invalidation's
 // fleet event is logged with it: one durable write per create, and the
-// hub's Apply finds it logged.
-func openStore(dir string, log *slog.Logger) (durableStore, string, error) {
+// hub's Apply finds it logged. With reg, its group commits are timed.
+func openStore(dir string, log *slog.Logger, reg *metrics.Registry) (durableStore, string, error) {
 	openLog := func(d string) (boltmigrate.Log, error) { return logstore.Open(d, logstore.WithLogger(log)) }
 	if _, err := boltmigrate.Migrate(context.Background(), dir, logstore.FileName, openLog, log); err != nil {
 		return nil, "", err
 	}
-	s, err := logstore.Open(dir, logstore.WithInvalidationEvent(fleet.InvalidationEvent), logstore.WithLogger(log))
+	opts := []logstore.Option{logstore.WithInvalidationEvent(fleet.InvalidationEvent), logstore.WithLogger(log)}
+	if reg != nil {
+		opts = append(opts, logstore.WithCommitObserver(reg.StoreCommits()))
+	}
+	s, err := logstore.Open(dir, opts...)
 	return s, "log", err
 }
 

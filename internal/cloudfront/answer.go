@@ -3,6 +3,7 @@ package cloudfront
 import (
 	"context"
 	"net/http"
+	"time"
 
 	"github.com/openfront/openfront/internal/sigv4"
 )
@@ -40,7 +41,15 @@ func (h *Handler) errorAnswer(reqID, method, path string, err error) Answer {
 // MaxBodyBytes, for a server that refuses such a body before the request
 // reaches ServeHTTP (which answers the same).
 func (h *Handler) BodyTooLarge(method, path string) Answer {
-	return h.errorAnswer(newRequestID(), method, path, tooLarge())
+	a := h.errorAnswer(newRequestID(), method, path, tooLarge())
+	if h.metrics != nil && countedPath(path) {
+		op := OpUnknown
+		if r, err := http.NewRequest(method, path, nil); err == nil {
+			op = h.operation(r)
+		}
+		h.metrics.Request(op, a.Status, 0)
+	}
+	return a
 }
 
 // CreateInvalidationPath is the path of CreateInvalidation for a
@@ -64,6 +73,16 @@ const (
 // has a buffer for the body is spared a string of it); an error's is
 // Answer.Body, dst returned as it was.
 func (h *Handler) ServeCreateInvalidation(ctx context.Context, req sigv4.Request, distID, host string, body, dst []byte) (Answer, []byte) {
+	if h.metrics == nil {
+		return h.serveCreateInvalidation(ctx, req, distID, host, body, dst)
+	}
+	start := time.Now()
+	a, dst := h.serveCreateInvalidation(ctx, req, distID, host, body, dst)
+	h.metrics.Request(OpCreateInvalidation, a.Status, time.Since(start))
+	return a, dst
+}
+
+func (h *Handler) serveCreateInvalidation(ctx context.Context, req sigv4.Request, distID, host string, body, dst []byte) (Answer, []byte) {
 	reqID := newRequestID()
 	keyID := ""
 	if h.verifier != nil {

@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/openfront/openfront/internal/distribution"
 	"github.com/openfront/openfront/internal/invalidation"
@@ -45,6 +46,9 @@ type Config struct {
 	// AccountID is used in ARNs of error messages.
 	AccountID string
 	Logger    *slog.Logger
+	// Metrics, when not nil, counts every API request (not the fleet's
+	// /openfront/ endpoints) by operation and status, with its duration.
+	Metrics Metrics
 }
 
 // Handler serves the CloudFront API.
@@ -57,11 +61,14 @@ type Handler struct {
 	log      *slog.Logger
 	verifier *sigv4.Verifier
 	mux      *http.ServeMux
+	ops      map[string]Operation // route pattern -> operation; read-only after NewHandler
+	metrics  Metrics              // nil: not counted
 }
 
 // NewHandler returns a Handler for c.
 func NewHandler(c Config) *Handler {
-	h := &Handler{inv: c.Invalidations, dists: c.Distributions, fleet: c.Fleet, keys: c.Keys, account: c.AccountID, log: c.Logger}
+	h := &Handler{inv: c.Invalidations, dists: c.Distributions, fleet: c.Fleet, keys: c.Keys, account: c.AccountID, log: c.Logger,
+		ops: map[string]Operation{}, metrics: c.Metrics}
 	if h.account == "" {
 		h.account = "000000000000"
 	}
@@ -76,18 +83,18 @@ func NewHandler(c Config) *Handler {
 	}
 	const inv = "/2020-05-31/distribution/{DistributionId}/invalidation"
 	m := http.NewServeMux()
-	m.HandleFunc("POST "+inv, h.createInvalidation)
-	m.HandleFunc("GET "+inv, h.listInvalidations)
-	m.HandleFunc("GET "+inv+"/{Id}", h.getInvalidation)
+	h.route(m, "POST "+inv, OpCreateInvalidation, h.createInvalidation)
+	h.route(m, "GET "+inv, OpListInvalidations, h.listInvalidations)
+	h.route(m, "GET "+inv+"/{Id}", OpGetInvalidation, h.getInvalidation)
 	const dist = "/2020-05-31/distribution"
-	m.HandleFunc("POST "+dist, h.createDistribution)
-	m.HandleFunc("GET "+dist, h.listDistributions)
-	m.HandleFunc("GET "+dist+"/{Id}", h.getDistribution)
-	m.HandleFunc("DELETE "+dist+"/{Id}", h.deleteDistribution)
-	m.HandleFunc("GET "+dist+"/{Id}/config", h.getDistributionConfig)
-	m.HandleFunc("PUT "+dist+"/{Id}/config", h.updateDistribution)
-	m.HandleFunc("GET /2020-05-31/tagging", h.tagging)
-	m.HandleFunc("POST /2020-05-31/tagging", h.tagging)
+	h.route(m, "POST "+dist, OpCreateDistribution, h.createDistribution)
+	h.route(m, "GET "+dist, OpListDistributions, h.listDistributions)
+	h.route(m, "GET "+dist+"/{Id}", OpGetDistribution, h.getDistribution)
+	h.route(m, "DELETE "+dist+"/{Id}", OpDeleteDistribution, h.deleteDistribution)
+	h.route(m, "GET "+dist+"/{Id}/config", OpGetDistributionConfig, h.getDistributionConfig)
+	h.route(m, "PUT "+dist+"/{Id}/config", OpUpdateDistribution, h.updateDistribution)
+	h.route(m, "GET /2020-05-31/tagging", OpListTagsForResource, h.tagging)
+	h.route(m, "POST /2020-05-31/tagging", OpTagResource, h.tagging) // or Untag: operation
 	m.HandleFunc(dist, methodNotAllowed("GET", "POST"))
 	m.HandleFunc(dist+"/{Id}", methodNotAllowed("GET", "DELETE"))
 	m.HandleFunc(dist+"/{Id}/config", methodNotAllowed("GET", "PUT"))
@@ -114,6 +121,18 @@ type reqInfo struct {
 
 // ServeHTTP implements http.Handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if h.metrics != nil && countedPath(r.URL.Path) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w}
+		defer func() {
+			status := sw.status
+			if status == 0 {
+				status = http.StatusOK // as net/http answers a handler that wrote nothing
+			}
+			h.metrics.Request(h.operation(r), status, time.Since(start))
+		}()
+		w = sw
+	}
 	reqID := newRequestID()
 	w.Header()["X-Amz-Request-Id"] = []string{reqID} // Set("x-amz-request-id"), without canonicalizing the key each time
 	body, err := readBody(r)

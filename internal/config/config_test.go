@@ -37,12 +37,17 @@ func TestParseGood(t *testing.T) {
 		"  max_batch_paths: 100",                                          // 18
 		"  max_in_progress_file_paths: 200",                               // 19
 		"  max_in_progress_wildcard_paths: 3",                             // 20
+		"metrics_addr: 127.0.0.1:9090",                                    // 21
+		"log_format: json",                                                // 22
 	))
 	if err != nil {
 		t.Fatalf("Parse: %v", err)
 	}
 	if c.APIAddr != "127.0.0.1:9001" || c.EdgeAddr != ":8080" || c.DataDir != "/var/lib/openfront" || c.InvalidationDelay != 90*time.Second {
 		t.Errorf("addresses and defaults = %q %q %q %v", c.APIAddr, c.EdgeAddr, c.DataDir, c.InvalidationDelay)
+	}
+	if c.MetricsAddr != "127.0.0.1:9090" || c.LogFormat != "json" {
+		t.Errorf("metrics_addr, log_format = %q %q", c.MetricsAddr, c.LogFormat)
 	}
 	if len(c.Distributions) != 2 {
 		t.Fatalf("%d distributions, want 2", len(c.Distributions))

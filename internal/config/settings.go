@@ -36,6 +36,8 @@ type Settings struct {
 	MaxStaleness      time.Duration `yaml:"max_staleness"`
 	Pop               string        `yaml:"pop"`
 	LogLevel          string        `yaml:"log_level"`
+	LogFormat         string        `yaml:"log_format"`
+	MetricsAddr       string        `yaml:"metrics_addr"`
 	ShutdownTimeout   time.Duration `yaml:"shutdown_timeout"`
 }
 
@@ -54,6 +56,7 @@ func Defaults() Settings {
 		MaxStaleness:    10 * time.Second,
 		Pop:             "LOCAL1-C1",
 		LogLevel:        "info",
+		LogFormat:       "text",
 		ShutdownTimeout: 30 * time.Second,
 	}
 }
@@ -111,6 +114,8 @@ var Table = []Setting{
 	{"max_staleness", "max-staleness", "", Serve | Edge, "how long an edge may go without an acknowledgement accepted by the control plane before it stops serving from its cache (it answers 503 until caught up); at most half edge_timeout", "MaxStaleness"},
 	{"pop", "pop", "", Serve | Edge, "X-Amz-Cf-Pop the edge reports", "Pop"},
 	{"log_level", "log-level", "", Serve | Edge, "debug, info, warn or error", "LogLevel"},
+	{"log_format", "log-format", "", Serve | Edge, "log lines as text (key=value) or json (one object a line)", "LogFormat"},
+	{"metrics_addr", "metrics-addr", "", Serve | Edge, "address of the Prometheus /metrics listener, e.g. 127.0.0.1:9090 (none when empty)", "MetricsAddr"},
 	{"shutdown_timeout", "shutdown-timeout", "", Serve | Edge, "how long in-flight requests may take to finish on SIGINT/SIGTERM", "ShutdownTimeout"},
 }
 
@@ -261,6 +266,16 @@ func (s *Settings) Check(cmd Command, sources map[string]Source) error {
 	case "debug", "info", "warn", "error":
 	default:
 		return bad("log_level", "%q is not debug, info, warn or error", s.LogLevel)
+	}
+	switch s.LogFormat {
+	case "text", "json":
+	default:
+		return bad("log_format", "%q is not text or json", s.LogFormat)
+	}
+	if s.MetricsAddr != "" {
+		if _, port, err := net.SplitHostPort(s.MetricsAddr); err != nil || port == "" {
+			return bad("metrics_addr", "%q is not a host:port address", s.MetricsAddr)
+		}
 	}
 	if uses("account_id") && (len(s.AccountID) != 12 || strings.Trim(s.AccountID, "0123456789") != "") {
 		return bad("account_id", "%q is not 12 digits", s.AccountID)

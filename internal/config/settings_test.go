@@ -90,6 +90,9 @@ func TestSettingsErrors(t *testing.T) {
 		{"bad flag value", "", nil, []string{"--log-level", "loud"}, `--log-level: log_level: "loud" is not debug, info, warn or error`},
 		{"bad address", "api_addr: nowhere\n", nil, nil, `line 1: api_addr: "nowhere" is not a host:port address`},
 		{"bad account", "account_id: '12'\n", nil, nil, "line 1: account_id"},
+		{"bad log format", "log_format: xml\n", nil, nil, `line 1: log_format: "xml" is not text or json`},
+		{"bad log format flag", "", nil, []string{"--log-format", "JSON"}, `--log-format: log_format: "JSON" is not text or json`},
+		{"bad metrics address", "", envOf("OPENFRONT_METRICS_ADDR=9090"), nil, `OPENFRONT_METRICS_ADDR: metrics_addr: "9090" is not a host:port address`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := load(t, Serve, tc.file, tc.env, tc.args...)

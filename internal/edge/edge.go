@@ -118,6 +118,10 @@ type Config struct {
 
 	// Now is the edge's clock for freshness; time.Now when nil.
 	Now func() time.Time
+
+	// Metrics receives the edge's counts (requests by result, origin
+	// latency) per distribution; nothing is counted when nil.
+	Metrics Metrics
 }
 
 // Edge is a caching reverse proxy in front of every distribution's origin.
@@ -137,6 +141,8 @@ type Edge struct {
 	sweepEvery     time.Duration
 	transport      http.RoundTripper // with the origin response timeout
 	proxy          *httputil.ReverseProxy
+	metrics        Metrics             // never nil (nopMetrics)
+	noDist         DistributionMetrics // requests naming no distribution
 
 	cache   *otter.Cache[string, *entry]
 	clock   atomic.Uint64 // advanced by each Apply; see markers.go
@@ -199,6 +205,9 @@ func New(c Config) *Edge {
 	if rt == nil {
 		rt = newTransport(c.OriginConnectTimeout, c.OriginTLS)
 	}
+	if c.Metrics == nil {
+		c.Metrics = nopMetrics{}
+	}
 	var viaID [16]byte
 	_, _ = rand.Read(viaID[:])
 
@@ -215,6 +224,8 @@ func New(c Config) *Edge {
 		reclaimEvery:   c.ReclaimInterval,
 		sweepEvery:     c.SweepInterval,
 		transport:      originTransport{rt: rt, timeout: c.OriginResponseTimeout, connect: c.OriginConnectTimeout},
+		metrics:        c.Metrics,
+		noDist:         c.Metrics.Distribution(NoDistribution),
 	}
 	e.states.Store(&map[string]*distState{})
 	e.proxy = &httputil.ReverseProxy{
@@ -281,6 +292,7 @@ func (e *Edge) state(id string) *distState {
 	d := (*e.states.Load())[id]
 	if d == nil {
 		d = newDistState(id)
+		d.metrics = e.metrics.Distribution(id)
 		states := maps.Clone(*e.states.Load())
 		states[id] = d
 		e.states.Store(&states)
@@ -630,12 +642,13 @@ type passthroughInfo struct {
 	id     string
 	target string
 	viewer *http.Request
+	start  time.Time // when the origin request was about to be made
 }
 
 // passthrough sends the viewer's request to the behavior's origin uncached
 // and relays the answer.
 func (e *Edge) passthrough(w http.ResponseWriter, r *http.Request, s *site, b *behavior, id string) {
-	info := passthroughInfo{s: s, b: b, id: id, viewer: r, target: originTarget(b, r.URL.EscapedPath(), r.URL.RawQuery)}
+	info := passthroughInfo{s: s, b: b, id: id, viewer: r, target: originTarget(b, r.URL.EscapedPath(), r.URL.RawQuery), start: time.Now()}
 	ctx := context.WithValue(r.Context(), passthroughKey{}, info)
 	ctx = b.withTimeouts(ctx)
 	e.proxy.ServeHTTP(w, r.WithContext(ctx))
@@ -676,6 +689,7 @@ func (e *Edge) rewritePassthrough(pr *httputil.ProxyRequest) {
 // replaces an error the distribution has a custom error page for with it.
 func (e *Edge) stampPassthrough(resp *http.Response) error {
 	info := resp.Request.Context().Value(passthroughKey{}).(passthroughInfo)
+	info.s.ds.metrics.OriginLatency(time.Since(info.start))
 	if pg, ok := info.s.page(resp.StatusCode); ok && resp.StatusCode >= 400 {
 		if c := e.customResponse(info.viewer, info.s, pg, resp.StatusCode, info.id); c != nil {
 			drain(resp.Body)

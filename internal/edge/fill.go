@@ -116,10 +116,12 @@ func (e *Edge) fill(q *request, stale *entry) (fillResult, *largeResponse) {
 	if conditional && stale.lastMod != "" {
 		req.Header.Set("If-Modified-Since", stale.lastMod)
 	}
+	start := time.Now()
 	resp, err := e.transport.RoundTrip(req) // tries ConnectionAttempts times
 	if err != nil {
 		return fail(err), nil
 	}
+	ds.metrics.OriginLatency(time.Since(start))
 	now := e.now()
 	switch {
 	case resp.StatusCode == http.StatusNotModified && conditional:

@@ -45,6 +45,10 @@ type distState struct {
 	// site is the compiled configuration last seen (Edge.site).
 	site atomic.Pointer[site]
 
+	// metrics are the distribution's counters (Config.Metrics), set
+	// before the state is published.
+	metrics DistributionMetrics
+
 	// markers is how many markers (exact and wildcard) are held; lookups
 	// skip mu when it is zero.
 	markers atomic.Int64
@@ -58,7 +62,7 @@ type distState struct {
 }
 
 func newDistState(id string) *distState {
-	return &distState{id: id, exact: map[string]uint64{}, live: map[uint64]int{}}
+	return &distState{id: id, exact: map[string]uint64{}, live: map[uint64]int{}, metrics: nopMetrics{}}
 }
 
 // dead reports whether a marker newer than seq matches name.

@@ -72,6 +72,9 @@ func (e *Edge) NewServer(c ServerConfig) *Server {
 	if c.Handler == nil {
 		c.Handler = e
 	}
+	// Plain hits are counted by serveFastHTTP, the rest as they leave
+	// the handler.
+	c.Handler = e.counted(c.Handler)
 	if c.Logger == nil {
 		c.Logger = e.log
 	}
@@ -157,6 +160,7 @@ func (e *Edge) serveFastHTTP(ctx *fasthttp.RequestCtx, fresh func() bool) bool {
 		return false
 	}
 	e.writeFastHTTP(ctx, ent, now, head)
+	site.ds.metrics.Request(ResultHit)
 	return true
 }
 

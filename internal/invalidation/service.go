@@ -89,6 +89,7 @@ type Service struct {
 	applier Applier
 	now     func() time.Time
 	log     *slog.Logger
+	done    func(inv Invalidation, at time.Time) // Config.Completed; nil: none
 
 	ctx    context.Context // ends when the service closes
 	cancel context.CancelFunc
@@ -121,12 +122,18 @@ type Config struct {
 	Applier       Applier          // DelayApplier{} when nil
 	Now           func() time.Time // time.Now when nil
 	Logger        *slog.Logger     // slog.Default() when nil
+	// Completed, when not nil, is called once inv is recorded Completed
+	// at at (with its CreateTime: the metrics' completion time), from
+	// the goroutine that recorded it; it must not block. An
+	// invalidation completed again after a restart (Resume) is reported
+	// again.
+	Completed func(inv Invalidation, at time.Time)
 }
 
 // NewService builds a Service. Call Resume once to go on with invalidations
 // left InProgress by an earlier run, and Close when done.
 func NewService(c Config) *Service {
-	s := &Service{store: c.Store, dists: c.Distributions, limits: c.Limits, applier: c.Applier, now: c.Now, log: c.Logger}
+	s := &Service{store: c.Store, dists: c.Distributions, limits: c.Limits, applier: c.Applier, now: c.Now, log: c.Logger, done: c.Completed}
 	if s.limits == (Limits{}) {
 		s.limits = DefaultLimits
 	}
@@ -343,6 +350,9 @@ func (s *Service) completeQueued() {
 			s.failed(invs[i], err) // retried alone; gone (ErrNotFound) is done
 			continue
 		}
+		if s.done != nil {
+			s.done(invs[i], at)
+		}
 		s.wg.Done()
 	}
 }
@@ -367,7 +377,10 @@ func (s *Service) completeStep(inv Invalidation) func() error {
 	return func() error {
 		err := s.applier.Apply(s.ctx, inv)
 		if err == nil {
-			err = s.store.Complete(s.ctx, inv.DistributionID, inv.ID, s.now())
+			at := s.now()
+			if err = s.store.Complete(s.ctx, inv.DistributionID, inv.ID, at); err == nil && s.done != nil {
+				s.done(inv, at)
+			}
 		}
 		if errors.Is(err, ErrNotFound) {
 			return nil // its distribution was deleted: nothing left to complete

@@ -73,15 +73,24 @@ func WithLogger(l *slog.Logger) Option {
 	return func(s *Store) { s.log = l }
 }
 
+// WithCommitObserver makes the flusher call fn with the time each group
+// commit took to write its frame and fdatasync it (not the wait before);
+// fn must not block.
+func WithCommitObserver(fn func(time.Duration)) Option {
+	return func(s *Store) { s.observeCommit = fn }
+}
+
 // Store is a log-backed invalidation.Store, distribution.Store and
 // fleet.Store.
 type Store struct {
 	dir, path string
 	dirLock   *os.File
 	eventOf   EventFunc // set at Open, read-only after
-	log       *slog.Logger
-	ids       invalidation.IDCodec // set at Open, read-only after
-	idKey     [16]byte
+	// observeCommit, set at Open, is WithCommitObserver's fn (nil: none).
+	observeCommit func(time.Duration)
+	log           *slog.Logger
+	ids           invalidation.IDCodec // set at Open, read-only after
+	idKey         [16]byte
 
 	// compactMin is how much the log must have grown past the last
 	// compacted image before it is compacted again (see compact.go).
@@ -425,7 +434,11 @@ func (s *Store) flushLoop() {
 		s.mu.Unlock()
 
 		if err == nil {
+			start := time.Now()
 			err = s.writeFrame(b.buf)
+			if err == nil && s.observeCommit != nil {
+				s.observeCommit(time.Since(start))
+			}
 			if err != nil {
 				// Whatever the write left after s.size is of unknown
 				// state; probe overwrites it before the next frame.

@@ -1,0 +1,103 @@
+package cloudfront
+
+import (
+	"net/http"
+	"strings"
+	"time"
+)
+
+// Operation is a CloudFront API operation, as the metrics name it.
+type Operation uint8
+
+// The operations openfront answers, in the order of OperationNames.
+const (
+	// OpUnknown is a request that names no operation openfront answers
+	// (unknown or unimplemented routes, methods not allowed).
+	OpUnknown Operation = iota
+	OpCreateInvalidation
+	OpGetInvalidation
+	OpListInvalidations
+	OpCreateDistribution
+	OpGetDistribution
+	OpListDistributions
+	OpDeleteDistribution
+	OpGetDistributionConfig
+	OpUpdateDistribution
+	OpListTagsForResource
+	OpTagResource
+	OpUntagResource
+	// NumOperations is the number of operations.
+	NumOperations
+)
+
+// OperationNames are CloudFront's names of the operations, indexed by
+// Operation ("Unknown" for OpUnknown).
+var OperationNames = [NumOperations]string{
+	"Unknown", "CreateInvalidation", "GetInvalidation", "ListInvalidations",
+	"CreateDistribution", "GetDistribution", "ListDistributions", "DeleteDistribution",
+	"GetDistributionConfig", "UpdateDistribution",
+	"ListTagsForResource", "TagResource", "UntagResource",
+}
+
+// String returns the operation's CloudFront name.
+func (o Operation) String() string {
+	if o < NumOperations {
+		return OperationNames[o]
+	}
+	return OperationNames[OpUnknown]
+}
+
+// Metrics receives a count of every API request the Handler answers
+// (internal/metrics implements it over Prometheus). Request is called on
+// the request path and must not block or allocate.
+type Metrics interface {
+	// Request counts one request of op answered with the HTTP status,
+	// which took d to answer (from the handler being called to its
+	// return; the listener has read the body by then).
+	Request(op Operation, status int, d time.Duration)
+}
+
+// operation returns the operation r is for, by the route that serves it;
+// authentication failures count under the operation they were for.
+func (h *Handler) operation(r *http.Request) Operation {
+	_, pattern := h.mux.Handler(r)
+	op := h.ops[pattern]
+	if op == OpTagResource && r.Method == http.MethodPost && r.URL.Query().Get("Operation") == "Untag" {
+		op = OpUntagResource
+	}
+	return op
+}
+
+// route registers fn for pattern as operation op.
+func (h *Handler) route(m *http.ServeMux, pattern string, op Operation, fn http.HandlerFunc) {
+	m.HandleFunc(pattern, fn)
+	h.ops[pattern] = op
+}
+
+// statusWriter remembers the status of the answer, for the metrics.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(p []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(p)
+}
+
+// Unwrap lets http.ResponseController reach the server's writer.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// countedPath reports whether a request to path counts as an API
+// request: openfront's own /openfront/ endpoints (the fleet's event
+// streams, acknowledgements, the admin view) do not.
+func countedPath(path string) bool { return !strings.HasPrefix(path, "/openfront/") }
