@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -42,13 +43,26 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	binary = filepath.Join(dir, "openfront")
-	build := exec.Command("go", "build", "-race", "-o", binary, "../cmd/openfront")
+	// -buildvcs=true: the binary reports the checkout's revision, as a
+	// `go build` in a clone does by default (TestVersion); the machine's
+	// go env may turn it off. Without git it builds without.
+	args := []string{"build", "-buildvcs=true", "-race", "-o", binary, "../cmd/openfront"}
 	if os.Getenv("OPENFRONT_E2E_NORACE") != "" {
-		build = exec.Command("go", "build", "-o", binary, "../cmd/openfront")
+		args = slices.DeleteFunc(args, func(a string) bool { return a == "-race" })
 	}
-	build.Stdout, build.Stderr = os.Stdout, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "building openfront:", err)
+	build := exec.Command("go", args...)
+	var out strings.Builder
+	build.Stdout, build.Stderr = &out, &out
+	if err := build.Run(); err != nil && strings.Contains(out.String(), "buildvcs") {
+		args[1] = "-buildvcs=false"
+		out.Reset()
+		build = exec.Command("go", args...)
+		build.Stdout, build.Stderr = &out, &out
+		err = build.Run()
+	}
+	fmt.Fprint(os.Stderr, out.String())
+	if build.ProcessState == nil || !build.ProcessState.Success() {
+		fmt.Fprintln(os.Stderr, "building openfront failed")
 		os.Exit(1)
 	}
 	code := m.Run()
