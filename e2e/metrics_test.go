@@ -213,7 +213,9 @@ func TestMetricsFleet(t *testing.T) {
 		t.Error("an edge reports API requests")
 	}
 
-	lag := func(edge string) (float64, bool) { return scrapeMetrics(t, cpURL).value("openfront_fleet_edge_lag_events", "edge", edge) }
+	lag := func(edge string) (float64, bool) {
+		return scrapeMetrics(t, cpURL).value("openfront_fleet_edge_lag_events", "edge", edge)
+	}
 	fleetWaitFor(t, 30*time.Second, "both edges at lag 0", func() (bool, string) {
 		la, oka := lag("edge-a")
 		lb, okb := lag("edge-b")
