@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
@@ -269,5 +270,30 @@ func TestVersion(t *testing.T) {
 	}
 	if !strings.Contains(line, "revision "+strings.TrimSpace(string(head))) {
 		t.Errorf("version line %q lacks the revision %s", line, head)
+	}
+}
+
+// TestLogFormatJSON: `log_format: json` in serve's configuration file and
+// `--log-format json` on an edge make every log line a JSON object.
+func TestLogFormatJSON(t *testing.T) {
+	o := newFleetOrigin(t, "origin")
+	cp := startControlPlane(t, options{config: fleetConfig(o) + "log_format: json\n"})
+	e := startEdge(t, cp.URL, "edge-json", nil, "--log-format", "json")
+	waitInFleet(t, cp, "edge-json")
+	for _, p := range []*fleetProc{cp, e} {
+		logs := strings.TrimSpace(p.logs())
+		if logs == "" {
+			t.Fatalf("%s logged nothing", p.name)
+		}
+		for _, l := range strings.Split(logs, "\n") {
+			var line map[string]any
+			if err := json.Unmarshal([]byte(l), &line); err != nil {
+				t.Errorf("%s: not a JSON line: %q", p.name, l)
+				continue
+			}
+			if line["time"] == nil || line["level"] == nil || line["msg"] == nil {
+				t.Errorf("%s: JSON line without time, level or msg: %q", p.name, l)
+			}
+		}
 	}
 }
