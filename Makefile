@@ -19,6 +19,8 @@ compat:
 # openfront (durable store, SigV4 on) against a do-nothing server, the
 # machine's ceiling. Prints figures (no pass/fail); see docs/benchmarks.md.
 # Own binaries under bin/bench/ so a concurrent `make build` is not raced.
+# BENCH_FLAGS="... -metrics" also measures openfront with --metrics-addr,
+# in the same rounds (the cost of the metrics).
 .PHONY: bench
 BENCH_FLAGS ?= -duration 10s -warmup 2s -conc 1,16 -rounds 3
 bench:

@@ -75,16 +75,17 @@ limits:
 
 func main() {
 	var (
-		bin       = flag.String("bin", "bin/openfront", "openfront binary to benchmark")
-		duration  = flag.Duration("duration", 10*time.Second, "measured time per point")
-		warmup    = flag.Duration("warmup", 2*time.Second, "unmeasured time before each point")
-		concList  = flag.String("conc", "1,16", "comma-separated concurrencies")
-		rounds    = flag.Int("rounds", 1, "times every point is measured")
-		nSlices   = flag.Int("slices", 1, "measure each point in this many slices, the targets taking turns slice by slice, so that the machine's drift within a round (ceilings moving 15% from one target's point to the next) weighs on every target alike")
-		invDelay  = flag.Duration("invalidation-delay", 0, "openfront --invalidation-delay (0, the default, completes each invalidation at once: one more store write per create)")
-		extraArgs = flag.String("openfront-args", "", "extra flags for `openfront serve`, space-separated (experiments: --memory, --invalidation-delay 1h)")
-		perfDir   = flag.String("perf", "", "record openfront with perf during its first point at the highest concurrency; reports in DIR")
-		serveMode = flag.String("serve", "", "internal: run a do-nothing server instead of the benchmark (-serve=nothing or nothing-fasthttp)")
+		bin         = flag.String("bin", "bin/openfront", "openfront binary to benchmark")
+		duration    = flag.Duration("duration", 10*time.Second, "measured time per point")
+		warmup      = flag.Duration("warmup", 2*time.Second, "unmeasured time before each point")
+		concList    = flag.String("conc", "1,16", "comma-separated concurrencies")
+		rounds      = flag.Int("rounds", 1, "times every point is measured")
+		nSlices     = flag.Int("slices", 1, "measure each point in this many slices, the targets taking turns slice by slice, so that the machine's drift within a round (ceilings moving 15% from one target's point to the next) weighs on every target alike")
+		invDelay    = flag.Duration("invalidation-delay", 0, "openfront --invalidation-delay (0, the default, completes each invalidation at once: one more store write per create)")
+		extraArgs   = flag.String("openfront-args", "", "extra flags for `openfront serve`, space-separated (experiments: --memory, --invalidation-delay 1h)")
+		perfDir     = flag.String("perf", "", "record openfront with perf during its first point at the highest concurrency; reports in DIR")
+		withMetrics = flag.Bool("metrics", false, "also measure a second openfront with --metrics-addr 127.0.0.1:0 (target openfront+metrics, its own data directory), in the same rounds: the cost of the metrics")
+		serveMode   = flag.String("serve", "", "internal: run a do-nothing server instead of the benchmark (-serve=nothing or nothing-fasthttp)")
 	)
 	flag.Parse()
 	switch *serveMode {
@@ -128,6 +129,16 @@ func main() {
 	of := start("openfront", "openfront API listening on ",
 		[]string{"OPENFRONT_ACCESS_KEY_ID=" + keyID, "OPENFRONT_SECRET_ACCESS_KEY=" + keySecret}, *bin, ofArgs...)
 	defer of.stop()
+	var ofm *proc
+	dataDirM := filepath.Join(tmp, "data-metrics")
+	if *withMetrics {
+		mArgs := slices.Clone(ofArgs)
+		mArgs[slices.Index(mArgs, dataDir)] = dataDirM
+		mArgs = append(mArgs, "--metrics-addr", "127.0.0.1:0")
+		ofm = start("openfront+metrics", "openfront API listening on ",
+			[]string{"OPENFRONT_ACCESS_KEY_ID=" + keyID, "OPENFRONT_SECRET_ACCESS_KEY=" + keySecret}, *bin, mArgs...)
+		defer ofm.stop()
+	}
 	ceil := start("ceiling", ceilingBanner, nil, self, "-serve=nothing")
 	defer ceil.stop()
 	ceilFast := start("ceiling-fasthttp", ceilingBanner, nil, self, "-serve=nothing-fasthttp")
@@ -141,6 +152,9 @@ func main() {
 	fmt.Printf("openfront: %s (pid %d), %s, SigV4 auth on, --invalidation-delay %s\n", of.url, of.cmd.Process.Pid, storeDesc, *invDelay)
 	if *extraArgs != "" {
 		fmt.Printf("openfront extra flags: %s\n", *extraArgs)
+	}
+	if ofm != nil {
+		fmt.Printf("openfront+metrics: %s (pid %d), the same with --metrics-addr 127.0.0.1:0 (data in %s)\n", ofm.url, ofm.cmd.Process.Pid, dataDirM)
 	}
 	fmt.Printf("ceiling:   %s (pid %d), net/http, reads the body and answers a fixed 201 <Invalidation>\n", ceil.url, ceil.cmd.Process.Pid)
 	fmt.Printf("ceiling-fasthttp: %s (pid %d), fasthttp, the same answer\n", ceilFast.url, ceilFast.cmd.Process.Pid)
@@ -163,17 +177,23 @@ func main() {
 	clients := map[string]*cf.Client{"openfront": newClient(hc, of.url), "ceiling": newClient(hc, ceil.url), "ceiling-fasthttp": newClient(hc, ceilFast.url)}
 	pids := map[string]int{"openfront": of.cmd.Process.Pid, "ceiling": ceil.cmd.Process.Pid, "ceiling-fasthttp": ceilFast.cmd.Process.Pid}
 	dbs := map[string]string{"openfront": dataDir}
+	targets := []string{"ceiling", "ceiling-fasthttp", "openfront"}
+	if ofm != nil {
+		clients["openfront+metrics"] = newClient(hc, ofm.url)
+		pids["openfront+metrics"] = ofm.cmd.Process.Pid
+		dbs["openfront+metrics"] = dataDirM
+		targets = append(targets, "openfront+metrics")
+	}
 
 	type key struct {
 		target string
 		conc   int
 	}
 	results := map[key][]result{}
-	targets := []string{"ceiling", "ceiling-fasthttp", "openfront"}
 	point := 0
 	for r := 1; r <= *rounds; r++ {
 		for _, c := range concs {
-			order := append(slices.Clone(targets[point%3:]), targets[:point%3]...)
+			order := append(slices.Clone(targets[point%len(targets):]), targets[:point%len(targets)]...)
 			point++
 			sliceLen := *duration / time.Duration(*nSlices)
 			acc := map[string]*result{}
@@ -239,6 +259,11 @@ func main() {
 			row(tw, strconv.Itoa(r+1), "ceiling-fasthttp", c, cf, "", "")
 			tput, p99 := ratios(o, ce, cf)
 			row(tw, strconv.Itoa(r+1), "openfront", c, o, tput, p99)
+			if ofm != nil {
+				om := results[key{"openfront+metrics", c}][r]
+				tput, p99 := ratios(om, ce, cf)
+				row(tw, strconv.Itoa(r+1), "openfront+metrics", c, om, tput, p99)
+			}
 		}
 	}
 	tw.Flush()
@@ -261,7 +286,7 @@ func main() {
 					pr = append(pr, pv)
 				}
 				ratios := "\t"
-				if t == "openfront" {
+				if strings.HasPrefix(t, "openfront") {
 					ratios = spread(tr, func(v float64) string { return fmt.Sprintf("%.2f", v) }) + "\t" +
 						spread(pr, func(v float64) string { return fmt.Sprintf("%.2f×", v) })
 				}
@@ -272,6 +297,22 @@ func main() {
 			}
 		}
 		tw.Flush()
+	}
+
+	if ofm != nil {
+		fmt.Println()
+		fmt.Println("cost of --metrics-addr: openfront+metrics req/s / openfront req/s, per round (the two measured in the same round, one after the other):")
+		for _, c := range concs {
+			var rs []string
+			var vs []float64
+			for i := range results[key{"openfront", c}] {
+				v := results[key{"openfront+metrics", c}][i].rps() / results[key{"openfront", c}][i].rps()
+				vs = append(vs, v)
+				rs = append(rs, fmt.Sprintf("%.3f", v))
+			}
+			slices.Sort(vs)
+			fmt.Printf("  concurrency %d: %s (median %.3f)\n", c, strings.Join(rs, " "), vs[len(vs)/2])
+		}
 	}
 
 	hi := slices.Max(concs)

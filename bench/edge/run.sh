@@ -25,6 +25,10 @@
 #                until the machine was at least this % idle over 2 s; the
 #                idle % seen is recorded per run. 0: do not wait
 #   NGINX_TUNING="sendfile off; ..."  nginx http-level directives to try
+#   METRICS=1    also measure openfront-metrics: a second openfront with
+#                --metrics-addr 127.0.0.1:0 (counting every hit), in the same
+#                rounds; the table then adds metrics/openfront, its req/s over
+#                openfront's, median of the per-round ratios
 #   KEEP=1       keep the temporary directory (configs, logs, raw wrk output)
 #   OPENFRONT_BIN=path  benchmark this openfront binary rather than build one
 #   REV=HEAD     build openfront from this git revision (git archive) rather
@@ -46,6 +50,9 @@ OBJECTS=${OBJECTS:-"1k 100k"}
 IDLE_MIN=${IDLE_MIN:-80}
 IDLE_WAIT=${IDLE_WAIT:-60}
 HOST=bench.test
+if [[ ${METRICS:-} == 1 && " $TARGETS " != *" openfront-metrics "* ]]; then
+	TARGETS="$TARGETS openfront-metrics"
+fi
 
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -167,6 +174,15 @@ EOF
 pids+=($!)
 of_pid=$!
 wait_for "$tmp/openfront.log" "openfront edge listening on" "$!"
+if [[ " $TARGETS " == *" openfront-metrics "* ]]; then
+	om_port=$(free_port)
+	"$tmp/bin/openfront" serve --config "$tmp/openfront.yaml" --memory \
+		--api-addr 127.0.0.1:0 --edge-addr "127.0.0.1:$om_port" --metrics-addr 127.0.0.1:0 --log-level warn >"$tmp/openfront-metrics.log" 2>&1 &
+	pids+=($!)
+	om_pid=$!
+	wait_for "$tmp/openfront-metrics.log" "openfront metrics listening on" "$!"
+	om_metrics=$(sed -n 's|^openfront metrics listening on ||p' "$tmp/openfront-metrics.log")
+fi
 
 ng_port=$(free_port)
 # The fastest of the usual settings on cache hits over loopback here (an A/B
@@ -248,6 +264,7 @@ port_of() {
 	go-plain) echo "$gp_port" ;;
 	fasthttp-plain) echo "$fp_port" ;;
 	openfront) echo "$of_port" ;;
+	openfront-metrics) echo "$om_port" ;;
 	nginx) echo "$ng_port" ;;
 	varnish) echo "$va_port" ;;
 	esac
@@ -259,6 +276,7 @@ writes() {
 	local pid
 	case $1 in
 	openfront) pid=$of_pid ;;
+	openfront-metrics) pid=$om_pid ;;
 	nginx) pid=$ng_pid ;;
 	varnish) pid=$va_pid ;;
 	go-plain) pid=$gp_pid ;;
@@ -275,7 +293,7 @@ writes() {
 # is_hit TARGET HEADERS-FILE: succeeds when the response was a cache hit.
 is_hit() {
 	case $1 in
-	openfront) grep -qi '^x-cache: Hit from cloudfront' "$2" ;;
+	openfront | openfront-metrics) grep -qi '^x-cache: Hit from cloudfront' "$2" ;;
 	nginx) grep -qi '^x-cache-status: HIT' "$2" ;;
 	varnish) grep -qiE '^x-varnish: [0-9]+ [0-9]+' "$2" && grep -qi '^age: ' "$2" ;;
 	go-plain | fasthttp-plain) grep -qi '^HTTP/1.1 200' "$2" ;; # not a cache: always "hits"
@@ -385,6 +403,9 @@ for r in $(seq "$ROUNDS"); do
 	done
 done
 
+if [[ -n ${om_metrics:-} ]]; then
+	echo "openfront-metrics counted: $(curl -sS "$om_metrics" | grep -E '^openfront_edge_requests_total\{distribution="EBENCH"' | tr '\n' ' ')"
+fi
 origin_after=$(curl -sS "http://$origin/_count")
 echo "origin requests during the measurement: $((origin_after - origin_before)) (0: every measured response was a cache hit)"
 if grep -qvE 'sockerr=0 non2xx=0' "$results"; then
@@ -417,20 +438,24 @@ function maxof(list,   n, a, i, m) { n = split(list, a, " "); m = a[1]; for (i =
 }
 END {
 	nt = split(targets, T, " "); no = split(objects, O, " ")
-	printf "%-14s %-6s %10s %19s %8s %8s %7s %18s %18s\n", "target", "object", "req/s", "(min-max)", "p50", "p99", "wr/req", "of/varnish", "of/nginx"
+	printf "%-17s %-6s %10s %19s %8s %8s %7s %18s %18s\n", "target", "object", "req/s", "(min-max)", "p50", "p99", "wr/req", "of/varnish", "of/nginx"
 	for (j = 1; j <= no; j++) {
 		o = O[j]
 		for (i = 1; i <= nt; i++) {
 			t = T[i]; k = t SUBSEP o
 			if (!(k in rps)) continue
 			ratios_v = ""; ratios_n = ""
-			if (t == "openfront" || t == "go-plain" || t == "fasthttp-plain") {
+			if (t == "openfront" || t == "openfront-metrics" || t == "go-plain" || t == "fasthttp-plain") {
 				ratios_v = ratio(t, o, "varnish"); ratios_n = ratio(t, o, "nginx")
 			}
-			printf "%-14s %-6s %10.0f %19s %8.2f %8.2f %7.2f %18s %18s\n", t, o, median(rps[k]),
+			printf "%-17s %-6s %10.0f %19s %8.2f %8.2f %7.2f %18s %18s\n", t, o, median(rps[k]),
 				sprintf("(%.0f-%.0f)", minof(rps[k]), maxof(rps[k])),
 				median(p50[k]) / 1000, median(p99[k]) / 1000, median(wpr[k]), ratios_v, ratios_n
 		}
+	}
+	for (j = 1; j <= no; j++) {
+		if (("openfront-metrics" SUBSEP O[j]) in rps)
+			printf "metrics/openfront %-6s %s  (openfront-metrics req/s over openfront'"'"'s, median of the per-round ratios)\n", O[j], ratio("openfront-metrics", O[j], "openfront")
 	}
 	print ""
 	print "p50, p99: wrk latency in ms. wr/req: write system calls of the server processes per response."
