@@ -189,3 +189,32 @@ func histogramField(t *testing.T, r *Registry, name string, sum bool) float64 {
 	}
 	return total
 }
+
+// BenchmarkCount is what counting costs a request: an API request (a
+// counter and a histogram, as CreateInvalidation's fast path counts it,
+// its two clock readings included) and an edge hit (one counter), from
+// parallel goroutines as a server counts:
+//
+//	go test -run '^$' -bench Count -benchmem ./internal/metrics
+func BenchmarkCount(b *testing.B) {
+	r := New()
+	api := r.API()
+	d := r.Edge(nil).Distribution("E1")
+	b.Run("api", func(b *testing.B) {
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				start := time.Now()
+				api.Request(cloudfront.OpCreateInvalidation, 201, time.Since(start))
+			}
+		})
+	})
+	b.Run("edge-hit", func(b *testing.B) {
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				d.Request(edge.ResultHit)
+			}
+		})
+	})
+}

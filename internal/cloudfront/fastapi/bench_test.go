@@ -9,20 +9,37 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/openfront/openfront/internal/cloudfront"
 	"github.com/openfront/openfront/internal/invalidation"
+	"github.com/openfront/openfront/internal/metrics"
 )
 
 // BenchmarkCreateInvalidationFast is one signed CreateInvalidation read
 // by fasthttp and answered by the fast path (memory store, completed in
 // the background), as BenchmarkCreateInvalidationHandler is through
-// ServeHTTP: the API's own cost without the connection.
+// ServeHTTP: the API's own cost without the connection. metrics=on counts
+// it as --metrics-addr does (the API's counters and the completion
+// histogram):
+//
+//	go test -run '^$' -bench CreateInvalidationFast -benchmem ./internal/cloudfront/fastapi
 func BenchmarkCreateInvalidationFast(b *testing.B) {
+	b.Run("metrics=off", func(b *testing.B) { benchCreateInvalidationFast(b, false) })
+	b.Run("metrics=on", func(b *testing.B) { benchCreateInvalidationFast(b, true) })
+}
+
+func benchCreateInvalidationFast(b *testing.B, withMetrics bool) {
 	// Completions run in the background: at this pace they can fall behind
 	// by more than the default 3,000 in-progress paths, and the benchmark
 	// would time TooManyInvalidationsInProgress answers.
 	limits := invalidation.DefaultLimits
 	limits.MaxInProgressFilePaths = 1 << 30
-	api := newAPILimits(b, limits)
+	var api *cloudfront.Handler
+	if withMetrics {
+		reg := metrics.New()
+		api = newAPIMetrics(b, limits, reg.API(), reg.Invalidations())
+	} else {
+		api = newAPILimits(b, limits)
+	}
 	var ctx fasthttp.RequestCtx
 	var br bufio.Reader
 	b.ReportAllocs()

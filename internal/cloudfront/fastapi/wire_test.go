@@ -50,6 +50,13 @@ func newAPI(t testing.TB) *cloudfront.Handler {
 // when zero).
 func newAPILimits(t testing.TB, limits invalidation.Limits) *cloudfront.Handler {
 	t.Helper()
+	return newAPIMetrics(t, limits, nil, nil)
+}
+
+// newAPIMetrics is newAPILimits counting with m and completed (nil: not
+// counted).
+func newAPIMetrics(t testing.TB, limits invalidation.Limits, m cloudfront.Metrics, completed func(invalidation.Invalidation, time.Time)) *cloudfront.Handler {
+	t.Helper()
 	quiet := slog.New(slog.DiscardHandler)
 	store := memory.New()
 	origin, _ := url.Parse("http://127.0.0.1:9")
@@ -63,9 +70,9 @@ func newAPILimits(t testing.TB, limits invalidation.Limits) *cloudfront.Handler 
 		t.Fatal(err)
 	}
 	t.Cleanup(dists.Close)
-	svc := invalidation.NewService(invalidation.Config{Store: store, Distributions: dists.Registry(), Limits: limits, Logger: quiet})
+	svc := invalidation.NewService(invalidation.Config{Store: store, Distributions: dists.Registry(), Limits: limits, Logger: quiet, Completed: completed})
 	t.Cleanup(svc.Close)
-	return cloudfront.NewHandler(cloudfront.Config{Invalidations: svc, Distributions: dists, Logger: quiet,
+	return cloudfront.NewHandler(cloudfront.Config{Invalidations: svc, Distributions: dists, Logger: quiet, Metrics: m,
 		Keys: map[string]cloudfront.Key{keyID: {Secret: secret}, limitedKey: {Secret: secret, Distributions: []string{otherDist}}}})
 }
 
