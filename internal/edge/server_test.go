@@ -499,14 +499,22 @@ func TestViewerListenerLimits(t *testing.T) {
 // viewer listener's fast path on a fasthttp RequestCtx (no network):
 //
 //	go test -run '^$' -bench ViewerListenerHit -benchmem ./internal/edge
+//
+// metrics=on counts each hit with countMetrics (an atomic add, as a
+// Prometheus counter's Inc).
 func BenchmarkViewerListenerHit(b *testing.B) {
+	b.Run("metrics=off", func(b *testing.B) { benchViewerListenerHit(b, nil) })
+	b.Run("metrics=on", func(b *testing.B) { benchViewerListenerHit(b, &countMetrics{}) })
+}
+
+func benchViewerListenerHit(b *testing.B, m Metrics) {
 	o := newOrigin(b)
 	o.setHandler(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/octet-stream")
 		w.Header().Set("Cache-Control", "max-age=3600")
 		http.ServeContent(w, r, "", time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC), strings.NewReader(strings.Repeat("x", 1024)))
 	})
-	h := newHarness(b, Config{}, dist("E1", o, "bench.test"))
+	h := newHarness(b, Config{Metrics: m}, dist("E1", o, "bench.test"))
 	h.edge.realClock, h.edge.now = true, time.Now
 	h.get("bench.test", "/1k")
 	var ctx fasthttp.RequestCtx
