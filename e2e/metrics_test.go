@@ -3,6 +3,7 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -170,6 +171,18 @@ func TestMetricsServe(t *testing.T) {
 	}
 	if lag, ok := after.value("openfront_fleet_edge_lag_events", "edge", "local"); !ok || lag != 0 {
 		t.Errorf("lag of the in-process edge: %v %v, want 0 once Completed", lag, ok)
+	}
+
+	// The web console reads the same registry: 4 requests, 2 hits.
+	resp, err := http.Get(s.URL + "/console/distributions/" + fleetDist)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(page), "<dt>Viewer requests</dt><dd>4</dd>") ||
+		!strings.Contains(string(page), `id="hit-ratio">50.0 %<`) {
+		t.Errorf("console page %d without the metrics' figures:\n%s", resp.StatusCode, page)
 	}
 }
 
