@@ -63,7 +63,8 @@ func New() *Registry {
 func (r *Registry) Gatherer() prometheus.Gatherer { return r.reg }
 
 // Handler returns the /metrics handler: the Prometheus text format (or
-// what the scraper negotiates), at most 4 scrapes at a time.
+// what the scraper negotiates), at most 4 scrapes at a time (more are
+// answered 503), each bounded to 10 s.
 func (r *Registry) Handler() http.Handler {
 	return promhttp.HandlerFor(r.reg, promhttp.HandlerOpts{MaxRequestsInFlight: 4, Timeout: 10 * time.Second})
 }
