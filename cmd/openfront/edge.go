@@ -114,6 +114,7 @@ func edgeMain(controlPlane, addr, name string, cacheSize, maxObjectSize int64, m
 		select {
 		case <-followed:
 		case <-sctx.Done():
+			log.Warn("could not leave the control plane's registry: the stream did not end within the shutdown timeout; the control plane drops this edge after its edge timeout")
 			return
 		}
 		// Refused (runErr), it may still be in the registry as replaced:
