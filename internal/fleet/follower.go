@@ -75,11 +75,10 @@ type Follower struct {
 	ackWake  chan struct{}
 	instance string // this process's token: see Instance
 
-	// left: Leave was called; the edge is never Fresh again. Guarded by mu.
-	left bool
-
 	mu      sync.Mutex
 	applied uint64 // last position applied; guarded by mu
+	// left: Leave was called; the edge is never Fresh again. Guarded by mu.
+	left bool
 	// loaded says applied stands for a state: a snapshot was loaded (the
 	// stream asks to resume only then). Guarded by mu.
 	loaded bool
@@ -265,7 +264,7 @@ const conflictPatience = liveWindow + heartbeat
 
 // Run follows the control plane until ctx ends, reconnecting with backoff.
 // It returns nil when ctx ends, and a *NameConflictError when the control
-// plane refused the edge's name for conflictPatience on end: another live
+// plane kept refusing the edge's name for conflictPatience: another live
 // process holds it.
 func (f *Follower) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
