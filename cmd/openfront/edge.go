@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 	"time"
 
@@ -31,7 +32,7 @@ func runEdge(args []string) int {
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	logFormat := fs.String("log-format", "text", "log lines as text (key=value) or json (one object a line)")
 	metricsAddr := fs.String("metrics-addr", "", "address of the Prometheus /metrics listener, e.g. 127.0.0.1:9091 (none when empty)")
-	shutdownTimeout := fs.Duration("shutdown-timeout", 30*time.Second, "how long in-flight requests may finish after SIGINT/SIGTERM")
+	shutdownTimeout := fs.Duration("shutdown-timeout", 30*time.Second, "how long in-flight requests (and leaving the control plane's registry) may take after SIGINT/SIGTERM")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -90,7 +91,8 @@ func edgeMain(controlPlane, addr, name string, cacheSize, maxObjectSize int64, m
 	})
 	followCtx, stopFollowing := context.WithCancel(context.Background())
 	defer stopFollowing()
-	go follower.Run(followCtx)
+	followed := make(chan error, 1)
+	go func() { followed <- follower.Run(followCtx) }()
 
 	// The viewer listener (fasthttp): plain hits answered directly while
 	// follower.Fresh, the rest through the Guard and the edge's handler.
@@ -110,15 +112,43 @@ func edgeMain(controlPlane, addr, name string, cacheSize, maxObjectSize int64, m
 	if msrv != nil {
 		go func() { errc <- msrv.Serve(mln) }()
 	}
+	var runErr error
 	select {
 	case err := <-errc:
 		return err
+	case runErr = <-followed:
+		// Refused: another live process holds this edge's name.
+		log.Error("the control plane refused this edge", "err", runErr)
+		followed <- runErr
 	case <-ctx.Done():
 	}
 	stop()
 	stopFollowing()
 	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		// Leave once the stream has ended (so that it cannot register the
+		// edge again), and before the in-flight requests are done: from
+		// here the edge is not fresh, and invalidations stop waiting for
+		// it. An unreachable control plane costs at most the shutdown
+		// timeout; the edge then leaves its registry after --edge-timeout.
+		select {
+		case <-followed:
+		case <-sctx.Done():
+			log.Warn("could not leave the control plane's registry: the stream did not end within the shutdown timeout; the control plane drops this edge after its edge timeout")
+			return
+		}
+		// Refused (runErr), it may still be in the registry as replaced:
+		// leaving ends that too.
+		if err := follower.Leave(sctx); err != nil {
+			log.Warn("could not leave the control plane's registry; it drops this edge after its edge timeout", "err", err)
+			return
+		}
+		log.Info("left the control plane's registry")
+	}()
 	if err := srv.Shutdown(sctx); err != nil {
 		log.Error("shutdown", "err", err)
 	}
@@ -127,6 +157,7 @@ func edgeMain(controlPlane, addr, name string, cacheSize, maxObjectSize int64, m
 			log.Error("shutdown", "err", err)
 		}
 	}
+	wg.Wait()
 	log.Info("stopped")
-	return nil
+	return runErr
 }

@@ -162,7 +162,12 @@ func serve(f serveFlags, cfg *config.Config, log *slog.Logger) error {
 	// The hub needs the distributions for snapshots, the distributions the
 	// hub to deploy: tie the knot with a func.
 	var dists *distribution.Service
+	localEdge := f.edgeName // the previous run's in-process edge leaves the registry unless it is this one
+	if f.noEdge {
+		localEdge = ""
+	}
 	hub, err := fleet.NewHub(context.Background(), fleet.HubConfig{
+		LocalEdge:     localEdge,
 		Store:         store,
 		Distributions: func() []*distribution.Distribution { return dists.Registry().All() },
 		EdgeTimeout:   f.edgeTimeout,
@@ -264,6 +269,7 @@ func serve(f serveFlags, cfg *config.Config, log *slog.Logger) error {
 	followCtx, stopFollowing := context.WithCancel(context.Background())
 	defer stopFollowing()
 	edgeURL := ""
+	followed := make(chan error, 1)
 	if !f.noEdge {
 		edgeLn, err := net.Listen("tcp", f.edgeAddr)
 		if err != nil {
@@ -292,7 +298,11 @@ func serve(f serveFlags, cfg *config.Config, log *slog.Logger) error {
 		})
 		// Work logged before it connects waits for it.
 		hub.Expect(f.edgeName, edgeURL)
-		go follower.Run(followCtx)
+		go func() {
+			if err := follower.Run(followCtx); err != nil {
+				followed <- fmt.Errorf("in-process edge: %w", err)
+			}
+		}()
 		// The viewer listener (fasthttp; plain hits answered without the
 		// Guard's handler when follower.Fresh, the rest through it).
 		servers = append(servers, cache.NewServer(edge.ServerConfig{Handler: follower.Guard(cache), Fresh: follower.Fresh, Logger: log}))
@@ -356,9 +366,12 @@ func serve(f serveFlags, cfg *config.Config, log *slog.Logger) error {
 	for i, s := range servers {
 		go func() { errc <- s.Serve(listeners[i]) }()
 	}
+	var runErr error
 	select {
 	case err := <-errc:
 		return err
+	case runErr = <-followed:
+		log.Error("stopping", "err", runErr)
 	case <-ctx.Done():
 	}
 	stop()
@@ -378,7 +391,7 @@ func serve(f serveFlags, cfg *config.Config, log *slog.Logger) error {
 	}
 	wg.Wait()
 	log.Info("stopped")
-	return nil
+	return runErr
 }
 
 // durableStore is what serve needs of a store.

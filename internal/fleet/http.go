@@ -3,6 +3,7 @@ package fleet
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"regexp"
@@ -20,6 +21,7 @@ import (
 const (
 	PathStream = "/openfront/v1/fleet/stream"
 	PathAck    = "/openfront/v1/fleet/ack"
+	PathLeave  = "/openfront/v1/fleet/leave"
 	PathAdmin  = "/openfront/v1/admin/edges"
 	// PathAdminInvalidation is followed by {DistributionId}/{InvalidationId}.
 	PathAdminInvalidation = "/openfront/v1/admin/invalidations/"
@@ -42,6 +44,7 @@ func (h *Hub) Handler() http.Handler {
 	m := http.NewServeMux()
 	m.HandleFunc("GET "+PathStream, h.serveStream)
 	m.HandleFunc("POST "+PathAck, h.serveAck)
+	m.HandleFunc("POST "+PathLeave, h.serveLeave)
 	m.HandleFunc("GET "+PathAdmin, h.serveAdmin)
 	m.HandleFunc("GET "+PathAdminInvalidation+"{dist}/{id}", h.serveAdminInvalidation)
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
@@ -74,7 +77,7 @@ func writeJSON(w http.ResponseWriter, v any) {
 // case it gets a snapshot with purge.
 func (h *Hub) serveStream(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	req := streamRequest{name: q.Get("name"), addr: q.Get("addr"), resume: q.Has("applied")}
+	req := streamRequest{name: q.Get("name"), addr: q.Get("addr"), instance: q.Get("instance"), resume: q.Has("applied")}
 	if err := req.check(); err != nil {
 		jsonError(w, http.StatusBadRequest, err.Error())
 		return
@@ -95,7 +98,11 @@ func (h *Hub) serveStream(w http.ResponseWriter, r *http.Request) {
 	defer rc.SetWriteDeadline(time.Time{})
 	sink := &httpSink{w: w, flusher: flusher, rc: rc}
 	if err := h.stream(r.Context(), req, sink); err != nil {
-		jsonError(w, http.StatusInternalServerError, err.Error())
+		status := http.StatusInternalServerError
+		if _, ok := errors.AsType[*NameConflictError](err); ok {
+			status = http.StatusConflict
+		}
+		jsonError(w, status, err.Error())
 	}
 }
 
@@ -126,13 +133,30 @@ func (h *Hub) serveAck(w http.ResponseWriter, r *http.Request) {
 		jsonError(w, http.StatusBadRequest, "pos must be a log position")
 		return
 	}
-	name := q.Get("name")
-	head, ok := h.ack(name, pos)
+	name, instance := q.Get("name"), q.Get("instance")
+	if err := checkInstance(instance); err != nil {
+		jsonError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	head, ok := h.ack(name, instance, pos)
 	if !ok {
-		jsonError(w, http.StatusConflict, "edge "+name+" is not in the registry: reconnect the stream")
+		jsonError(w, http.StatusConflict, "edge "+name+" (instance "+instance+") is not in the registry: reconnect the stream")
 		return
 	}
 	w.Header()[HeaderHead] = []string{strconv.FormatUint(head, 10)}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// serveLeave takes a stopping edge out of the registry: 204 whether or not
+// the registry held that instance of it (leaving is idempotent).
+func (h *Hub) serveLeave(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	req := streamRequest{name: q.Get("name"), instance: q.Get("instance")}
+	if err := req.check(); err != nil {
+		jsonError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	h.leave(req.name, req.instance)
 	w.WriteHeader(http.StatusNoContent)
 }
 

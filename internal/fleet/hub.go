@@ -32,8 +32,14 @@ type HubConfig struct {
 	// Retain is how many events the log keeps beyond what every edge has
 	// applied (for edges that come back after leaving the registry).
 	Retain uint64
-	Logger *slog.Logger
-	Now    func() time.Time
+	// LocalEdge is the name of this process's in-process edge, empty when
+	// it runs none. An in-process edge of the stored registry by another
+	// name belonged to a previous run of the process, which is gone with
+	// it: it leaves the registry at start. No edge of another process may
+	// take LocalEdge's name.
+	LocalEdge string
+	Logger    *slog.Logger
+	Now       func() time.Time
 }
 
 // Hub is the control plane's side of the fleet.
@@ -43,6 +49,7 @@ type Hub struct {
 	dists       func() []*distribution.Distribution
 	edgeTimeout time.Duration
 	retain      uint64
+	localEdge   string
 	log         *slog.Logger
 	now         func() time.Time
 
@@ -56,6 +63,10 @@ type Hub struct {
 	atMin    int                   // edges whose Applied is minAck; guarded by mu
 	tracked  trackRing             // recent logged events by position, for the admin view; guarded by mu
 	dirty    bool                  // registry changed since saved; guarded by mu
+	// left holds the instances that left the fleet (most recent last,
+	// bounded), so that a stream request of a stopped edge that arrives
+	// after its leave does not bring it back. Guarded by mu.
+	left []string
 
 	frames frameCache // encoded SSE frames of recent events, shared by all streams
 
@@ -81,10 +92,21 @@ type edgeState struct {
 	AppliedAt time.Time `json:"applied_at,omitzero"`
 	// LastSeen is the last acknowledgement or stream opened: what proves
 	// the edge alive (a ping written into its socket proves nothing).
-	LastSeen  time.Time     `json:"last_seen"`
-	Joined    time.Time     `json:"joined"`
+	LastSeen time.Time `json:"last_seen"`
+	Joined   time.Time `json:"joined"`
+	// Instance identifies the process that holds the name: a token each
+	// Follower draws at random when it is created. Empty until a stream
+	// claims an entry made by Expect.
+	Instance string `json:"instance,omitempty"`
+	// InProcess marks the in-process edge of the control plane's process.
+	InProcess bool `json:"in_process,omitempty"`
+	// Replaced marks a process whose name another one took: it stays,
+	// under its replacedKey, until it is surely no longer serving from its
+	// cache. See Hub.connect.
+	Replaced  bool          `json:"replaced,omitempty"`
 	connected int           // open streams
-	kick      chan struct{} // closed when the edge leaves the registry: its streams end
+	kick      chan struct{} // closed (by kickLocked) when the edge's streams must end
+	kicked    bool
 }
 
 // RemovedEdge records an edge the registry dropped.
@@ -103,7 +125,7 @@ type waiter struct {
 
 // NewHub loads the registry and the log position and starts the sweeper.
 func NewHub(ctx context.Context, c HubConfig) (*Hub, error) {
-	h := &Hub{store: c.Store, dists: c.Distributions, edgeTimeout: c.EdgeTimeout, retain: c.Retain, log: c.Logger, now: c.Now,
+	h := &Hub{store: c.Store, dists: c.Distributions, edgeTimeout: c.EdgeTimeout, retain: c.Retain, localEdge: c.LocalEdge, log: c.Logger, now: c.Now,
 		edges: map[string]*edgeState{}, appended: make(chan struct{}),
 		stop: make(chan struct{}), done: make(chan struct{}), streamsStop: make(chan struct{})}
 	if h.edgeTimeout <= 0 {
@@ -146,6 +168,20 @@ func NewHub(ctx context.Context, c HubConfig) (*Hub, error) {
 		e.LastSeen = start
 		e.kick = make(chan struct{})
 		h.edges[name] = &e
+		switch {
+		case e.InProcess && name != h.localEdge:
+			// The previous run's in-process edge: gone with that process.
+			h.removeLocked(name, &e, "the control plane restarted without this in-process edge")
+			h.log.Info("the previous run's in-process edge left the registry: this run has none by that name", "edge", name, "in_process_edge", h.localEdge)
+		case name == h.localEdge && !e.InProcess:
+			// An edge of another process held the name this run gives its
+			// in-process edge, which takes it: that process is replaced
+			// (see connect).
+			delete(h.edges, name)
+			e.Replaced = true
+			h.edges[replacedKey(name, e.Instance)] = &e
+			h.dirty = true
+		}
 	}
 	h.recomputeMinLocked()
 	go h.sweep()
@@ -171,7 +207,7 @@ func (h *Hub) Expect(name, addr string) {
 
 func (h *Hub) addEdgeLocked(name, addr string) *edgeState {
 	now := h.now()
-	e := &edgeState{Name: name, Addr: addr, LastSeen: now, Joined: now, kick: make(chan struct{})}
+	e := &edgeState{Name: name, Addr: addr, LastSeen: now, Joined: now, InProcess: name == h.localEdge, kick: make(chan struct{})}
 	h.edges[name] = e
 	h.dirty = true
 	h.recomputeMinLocked()
@@ -427,26 +463,142 @@ func (h *Hub) Remove(ctx context.Context, id string) error {
 	return err
 }
 
+// liveWindow is how recently an edge with an open stream must have been
+// seen (acknowledgement or stream opened) to be live: a live edge's name
+// cannot be taken by another process. Edges acknowledge at least every
+// heartbeat.
+const liveWindow = 3 * heartbeat
+
+// maxLeft bounds Hub.left.
+const maxLeft = 1024
+
+// NameConflictError is a stream refused because the edge's name belongs to
+// another process: a live edge, or the control plane's in-process edge.
+type NameConflictError struct{ Msg string }
+
+func (e *NameConflictError) Error() string { return e.Msg }
+
+// liveLocked reports whether e is live: a stream of it is open and it was
+// seen within liveWindow. A process killed on the same host has its
+// stream closed by its kernel at once; one cut off by the network (or
+// stopped) is silent, and stops being live after liveWindow.
+func (h *Hub) liveLocked(e *edgeState, now time.Time) bool {
+	return e.connected > 0 && now.Sub(e.LastSeen) <= liveWindow
+}
+
+// replacedKey is the registry key of instance's entry once another
+// process took its name.
+func replacedKey(name, instance string) string { return name + "#" + instance }
+
+// kickLocked ends e's streams.
+func kickLocked(e *edgeState) {
+	if !e.kicked {
+		e.kicked = true
+		close(e.kick)
+	}
+}
+
 // connect records an edge's stream, crediting it with applied, and
 // returns the registry entry the stream belongs to: its disconnect and
 // its kick are that entry's, even if the edge leaves the registry and
 // joins again by the same name meanwhile.
-func (h *Hub) connect(name, addr string, applied uint64) *edgeState {
+//
+// Who holds a name: the process (req.instance) that holds it reconnects
+// to its entry; the in-process edge (req.local) always holds its own
+// name, which no other process may take. Another process is refused
+// (NameConflictError) while the holder is live; when the holder is not
+// live, the new process takes the name, and the holder stays in the
+// registry as replaced (under replacedKey, its acknowledgements refused)
+// until it leaves or has been silent for half the edge timeout: by then
+// it has stopped answering from its cache (its max staleness is at most
+// that, counted from an acknowledgement it sent before the hub last saw
+// it), whether it was dead or only cut off. Work waits for it until then.
+// An instance that left the fleet is refused.
+func (h *Hub) connect(req streamRequest, applied uint64) (*edgeState, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	e := h.edges[name]
-	if e == nil {
-		e = h.addEdgeLocked(name, addr)
-		h.log.Info("edge joined the fleet", "edge", name, "addr", addr)
+	now := h.now()
+	if req.instance != "" && slices.Contains(h.left, req.instance) {
+		return nil, errors.New("this edge process (instance " + req.instance + ") has left the fleet: start a new one")
 	}
-	e.Addr = addr
+	e := h.edges[req.name]
+	switch {
+	case req.local:
+	case req.name == h.localEdge:
+		return nil, &NameConflictError{"edge " + req.name + " is the name of the control plane's in-process edge: choose another --name"}
+	case e == nil, e.Instance == "", e.Instance == req.instance:
+	case h.liveLocked(e, now):
+		return nil, &NameConflictError{"edge " + req.name + " is already in the fleet, live (another process: stream open, last seen " +
+			now.Sub(e.LastSeen).Round(time.Millisecond).String() + " ago, serving viewers at " + e.Addr + "): stop it or choose another --name"}
+	default:
+		h.log.Warn("a new process takes the name of an edge that is not live; work waits for the previous one until it has been silent for half the edge timeout",
+			"edge", req.name, "addr", req.addr, "previous_addr", e.Addr, "previous_last_seen", e.LastSeen, "open_streams", e.connected)
+		delete(h.edges, req.name)
+		kickLocked(e)
+		e.Replaced = true
+		h.edges[replacedKey(req.name, e.Instance)] = e
+		e = nil
+	}
+	if old := h.edges[replacedKey(req.name, req.instance)]; old != nil {
+		// Replaced, and back: its entry is the name's again.
+		h.removeLocked(replacedKey(req.name, req.instance), old, "its process holds the name again")
+	}
+	if e == nil {
+		e = h.addEdgeLocked(req.name, req.addr)
+		h.log.Info("edge joined the fleet", "edge", req.name, "addr", req.addr)
+	}
+	e.Instance = req.instance
+	e.Addr = req.addr
 	e.connected++
-	e.LastSeen = h.now()
+	e.LastSeen = now
 	h.advanceLocked(e, applied)
 	h.dirty = true
 	h.recomputeMinLocked()
 	h.wakeLocked()
-	return e
+	return e, nil
+}
+
+// leave takes the edge called name out of the registry if instance holds
+// it (an edge stopping), and remembers that instance left. It reports
+// whether the registry held it.
+func (h *Hub) leave(name, instance string) bool {
+	h.mu.Lock()
+	if !slices.Contains(h.left, instance) {
+		if len(h.left) >= maxLeft {
+			h.left = slices.Delete(h.left, 0, len(h.left)-maxLeft+1)
+		}
+		h.left = append(h.left, instance)
+	}
+	key := name
+	e := h.edges[key]
+	if e == nil || e.Instance != instance {
+		key = replacedKey(name, instance)
+		e = h.edges[key]
+	}
+	ok := e != nil
+	if ok {
+		h.removeLocked(key, e, "left the fleet (stopped)")
+		h.log.Info("edge left the fleet: stopped", "edge", name, "applied", e.Applied, "head", h.head)
+	}
+	h.mu.Unlock()
+	if ok {
+		h.save()
+	}
+	return ok
+}
+
+// removeLocked drops the edge held under name from the registry: its
+// streams end, and work stops waiting for it.
+func (h *Hub) removeLocked(name string, e *edgeState, reason string) {
+	delete(h.edges, name)
+	kickLocked(e)
+	h.removed = append(h.removed, RemovedEdge{Name: name, At: h.now(), Applied: e.Applied, Reason: reason})
+	if len(h.removed) > 100 {
+		h.removed = h.removed[1:]
+	}
+	h.dirty = true
+	h.recomputeMinLocked()
+	h.wakeLocked()
 }
 
 // disconnect records the end of a stream of e.
@@ -457,14 +609,23 @@ func (h *Hub) disconnect(e *edgeState) {
 }
 
 // ack records that an edge has applied everything up to pos, and that it
-// is alive. It reports false for an edge the registry does not hold (it
-// must reconnect), and the head otherwise.
-func (h *Hub) ack(name string, pos uint64) (head uint64, ok bool) {
+// is alive. It reports false for an edge the registry does not hold, or
+// holds for another instance (it must reconnect), and the head otherwise.
+func (h *Hub) ack(name, instance string, pos uint64) (head uint64, ok bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	e := h.edges[name]
 	if e == nil {
 		return 0, false
+	}
+	if e.Instance != instance {
+		// An entry no stream claimed yet (stored before instances were
+		// recorded) is the acknowledging edge's; any other belongs to
+		// another process.
+		if e.Instance != "" || e.InProcess {
+			return 0, false
+		}
+		e.Instance = instance
 	}
 	e.LastSeen = h.now()
 	old := e.Applied
@@ -513,19 +674,13 @@ func (h *Hub) sweep() {
 		h.mu.Lock()
 		now := h.now()
 		for name, e := range h.edges {
-			if silent := now.Sub(e.LastSeen); silent > h.edgeTimeout {
-				delete(h.edges, name)
-				close(e.kick)
-				h.removed = append(h.removed, RemovedEdge{Name: name, At: now, Applied: e.Applied,
-					Reason: "silent for longer than the edge timeout (" + h.edgeTimeout.String() + ")"})
-				if len(h.removed) > 100 {
-					h.removed = h.removed[1:]
-				}
+			if silent := now.Sub(e.LastSeen); e.Replaced && silent > h.edgeTimeout/2 {
+				h.removeLocked(name, e, "replaced by a new process of the same name, and silent for half the edge timeout ("+(h.edgeTimeout/2).String()+")")
+				h.log.Info("a replaced edge left the registry: silent for half the edge timeout", "edge", name, "silent", silent.Round(time.Millisecond))
+			} else if silent > h.edgeTimeout {
+				h.removeLocked(name, e, "silent for longer than the edge timeout ("+h.edgeTimeout.String()+")")
 				h.log.Warn("edge left the registry: silent for longer than the edge timeout", "edge", name, "timeout", h.edgeTimeout,
 					"silent", silent.Round(time.Millisecond), "open_streams", e.connected, "applied", e.Applied, "head", h.head)
-				h.dirty = true
-				h.recomputeMinLocked()
-				h.wakeLocked()
 			}
 		}
 		h.mu.Unlock()
@@ -581,7 +736,12 @@ type EdgeStatus struct {
 	Connected bool      `json:"connected"`
 	LastSeen  time.Time `json:"last_seen"`
 	Joined    time.Time `json:"joined"`
-	Applied   uint64    `json:"applied_position"`
+	// InProcess marks the control plane's in-process edge.
+	InProcess bool `json:"in_process"`
+	// Replaced marks a process whose name another one took (Name is then
+	// name#instance); work waits for it until it is surely stale.
+	Replaced bool   `json:"replaced,omitempty"`
+	Applied  uint64 `json:"applied_position"`
 	// Lag is how many logged events the edge has yet to apply.
 	Lag uint64 `json:"lag"`
 }
@@ -601,9 +761,9 @@ func (h *Hub) Status() Status {
 	if s.Removed == nil {
 		s.Removed = []RemovedEdge{}
 	}
-	for _, e := range h.edges {
-		s.Edges = append(s.Edges, EdgeStatus{Name: e.Name, Addr: e.Addr, Connected: e.connected > 0, LastSeen: e.LastSeen,
-			Joined: e.Joined, Applied: e.Applied, Lag: h.head - min(e.Applied, h.head)})
+	for key, e := range h.edges {
+		s.Edges = append(s.Edges, EdgeStatus{Name: key, Replaced: e.Replaced, Addr: e.Addr, Connected: e.connected > 0, LastSeen: e.LastSeen,
+			Joined: e.Joined, InProcess: e.InProcess, Applied: e.Applied, Lag: h.head - min(e.Applied, h.head)})
 	}
 	slices.SortFunc(s.Edges, func(a, b EdgeStatus) int {
 		if a.Name < b.Name {

@@ -230,7 +230,7 @@ func TestStalledEdgeLeaves(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	fmt.Fprintf(conn, "GET %s?name=stalled&applied=0 HTTP/1.1\r\nHost: hub\r\n\r\n", fleet.PathStream)
+	fmt.Fprintf(conn, "GET %s?name=stalled&instance=test-stalled&applied=0 HTTP/1.1\r\nHost: hub\r\n\r\n", fleet.PathStream)
 	eventually(t, "registering the stalled edge", func() bool {
 		_, ok := edgeOf(r.hub.Status(), "stalled")
 		return ok
@@ -382,7 +382,7 @@ func streamStatus(t *testing.T, base, query string) int {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, "GET", base+fleet.PathStream+"?name=x&"+query, nil)
+	req, _ := http.NewRequestWithContext(ctx, "GET", base+fleet.PathStream+"?name=x&instance=test-x&"+query, nil)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)

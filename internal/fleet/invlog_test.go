@@ -40,7 +40,7 @@ func rawFrames(t *testing.T, h *fleet.Hub, name string) func(n int) []string {
 	t.Cleanup(h.StopStreams)
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL+fleet.PathStream+"?name="+name+"&applied=0", nil)
+	req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL+fleet.PathStream+"?name="+name+"&instance=test-"+name+"&applied=0", nil)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)

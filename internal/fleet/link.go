@@ -2,6 +2,7 @@ package fleet
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -22,9 +23,12 @@ import (
 type link interface {
 	// open starts a stream for req and returns its events.
 	open(ctx context.Context, req streamRequest) (io.ReadCloser, error)
-	// ack reports pos applied by the edge called name, and returns the
-	// hub's head, or errNotRegistered.
-	ack(ctx context.Context, name string, pos uint64) (head uint64, err error)
+	// ack reports pos applied by the edge called name (the process
+	// instance), and returns the hub's head, or errNotRegistered.
+	ack(ctx context.Context, name, instance string, pos uint64) (head uint64, err error)
+	// leave takes the edge called name (the process instance) out of the
+	// registry.
+	leave(ctx context.Context, name, instance string) error
 }
 
 // httpLink follows a control plane over its HTTP endpoints, signing each
@@ -42,7 +46,7 @@ func (l *httpLink) url(path string) string {
 }
 
 func (l *httpLink) open(ctx context.Context, sr streamRequest) (io.ReadCloser, error) {
-	q := url.Values{"name": {sr.name}, "addr": {sr.addr}}
+	q := url.Values{"name": {sr.name}, "addr": {sr.addr}, "instance": {sr.instance}}
 	if sr.resume {
 		q.Set("applied", strconv.FormatUint(sr.applied, 10))
 	}
@@ -58,13 +62,40 @@ func (l *httpLink) open(ctx context.Context, sr streamRequest) (io.ReadCloser, e
 	if resp.StatusCode != http.StatusOK {
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
 		resp.Body.Close()
+		if resp.StatusCode == http.StatusConflict {
+			var e struct {
+				Error string `json:"error"`
+			}
+			if json.Unmarshal(b, &e) == nil && e.Error != "" {
+				return nil, &NameConflictError{e.Error}
+			}
+		}
 		return nil, fmt.Errorf("stream: %s: %s", resp.Status, strings.TrimSpace(string(b)))
 	}
 	return resp.Body, nil
 }
 
-func (l *httpLink) ack(ctx context.Context, name string, pos uint64) (uint64, error) {
-	u := l.url(PathAck) + "?name=" + url.QueryEscape(name) + "&pos=" + strconv.FormatUint(pos, 10)
+func (l *httpLink) leave(ctx context.Context, name, instance string) error {
+	u := l.url(PathLeave) + "?" + url.Values{"name": {name}, "instance": {instance}}.Encode()
+	req, err := http.NewRequestWithContext(ctx, "POST", u, nil)
+	if err != nil {
+		return err
+	}
+	l.sign(req)
+	resp, err := l.c.Client.Do(req)
+	if err != nil {
+		return err
+	}
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNoContent {
+		return fmt.Errorf("leave: %s: %s", resp.Status, strings.TrimSpace(string(b)))
+	}
+	return nil
+}
+
+func (l *httpLink) ack(ctx context.Context, name, instance string, pos uint64) (uint64, error) {
+	u := l.url(PathAck) + "?" + url.Values{"name": {name}, "instance": {instance}, "pos": {strconv.FormatUint(pos, 10)}}.Encode()
 	req, err := http.NewRequestWithContext(ctx, "POST", u, nil)
 	if err != nil {
 		return 0, err
@@ -104,6 +135,7 @@ func (l localLink) open(ctx context.Context, req streamRequest) (io.ReadCloser, 
 	if err := req.check(); err != nil {
 		return nil, err
 	}
+	req.local = true
 	pr, pw := io.Pipe()
 	sink := &pipeSink{pw: pw}
 	go func() {
@@ -118,8 +150,13 @@ func (l localLink) open(ctx context.Context, req streamRequest) (io.ReadCloser, 
 	return pr, nil
 }
 
-func (l localLink) ack(_ context.Context, name string, pos uint64) (uint64, error) {
-	head, ok := l.hub.ack(name, pos)
+func (l localLink) leave(_ context.Context, name, instance string) error {
+	l.hub.leave(name, instance)
+	return nil
+}
+
+func (l localLink) ack(_ context.Context, name, instance string, pos uint64) (uint64, error) {
+	head, ok := l.hub.ack(name, instance, pos)
 	if !ok {
 		return 0, errNotRegistered
 	}

@@ -121,7 +121,7 @@ func publish(t *testing.T, h *fleet.Hub, id string) uint64 {
 func ack(t *testing.T, h *fleet.Hub, name string, pos string) int {
 	t.Helper()
 	w := httptest.NewRecorder()
-	h.Handler().ServeHTTP(w, httptest.NewRequest("POST", fleet.PathAck+"?"+url.Values{"name": {name}, "pos": {pos}}.Encode(), nil))
+	h.Handler().ServeHTTP(w, httptest.NewRequest("POST", fleet.PathAck+"?"+url.Values{"name": {name}, "instance": {"test-" + name}, "pos": {pos}}.Encode(), nil))
 	return w.Code
 }
 
@@ -164,7 +164,7 @@ type stream struct {
 func openStream(t *testing.T, base, name, query string) *stream {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	u := base + fleet.PathStream + "?name=" + name
+	u := base + fleet.PathStream + "?name=" + name + "&instance=test-" + name
 	if query != "" {
 		u += "&" + query
 	}

@@ -14,15 +14,26 @@ import (
 // is in the log. resume false means it has no state yet (a snapshot
 // follows, no purge); resume with applied=N (0 included) means it has
 // applied the log up to N.
+// instance is the follower's instance token, local says the request comes
+// from the in-process edge (over a localLink).
 type streamRequest struct {
 	name, addr string
+	instance   string
 	applied    uint64
 	resume     bool
+	local      bool
 }
 
 func (r streamRequest) check() error {
 	if !namePattern.MatchString(r.name) {
 		return errors.New("name must be 1 to 64 letters, digits, '.', '_' or '-'")
+	}
+	return checkInstance(r.instance)
+}
+
+func checkInstance(instance string) error {
+	if !namePattern.MatchString(instance) {
+		return errors.New("instance must be 1 to 64 letters, digits, '.', '_' or '-'")
 	}
 	return nil
 }
@@ -46,7 +57,8 @@ type streamSink interface {
 // its position unless that is beyond this log (a new data directory) or
 // below its trimmed start, in which case it gets a snapshot with purge.
 //
-// It returns an error only when it failed before writing anything; once
+// It returns an error only when it failed before writing anything (a
+// NameConflictError when the name belongs to another process); once
 // streaming, it returns nil when the stream ends (edge gone, kicked out
 // of the registry, ctx done, StopStreams).
 func (h *Hub) stream(ctx context.Context, req streamRequest, sink streamSink) error {
@@ -79,7 +91,10 @@ func (h *Hub) stream(ctx context.Context, req streamRequest, sink streamSink) er
 		}
 		cur, credited = last, 0 // nothing is applied until the snapshot is
 	}
-	e := h.connect(req.name, req.addr, credited)
+	e, err := h.connect(req, credited)
+	if err != nil {
+		return err
+	}
 	defer h.disconnect(e)
 
 	bw := bufio.NewWriterSize(sink.start(), 64<<10)
