@@ -1,8 +1,8 @@
 package fleet
 
 import (
+	"github.com/openfront/openfront/internal/eventlog"
 	"github.com/openfront/openfront/internal/invalidation"
-	"strings"
 )
 
 // InvalidationEvent returns the key and data under which Hub.Apply logs
@@ -24,21 +24,10 @@ func invalidationKey(inv invalidation.Invalidation) string {
 }
 
 // InvalidationKey is the log key under which InvalidationEvent logs the
-// event of distribution distID's invalidation id. Stores that log the
-// event with the invalidation's own record (WithInvalidationEvent) use it
-// and ParseInvalidationKey to find it again.
-func InvalidationKey(distID, id string) string { return "inv/" + distID + "/" + id }
+// event of distribution distID's invalidation id (eventlog.InvalidationKey).
+func InvalidationKey(distID, id string) string { return eventlog.InvalidationKey(distID, id) }
 
-// ParseInvalidationKey splits a key made by InvalidationKey; ok is false
-// for any other key.
+// ParseInvalidationKey splits a key made by InvalidationKey.
 func ParseInvalidationKey(key string) (distID, id string, ok bool) {
-	rest, ok := strings.CutPrefix(key, "inv/")
-	if !ok {
-		return "", "", false
-	}
-	i := strings.LastIndexByte(rest, '/')
-	if i < 0 {
-		return "", "", false
-	}
-	return rest[:i], rest[i+1:], true
+	return eventlog.ParseInvalidationKey(key)
 }

@@ -414,7 +414,7 @@ func (h *Hub) logInvalidations(ctx context.Context, invs []invalidation.Invalida
 				failed(i, err)
 				continue
 			}
-			ev = StoredEvent{pos, data}
+			ev = StoredEvent{Pos: pos, Data: data}
 		}
 		logged = append(logged, loggedEvent{ev.Pos, ev.Data, KindInvalidation, key, i})
 	}

@@ -4,11 +4,12 @@ import (
 	"bytes"
 	"testing"
 
+	"github.com/openfront/openfront/internal/eventlog"
 	"github.com/openfront/openfront/internal/fleet"
 	"github.com/openfront/openfront/internal/invalidation"
 )
 
-var _ fleet.InvalidationLog = (*Store)(nil)
+var _ eventlog.InvalidationLog = (*Store)(nil)
 
 // InvalidationEvents returns the events Create logged, as EventsAfter
 // reads them and as fleet.InvalidationEvent encodes them, and nothing for
@@ -29,7 +30,7 @@ func TestInvalidationEvents(t *testing.T) {
 	d := create(t, s, newInv("E3", "d", "/d"))
 	old := create(t, s, newInv("E1", "old", "/old"))
 	invs := []invalidation.Invalidation{b, plain, a, {DistributionID: "E1", ID: "INOSUCHID00000"}, c, d}
-	evs := make([]fleet.StoredEvent, len(invs))
+	evs := make([]eventlog.StoredEvent, len(invs))
 	if err := s.InvalidationEvents(bg, invs, evs); err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +63,7 @@ func TestInvalidationEvents(t *testing.T) {
 		t.Fatal(err)
 	}
 	invs = []invalidation.Invalidation{a, c, d, old}
-	evs = make([]fleet.StoredEvent, len(invs))
+	evs = make([]eventlog.StoredEvent, len(invs))
 	if err := s.InvalidationEvents(bg, invs, evs); err != nil {
 		t.Fatal(err)
 	}

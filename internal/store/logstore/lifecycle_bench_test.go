@@ -17,7 +17,7 @@ func BenchmarkLifecycle(b *testing.B) {
 	defer s.Close()
 	fi, _ := os.Stat(s.path)
 	sizeBefore := fi.Size()
-	storetest.BenchLifecycle(b, s, s.Commits)
+	storetest.BenchLifecycle(b, s, fleet.InvalidationEvent, s.Commits)
 	fi, _ = os.Stat(s.path)
 	b.ReportMetric(float64(fi.Size()-sizeBefore)/float64(b.N), "bytes/inv")
 }

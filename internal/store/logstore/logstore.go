@@ -41,7 +41,7 @@ import (
 	"time"
 
 	"github.com/openfront/openfront/internal/distribution"
-	"github.com/openfront/openfront/internal/fleet"
+	"github.com/openfront/openfront/internal/eventlog"
 	"github.com/openfront/openfront/internal/invalidation"
 )
 
@@ -53,9 +53,9 @@ var ErrClosed = errors.New("store closed")
 
 // EventFunc returns the fleet event to log in the same record as a newly
 // created invalidation: its key and data exactly as the fleet's hub would
-// append them (fleet.InvalidationEvent). The hub then finds the key logged
-// and writes nothing. An empty key logs nothing.
-type EventFunc func(invalidation.Invalidation) (key string, data []byte)
+// append them (serve passes fleet.InvalidationEvent). The hub then finds
+// the key logged and writes nothing. An empty key logs nothing.
+type EventFunc = eventlog.EventFunc
 
 // Option configures Open.
 type Option func(*Store)
@@ -81,7 +81,7 @@ func WithCommitObserver(fn func(time.Duration)) Option {
 }
 
 // Store is a log-backed invalidation.Store, distribution.Store and
-// fleet.Store.
+// eventlog.Store.
 type Store struct {
 	dir, path string
 	dirLock   *os.File
@@ -1144,12 +1144,12 @@ func (s *Store) complete(r *rec, t time.Time, epoch uint64) {
 }
 
 // invEventKey is the key under which the fleet logs an invalidation.
-func invEventKey(distID, id string) string { return fleet.InvalidationKey(distID, id) }
+func invEventKey(distID, id string) string { return eventlog.InvalidationKey(distID, id) }
 
 // isInvEventKey reports whether key == invEventKey(distID, id), without
 // building the latter (Create asks for every new invalidation).
 func isInvEventKey(key, distID, id string) bool {
-	d, i, ok := fleet.ParseInvalidationKey(key)
+	d, i, ok := eventlog.ParseInvalidationKey(key)
 	return ok && d == distID && i == id
 }
 
@@ -1418,7 +1418,7 @@ func (s *Store) Distributions(ctx context.Context) ([]distribution.Distribution,
 // lookupEvent returns the position of the event logged under key and the
 // epoch that logged it; s.mu is held.
 func (s *Store) lookupEvent(key string) (pos, epoch uint64, ok bool) {
-	if distID, id, ok := fleet.ParseInvalidationKey(key); ok {
+	if distID, id, ok := eventlog.ParseInvalidationKey(key); ok {
 		if r := s.find(s.dists[distID], id); r != nil && r.eventPos != 0 {
 			return r.eventPos, r.createEpoch, true
 		}
@@ -1429,7 +1429,7 @@ func (s *Store) lookupEvent(key string) (pos, epoch uint64, ok bool) {
 	return 0, 0, false
 }
 
-// AppendEvent implements fleet.Store. A key already logged (the event of an
+// AppendEvent implements eventlog.Store. A key already logged (the event of an
 // invalidation, logged by its Create) is found in memory, without a write.
 func (s *Store) AppendEvent(ctx context.Context, key string, data []byte) (uint64, error) {
 	s.mu.Lock()
@@ -1452,12 +1452,12 @@ func (s *Store) AppendEvent(ctx context.Context, key string, data []byte) (uint6
 	return pos, b.wait()
 }
 
-// InvalidationEvents implements fleet.InvalidationLog: the events Create
+// InvalidationEvents implements eventlog.InvalidationLog: the events Create
 // logged with the invalidations (WithInvalidationEvent), found in memory
 // under one hold of s.mu, so that the hub neither encodes them again nor
 // looks each up with AppendEvent. An invalidation without one (none
 // logged, its distribution deleted, its event trimmed) is left zero.
-func (s *Store) InvalidationEvents(ctx context.Context, invs []invalidation.Invalidation, evs []fleet.StoredEvent) error {
+func (s *Store) InvalidationEvents(ctx context.Context, invs []invalidation.Invalidation, evs []eventlog.StoredEvent) error {
 	var waits []*batch // writes of the events returned not yet on disk
 	s.mu.Lock()
 	for i := range invs {
@@ -1469,7 +1469,7 @@ func (s *Store) InvalidationEvents(ctx context.Context, invs []invalidation.Inva
 		if j == len(s.events) || s.events[j].pos != r.eventPos {
 			continue // trimmed
 		}
-		evs[i] = fleet.StoredEvent{Pos: r.eventPos, Data: s.events[j].data}
+		evs[i] = eventlog.StoredEvent{Pos: r.eventPos, Data: s.events[j].data}
 		if b := s.batchOf(r.createEpoch); b != nil && !slices.Contains(waits, b) {
 			waits = append(waits, b)
 		}
@@ -1506,19 +1506,19 @@ func eventIndex(events []event, pos uint64) int {
 	return i
 }
 
-// EventsAfter implements fleet.Store. Events not on disk yet are left out
+// EventsAfter implements eventlog.Store. Events not on disk yet are left out
 // (they are the last ones).
-func (s *Store) EventsAfter(ctx context.Context, after uint64, limit int) ([]fleet.StoredEvent, error) {
+func (s *Store) EventsAfter(ctx context.Context, after uint64, limit int) ([]eventlog.StoredEvent, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var out []fleet.StoredEvent
+	var out []eventlog.StoredEvent
 	for i := s.eventIndex(after + 1); i < len(s.events) && len(out) < limit && s.events[i].epoch <= s.durable; i++ {
-		out = append(out, fleet.StoredEvent{Pos: s.events[i].pos, Data: slices.Clone(s.events[i].data)})
+		out = append(out, eventlog.StoredEvent{Pos: s.events[i].pos, Data: slices.Clone(s.events[i].data)})
 	}
 	return out, nil
 }
 
-// LogBounds implements fleet.Store.
+// LogBounds implements eventlog.Store.
 func (s *Store) LogBounds(ctx context.Context) (first, last uint64, err error) {
 	if err := s.barrier(); err != nil {
 		return 0, 0, err
@@ -1538,7 +1538,7 @@ func (s *Store) LogBounds(ctx context.Context) (first, last uint64, err error) {
 	return s.lastPos + 1, s.lastPos, nil
 }
 
-// TrimEvents implements fleet.Store. Keys of trimmed events stay, so a
+// TrimEvents implements eventlog.Store. Keys of trimmed events stay, so a
 // trimmed event is never appended again.
 func (s *Store) TrimEvents(ctx context.Context, before uint64) error {
 	s.mu.Lock()
@@ -1564,7 +1564,7 @@ func (s *Store) trim(before uint64) {
 	s.events = s.events[s.eventIndex(before):]
 }
 
-// SaveEdges implements fleet.Store.
+// SaveEdges implements eventlog.Store.
 func (s *Store) SaveEdges(ctx context.Context, edges map[string][]byte) error {
 	s.mu.Lock()
 	if err := s.writable(); err != nil {
@@ -1592,7 +1592,7 @@ func appendEdges(buf []byte, edges map[string][]byte) []byte {
 	return buf
 }
 
-// Edges implements fleet.Store.
+// Edges implements eventlog.Store.
 func (s *Store) Edges(ctx context.Context) (map[string][]byte, error) {
 	if err := s.barrier(); err != nil {
 		return nil, err

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/openfront/openfront/internal/distribution"
+	"github.com/openfront/openfront/internal/eventlog"
 	"github.com/openfront/openfront/internal/fleet"
 	"github.com/openfront/openfront/internal/invalidation"
 	"github.com/openfront/openfront/internal/store/storetest"
@@ -28,7 +29,7 @@ import (
 var (
 	_ invalidation.Store = (*Store)(nil)
 	_ distribution.Store = (*Store)(nil)
-	_ fleet.Store        = (*Store)(nil)
+	_ eventlog.Store     = (*Store)(nil)
 )
 
 var bg = context.Background()

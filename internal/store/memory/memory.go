@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/openfront/openfront/internal/distribution"
-	"github.com/openfront/openfront/internal/fleet"
+	"github.com/openfront/openfront/internal/eventlog"
 	"github.com/openfront/openfront/internal/invalidation"
 )
 
@@ -21,7 +21,7 @@ type Store struct {
 	mu            sync.Mutex
 	dists         map[string]*invalidations            // invalidations by distribution; guarded by mu
 	distributions map[string]distribution.Distribution // guarded by mu
-	events        []fleet.StoredEvent                  // the fleet's log, by position; guarded by mu
+	events        []eventlog.StoredEvent               // the fleet's log, by position; guarded by mu
 	eventKeys     map[string]uint64                    // guarded by mu
 	lastPos       uint64                               // guarded by mu
 	edges         map[string][]byte                    // guarded by mu
@@ -222,7 +222,7 @@ func cloneDist(d distribution.Distribution) distribution.Distribution {
 	return c
 }
 
-// AppendEvent implements fleet.Store.
+// AppendEvent implements eventlog.Store.
 func (s *Store) AppendEvent(ctx context.Context, key string, data []byte) (uint64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -230,26 +230,26 @@ func (s *Store) AppendEvent(ctx context.Context, key string, data []byte) (uint6
 		return p, nil
 	}
 	s.lastPos++
-	s.events = append(s.events, fleet.StoredEvent{Pos: s.lastPos, Data: slices.Clone(data)})
+	s.events = append(s.events, eventlog.StoredEvent{Pos: s.lastPos, Data: slices.Clone(data)})
 	s.eventKeys[key] = s.lastPos
 	return s.lastPos, nil
 }
 
-// EventsAfter implements fleet.Store.
-func (s *Store) EventsAfter(ctx context.Context, after uint64, limit int) ([]fleet.StoredEvent, error) {
+// EventsAfter implements eventlog.Store.
+func (s *Store) EventsAfter(ctx context.Context, after uint64, limit int) ([]eventlog.StoredEvent, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	i, _ := slices.BinarySearchFunc(s.events, after+1, func(e fleet.StoredEvent, p uint64) int {
+	i, _ := slices.BinarySearchFunc(s.events, after+1, func(e eventlog.StoredEvent, p uint64) int {
 		return cmp.Compare(e.Pos, p)
 	})
-	var out []fleet.StoredEvent
+	var out []eventlog.StoredEvent
 	for ; i < len(s.events) && len(out) < limit; i++ {
 		out = append(out, s.events[i])
 	}
 	return out, nil
 }
 
-// LogBounds implements fleet.Store.
+// LogBounds implements eventlog.Store.
 func (s *Store) LogBounds(ctx context.Context) (uint64, uint64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -259,15 +259,15 @@ func (s *Store) LogBounds(ctx context.Context) (uint64, uint64, error) {
 	return s.events[0].Pos, s.lastPos, nil
 }
 
-// TrimEvents implements fleet.Store.
+// TrimEvents implements eventlog.Store.
 func (s *Store) TrimEvents(ctx context.Context, before uint64) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.events = slices.DeleteFunc(s.events, func(e fleet.StoredEvent) bool { return e.Pos < before })
+	s.events = slices.DeleteFunc(s.events, func(e eventlog.StoredEvent) bool { return e.Pos < before })
 	return nil
 }
 
-// SaveEdges implements fleet.Store.
+// SaveEdges implements eventlog.Store.
 func (s *Store) SaveEdges(ctx context.Context, edges map[string][]byte) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -275,7 +275,7 @@ func (s *Store) SaveEdges(ctx context.Context, edges map[string][]byte) error {
 	return nil
 }
 
-// Edges implements fleet.Store.
+// Edges implements eventlog.Store.
 func (s *Store) Edges(ctx context.Context) (map[string][]byte, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

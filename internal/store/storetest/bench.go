@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/openfront/openfront/internal/fleet"
+	"github.com/openfront/openfront/internal/eventlog"
 	"github.com/openfront/openfront/internal/invalidation"
 )
 
@@ -16,16 +16,17 @@ import (
 // `openfront serve` uses, the invalidations and the fleet's log.
 type LifecycleStore interface {
 	invalidation.Store
-	fleet.Store
+	eventlog.Store
 }
 
 // BenchLifecycle runs what `openfront serve` asks of s per invalidation,
 // from 8×GOMAXPROCS goroutines: Create (s should be opened so that it logs
 // the fleet event with it, as serve opens it), the hub's AppendEvent of
-// the same key, and Complete. It reports the process CPU per invalidation
+// the same key (event gives it: serve's is fleet.InvalidationEvent), and
+// Complete. It reports the process CPU per invalidation
 // and, from commits (the backend's group commits so far), the commits per
 // invalidation. Backends report their own metrics around it.
-func BenchLifecycle(b *testing.B, s LifecycleStore, commits func() uint64) {
+func BenchLifecycle(b *testing.B, s LifecycleStore, event eventlog.EventFunc, commits func() uint64) {
 	bg := context.Background()
 	allowAll := func(invalidation.Usage) error { return nil }
 	var n atomic.Int64
@@ -43,7 +44,7 @@ func BenchLifecycle(b *testing.B, s LifecycleStore, commits func() uint64) {
 				b.Errorf("Create: created %v, err %v", created, err)
 				return
 			}
-			key, data := fleet.InvalidationEvent(inv)
+			key, data := event(inv)
 			if _, err := s.AppendEvent(bg, key, data); err != nil {
 				b.Error(err)
 				return

@@ -7,11 +7,11 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/openfront/openfront/internal/fleet"
+	"github.com/openfront/openfront/internal/eventlog"
 )
 
 // RunEventLog checks that the stores open returns keep the fleet's event
-// log and edge registry as fleet.Store documents. open must return a new,
+// log and edge registry as eventlog.Store documents. open must return a new,
 // empty store; RunEventLog closes what it opens.
 func RunEventLog(t *testing.T, open func(t *testing.T) EventStore) {
 	t.Helper()
@@ -37,9 +37,9 @@ func RunEventLog(t *testing.T, open func(t *testing.T) EventStore) {
 	}
 }
 
-// EventStore is a fleet.Store that can be closed.
+// EventStore is a eventlog.Store that can be closed.
 type EventStore interface {
-	fleet.Store
+	eventlog.Store
 	Close() error
 }
 
@@ -82,7 +82,7 @@ func RunEventLogDurable(t *testing.T, open func(t *testing.T, dir string) EventS
 
 // appendN appends n events with keys prefix-0 … prefix-(n-1) and data
 // equal to their keys, and returns their positions.
-func appendN(t *testing.T, s fleet.Store, prefix string, n int) []uint64 {
+func appendN(t *testing.T, s eventlog.Store, prefix string, n int) []uint64 {
 	t.Helper()
 	pos := make([]uint64, n)
 	for i := range n {
@@ -96,7 +96,7 @@ func appendN(t *testing.T, s fleet.Store, prefix string, n int) []uint64 {
 	return pos
 }
 
-func wantBounds(t *testing.T, s fleet.Store, first, last uint64) {
+func wantBounds(t *testing.T, s eventlog.Store, first, last uint64) {
 	t.Helper()
 	f, l, err := s.LogBounds(ctx)
 	if err != nil || f != first || l != last {
@@ -106,7 +106,7 @@ func wantBounds(t *testing.T, s fleet.Store, first, last uint64) {
 
 // wantEvents checks that EventsAfter(after) returns the events of appendN's
 // indexes from..to-1, in order.
-func wantEvents(t *testing.T, s fleet.Store, after uint64, prefix string, pos []uint64, from, to int) {
+func wantEvents(t *testing.T, s eventlog.Store, after uint64, prefix string, pos []uint64, from, to int) {
 	t.Helper()
 	evs, err := s.EventsAfter(ctx, after, 1000)
 	if err != nil {

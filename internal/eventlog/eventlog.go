@@ -1,0 +1,84 @@
+// Package eventlog is the vocabulary shared by the fleet's control plane
+// (internal/fleet) and the stores that keep its log (internal/store/...):
+// the durable, ordered log of changes every edge applies, the registry of
+// edges, and the keys under which an invalidation's event is logged. It is
+// a leaf: it knows the domain's Invalidation and nothing of HTTP, the
+// fleet's protocol or any store, so that a store implements the log
+// without importing the fleet.
+package eventlog
+
+import (
+	"context"
+	"strings"
+
+	"github.com/openfront/openfront/internal/invalidation"
+)
+
+// Store is the durable part of the fleet's control plane: the event log
+// and the registry of edges. Implementations live under internal/store;
+// storetest.RunEventLog is their conformance suite.
+type Store interface {
+	// AppendEvent adds data to the log under key and returns its position.
+	// If key was appended before, nothing is written and that position is
+	// returned: appending is idempotent, so work resumed after a restart
+	// does not log twice. The event is on stable storage when it returns.
+	AppendEvent(ctx context.Context, key string, data []byte) (pos uint64, err error)
+	// EventsAfter returns up to limit events with positions above after,
+	// in order. The caller must not modify their data.
+	EventsAfter(ctx context.Context, after uint64, limit int) ([]StoredEvent, error)
+	// LogBounds returns the first retained and the last position. When no
+	// event is retained (none appended yet, or all trimmed), first is
+	// last+1: (1, 0) for a new log.
+	LogBounds(ctx context.Context) (first, last uint64, err error)
+	// TrimEvents drops events at positions below before. Their keys stay
+	// logged: appending one again returns its old position.
+	TrimEvents(ctx context.Context, before uint64) error
+	// SaveEdges replaces the stored registry of edges. Neither side's later
+	// changes to the byte slices reach the other (nor for Edges).
+	SaveEdges(ctx context.Context, edges map[string][]byte) error
+	// Edges returns the stored registry of edges.
+	Edges(ctx context.Context) (map[string][]byte, error)
+}
+
+// StoredEvent is one entry of the log.
+type StoredEvent struct {
+	Pos  uint64
+	Data []byte
+}
+
+// InvalidationLog is what a Store may also implement when it logs each
+// invalidation's event with the invalidation itself, in the write that
+// creates it (under InvalidationKey; the fleet encodes the data): the
+// fleet then takes the logged events from it for a batch, at one call,
+// instead of encoding each again to append it (which finds it logged).
+type InvalidationLog interface {
+	// InvalidationEvents sets evs[i] (len(evs) == len(invs)) to the event
+	// logged for invs[i], its position and data, once that is on stable
+	// storage; it leaves evs[i] zero when it holds none (the fleet then
+	// appends one). The data is the log's own: neither side modifies it.
+	InvalidationEvents(ctx context.Context, invs []invalidation.Invalidation, evs []StoredEvent) error
+}
+
+// EventFunc returns the key and data of the event the fleet logs for a new
+// invalidation, so that a store can log it in the write that creates the
+// invalidation. An empty key means the store logs nothing for it (the
+// fleet then appends the event itself).
+type EventFunc func(invalidation.Invalidation) (key string, data []byte)
+
+// InvalidationKey is the log key of the event of distribution distID's
+// invalidation id.
+func InvalidationKey(distID, id string) string { return "inv/" + distID + "/" + id }
+
+// ParseInvalidationKey splits a key made by InvalidationKey; ok is false
+// for any other key.
+func ParseInvalidationKey(key string) (distID, id string, ok bool) {
+	rest, ok := strings.CutPrefix(key, "inv/")
+	if !ok {
+		return "", "", false
+	}
+	i := strings.LastIndexByte(rest, '/')
+	if i < 0 {
+		return "", "", false
+	}
+	return rest[:i], rest[i+1:], true
+}

@@ -1,0 +1,104 @@
+// Package layering holds the test of the rule that dependencies point one
+// way (docs/architecture.md): protocol → domain ← storage, edge and fleet;
+// nothing below imports what sits above.
+package layering
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/openfront/openfront/internal/"
+
+// allowed lists, for each package (a prefix ending in "/" covers the
+// packages below it), the openfront packages it may depend on, directly or
+// not. Standard library and third-party packages are not checked, but for
+// net/http where a package must not serve or speak HTTP.
+var allowed = map[string][]string{
+	// Leaves: they know nothing of openfront.
+	"retry":               {},
+	"sigv4":               {},
+	"fastserve":           {},
+	"config":              {},
+	"testutil":            {},
+	"cloudfront/xmlmodel": {},
+	// The domain.
+	"invalidation": {"retry"},
+	"distribution": {"retry"},
+	// The event log's vocabulary, shared by the fleet and the stores.
+	"eventlog": {"invalidation", "retry"},
+	// Storage: the domain and the event log, never the fleet, the edge or
+	// the protocol.
+	"store/": {"invalidation", "distribution", "eventlog", "retry"},
+	// The edge and the fleet sit on the domain.
+	"edge":  {"invalidation", "distribution", "retry", "fastserve"},
+	"fleet": {"invalidation", "distribution", "retry", "eventlog", "sigv4"},
+	// The protocol.
+	"cloudfront":         {"invalidation", "distribution", "retry", "cloudfront/xmlmodel", "sigv4"},
+	"cloudfront/fastapi": {"cloudfront", "invalidation", "distribution", "retry", "cloudfront/xmlmodel", "sigv4", "fastserve"},
+	// Operating it: what it shows, it reads through the domain and the fleet.
+	"console": {"invalidation", "distribution", "retry", "eventlog", "fleet", "sigv4"},
+	"metrics": {"invalidation", "distribution", "retry", "eventlog", "fleet", "sigv4", "edge", "fastserve", "cloudfront", "cloudfront/xmlmodel"},
+}
+
+// noHTTP are the packages that must not depend on net/http.
+var noHTTP = []string{"invalidation", "distribution", "eventlog", "store/", "retry", "config", "cloudfront/xmlmodel"}
+
+func matches(rule, pkg string) bool {
+	if strings.HasSuffix(rule, "/") {
+		return strings.HasPrefix(pkg, rule)
+	}
+	return pkg == rule
+}
+
+func TestDependenciesPointOneWay(t *testing.T) {
+	out, err := exec.Command("go", "list", "-f", "{{.ImportPath}} {{join .Deps \" \"}}", module+"...").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	checked := 0
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		fields := strings.Fields(line)
+		pkg, ok := strings.CutPrefix(fields[0], module)
+		if !ok || pkg == "layering" {
+			continue
+		}
+		var rule string
+		for r := range allowed {
+			if matches(r, pkg) && len(r) > len(rule) {
+				rule = r
+			}
+		}
+		if rule == "" {
+			t.Errorf("package %s has no rule: add it to allowed (and to docs/architecture.md)", pkg)
+			continue
+		}
+		checked++
+		for _, dep := range fields[1:] {
+			if dep == "net/http" {
+				for _, r := range noHTTP {
+					if matches(r, pkg) {
+						t.Errorf("%s depends on net/http", pkg)
+					}
+				}
+			}
+			d, ok := strings.CutPrefix(dep, module)
+			if !ok {
+				continue
+			}
+			ok = false
+			for _, a := range allowed[rule] {
+				if matches(a, d) || d == a {
+					ok = true
+				}
+			}
+			if !ok && !(strings.HasSuffix(rule, "/") && strings.HasPrefix(d, rule)) {
+				t.Errorf("%s depends on %s, which it may not (rule %q allows %v)", pkg, d, rule, allowed[rule])
+			}
+		}
+	}
+	if checked < 15 {
+		t.Errorf("only %d packages checked: is go list's output what this test expects?", checked)
+	}
+}
