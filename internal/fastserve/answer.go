@@ -32,6 +32,9 @@ type Answer struct {
 	// Complete is false when the answer was cut short: the client went
 	// away, the handler panicked, a streamed body failed.
 	Complete bool
+	// Body is the answer's body when it was held whole (not streamed);
+	// read only, valid during the call.
+	Body []byte
 }
 
 // requestBytes is the size of ctx's request as received: request line,
@@ -86,7 +89,8 @@ func (s *Server) report(ctx *fasthttp.RequestCtx, answered bool) {
 	case !answered:
 		a.Status, a.HeaderBytes, a.Complete = 0, 0, false
 	case !ctx.Response.SkipBody:
-		a.BodyBytes = int64(len(ctx.Response.Body()))
+		a.Body = ctx.Response.Body()
+		a.BodyBytes = int64(len(a.Body))
 	}
 	s.finished(&a)
 }
