@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/netip"
 	"sync"
+	"unsafe"
 
 	"github.com/openfront/openfront/internal/accesslog"
 	"github.com/openfront/openfront/internal/distribution"
@@ -83,7 +84,8 @@ func (e *Edge) observe(observers []Observer, a *fastserve.Answer) {
 	}()
 	rh, resp := a.Request, a.Response
 	host := rh.Host()
-	if d, ok := e.dists.ByHost(string(host)); ok {
+	// ByHost keeps nothing of the string: no copy of the header's bytes.
+	if d, ok := e.dists.ByHost(unsafe.String(unsafe.SliceData(host), len(host))); ok {
 		o.Distribution = d
 	}
 	o.ConnID = a.ConnID
