@@ -8,7 +8,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -285,4 +287,49 @@ func TestAccessLogFullDiskKeepsServing(t *testing.T) {
 		t.Errorf("no warning about dropped lines:\n%s", s.stderr)
 	}
 	t.Logf("mounted tmpfs: %v; %d requests served", mounted, n)
+}
+
+// TestAccessLogSeparateEdge: `openfront edge --access-log-dir` writes the
+// log of the requests it answered, and writes it out on SIGTERM.
+func TestAccessLogSeparateEdge(t *testing.T) {
+	o := newFleetOrigin(t, "origin")
+	cp := startControlPlane(t, options{config: fleetConfig(o)})
+	logDir := t.TempDir()
+	e := startEdge(t, cp.URL, "edge-log", nil, "--access-log-dir", logDir, "--pop", "TEST9-C1")
+	want := o.body("/index.html", 1)
+	warmEdge(t, e, fleetHost, "/index.html", want)
+	hit := viewEdge(e.URL, fleetHost, "/index.html")
+	if hit.status != 200 || hit.xcache != "Hit from cloudfront" {
+		t.Fatalf("%v", hit)
+	}
+	e.signal(syscall.SIGTERM)
+	select {
+	case <-e.exited:
+	case <-time.After(60 * time.Second):
+		t.Fatalf("edge did not stop on SIGTERM\n%s", e.logs())
+	}
+	files := readAccessLogs(t, logDir)
+	var results []string
+	for name, lines := range files {
+		if m := logFileName.FindStringSubmatch(name); m == nil || m[1] != "" || m[2] != fleetDist {
+			t.Errorf("file %q", name)
+		}
+		for _, l := range lines {
+			if l["x-edge-location"] != "TEST9-C1" || l["cs(Host)"] != fleetHost {
+				t.Errorf("line %v", l)
+			}
+			results = append(results, l["x-edge-result-type"])
+		}
+	}
+	// warmEdge's requests (503s while catching up, a miss, a hit), then
+	// ours; lines are not in time order (as CloudFront's).
+	hits := 0
+	for _, r := range results {
+		if r == "Hit" {
+			hits++
+		}
+	}
+	if hits < 2 || !slices.Contains(results, "Miss") {
+		t.Errorf("result types %v", results)
+	}
 }
