@@ -168,7 +168,12 @@ func TestAccessLogs(t *testing.T) {
 	if len(byID) != 3 || len(byID[withCookies.id]) != 4 || len(byID[noCookies.id]) != 1 || len(byID[distID]) != 1 {
 		t.Fatalf("lines by distribution: %d files %v", len(files), byID)
 	}
-	a := byID[withCookies.id]
+	// Lines are not in time order (as CloudFront's): find each by its
+	// request id.
+	a := map[string]logLine{}
+	for _, l := range byID[withCookies.id] {
+		a[l["x-edge-request-id"]] = l
+	}
 	check := func(l logLine, field, want string) {
 		t.Helper()
 		if l[field] != want {
@@ -187,7 +192,11 @@ func TestAccessLogs(t *testing.T) {
 		{query, "/a", "x=1", "200", "Miss", "-", "Go-http-client/1.1", "-", "203.0.113.7", "text/plain", "10"},
 		{notFound, "/missing%2520file", "-", "404", "Error", "-", "Go-http-client/1.1", "-", "-", "text/plain;%20charset=utf-8", "19"},
 	} {
-		l := a[i]
+		l, ok := a[want.resp.Header.Get("X-Amz-Cf-Id")]
+		if !ok {
+			t.Errorf("request %d (%s): no line with its X-Amz-Cf-Id %q", i, want.stem, want.resp.Header.Get("X-Amz-Cf-Id"))
+			continue
+		}
 		check(l, "cs-uri-stem", want.stem)
 		check(l, "cs-uri-query", want.query)
 		check(l, "sc-status", want.status)
