@@ -120,3 +120,19 @@ func TestAppendLineAllocs(t *testing.T) {
 		t.Errorf("%v allocations per line, want 0", n)
 	}
 }
+
+// BenchmarkAppendLine formats a typical hit's line.
+func BenchmarkAppendLine(b *testing.B) {
+	e := Entry{Time: time.Now(), Location: "LOCAL1-C1", SentBytes: 1400, ClientIP: netip.MustParseAddr("192.0.2.1"), ClientPort: 50000,
+		Method: []byte("GET"), Host: "d111111abcdef8.cloudfront.localhost", URIStem: []byte("/images/cat.jpg"), Status: 200,
+		Referer: []byte("http://www.example.com/"), UserAgent: []byte("Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0"),
+		Result: "Hit", RequestID: []byte("SOX4xwn4XV6Q4rgb7XiVGOHms_BGlTAC4KyHmureZmBNrjGdRLiNIQ=="), HostHeader: []byte("d111111abcdef8.cloudfront.localhost"),
+		Protocol: "http", ReceivedBytes: 200, ResponseResult: "Hit", ProtocolVersion: []byte("HTTP/1.1"), DetailedResult: "Hit",
+		ContentType: []byte("image/jpeg"), ContentLength: 1024, RangeStart: -1, RangeEnd: -1}
+	buf := make([]byte, 0, 4096)
+	b.ReportAllocs()
+	for b.Loop() {
+		buf = AppendLine(buf[:0], &e, false)
+	}
+	b.SetBytes(int64(len(buf)))
+}
