@@ -46,11 +46,24 @@ func requestBytes(rh *fasthttp.RequestHeader, body int) int64 {
 }
 
 // headerBytes is the size of the answer's header as the server will write
-// it, with the Connection header it adds after the handler.
+// it (ResponseHeader.AppendBytes), with the Connection header it adds after
+// the handler. It adds up the lines rather than serializing them, which
+// costs about twice as much.
 func headerBytes(ctx *fasthttp.RequestCtx) int {
-	n := len(ctx.Response.Header.Header())
+	h := &ctx.Response.Header
+	code := h.StatusCode()
+	msg := len(h.StatusMessage())
+	if msg == 0 {
+		msg = len(fasthttp.StatusMessage(code))
+	}
+	// "HTTP/1.1 200 OK\r\n", "Date: Mon, 02 Jan 2006 15:04:05 GMT\r\n"
+	n := len(h.Protocol()) + len(" 200 ") + msg + 2 + len("Date: Mon, 02 Jan 2006 15:04:05 GMT\r\n")
+	for k, v := range h.All() {
+		n += len(k) + 2 + len(v) + 2
+	}
+	n += 2
 	switch {
-	case ctx.Response.Header.ConnectionClose():
+	case h.ConnectionClose():
 	case ctx.Request.Header.ConnectionClose():
 		n += len("Connection: close\r\n")
 	case !ctx.Request.Header.IsHTTP11():
@@ -66,12 +79,16 @@ func (s *Server) answered(ctx *fasthttp.RequestCtx) { s.report(ctx, true) }
 // report tells Finished of ctx's answer; of none (status 0) when not
 // answered.
 func (s *Server) report(ctx *fasthttp.RequestCtx, answered bool) {
+	s.reportAt(ctx, answered, time.Now())
+}
+
+// reportAt is report with the time the answer was ready.
+func (s *Server) reportAt(ctx *fasthttp.RequestCtx, answered bool, now time.Time) {
 	if st := ctx.Response.StatusCode(); answered && !ctx.Response.SkipBody && bodyAllowedForStatus(st) {
 		// What the server's write sets anyway, so that the header counted
 		// has it.
 		ctx.Response.Header.SetContentLength(len(ctx.Response.Body()))
 	}
-	now := time.Now()
 	a := Answer{
 		ConnID:       ctx.ConnID(),
 		Remote:       ctx.RemoteAddr(),

@@ -31,6 +31,12 @@ func TestFinishedCountsBytes(t *testing.T) {
 				io.WriteString(w, big)
 			case "/panic":
 				panic("boom")
+			case "/nf":
+				http.Error(w, "gone", http.StatusNotFound)
+			case "/nm":
+				w.WriteHeader(http.StatusNotModified)
+			case "/teapot":
+				w.WriteHeader(799)
 			default:
 				w.Header().Set("X-Cache", "Miss from cloudfront")
 				io.WriteString(w, "hello")
@@ -71,6 +77,9 @@ func TestFinishedCountsBytes(t *testing.T) {
 		{"GET /unknown HTTP/1.1\r\nHost: a.test\r\n\r\n", 200, true},
 		{"GET /small HTTP/1.0\r\nHost: a.test\r\n\r\n", 200, true},
 		{"GET /unknown HTTP/1.0\r\nHost: a.test\r\n\r\n", 200, true},
+		{"GET /nf HTTP/1.1\r\nHost: a.test\r\n\r\n", 404, true},
+		{"GET /nm HTTP/1.1\r\nHost: a.test\r\n\r\n", 304, true},
+		{"GET /teapot HTTP/1.1\r\nHost: a.test\r\n\r\n", 799, true},
 		{"GET /panic HTTP/1.1\r\nHost: a.test\r\n\r\n", 0, false},
 	}
 	for i, rq := range reqs {

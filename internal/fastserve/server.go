@@ -364,14 +364,24 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx) {
 			ctx.Hijack(func(c net.Conn) { _ = c.Close() })
 		}
 	}()
-	if !s.answer(ctx) && s.finished != nil {
+	later, fast := s.answer(ctx)
+	switch {
+	case s.finished == nil || later:
+	case fast:
+		// A fast path's answer is ready microseconds after the request
+		// was read: its time (fasthttp's reading of the clock) spares a
+		// clock reading per request, which costs about as much as a
+		// tenth of a cache hit under a hypervisor.
+		s.reportAt(ctx, true, ctx.Time())
+	default:
 		s.answered(ctx)
 	}
 }
 
 // answer answers ctx; later reports that the answer's body is still to be
-// sent (it then reports to Finished itself).
-func (s *Server) answer(ctx *fasthttp.RequestCtx) (later bool) {
+// sent (it then reports to Finished itself), fast that the fast path
+// answered.
+func (s *Server) answer(ctx *fasthttp.RequestCtx) (later, fast bool) {
 	ctx.Response.Header.DisableNormalizing() // header names as the handler wrote them, as net/http
 	if !ctx.Request.Header.IsHTTP11() {
 		ctx.Response.Header.SetProtocol(http10) // net/http answers HTTP/1.0 in kind
@@ -389,10 +399,10 @@ func (s *Server) answer(ctx *fasthttp.RequestCtx) (later bool) {
 		if s.log.Enabled(context.Background(), slog.LevelDebug) {
 			s.log.Debug(s.name+": request refused: malformed Host header", "remote", ctx.RemoteAddr().String(), "status", http.StatusBadRequest)
 		}
-		return false
+		return false, false
 	}
 	if s.fast != nil && s.fast(ctx) {
-		return false
+		return false, true
 	}
-	return s.bridge(ctx)
+	return s.bridge(ctx), false
 }
