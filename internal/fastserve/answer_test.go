@@ -3,6 +3,7 @@ package fastserve
 import (
 	"bufio"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"strings"
@@ -137,4 +138,54 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.n += int64(n)
 	return n, err
+}
+
+// A request the server refuses before any handler (a Host header
+// net/http would not hand on, a head fasthttp cannot read) gets a debug
+// line without its bytes.
+func TestRefusedRequestsLogged(t *testing.T) {
+	var buf strings.Builder
+	var mu sync.Mutex
+	log := slog.New(slog.NewTextHandler(lockedWriter{&buf, &mu}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	addr, _ := start(t, Config{Handler: http.NotFoundHandler(), Logger: log, Name: "viewer listener"})
+	for _, raw := range []string{
+		"GET / HTTP/1.1\r\nHost: user@site.test\r\nCookie: secret=1\r\n\r\n",
+		"GET / HTTP/1.1\r\nHost: a\r\nCookie: secret=2\r\n" + strings.Repeat("X-Pad: "+strings.Repeat("p", 1000)+"\r\n", 40) + "\r\n",
+	} {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.WriteString(c, raw)
+		c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		io.ReadAll(c)
+		c.Close()
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		mu.Lock()
+		got := buf.String()
+		mu.Unlock()
+		if strings.Contains(got, "malformed Host header") && strings.Contains(got, "before it could be read") && strings.Contains(got, "status=431") {
+			if strings.Contains(got, "secret") {
+				t.Fatalf("request bytes logged: %s", got)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("log: %s", got)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+type lockedWriter struct {
+	w  io.Writer
+	mu *sync.Mutex
+}
+
+func (w lockedWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.w.Write(p)
 }

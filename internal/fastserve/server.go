@@ -171,7 +171,7 @@ func New(c Config) *Server {
 		CloseOnShutdown:              true,
 		SecureErrorLogMessage:        true, // a malformed request's bytes (cookies, Authorization) stay out of the log
 		Logger:                       fastLogger{c.Logger, c.Name},
-		ErrorHandler:                 s.badRequest,
+		ErrorHandler:                 s.refuse,
 		ConnState:                    s.connState,
 	}
 	return s
@@ -246,6 +246,21 @@ func (l fastLogger) Printf(format string, args ...any) {
 		return
 	}
 	l.log.Warn(msg)
+}
+
+// refuse answers a request fasthttp could not read (badRequest), with a
+// debug line: such a request reaches no handler and no access log. Its
+// bytes are not logged (they may hold credentials).
+func (s *Server) refuse(ctx *fasthttp.RequestCtx, err error) {
+	s.badRequest(ctx, err)
+	if s.log.Enabled(context.Background(), slog.LevelDebug) {
+		code := ctx.Response.StatusCode()
+		reason := string(ctx.Response.Header.StatusMessage())
+		if reason == "" {
+			reason = http.StatusText(code)
+		}
+		s.log.Debug(s.name+": request refused before it could be read", "status", code, "reason", reason, "remote", ctx.RemoteAddr().String())
+	}
 }
 
 // badRequest answers a request fasthttp could not read, as net/http
