@@ -31,6 +31,8 @@
 #                openfront's, median of the per-round ratios
 #   KEEP=1       keep the temporary directory (configs, logs, raw wrk output)
 #   OPENFRONT_BIN=path  benchmark this openfront binary rather than build one
+#   OPENFRONT_ARGS="..." extra flags of openfront serve, e.g.
+#                "--access-log-dir /tmp/logs" to measure the access log's cost
 #   REV=HEAD     build openfront from this git revision (git archive) rather
 #                than from the working tree, e.g. while internal/ is mid-edit
 #
@@ -170,7 +172,7 @@ distributions:
     aliases: [$HOST]
 EOF
 "$tmp/bin/openfront" serve --config "$tmp/openfront.yaml" --memory --data-dir "$tmp/openfront-data" \
-	--api-addr 127.0.0.1:0 --edge-addr "127.0.0.1:$of_port" --log-level warn >"$tmp/openfront.log" 2>&1 &
+	--api-addr 127.0.0.1:0 --edge-addr "127.0.0.1:$of_port" --log-level warn ${OPENFRONT_ARGS:-} >"$tmp/openfront.log" 2>&1 &
 pids+=($!)
 of_pid=$!
 wait_for "$tmp/openfront.log" "openfront edge listening on" "$!"

@@ -51,6 +51,7 @@ type serveFlags struct {
 	logFormat         string
 	metricsAddr       string
 	shutdownTimeout   time.Duration
+	accessLogDir      string
 }
 
 func runServe(args []string) int {
@@ -76,6 +77,7 @@ func runServe(args []string) int {
 	fs.StringVar(&f.logFormat, "log-format", "text", "log lines as text (key=value) or json (one object a line)")
 	fs.StringVar(&f.metricsAddr, "metrics-addr", "", "address of the Prometheus /metrics listener, e.g. 127.0.0.1:9090 (none when empty)")
 	fs.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 30*time.Second, "how long in-flight requests may take to finish on SIGINT/SIGTERM")
+	fs.StringVar(&f.accessLogDir, "access-log-dir", "", "directory of the edge's access logs, in CloudFront's standard log format (none when empty)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -113,6 +115,9 @@ func runServe(args []string) int {
 	}
 	if cfg.MetricsAddr != "" && !set["metrics-addr"] {
 		f.metricsAddr = cfg.MetricsAddr
+	}
+	if cfg.AccessLogDir != "" && !set["access-log-dir"] {
+		f.accessLogDir = cfg.AccessLogDir
 	}
 	if err := serve(f, cfg, log); err != nil {
 		fmt.Fprintf(os.Stderr, "openfront: %v\n", err)
@@ -292,6 +297,14 @@ func serve(f serveFlags, cfg *config.Config, log *slog.Logger) error {
 			Metrics:       edgeMetrics,
 		})
 		defer cache.Close()
+		accessLog, err := openAccessLog(f.accessLogDir, log)
+		if err != nil {
+			ln.Close()
+			edgeLn.Close()
+			return fmt.Errorf("--access-log-dir: %w", err)
+		}
+		// Deferred before the servers stop: runs after they have.
+		defer accessLog.close()
 		follower := fleet.NewFollower(fleet.FollowerConfig{
 			Hub: hub, Name: f.edgeName, Addr: edgeURL,
 			Registry: edgeRegistry, Cache: cache, MaxStaleness: f.maxStaleness, Logger: log.With("edge", f.edgeName),
@@ -305,7 +318,8 @@ func serve(f serveFlags, cfg *config.Config, log *slog.Logger) error {
 		}()
 		// The viewer listener (fasthttp; plain hits answered without the
 		// Guard's handler when follower.Fresh, the rest through it).
-		servers = append(servers, cache.NewServer(edge.ServerConfig{Handler: follower.Guard(cache), Fresh: follower.Fresh, Logger: log}))
+		servers = append(servers, cache.NewServer(edge.ServerConfig{Handler: follower.Guard(cache), Fresh: follower.Fresh, Logger: log,
+			Observers: accessLog.observers()}))
 		listeners = append(listeners, edgeLn)
 	}
 

@@ -88,6 +88,12 @@ func typedConfig(e *xmlmodel.Element) (distribution.Config, error) {
 		}
 		c.Behaviors = append(c.Behaviors, cb)
 	}
+	if l := e.Find("Logging"); l != nil {
+		c.Logging.Enabled, _ = l.Bool("Enabled")
+		c.Logging.IncludeCookies, _ = l.Bool("IncludeCookies")
+		c.Logging.Bucket, _ = l.Value("Bucket")
+		c.Logging.Prefix, _ = l.Value("Prefix")
+	}
 	for _, r := range e.Items("CustomErrorResponses") {
 		code, _ := r.Int64("ErrorCode")
 		er := distribution.ErrorResponse{ErrorCode: int(code), ErrorCachingMinTTL: 10}

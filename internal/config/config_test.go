@@ -423,3 +423,13 @@ func TestLoad(t *testing.T) {
 		t.Errorf("Load(missing) = %v, want a not-exist error", err)
 	}
 }
+
+func TestParseAccessLogDir(t *testing.T) {
+	c, err := config.Parse(doc("access_log_dir: /var/log/openfront"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.AccessLogDir != "/var/log/openfront" {
+		t.Errorf("AccessLogDir = %q", c.AccessLogDir)
+	}
+}

@@ -39,6 +39,7 @@ type Settings struct {
 	LogFormat         string        `yaml:"log_format"`
 	MetricsAddr       string        `yaml:"metrics_addr"`
 	ShutdownTimeout   time.Duration `yaml:"shutdown_timeout"`
+	AccessLogDir      string        `yaml:"access_log_dir"`
 }
 
 // Defaults returns every setting at its default.
@@ -117,6 +118,7 @@ var Table = []Setting{
 	{"log_format", "log-format", "", Serve | Edge, "log lines as text (key=value) or json (one object a line)", "LogFormat"},
 	{"metrics_addr", "metrics-addr", "", Serve | Edge, "address of the Prometheus /metrics listener, e.g. 127.0.0.1:9090 (none when empty)", "MetricsAddr"},
 	{"shutdown_timeout", "shutdown-timeout", "", Serve | Edge, "how long in-flight requests may take to finish on SIGINT/SIGTERM", "ShutdownTimeout"},
+	{"access_log_dir", "access-log-dir", "", Serve | Edge, "directory of the edge's access logs, in CloudFront's standard log format (none when empty)", "AccessLogDir"},
 }
 
 // ptr returns the address of s's field for setting t.

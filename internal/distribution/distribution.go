@@ -66,6 +66,18 @@ type Config struct {
 	DefaultBehavior      CacheBehavior   `json:"default"`
 	Behaviors            []CacheBehavior `json:"behaviors,omitempty"`
 	CustomErrorResponses []ErrorResponse `json:"errors,omitempty"`
+	Logging              Logging         `json:"logging,omitzero"`
+}
+
+// Logging is a distribution's standard (access) logging settings. An edge
+// writing access logs puts a distribution's files under Prefix and logs
+// its viewers' cookies when IncludeCookies, if Enabled; Bucket is kept,
+// not written to (the files go to the edge's log directory).
+type Logging struct {
+	Enabled        bool   `json:"enabled,omitempty"`
+	IncludeCookies bool   `json:"cookies,omitempty"`
+	Bucket         string `json:"bucket,omitempty"`
+	Prefix         string `json:"prefix,omitempty"`
 }
 
 // Origin is where a behavior fetches objects from.

@@ -370,7 +370,11 @@ func (e *Edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	id := rid.String()
 	d, ok := e.dists.ByHost(r.Host)
 	if !ok || !d.Enabled {
-		e.errorPage(w, r, http.StatusForbidden, msgBadRequest, id)
+		reason := "no distribution for the Host header"
+		if ok {
+			reason = "distribution disabled"
+		}
+		e.refuse(w, r, http.StatusForbidden, msgBadRequest, id, reason)
 		return
 	}
 	s := e.site(d)
@@ -384,9 +388,9 @@ func (e *Edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	b := s.match(rawPath)
 	switch {
 	case b.origin == nil: // the API refuses such a configuration
-		e.errorPage(w, r, http.StatusForbidden, msgBadRequest, id)
+		e.refuse(w, r, http.StatusForbidden, msgBadRequest, id, "behavior without an origin")
 	case !b.allows(r.Method):
-		e.errorPage(w, r, http.StatusForbidden, msgMethod, id)
+		e.refuse(w, r, http.StatusForbidden, msgMethod, id, "method not allowed by the cache behavior")
 	case b.noCache:
 		e.passthrough(w, r, s, b, id)
 	case r.Method == http.MethodGet || r.Method == http.MethodHead:
@@ -399,6 +403,17 @@ func (e *Edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	default:
 		e.passthrough(w, r, s, b, id)
 	}
+}
+
+// refuse answers a viewer request the edge will not serve with its error
+// page, and says why in a debug line (the access log has no distribution
+// to put a request for an unknown Host in).
+func (e *Edge) refuse(w http.ResponseWriter, r *http.Request, status int, msg, id, reason string) {
+	if e.log.Enabled(r.Context(), slog.LevelDebug) {
+		e.log.Debug("viewer request refused", "reason", reason, "status", status, "host", r.Host,
+			"method", r.Method, "path", r.URL.EscapedPath(), "remote", r.RemoteAddr, "request_id", id)
+	}
+	e.errorPage(w, r, status, msg, id)
 }
 
 // site returns d's compiled configuration, compiling it when d is a

@@ -56,6 +56,11 @@ type ServerConfig struct {
 	// read before the request is handled); 64 MiB when 0. A larger one is
 	// answered 413.
 	MaxRequestBodySize int
+
+	// Observers are told of every viewer request once answered (an
+	// Outcome built once per request, outcome.go): the access log
+	// (AccessLog), metrics. None: no Outcome is built.
+	Observers []Observer
 }
 
 // Server is the viewer listener of an Edge: a fastserve.Server whose fast
@@ -79,7 +84,12 @@ func (e *Edge) NewServer(c ServerConfig) *Server {
 		c.Logger = e.log
 	}
 	fresh := c.Fresh
+	var finished func(*fastserve.Answer)
+	if obs := c.Observers; len(obs) > 0 {
+		finished = func(a *fastserve.Answer) { e.observe(obs, a) }
+	}
 	return fastserve.New(fastserve.Config{
+		Finished:           finished,
 		Handler:            c.Handler,
 		Fast:               func(ctx *fasthttp.RequestCtx) bool { return e.serveFastHTTP(ctx, fresh) },
 		Name:               "viewer listener",

@@ -48,13 +48,16 @@ import (
 // streamAfter is how much of a body the bridge keeps before it streams.
 const streamAfter = 64 << 10
 
-// bridge answers ctx through the net/http handler.
-func (s *Server) bridge(ctx *fasthttp.RequestCtx) {
+// bridge answers ctx through the net/http handler; later reports that
+// Finished is told by the bridge itself (once a streamed body or one
+// written on the hijacked connection is sent; at once when there is no
+// answer).
+func (s *Server) bridge(ctx *fasthttp.RequestCtx) (later bool) {
 	if ctx.Request.Header.IsHTTP11() && ctx.Request.Header.ContentLength() != -1 && hasTransferEncoding(ctx.Request.Header.RawHeaders()) {
 		// A Transfer-Encoding fasthttp accepts but net/http does not
 		// (identity): net/http refuses the request.
 		refuseTransferEncoding(ctx)
-		return
+		return false
 	}
 	r := new(http.Request)
 	if err := fasthttpadaptor.ConvertRequest(ctx, r, true); err != nil {
@@ -63,7 +66,7 @@ func (s *Server) bridge(ctx *fasthttp.RequestCtx) {
 		ctx.Response.Header.SetConnectionClose()
 		ctx.SetStatusCode(http.StatusBadRequest)
 		ctx.SetBodyString("400 Bad Request")
-		return
+		return false
 	}
 	asNetHTTP(ctx, r)
 	if err := detach(ctx, r); err != nil {
@@ -71,7 +74,7 @@ func (s *Server) bridge(ctx *fasthttp.RequestCtx) {
 		ctx.Response.Header.SetConnectionClose()
 		ctx.SetStatusCode(http.StatusBadRequest)
 		ctx.SetBodyString("400 Bad Request")
-		return
+		return false
 	}
 
 	rctx, cancel := context.WithCancel(s.baseCtx)
@@ -102,14 +105,19 @@ func (s *Server) bridge(ctx *fasthttp.RequestCtx) {
 			}
 			hdr := append([]byte(nil), ctx.Response.Header.Header()...)
 			buf := w.buf
+			fin := s.answerLater(ctx, len(hdr))
 			s.hijack(ctx, func(c net.Conn) {
+				var sent int64
 				if _, err := c.Write(hdr); err == nil {
-					_, _ = c.Write(buf)
+					n, _ := c.Write(buf)
+					sent = int64(n)
 				}
-			}, func() {})
-			return
+				fin.done(sent, false)
+			}, func() { fin.done(0, false) })
+			return true
 		}
 		ctx.Response.SetBodyRaw(w.buf)
+		return false
 	case evStream:
 		cl := int64(-1)
 		if v := w.snap.Get("Content-Length"); v != "" {
@@ -126,13 +134,14 @@ func (s *Server) bridge(ctx *fasthttp.RequestCtx) {
 			// HTTP/1.0 has no chunked encoding, and fasthttp has no
 			// body delimited by closing: write it on the connection.
 			hdr := append([]byte(nil), ctx.Response.Header.Header()...)
+			body.fin = s.answerLater(ctx, len(hdr))
 			s.hijack(ctx, func(c net.Conn) {
 				defer body.Close()
 				if _, err := c.Write(hdr); err == nil {
 					_, _ = io.Copy(c, body)
 				}
 			}, func() { _ = body.Close() })
-			return
+			return true
 		}
 		// The header goes out now, as net/http's Flush sends it, and the
 		// body as the handler writes it: with the header flushed, the
@@ -140,14 +149,21 @@ func (s *Server) bridge(ctx *fasthttp.RequestCtx) {
 		// ReadFrom, which writes each piece as it comes.
 		ctx.Response.ImmediateHeaderFlush = true
 		ctx.Response.SetBodyStream(body, int(cl))
+		body.fin = s.answerLater(ctx, 0) // the server reads body only once bridge returns
+		return body.fin != nil
 	case evAbort:
 		stopWatch()
 		cancel()
 		ctx.HijackSetNoResponse(true)
 		ctx.Hijack(func(c net.Conn) { _ = c.Close() })
+		if s.finished != nil {
+			s.report(ctx, false) // no answer: status 0
+			return true
+		}
 	default:
 		cancel()
 	}
+	return false
 }
 
 // hijack has fasthttp run answer on ctx's connection once the bridge
@@ -474,9 +490,19 @@ type bridgeBody struct {
 	stopWatch func()
 	cancel    context.CancelFunc
 	once      sync.Once
+	fin       *later // reported to at Close; nil without Finished
+	sent      int64  // bytes read by the server
+	eof       bool   // the handler's body ended cleanly
 }
 
-func (b *bridgeBody) Read(p []byte) (int, error) { return b.w.pr.Read(p) }
+func (b *bridgeBody) Read(p []byte) (int, error) {
+	n, err := b.w.pr.Read(p)
+	b.sent += int64(n)
+	if err == io.EOF {
+		b.eof = true
+	}
+	return n, err
+}
 
 // Close is called by the server once the body is written or the client
 // is gone: the handler's further writes fail, the request's context ends
@@ -490,6 +516,7 @@ func (b *bridgeBody) Close() error {
 		b.cancel()
 		_ = b.w.pr.CloseWithError(io.ErrClosedPipe)
 		b.stopWatch()
+		b.fin.done(b.sent, b.eof)
 	})
 	return nil
 }

@@ -227,6 +227,10 @@ func (f *Follower) checkCaughtUpLocked() {
 func (f *Follower) Guard(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !f.Fresh() {
+			if f.log.Enabled(r.Context(), slog.LevelDebug) {
+				f.log.Debug("viewer request refused", "reason", "edge not caught up with the control plane", "status", http.StatusServiceUnavailable,
+					"host", r.Host, "method", r.Method, "path", r.URL.EscapedPath(), "remote", r.RemoteAddr)
+			}
 			unavailable(w)
 			return
 		}

@@ -23,6 +23,7 @@ var allowed = map[string][]string{
 	"config":              {},
 	"testutil":            {},
 	"cloudfront/xmlmodel": {},
+	"accesslog":           {},
 	// The domain.
 	"invalidation": {"retry"},
 	"distribution": {"retry"},
@@ -32,18 +33,18 @@ var allowed = map[string][]string{
 	// the protocol.
 	"store/": {"invalidation", "distribution", "eventlog", "retry"},
 	// The edge and the fleet sit on the domain.
-	"edge":  {"invalidation", "distribution", "retry", "fastserve"},
+	"edge":  {"invalidation", "distribution", "retry", "fastserve", "accesslog"},
 	"fleet": {"invalidation", "distribution", "retry", "eventlog", "sigv4"},
 	// The protocol.
 	"cloudfront":         {"invalidation", "distribution", "retry", "cloudfront/xmlmodel", "sigv4"},
 	"cloudfront/fastapi": {"cloudfront", "invalidation", "distribution", "retry", "cloudfront/xmlmodel", "sigv4", "fastserve"},
 	// Operating it: what it shows, it reads through the domain and the fleet.
 	"console": {"invalidation", "distribution", "retry", "eventlog", "fleet", "sigv4"},
-	"metrics": {"invalidation", "distribution", "retry", "eventlog", "fleet", "sigv4", "edge", "fastserve", "cloudfront", "cloudfront/xmlmodel"},
+	"metrics": {"invalidation", "distribution", "retry", "eventlog", "fleet", "sigv4", "edge", "fastserve", "accesslog", "cloudfront", "cloudfront/xmlmodel"},
 }
 
 // noHTTP are the packages that must not depend on net/http.
-var noHTTP = []string{"invalidation", "distribution", "eventlog", "store/", "retry", "config", "cloudfront/xmlmodel"}
+var noHTTP = []string{"invalidation", "distribution", "eventlog", "store/", "retry", "config", "cloudfront/xmlmodel", "accesslog"}
 
 func matches(rule, pkg string) bool {
 	if strings.HasSuffix(rule, "/") {

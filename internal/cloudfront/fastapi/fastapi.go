@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 	"unsafe"
@@ -46,7 +47,12 @@ func New(c Config) *fastserve.Server {
 	if !c.NoFastPath {
 		fast = func(ctx *fasthttp.RequestCtx) bool { return serveFast(s.Context(), c.API, ctx) }
 	}
+	var finished func(*fastserve.Answer)
+	if c.Logger != nil && c.Logger.Enabled(context.Background(), slog.LevelDebug) {
+		finished = func(a *fastserve.Answer) { logRequest(c.Logger, a) }
+	}
 	s = fastserve.New(fastserve.Config{
+		Finished:           finished,
 		Handler:            c.Handler,
 		Fast:               fast,
 		Name:               "API listener",
@@ -61,6 +67,29 @@ func New(c Config) *fastserve.Server {
 		},
 	})
 	return s
+}
+
+// logRequest writes the debug line of an API request: operation, status,
+// error code, duration and request id.
+func logRequest(log *slog.Logger, a *fastserve.Answer) {
+	uri := string(a.Request.RequestURI())
+	path, query, _ := strings.Cut(uri, "?")
+	args := []any{
+		"operation", cloudfront.OperationOf(string(a.Request.Method()), path, query).String(),
+		"status", a.Status,
+	}
+	if a.Status >= 400 {
+		code := "-"
+		if _, rest, ok := bytes.Cut(a.Body, []byte("<Code>")); ok {
+			if c, _, ok := bytes.Cut(rest, []byte("</Code>")); ok {
+				code = string(c)
+			}
+		}
+		args = append(args, "error_code", code)
+	}
+	args = append(args, "duration", a.End.Sub(a.Start), "request_id", string(a.Response.PeekBytes(headerRequestID)),
+		"method", string(a.Request.Method()), "path", path, "remote", a.Remote.String())
+	log.Debug("api request", args...)
 }
 
 var (

@@ -1,0 +1,28 @@
+package cloudfront
+
+import "testing"
+
+func TestOperation(t *testing.T) {
+	for _, tt := range []struct{ method, path, query, want string }{
+		{"POST", "/2020-05-31/distribution/E1/invalidation", "", "CreateInvalidation"},
+		{"GET", "/2020-05-31/distribution/E1/invalidation", "", "ListInvalidations"},
+		{"GET", "/2020-05-31/distribution/E1/invalidation/I1", "", "GetInvalidation"},
+		{"POST", "/2020-05-31/distribution", "", "CreateDistribution"},
+		{"GET", "/2020-05-31/distribution", "", "ListDistributions"},
+		{"GET", "/2020-05-31/distribution/E1", "", "GetDistribution"},
+		{"DELETE", "/2020-05-31/distribution/E1", "", "DeleteDistribution"},
+		{"GET", "/2020-05-31/distribution/E1/config", "", "GetDistributionConfig"},
+		{"PUT", "/2020-05-31/distribution/E1/config", "", "UpdateDistribution"},
+		{"GET", "/2020-05-31/tagging", "Resource=arn", "ListTagsForResource"},
+		{"POST", "/2020-05-31/tagging", "Operation=Tag&Resource=arn", "TagResource"},
+		{"POST", "/2020-05-31/tagging", "Operation=Untag&Resource=arn", "UntagResource"},
+		{"GET", "/openfront/fleet/stream", "", "Unknown"},
+		{"PATCH", "/2020-05-31/distribution/E1", "", "Unknown"},
+		{"GET", "/", "", "Unknown"},
+		{"GET", "/2020-05-31/origin-access-control", "", "Unknown"},
+	} {
+		if got := OperationOf(tt.method, tt.path, tt.query).String(); got != tt.want {
+			t.Errorf("%s %s?%s = %s, want %s", tt.method, tt.path, tt.query, got, tt.want)
+		}
+	}
+}
