@@ -68,6 +68,9 @@ func waitAcked(t *testing.T, h *fleet.Hub, name string, pos uint64) {
 }
 
 func TestFollowerFreshTransitions(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: runs in the full suite")
+	}
 	r := newRig(t, fleet.HubConfig{})
 	e := startFollower(t, r.srv.URL, "edge-1", 2*time.Second)
 	waitFresh(t, e, true)

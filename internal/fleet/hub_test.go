@@ -167,6 +167,9 @@ func TestEdgeTimeoutEndsTheWait(t *testing.T) {
 // is idle: it acknowledges at least every heartbeat (here a quarter of the
 // edge timeout, which the hub's hello tells it).
 func TestAcknowledgingEdgeStays(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: runs in the full suite")
+	}
 	r := newRig(t, fleet.HubConfig{EdgeTimeout: 2 * time.Second})
 	e := startFollower(t, r.srv.URL, "live", 10*time.Second)
 	waitFresh(t, e, true)

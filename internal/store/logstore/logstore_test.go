@@ -214,6 +214,9 @@ func workload(t *testing.T, s *Store) []int64 {
 // crash during a write) and checks that Open recovers exactly the state
 // of the last whole commit before the cut, and says how much it dropped.
 func TestTornTail(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: runs in the full suite")
+	}
 	ev := WithInvalidationEvent(fleet.InvalidationEvent)
 	dir := t.TempDir()
 	s := open(t, dir, ev)
@@ -678,6 +681,9 @@ func TestCrashCopy(t *testing.T) {
 // complete, append and trim lose nothing and change nothing, and a crash
 // copy taken at the end opens to the same state.
 func TestCompactionUnderLoad(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: runs in the full suite")
+	}
 	var logged testutil.SyncBuffer
 	dir := t.TempDir()
 	s := open(t, dir, WithInvalidationEvent(fleet.InvalidationEvent), WithLogger(slog.New(slog.NewTextHandler(&logged, nil))),
@@ -806,6 +812,9 @@ func diskStatus(t *testing.T, s *Store, id string) invalidation.Status {
 // rather than costing a frame of its own; it is shown Completed, and
 // Complete returns, only once it is on disk.
 func TestCompletionWaitsForFrame(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: runs in the full suite")
+	}
 	s := open(t, t.TempDir())
 	defer s.Close()
 	// pending completes id with a delay of an hour and returns once the
