@@ -29,7 +29,13 @@ func runEdge(args []string) int {
 	pop := fs.String("pop", "LOCAL1-C1", "X-Amz-Cf-Pop this edge reports")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	shutdownTimeout := fs.Duration("shutdown-timeout", 30*time.Second, "how long in-flight requests may finish after SIGINT/SIGTERM")
+	var lim listenerFlags
+	lim.register(fs, false)
 	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if err := lim.check(false); err != nil {
+		fmt.Fprintf(os.Stderr, "openfront edge: %v\n", err)
 		return 2
 	}
 	var level slog.Level
@@ -38,14 +44,14 @@ func runEdge(args []string) int {
 		return 2
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
-	if err := edgeMain(*controlPlane, *addr, *name, *cacheSize, *maxObjectSize, *maxStaleness, *pop, *shutdownTimeout, log); err != nil {
+	if err := edgeMain(*controlPlane, *addr, *name, *cacheSize, *maxObjectSize, *maxStaleness, *pop, *shutdownTimeout, &lim, log); err != nil {
 		fmt.Fprintf(os.Stderr, "openfront edge: %v\n", err)
 		return 1
 	}
 	return 0
 }
 
-func edgeMain(controlPlane, addr, name string, cacheSize, maxObjectSize int64, maxStaleness time.Duration, pop string, shutdownTimeout time.Duration, log *slog.Logger) error {
+func edgeMain(controlPlane, addr, name string, cacheSize, maxObjectSize int64, maxStaleness time.Duration, pop string, shutdownTimeout time.Duration, lim *listenerFlags, log *slog.Logger) error {
 	if controlPlane == "" {
 		return errors.New("--control-plane is required")
 	}
@@ -78,7 +84,7 @@ func edgeMain(controlPlane, addr, name string, cacheSize, maxObjectSize int64, m
 
 	// The viewer listener (fasthttp): plain hits answered directly while
 	// follower.Fresh, the rest through the Guard and the edge's handler.
-	srv := cache.NewServer(edge.ServerConfig{Handler: follower.Guard(cache), Fresh: follower.Fresh, Logger: log})
+	srv := cache.NewServer(lim.viewer(edge.ServerConfig{Handler: follower.Guard(cache), Fresh: follower.Fresh, Logger: log}))
 	fmt.Printf("openfront edge listening on %s\n", url)
 	log.Info("following the control plane", "control_plane", controlPlane, "max_staleness", maxStaleness)
 

@@ -47,6 +47,7 @@ type serveFlags struct {
 	maxStaleness      time.Duration
 	logLevel          string
 	shutdownTimeout   time.Duration
+	listeners         listenerFlags
 }
 
 func runServe(args []string) int {
@@ -70,7 +71,12 @@ func runServe(args []string) int {
 	fs.DurationVar(&f.maxStaleness, "max-staleness", 10*time.Second, "how long the in-process edge may go without an acknowledgement accepted by the control plane before it stops serving from its cache (at most half --edge-timeout)")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 30*time.Second, "how long in-flight requests may take to finish on SIGINT/SIGTERM")
+	f.listeners.register(fs, true)
 	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if err := f.listeners.check(true); err != nil {
+		fmt.Fprintf(os.Stderr, "openfront: %v\n", err)
 		return 2
 	}
 	set := map[string]bool{}
@@ -207,7 +213,7 @@ func serve(f serveFlags, cfg *config.Config, log *slog.Logger) error {
 		return fmt.Errorf("--api-addr: %w", err)
 	}
 	endpoint := "http://" + ln.Addr().String()
-	apiServer := newServer(api, log)
+	apiServer := newServer(api, log, &f.listeners)
 	apiServer.RegisterOnShutdown(hub.StopStreams)
 	servers := []interface {
 		Serve(net.Listener) error
@@ -248,7 +254,7 @@ func serve(f serveFlags, cfg *config.Config, log *slog.Logger) error {
 		go follower.Run(followCtx)
 		// The viewer listener (fasthttp; plain hits answered without the
 		// Guard's handler when follower.Fresh, the rest through it).
-		servers = append(servers, cache.NewServer(edge.ServerConfig{Handler: follower.Guard(cache), Fresh: follower.Fresh, Logger: log}))
+		servers = append(servers, cache.NewServer(f.listeners.viewer(edge.ServerConfig{Handler: follower.Guard(cache), Fresh: follower.Fresh, Logger: log})))
 		listeners = append(listeners, edgeLn)
 	}
 
@@ -344,11 +350,11 @@ func openStore(dir string, log *slog.Logger) (durableStore, string, error) {
 
 // newServer returns the API listener: fasthttp (internal/fastserve), with
 // CreateInvalidation answered without building an *http.Request and
-// everything else through the bridge to the API's http.Handler; 10 s to
-// read a request head, 2 minutes idle, bodies up to
-// cloudfront.MaxBodyBytes (docs/architecture.md, "The API listener").
-func newServer(api *cloudfront.Handler, log *slog.Logger) *fastserve.Server {
-	return fastapi.New(fastapi.Config{API: api, Logger: log})
+// everything else through the bridge to the API's http.Handler; the
+// timeouts and body budget of l, bodies up to cloudfront.MaxBodyBytes
+// (docs/architecture.md, "The API listener").
+func newServer(api *cloudfront.Handler, log *slog.Logger, l *listenerFlags) *fastserve.Server {
+	return fastapi.New(l.api(fastapi.Config{API: api, Logger: log}))
 }
 
 // applyThenDelay completes an invalidation once the fleet has applied it,
