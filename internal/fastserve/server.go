@@ -202,7 +202,7 @@ func New(c Config) *Server {
 	s.baseCtx, s.stop = context.WithCancel(base)
 	// The first bytes of a body fasthttp reads with the header (up to
 	// 8 KiB) come under the body's pace.
-	prefetch := pace{grace: BodyRateGrace, rate: s.minRate, total: c.BodyTimeout}.deadline(8<<10).Sub(time.Time{})
+	prefetch := pace{grace: BodyRateGrace, rate: s.minRate, total: c.BodyTimeout}.deadline(8 << 10).Sub(time.Time{})
 	s.srv = &fasthttp.Server{
 		Handler: s.serve,
 		// fasthttp's ReadTimeout covers the request head; HeaderReceived
