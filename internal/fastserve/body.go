@@ -169,7 +169,7 @@ func readWhole(r io.Reader, cl, limit int64, b *budget) (body []byte, charged in
 		if !b.take(cl) {
 			return nil, 0, errBusy
 		}
-		body = make([]byte, cl)
+		body = smallBody(cl)
 		n, err := io.ReadFull(r, body)
 		if err == io.ErrUnexpectedEOF || (err == nil && int64(n) < cl) {
 			err = io.ErrUnexpectedEOF
@@ -213,6 +213,27 @@ func readWhole(r io.Reader, cl, limit int64, b *budget) (body []byte, charged in
 			b.give(charged)
 			return nil, 0, err
 		}
+	}
+}
+
+// smallBodies holds buffers for bodies of at most prefetched bytes (a
+// CreateInvalidation's), which a fast path hands back (recycleBody): the
+// fast path takes no allocation per body.
+var smallBodies = sync.Pool{New: func() any { b := make([]byte, 0, prefetched); return &b }}
+
+// smallBody returns a buffer of n bytes, pooled when n is small.
+func smallBody(n int64) []byte {
+	if n > prefetched {
+		return make([]byte, n)
+	}
+	return (*smallBodies.Get().(*[]byte))[:n]
+}
+
+// recycleBody hands back a body of smallBody that nothing uses anymore.
+func recycleBody(b []byte) {
+	if cap(b) == prefetched {
+		b = b[:0]
+		smallBodies.Put(&b)
 	}
 }
 

@@ -468,8 +468,10 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx) {
 	}
 	if s.fast != nil && s.fast(ctx) {
 		if held != nil {
+			// The fast path has answered: nothing refers to the body.
 			ctx.Request.ResetBody()
 			s.budget.give(charged)
+			recycleBody(held)
 		}
 		return
 	}
