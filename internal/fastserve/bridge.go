@@ -67,7 +67,7 @@ func (s *Server) bridge(ctx *fasthttp.RequestCtx, held []byte, charged int64) {
 	case cl > 0 && cl <= prefetched:
 		// fasthttp has read it all with the header: no connection read
 		// is left, and the client's connection can be watched.
-		b, err := io.ReadAll(ctx.RequestBodyStream())
+		b, err := io.ReadAll(bodyStream(ctx))
 		if err != nil {
 			s.badRequest(ctx, err)
 			return
@@ -212,13 +212,22 @@ const prefetched = 8 << 10
 // it, it closes the connection.
 const unreadLimit = 256 << 10
 
+// bodyStream is ctx's request body stream (fasthttp sets one on every
+// request with a body; an empty reader if not).
+func bodyStream(ctx *fasthttp.RequestCtx) io.Reader {
+	if rs := ctx.RequestBodyStream(); rs != nil {
+		return rs
+	}
+	return bytes.NewReader(nil)
+}
+
 // newBodyReader returns the reader of ctx's request body stream, paced
 // from the end of the header.
 func (s *Server) newBodyReader(ctx *fasthttp.RequestCtx) *bodyReader {
 	return &bodyReader{
 		conn: ctx.Conn(),
 		cl:   declaredBody(ctx),
-		rs:   ctx.RequestBodyStream(),
+		rs:   bodyStream(ctx),
 		max:  s.maxBody,
 		pace: pace{start: ctx.Time(), grace: BodyRateGrace, rate: s.minRate, total: s.bodyTimeout},
 	}

@@ -439,8 +439,10 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx) {
 	// fasthttp does not recover a handler's panic: the process would die.
 	// As net/http: log it with its stack, answer nothing, close the
 	// connection. (The handler's own panics are recovered in run.)
+	var owed int64 // budget taken for this request's body and not yet handed on
 	defer func() {
 		if p := recover(); p != nil {
+			s.budget.give(owed)
 			s.log.Error(s.name+": panic serving", "remote", ctx.RemoteAddr().String(), "panic", p, "stack", string(debug.Stack()))
 			ctx.Response.Reset()
 			ctx.HijackSetNoResponse(true)
@@ -466,15 +468,18 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx) {
 	if !ok {
 		return
 	}
+	owed = charged
 	if s.fast != nil && s.fast(ctx) {
 		if held != nil {
 			// The fast path has answered: nothing refers to the body.
 			ctx.Request.ResetBody()
+			owed = 0
 			s.budget.give(charged)
 			recycleBody(held)
 		}
 		return
 	}
+	owed = 0 // the bridge gives it back
 	s.bridge(ctx, held, charged)
 }
 
