@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -93,5 +94,26 @@ func TestBufferedBodyBusy(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 200 || string(b) != "0" {
 		t.Errorf("within the budget: %d %q", resp.StatusCode, b)
+	}
+}
+
+// TestBodyTooLargeExpectContinue: a client that waits for 100 Continue
+// before sending a body over the limit gets the 413 instead, and sends
+// nothing.
+func TestBodyTooLargeExpectContinue(t *testing.T) {
+	addr, _ := start(t, Config{MaxRequestBodySize: 1 << 10, Handler: http.NotFoundHandler()})
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	io.WriteString(c, "PUT /x HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 4096\r\n\r\n")
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != 413 || !resp.Close {
+		t.Errorf("%d close=%v, want 413 and close", resp.StatusCode, resp.Close)
 	}
 }

@@ -221,6 +221,7 @@ func New(c Config) *Server {
 				s.tooLarge.Store(h, cl)
 				s.tooLargeN.Add(1)
 				h.SetContentLength(0)
+				h.Del("Expect") // no 100 Continue: the answer is the 413
 				return fasthttp.RequestConfig{}
 			}
 			if cl := h.ContentLength(); cl > 0 || cl == -1 {
