@@ -49,7 +49,8 @@ type ServerConfig struct {
 	// fastserve.Config's (its defaults when 0): ReadHeaderTimeout for a
 	// request's header, IdleTimeout between requests, BodyTimeout for a
 	// whole request body, WriteTimeout for each write of an answer,
-	// MinBodyRate (bytes per second) for a body on average.
+	// MinBodyRate (bytes per second; none when negative) for a body on
+	// average.
 	ReadHeaderTimeout time.Duration
 	IdleTimeout       time.Duration
 	BodyTimeout       time.Duration
