@@ -158,10 +158,10 @@ func (s *Server) bridge(ctx *fasthttp.RequestCtx, held []byte, charged int64) {
 		}
 		ctx.Response.SetBodyRaw(w.buf)
 	case evStream:
-		cl := int64(-1)
+		length := int64(-1)
 		if v := w.snap.Get("Content-Length"); v != "" {
 			if n, err := strconv.ParseInt(v, 10, 64); err == nil && n >= 0 {
-				cl = n
+				length = n
 			}
 		}
 		w.respond(ctx)
@@ -173,7 +173,7 @@ func (s *Server) bridge(ctx *fasthttp.RequestCtx, held []byte, charged int64) {
 				s.dropBody(stream) // fasthttp closes the connection past unreadLimit
 			}
 		}}
-		if cl < 0 && !ctx.Request.Header.IsHTTP11() {
+		if length < 0 && !ctx.Request.Header.IsHTTP11() {
 			// HTTP/1.0 has no chunked encoding, and fasthttp has no
 			// body delimited by closing: write it on the connection.
 			hdr := append([]byte(nil), ctx.Response.Header.Header()...)
@@ -190,7 +190,7 @@ func (s *Server) bridge(ctx *fasthttp.RequestCtx, held []byte, charged int64) {
 		// server's bufio.Writer hands the stream to the connection's
 		// ReadFrom, which writes each piece as it comes.
 		ctx.Response.ImmediateHeaderFlush = true
-		ctx.Response.SetBodyStream(body, int(cl))
+		ctx.Response.SetBodyStream(body, int(length))
 	case evAbort:
 		stopWatch()
 		cancel()
