@@ -34,7 +34,13 @@ func runEdge(args []string) int {
 	metricsAddr := fs.String("metrics-addr", "", "address of the Prometheus /metrics listener, e.g. 127.0.0.1:9091 (none when empty)")
 	shutdownTimeout := fs.Duration("shutdown-timeout", 30*time.Second, "how long in-flight requests (and leaving the control plane's registry) may take after SIGINT/SIGTERM")
 	accessLogDir := fs.String("access-log-dir", "", "directory of this edge's access logs, in CloudFront's standard log format (none when empty)")
+	var lim listenerFlags
+	lim.register(fs, false)
 	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if err := lim.check(false); err != nil {
+		fmt.Fprintf(os.Stderr, "openfront edge: %v\n", err)
 		return 2
 	}
 	log, err := newLogger(os.Stderr, *logFormat, *logLevel)
@@ -42,14 +48,14 @@ func runEdge(args []string) int {
 		fmt.Fprintf(os.Stderr, "openfront edge: %v\n", err)
 		return 2
 	}
-	if err := edgeMain(*controlPlane, *addr, *name, *cacheSize, *maxObjectSize, *maxStaleness, *pop, *metricsAddr, *shutdownTimeout, *accessLogDir, log); err != nil {
+	if err := edgeMain(*controlPlane, *addr, *name, *cacheSize, *maxObjectSize, *maxStaleness, *pop, *metricsAddr, *shutdownTimeout, *accessLogDir, &lim, log); err != nil {
 		fmt.Fprintf(os.Stderr, "openfront edge: %v\n", err)
 		return 1
 	}
 	return 0
 }
 
-func edgeMain(controlPlane, addr, name string, cacheSize, maxObjectSize int64, maxStaleness time.Duration, pop, metricsAddr string, shutdownTimeout time.Duration, accessLogDir string, log *slog.Logger) error {
+func edgeMain(controlPlane, addr, name string, cacheSize, maxObjectSize int64, maxStaleness time.Duration, pop, metricsAddr string, shutdownTimeout time.Duration, accessLogDir string, lim *listenerFlags, log *slog.Logger) error {
 	if controlPlane == "" {
 		return errors.New("--control-plane is required")
 	}
@@ -106,7 +112,7 @@ func edgeMain(controlPlane, addr, name string, cacheSize, maxObjectSize int64, m
 
 	// The viewer listener (fasthttp): plain hits answered directly while
 	// follower.Fresh, the rest through the Guard and the edge's handler.
-	srv := cache.NewServer(edge.ServerConfig{Handler: follower.Guard(cache), Fresh: follower.Fresh, Logger: log, Observers: accessLog.observers()})
+	srv := cache.NewServer(lim.viewer(edge.ServerConfig{Handler: follower.Guard(cache), Fresh: follower.Fresh, Logger: log, Observers: accessLog.observers()}))
 	fmt.Printf("openfront edge listening on %s\n", url)
 	var msrv *metrics.Server
 	if reg != nil {

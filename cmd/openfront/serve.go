@@ -52,6 +52,7 @@ type serveFlags struct {
 	metricsAddr       string
 	shutdownTimeout   time.Duration
 	accessLogDir      string
+	listeners         listenerFlags
 }
 
 func runServe(args []string) int {
@@ -78,7 +79,12 @@ func runServe(args []string) int {
 	fs.StringVar(&f.metricsAddr, "metrics-addr", "", "address of the Prometheus /metrics listener, e.g. 127.0.0.1:9090 (none when empty)")
 	fs.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 30*time.Second, "how long in-flight requests may take to finish on SIGINT/SIGTERM")
 	fs.StringVar(&f.accessLogDir, "access-log-dir", "", "directory of the edge's access logs, in CloudFront's standard log format (none when empty)")
+	f.listeners.register(fs, true)
 	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if err := f.listeners.check(true); err != nil {
+		fmt.Fprintf(os.Stderr, "openfront: %v\n", err)
 		return 2
 	}
 	set := map[string]bool{}
@@ -258,7 +264,7 @@ func serve(f serveFlags, cfg *config.Config, log *slog.Logger) error {
 		return fmt.Errorf("--api-addr: %w", err)
 	}
 	endpoint := "http://" + ln.Addr().String()
-	apiServer := newServer(api, console.Mount(web, api), log)
+	apiServer := newServer(api, console.Mount(web, api), log, &f.listeners)
 	apiServer.RegisterOnShutdown(hub.StopStreams)
 	servers := []interface {
 		Serve(net.Listener) error
@@ -318,8 +324,8 @@ func serve(f serveFlags, cfg *config.Config, log *slog.Logger) error {
 		}()
 		// The viewer listener (fasthttp; plain hits answered without the
 		// Guard's handler when follower.Fresh, the rest through it).
-		servers = append(servers, cache.NewServer(edge.ServerConfig{Handler: follower.Guard(cache), Fresh: follower.Fresh, Logger: log,
-			Observers: accessLog.observers()}))
+		servers = append(servers, cache.NewServer(f.listeners.viewer(edge.ServerConfig{Handler: follower.Guard(cache), Fresh: follower.Fresh, Logger: log,
+			Observers: accessLog.observers()})))
 		listeners = append(listeners, edgeLn)
 	}
 
@@ -436,11 +442,10 @@ func openStore(dir string, log *slog.Logger, reg *metrics.Registry) (durableStor
 // newServer returns the API listener: fasthttp (internal/fastserve), with
 // CreateInvalidation answered without building an *http.Request and
 // everything else through the bridge to h (the API's http.Handler with
-// the console beside it); 10 s to
-// read a request head, 2 minutes idle, bodies up to
+// the console beside it); the timeouts and body budget of l, bodies up to
 // cloudfront.MaxBodyBytes (docs/architecture.md, "The API listener").
-func newServer(api *cloudfront.Handler, h http.Handler, log *slog.Logger) *fastserve.Server {
-	return fastapi.New(fastapi.Config{API: api, Handler: h, Logger: log})
+func newServer(api *cloudfront.Handler, h http.Handler, log *slog.Logger, l *listenerFlags) *fastserve.Server {
+	return fastapi.New(l.api(fastapi.Config{API: api, Handler: h, Logger: log}))
 }
 
 // applyThenDelay completes an invalidation once the fleet has applied it,

@@ -52,6 +52,29 @@ func (h *Handler) BodyTooLarge(method, path string) Answer {
 	return a
 }
 
+// Admit checks what can be checked of a request before its body is read
+// (sigv4.Verifier.VerifyHeader: the Authorization header, the access key,
+// the date, the signature when X-Amz-Content-Sha256 stands for the body):
+// it reports true to go on, else the answer ServeHTTP would give. In open
+// mode every request goes on. ServeHTTP checks the request again, whole.
+func (h *Handler) Admit(req sigv4.Request, method, path string) (Answer, bool) {
+	if h.verifier == nil {
+		return Answer{}, true
+	}
+	if _, err := h.verifier.VerifyHeader(req); err != nil {
+		return h.errorAnswer(newRequestID(), method, path, err), false
+	}
+	return Answer{}, true
+}
+
+// Busy is the answer to a request whose body the server cannot hold now
+// (its budget of buffered request bodies is spent): 503
+// ServiceUnavailable, which AWS SDKs retry with backoff.
+func (h *Handler) Busy(method, path string) Answer {
+	return h.errorAnswer(newRequestID(), method, path, &apiError{http.StatusServiceUnavailable, "ServiceUnavailable",
+		"The service cannot accept the request body now: too many request bodies are being received. Retry the request."})
+}
+
 // CreateInvalidationPath is the path of CreateInvalidation for a
 // distribution.
 func CreateInvalidationPath(distID string) string {

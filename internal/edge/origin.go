@@ -118,6 +118,9 @@ func (t originTransport) try(req *http.Request, body *onceBody, connect, timeout
 	if body != nil {
 		out.Body = body
 	}
+	if out.Body != nil && out.Body != http.NoBody {
+		out.Body = &uploadBody{rc: out.Body, timer: timer, timeout: timeout}
+	}
 	resp, err := t.rt.RoundTrip(out)
 	if err != nil {
 		timer.Stop()
@@ -146,6 +149,26 @@ func (b *onceBody) Read(p []byte) (int, error) {
 }
 
 func (b *onceBody) Close() error { return nil }
+
+// uploadBody is a viewer's request body as it is sent to the origin: it
+// streams from the viewer's connection (whose own pace bounds a slow
+// viewer), so the origin response timeout stands still while a piece of
+// it is awaited, and starts again from each piece sent: it counts from
+// the end of the upload, not from the start.
+type uploadBody struct {
+	rc      io.ReadCloser
+	timer   *time.Timer
+	timeout time.Duration
+}
+
+func (b *uploadBody) Read(p []byte) (int, error) {
+	b.timer.Stop()
+	n, err := b.rc.Read(p)
+	b.timer.Reset(b.timeout)
+	return n, err
+}
+
+func (b *uploadBody) Close() error { return b.rc.Close() }
 
 // originBody is an origin response body whose every Read must make
 // progress within the timeout.

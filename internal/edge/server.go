@@ -45,16 +45,20 @@ type ServerConfig struct {
 	// Logger receives connection errors; the Edge's logger when nil.
 	Logger *slog.Logger
 
-	// ReadHeaderTimeout bounds reading a request's header (10s when 0);
-	// IdleTimeout, the wait for the next request on a kept-alive
-	// connection (2 minutes when 0); BodyTimeout, reading a request body
-	// after its header (10 minutes when 0).
+	// The listener's timeouts and minimum request body rate, as
+	// fastserve.Config's (its defaults when 0): ReadHeaderTimeout for a
+	// request's header, IdleTimeout between requests, BodyTimeout for a
+	// whole request body, WriteTimeout for each write of an answer,
+	// MinBodyRate (bytes per second; none when negative) for a body on
+	// average.
 	ReadHeaderTimeout time.Duration
 	IdleTimeout       time.Duration
 	BodyTimeout       time.Duration
-	// MaxRequestBodySize is the largest request body accepted (bodies are
-	// read before the request is handled); 64 MiB when 0. A larger one is
-	// answered 413.
+	WriteTimeout      time.Duration
+	MinBodyRate       int
+	// MaxRequestBodySize is the largest request body accepted; 64 MiB
+	// when 0. Bodies stream to the origin as they come; a larger declared
+	// one is answered 413 without being read.
 	MaxRequestBodySize int
 
 	// Observers are told of every viewer request once answered (an
@@ -88,18 +92,28 @@ func (e *Edge) NewServer(c ServerConfig) *Server {
 	if obs := c.Observers; len(obs) > 0 {
 		finished = func(a *fastserve.Answer) { e.observe(obs, a) }
 	}
-	return fastserve.New(fastserve.Config{
-		Finished:           finished,
-		Handler:            c.Handler,
-		Fast:               func(ctx *fasthttp.RequestCtx) bool { return e.serveFastHTTP(ctx, fresh) },
+	var s *fastserve.Server
+	s = fastserve.New(fastserve.Config{
+		Finished: finished,
+		Handler:  c.Handler,
+		Fast: func(ctx *fasthttp.RequestCtx) bool {
+			if !e.serveFastHTTP(ctx, fresh) {
+				return false
+			}
+			s.PaceBody(ctx) // a large hit goes in pieces, each under the write timeout
+			return true
+		},
 		Name:               "viewer listener",
 		Logger:             c.Logger,
 		ReadHeaderTimeout:  c.ReadHeaderTimeout,
 		IdleTimeout:        c.IdleTimeout,
 		BodyTimeout:        c.BodyTimeout,
+		WriteTimeout:       c.WriteTimeout,
+		MinBodyRate:        c.MinBodyRate,
 		MaxRequestBodySize: c.MaxRequestBodySize,
 		ReadBufferSize:     viewerReadBuffer,
 	})
+	return s
 }
 
 // serveFastHTTP answers ctx when it is a plain hit, and reports whether it

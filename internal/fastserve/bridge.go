@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -48,20 +49,44 @@ import (
 // streamAfter is how much of a body the bridge keeps before it streams.
 const streamAfter = 64 << 10
 
-// bridge answers ctx through the net/http handler; later reports that
-// Finished is told by the bridge itself (once a streamed body or one
-// written on the hijacked connection is sent; at once when there is no
-// answer).
-func (s *Server) bridge(ctx *fasthttp.RequestCtx) (later bool) {
+// bridge answers ctx through the net/http handler. held is the request's
+// body when the server buffers bodies (nil when it has none), charged the
+// budget bytes to give back once the handler is done with it. later
+// reports that Finished is told by the bridge itself (once a streamed
+// body or one written on the hijacked connection is sent; at once when
+// there is no answer).
+func (s *Server) bridge(ctx *fasthttp.RequestCtx, held []byte, charged int64) (later bool) {
 	if ctx.Request.Header.IsHTTP11() && ctx.Request.Header.ContentLength() != -1 && hasTransferEncoding(ctx.Request.Header.RawHeaders()) {
 		// A Transfer-Encoding fasthttp accepts but net/http does not
 		// (identity): net/http refuses the request.
+		s.budget.give(charged)
 		refuseTransferEncoding(ctx)
 		return false
 	}
+	cl := declaredBody(ctx)
+	var stream *bodyReader
+	switch {
+	case cl == 0, s.buffer:
+	case cl > 0 && cl <= prefetched:
+		// fasthttp has read it all with the header: no connection read
+		// is left, and the client's connection can be watched.
+		b, err := io.ReadAll(bodyStream(ctx))
+		if err != nil {
+			s.badRequest(ctx, err)
+			return false
+		}
+		held = b
+	default:
+		stream = s.newBodyReader(ctx)
+	}
+	// ConvertRequest reads the body whole (ctx.PostBody): it must find
+	// none.
+	ctx.Request.ResetBody()
 	r := new(http.Request)
 	if err := fasthttpadaptor.ConvertRequest(ctx, r, true); err != nil {
 		// net/http refuses such a request target the same way.
+		s.budget.give(charged)
+		s.detachBody(ctx, stream)
 		ctx.Response.Header.Set("Content-Type", "text/plain; charset=utf-8")
 		ctx.Response.Header.SetConnectionClose()
 		ctx.SetStatusCode(http.StatusBadRequest)
@@ -69,21 +94,41 @@ func (s *Server) bridge(ctx *fasthttp.RequestCtx) (later bool) {
 		return false
 	}
 	asNetHTTP(ctx, r)
-	if err := detach(ctx, r); err != nil {
+	if err := detach(r); err != nil {
+		s.budget.give(charged)
+		s.detachBody(ctx, stream)
 		ctx.Response.Header.Set("Content-Type", "text/plain; charset=utf-8")
 		ctx.Response.Header.SetConnectionClose()
 		ctx.SetStatusCode(http.StatusBadRequest)
 		ctx.SetBodyString("400 Bad Request")
 		return false
 	}
+	switch {
+	case stream != nil:
+		r.Body = stream
+	case cl != 0:
+		r.Body = io.NopCloser(bytes.NewReader(held))
+	}
+	if cl > 0 {
+		r.ContentLength = cl
+	}
 
 	rctx, cancel := context.WithCancel(s.baseCtx)
-	stopWatch := watchClient(ctx.Conn(), cancel)
+	stopWatch := func() {}
+	if stream == nil {
+		// A streamed body is read from the connection while the handler
+		// runs: it is not watched (a read finds a client gone).
+		stopWatch = watchClient(ctx.Conn(), cancel)
+	}
 	w := &bridgeWriter{
-		conn:   ctx.Conn(),
-		h:      make(http.Header),
-		head:   r.Method == http.MethodHead,
-		events: make(chan int, 1),
+		conn:    ctx.Conn(),
+		timeout: s.writeTimeout,
+		h:       make(http.Header),
+		head:    r.Method == http.MethodHead,
+		events:  make(chan int, 1),
+		done: func() {
+			s.budget.give(charged)
+		},
 	}
 	go s.run(w, r.WithContext(rctx))
 
@@ -91,9 +136,10 @@ func (s *Server) bridge(ctx *fasthttp.RequestCtx) (later bool) {
 	case evDone:
 		stopWatch()
 		cancel()
+		s.detachBody(ctx, stream)
 		w.respond(ctx)
 		if w.head || !bodyAllowedForStatus(w.status) {
-			return
+			return false
 		}
 		if n, err := strconv.ParseInt(w.snap.Get("Content-Length"), 10, 64); err == nil && n > int64(len(w.buf)) {
 			// The handler wrote less than it declared: as net/http, the
@@ -108,6 +154,7 @@ func (s *Server) bridge(ctx *fasthttp.RequestCtx) (later bool) {
 			fin := s.answerLater(ctx, len(hdr))
 			s.hijack(ctx, func(c net.Conn) {
 				var sent int64
+				_ = c.SetWriteDeadline(time.Now().Add(s.writeTimeout))
 				if _, err := c.Write(hdr); err == nil {
 					n, _ := c.Write(buf)
 					sent = int64(n)
@@ -119,18 +166,22 @@ func (s *Server) bridge(ctx *fasthttp.RequestCtx) (later bool) {
 		ctx.Response.SetBodyRaw(w.buf)
 		return false
 	case evStream:
-		cl := int64(-1)
+		length := int64(-1)
 		if v := w.snap.Get("Content-Length"); v != "" {
 			if n, err := strconv.ParseInt(v, 10, 64); err == nil && n >= 0 {
-				cl = n
+				length = n
 			}
 		}
 		w.respond(ctx)
 		// The request's context ending (the client gone, Shutdown giving
 		// up) fails the handler's writes: nobody may read the pipe then.
 		context.AfterFunc(rctx, func() { _ = w.pr.CloseWithError(context.Canceled) })
-		body := &bridgeBody{w: w, stopWatch: stopWatch, cancel: cancel}
-		if cl < 0 && !ctx.Request.Header.IsHTTP11() {
+		body := &bridgeBody{w: w, stopWatch: stopWatch, cancel: cancel, detachBody: func() {
+			if stream != nil {
+				s.dropBody(stream) // fasthttp closes the connection past unreadLimit
+			}
+		}}
+		if length < 0 && !ctx.Request.Header.IsHTTP11() {
 			// HTTP/1.0 has no chunked encoding, and fasthttp has no
 			// body delimited by closing: write it on the connection.
 			hdr := append([]byte(nil), ctx.Response.Header.Header()...)
@@ -148,12 +199,13 @@ func (s *Server) bridge(ctx *fasthttp.RequestCtx) (later bool) {
 		// server's bufio.Writer hands the stream to the connection's
 		// ReadFrom, which writes each piece as it comes.
 		ctx.Response.ImmediateHeaderFlush = true
-		ctx.Response.SetBodyStream(body, int(cl))
+		ctx.Response.SetBodyStream(body, int(length))
 		body.fin = s.answerLater(ctx, 0) // the server reads body only once bridge returns
 		return body.fin != nil
 	case evAbort:
 		stopWatch()
 		cancel()
+		s.detachBody(ctx, stream)
 		ctx.HijackSetNoResponse(true)
 		ctx.Hijack(func(c net.Conn) { _ = c.Close() })
 		if s.finished != nil {
@@ -162,7 +214,60 @@ func (s *Server) bridge(ctx *fasthttp.RequestCtx) (later bool) {
 		}
 	default:
 		cancel()
+		s.detachBody(ctx, stream)
 	}
+	return false
+}
+
+// prefetched is how much of a request body fasthttp reads with the
+// header (readBodyWithStreaming).
+const prefetched = 8 << 10
+
+// unreadLimit is how much of a request body the handler left unread
+// fasthttp drops to keep the connection (maxUnreadStreamBodySize); past
+// it, it closes the connection.
+const unreadLimit = 256 << 10
+
+// bodyStream is ctx's request body stream (fasthttp sets one on every
+// request with a body; an empty reader if not).
+func bodyStream(ctx *fasthttp.RequestCtx) io.Reader {
+	if rs := ctx.RequestBodyStream(); rs != nil {
+		return rs
+	}
+	return bytes.NewReader(nil)
+}
+
+// newBodyReader returns the reader of ctx's request body stream, paced
+// from the end of the header.
+func (s *Server) newBodyReader(ctx *fasthttp.RequestCtx) *bodyReader {
+	return &bodyReader{
+		conn: ctx.Conn(),
+		cl:   declaredBody(ctx),
+		rs:   bodyStream(ctx),
+		max:  s.maxBody,
+		pace: pace{start: ctx.Time(), grace: BodyRateGrace, rate: s.minRate, total: s.bodyTimeout},
+	}
+}
+
+// detachBody ends the handler's use of a streamed request body (nil:
+// none) before the server reads the connection again. When more of it is
+// left than fasthttp would drop, the rest is drained (as drainRefused, so
+// that the client sees the answer rather than a reset) and the connection
+// closed after the answer.
+func (s *Server) detachBody(ctx *fasthttp.RequestCtx, b *bodyReader) {
+	if b != nil && !s.dropBody(b) {
+		ctx.Response.Header.SetConnectionClose()
+	}
+}
+
+// dropBody detaches b and drains what is left of it when fasthttp would
+// not; it reports false when the connection must then be closed.
+func (s *Server) dropBody(b *bodyReader) bool {
+	n, complete := b.detach()
+	if complete || (b.cl >= 0 && b.cl-n <= unreadLimit) {
+		return true
+	}
+	drainRefused(b.conn, b.cl-n, int64(s.readBuffer))
 	return false
 }
 
@@ -222,6 +327,7 @@ func (s *Server) run(w *bridgeWriter, r *http.Request) {
 		}
 		w.finish()
 	}()
+	defer w.done()
 	s.handler.ServeHTTP(w, r)
 }
 
@@ -238,12 +344,10 @@ func asNetHTTP(ctx *fasthttp.RequestCtx, r *http.Request) {
 	} else {
 		r.Host = string(ctx.Request.Header.Host())
 	}
-	// Content-Length and Transfer-Encoding: fasthttp has read and
-	// de-chunked the body.
-	if len(ctx.Request.Body()) == 0 && ctx.Request.Header.ContentLength() == 0 {
-		r.Body = http.NoBody
-		r.ContentLength = 0
-	}
+	// Content-Length and Transfer-Encoding: the bridge sets the body,
+	// de-chunked.
+	r.Body = http.NoBody
+	r.ContentLength = 0
 	r.TransferEncoding = nil
 	if ctx.Request.Header.ContentLength() == -1 {
 		r.TransferEncoding = []string{"chunked"}
@@ -253,13 +357,13 @@ func asNetHTTP(ctx *fasthttp.RequestCtx, r *http.Request) {
 }
 
 // detach gives r its own copies of what ConvertRequest lends it from the
-// RequestCtx's buffers (method, protocol, target, header names and values,
-// body), which fasthttp reuses for the connection's next request, or for
-// another connection, as soon as the bridge returns: what the handler
-// starts may outlive that, as the origin request's body being sent while
-// its answer has already been relayed (the next request's body would be
-// sent in its place) or a streamed answer the client left.
-func detach(ctx *fasthttp.RequestCtx, r *http.Request) error {
+// RequestCtx's buffers (method, protocol, target, header names and
+// values), which fasthttp reuses for the connection's next request, or
+// for another connection, as soon as the bridge returns: what the handler
+// starts may outlive that, as a streamed answer the client left. (The
+// body is the bridge's: a buffer of its own, or a stream detached before
+// the bridge returns.)
+func detach(r *http.Request) error {
 	r.Host = strings.Clone(r.Host)
 	r.Method = strings.Clone(r.Method)
 	r.Proto = strings.Clone(r.Proto)
@@ -278,18 +382,6 @@ func detach(ctx *fasthttp.RequestCtx, r *http.Request) error {
 		h[strings.Clone(k)] = c
 	}
 	r.Header = h
-	if r.Body != http.NoBody {
-		// The body's buffer is taken from the request rather than copied
-		// (it may be up to MaxRequestBodySize); a copy if it is not that
-		// buffer.
-		b := ctx.PostBody()
-		if own := ctx.Request.SwapBody(nil); len(own) == len(b) && (len(b) == 0 || &own[0] == &b[0]) {
-			b = own
-		} else {
-			b = bytes.Clone(b)
-		}
-		r.Body = io.NopCloser(bytes.NewReader(b))
-	}
 	return nil
 }
 
@@ -315,10 +407,17 @@ const (
 // bridgeWriter is the http.ResponseWriter (and http.Flusher, and the
 // SetWriteDeadline of http.ResponseController) of a bridged request.
 type bridgeWriter struct {
-	conn   net.Conn
-	h      http.Header
-	head   bool
-	events chan int
+	conn    net.Conn
+	timeout time.Duration // the server's write timeout
+	h       http.Header
+	head    bool
+	events  chan int
+	done    func() // run when the handler returns
+
+	// ownDeadline is set once the handler sets the write deadline
+	// itself (to deadline): the stream's writes no longer move it.
+	ownDeadline atomic.Bool
+	deadline    atomic.Pointer[time.Time]
 
 	wroteHeader bool
 	status      int
@@ -392,6 +491,8 @@ func (w *bridgeWriter) Flush() {
 // writes. As with net/http, it stays set for the connection's next
 // answers unless the handler clears it.
 func (w *bridgeWriter) SetWriteDeadline(t time.Time) error {
+	w.deadline.Store(&t)
+	w.ownDeadline.Store(true)
 	return w.conn.SetWriteDeadline(t)
 }
 
@@ -486,20 +587,42 @@ func bodyAllowedForStatus(status int) bool {
 
 // bridgeBody is the body of a streamed answer, as the server reads it.
 type bridgeBody struct {
-	w         *bridgeWriter
-	stopWatch func()
-	cancel    context.CancelFunc
-	once      sync.Once
-	fin       *later // reported to at Close; nil without Finished
-	sent      int64  // bytes read by the server
-	eof       bool   // the handler's body ended cleanly
+	w          *bridgeWriter
+	stopWatch  func()
+	cancel     context.CancelFunc
+	detachBody func()
+	once       sync.Once
+	set        time.Time // when the write deadline was last moved
+	reapplied  bool      // the handler's own deadline was set again
+	fin        *later    // reported to at Close; nil without Finished
+	sent       int64     // bytes read by the server
+	eof        bool      // the handler's body ended cleanly
 }
 
+// Read hands the server the next piece the handler wrote, which it
+// writes next: the piece gets its own write deadline (at least 3/4 of the
+// write timeout: moving it on every piece would cost a timer update each)
+// unless the handler sets deadlines itself.
 func (b *bridgeBody) Read(p []byte) (int, error) {
 	n, err := b.w.pr.Read(p)
 	b.sent += int64(n)
 	if err == io.EOF {
 		b.eof = true
+	}
+	switch {
+	case n == 0:
+	case b.w.ownDeadline.Load():
+		if !b.reapplied {
+			// The server set its own for the header, maybe after the
+			// handler's.
+			b.reapplied = true
+			_ = b.w.conn.SetWriteDeadline(*b.w.deadline.Load())
+		}
+	default:
+		if now := time.Now(); now.Sub(b.set) > b.w.timeout/4 {
+			_ = b.w.conn.SetWriteDeadline(now.Add(b.w.timeout))
+			b.set = now
+		}
 	}
 	return n, err
 }
@@ -516,6 +639,7 @@ func (b *bridgeBody) Close() error {
 		b.cancel()
 		_ = b.w.pr.CloseWithError(io.ErrClosedPipe)
 		b.stopWatch()
+		b.detachBody()
 		b.fin.done(b.sent, b.eof)
 	})
 	return nil

@@ -57,18 +57,44 @@ type Config struct {
 	// ReadHeaderTimeout bounds reading a request's header (10s when 0);
 	// IdleTimeout, the wait for the next request on a kept-alive
 	// connection (2 minutes when 0); BodyTimeout, reading a request body
-	// after its header (10 minutes when 0).
+	// after its header (10 minutes when 0). WriteTimeout bounds each write
+	// of an answer (30s when 0): a small answer is one write, a streamed
+	// one a write per piece, so a client that stops reading is
+	// disconnected once a write has waited that long, and a long stream
+	// that keeps writing is not.
 	ReadHeaderTimeout time.Duration
 	IdleTimeout       time.Duration
 	BodyTimeout       time.Duration
-	// MaxRequestBodySize is the largest request body accepted (bodies are
-	// read before the request is handled); 64 MiB when 0. A larger one is
-	// answered by BodyTooLarge, else 413 in plain text.
+	WriteTimeout      time.Duration
+	// MinBodyRate is the average rate, in bytes per second, at which a
+	// request body must come once BodyRateGrace has passed (1024 when 0,
+	// none when negative); a slower client is disconnected.
+	MinBodyRate int
+	// MaxRequestBodySize is the largest request body accepted; 64 MiB
+	// when 0. A larger declared one is answered by BodyTooLarge, else 413
+	// in plain text, without being read; a chunked one that grows past it
+	// fails the handler's read (BufferBodies: answered as a declared one).
 	MaxRequestBodySize int
 	// BodyTooLarge, when not nil, answers a request whose body is over
 	// MaxRequestBodySize (its header is in ctx; its body is not). The
 	// connection is closed after the answer.
 	BodyTooLarge func(ctx *fasthttp.RequestCtx)
+	// BufferBodies has request bodies read whole before Fast and Handler
+	// see the request, charged to a budget of BufferBudget bytes shared by
+	// all connections (64 MiB when 0); otherwise the handler reads the
+	// body as it comes (Request.Body streams).
+	BufferBodies bool
+	BufferBudget int64
+	// Busy, when not nil, answers a request whose body the budget cannot
+	// hold (BufferBodies); else 503 in plain text. The body is not read
+	// and the connection is closed after the answer.
+	Busy func(ctx *fasthttp.RequestCtx)
+	// Admit, when not nil, is asked about a request with a body of more
+	// than AdmitAbove bytes, or of unknown length, once its header is
+	// read and before the body is: it reports true to go on, or answers
+	// ctx and reports false (the body is then not read, and the
+	// connection is closed after the answer).
+	Admit func(ctx *fasthttp.RequestCtx) bool
 	// ReadBufferSize is each connection's read buffer, which must hold a
 	// whole request head (a larger one is answered 431); 32 KiB when 0.
 	ReadBufferSize int
@@ -88,7 +114,15 @@ type Server struct {
 	fast         func(*fasthttp.RequestCtx) bool
 	finished     func(*Answer)
 	bodyTooLarge func(*fasthttp.RequestCtx)
+	busy         func(*fasthttp.RequestCtx)
+	admit        func(*fasthttp.RequestCtx) bool
 	readBuffer   int // Config.ReadBufferSize
+	maxBody      int64
+	buffer       bool // Config.BufferBodies
+	budget       budget
+	bodyTimeout  time.Duration
+	minRate      int64
+	writeTimeout time.Duration
 	name         string
 	log          *slog.Logger
 	srv          *fasthttp.Server
@@ -102,14 +136,30 @@ type Server struct {
 	hijackMu sync.Mutex
 	pending  map[net.Conn]func()
 
+	// Requests whose declared body is over maxBody, by header, as
+	// HeaderReceived marks them (so that fasthttp does not wait for any
+	// of the body), until serve refuses them; tooLargeN counts them.
+	tooLarge  sync.Map // *fasthttp.RequestHeader -> int64
+	tooLargeN atomic.Int64
+
 	onShutdownMu sync.Mutex
 	onShutdown   []func()
 	shutdown     atomic.Bool
 }
 
-// DefaultReadBufferSize is a connection's read buffer when the Config
-// gives none.
-const DefaultReadBufferSize = 32 << 10
+// Defaults of a Config's limits.
+const (
+	// DefaultReadBufferSize is a connection's read buffer.
+	DefaultReadBufferSize = 32 << 10
+	// DefaultWriteTimeout bounds one write of an answer.
+	DefaultWriteTimeout = 30 * time.Second
+	// DefaultMinBodyRate is the minimum average rate of a request body,
+	// in bytes per second, after BodyRateGrace.
+	DefaultMinBodyRate = 1024
+	// DefaultBufferBudget is the bytes of request bodies a BufferBodies
+	// server holds at once across its connections.
+	DefaultBufferBudget = 64 << 20
+)
 
 // New returns a Server for c. Serve it with Serve, stop it with Shutdown.
 func New(c Config) *Server {
@@ -131,13 +181,26 @@ func New(c Config) *Server {
 	if c.BodyTimeout <= 0 {
 		c.BodyTimeout = 10 * time.Minute
 	}
+	if c.WriteTimeout <= 0 {
+		c.WriteTimeout = DefaultWriteTimeout
+	}
+	if c.MinBodyRate == 0 {
+		c.MinBodyRate = DefaultMinBodyRate
+	}
 	if c.MaxRequestBodySize <= 0 {
 		c.MaxRequestBodySize = 64 << 20
+	}
+	if c.BufferBudget <= 0 {
+		c.BufferBudget = DefaultBufferBudget
 	}
 	if c.ReadBufferSize <= 0 {
 		c.ReadBufferSize = DefaultReadBufferSize
 	}
-	s := &Server{handler: c.Handler, fast: c.Fast, finished: c.Finished, bodyTooLarge: c.BodyTooLarge, readBuffer: c.ReadBufferSize, name: c.Name, log: c.Logger, pending: make(map[net.Conn]func())}
+	s := &Server{handler: c.Handler, fast: c.Fast, finished: c.Finished, bodyTooLarge: c.BodyTooLarge, busy: c.Busy, admit: c.Admit,
+		readBuffer: c.ReadBufferSize, maxBody: int64(c.MaxRequestBodySize), buffer: c.BufferBodies,
+		bodyTimeout: c.BodyTimeout, minRate: int64(max(c.MinBodyRate, 0)), writeTimeout: c.WriteTimeout,
+		name: c.Name, log: c.Logger, pending: make(map[net.Conn]func())}
+	s.budget.left.Store(c.BufferBudget)
 	// As net/http's, the requests' context holds a server under
 	// http.ServerContextKey: httputil.ReverseProxy (the edge's
 	// passthrough) then panics with http.ErrAbortHandler when the origin's
@@ -146,19 +209,37 @@ func New(c Config) *Server {
 	// end cleanly).
 	base := context.WithValue(context.Background(), http.ServerContextKey, &http.Server{})
 	s.baseCtx, s.stop = context.WithCancel(base)
-	bodyTimeout := c.BodyTimeout
+	// The first bytes of a body fasthttp reads with the header (up to
+	// 8 KiB) come under the body's pace.
+	prefetch := pace{grace: BodyRateGrace, rate: s.minRate, total: c.BodyTimeout}.deadline(8 << 10).Sub(time.Time{})
 	s.srv = &fasthttp.Server{
 		Handler: s.serve,
 		// fasthttp's ReadTimeout covers the request head; HeaderReceived
-		// gives a request with a body its own, longer, deadline.
+		// gives a request with a body its own, longer, deadline for what
+		// fasthttp reads of it; the rest is read under bodyReader's.
 		ReadTimeout: c.ReadHeaderTimeout,
 		IdleTimeout: c.IdleTimeout,
+		// Each answer's first write; streamed answers move it on each
+		// piece (bridgeBody, pacedBody).
+		WriteTimeout: c.WriteTimeout,
 		HeaderReceived: func(h *fasthttp.RequestHeader) fasthttp.RequestConfig {
-			if h.ContentLength() != 0 {
-				return fasthttp.RequestConfig{ReadTimeout: bodyTimeout}
+			if cl := int64(h.ContentLength()); cl > s.maxBody {
+				// Refused without a byte of it read: fasthttp reads
+				// none of a body it is told is empty (the connection is
+				// closed after the answer).
+				s.tooLarge.Store(h, cl)
+				s.tooLargeN.Add(1)
+				h.SetContentLength(0)
+				h.Del("Expect") // no 100 Continue: the answer is the 413
+				return fasthttp.RequestConfig{}
+			}
+			if cl := h.ContentLength(); cl > 0 || cl == -1 {
+				return fasthttp.RequestConfig{ReadTimeout: prefetch}
 			}
 			return fasthttp.RequestConfig{}
 		},
+		// Bodies reach the handler as streams; the limit is serve's.
+		StreamRequestBody:     true,
 		MaxRequestBodySize:    c.MaxRequestBodySize,
 		ReadBufferSize:        c.ReadBufferSize,
 		NoDefaultServerHeader: true,
@@ -266,17 +347,12 @@ func (s *Server) refuse(ctx *fasthttp.RequestCtx, err error) {
 // badRequest answers a request fasthttp could not read, as net/http
 // answers one it cannot parse: a plain-text status line and close.
 func (s *Server) badRequest(ctx *fasthttp.RequestCtx, err error) {
-	if err == fasthttp.ErrBodyTooLarge {
-		drainRefused(ctx.Conn(), int64(ctx.Request.Header.ContentLength()), int64(s.readBuffer))
+	if declared, ok := s.wasTooLarge(ctx); ok && err != fasthttp.ErrBodyTooLarge {
+		// Refused for something else; the connection closes.
+		drainRefused(ctx.Conn(), declared, int64(s.readBuffer))
 	}
-	if err == fasthttp.ErrBodyTooLarge && s.bodyTooLarge != nil {
-		ctx.Response.Reset()
-		ctx.Response.Header.DisableNormalizing()
-		if !ctx.Request.Header.IsHTTP11() {
-			ctx.Response.Header.SetProtocol(http10)
-		}
-		s.bodyTooLarge(ctx)
-		ctx.Response.Header.SetConnectionClose()
+	if err == fasthttp.ErrBodyTooLarge {
+		s.refuseTooLarge(ctx, int64(ctx.Request.Header.ContentLength()))
 		return
 	}
 	if strings.Contains(err.Error(), fasthttp.ErrUnsupportedTransferEncoding.Error()) && ctx.Request.Header.IsHTTP11() {
@@ -297,9 +373,6 @@ func (s *Server) badRequest(ctx *fasthttp.RequestCtx, err error) {
 			status, msg = fasthttp.StatusRequestTimeout, "408 Request Timeout"
 		}
 	}
-	if err == fasthttp.ErrBodyTooLarge {
-		status, msg = fasthttp.StatusRequestEntityTooLarge, "413 Request Entity Too Large"
-	}
 	ctx.Response.Reset()
 	ctx.SetStatusCode(status)
 	if strings.Contains(err.Error(), "missing required host header") {
@@ -318,6 +391,26 @@ func (s *Server) badRequest(ctx *fasthttp.RequestCtx, err error) {
 }
 
 var http10 = []byte("HTTP/1.0")
+
+// refuseTooLarge answers a request whose body (of declared length cl, -1
+// when chunked) is over the limit: BodyTooLarge's answer, else 413 in
+// plain text; the connection is closed after it.
+func (s *Server) refuseTooLarge(ctx *fasthttp.RequestCtx, cl int64) {
+	drainRefused(ctx.Conn(), cl, int64(s.readBuffer))
+	ctx.Response.Reset()
+	if s.bodyTooLarge != nil {
+		ctx.Response.Header.DisableNormalizing()
+		if !ctx.Request.Header.IsHTTP11() {
+			ctx.Response.Header.SetProtocol(http10)
+		}
+		s.bodyTooLarge(ctx)
+	} else {
+		ctx.SetStatusCode(fasthttp.StatusRequestEntityTooLarge)
+		ctx.Response.Header.Set("Content-Type", "text/plain; charset=utf-8")
+		ctx.SetBodyString("413 Request Entity Too Large")
+	}
+	ctx.Response.Header.SetConnectionClose()
+}
 
 // Limits of drainRefused.
 const (
@@ -371,15 +464,17 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx) {
 	// fasthttp does not recover a handler's panic: the process would die.
 	// As net/http: log it with its stack, answer nothing, close the
 	// connection. (The handler's own panics are recovered in run.)
+	var owed int64 // budget taken for this request's body and not yet handed on
 	defer func() {
 		if p := recover(); p != nil {
+			s.budget.give(owed)
 			s.log.Error(s.name+": panic serving", "remote", ctx.RemoteAddr().String(), "panic", p, "stack", string(debug.Stack()))
 			ctx.Response.Reset()
 			ctx.HijackSetNoResponse(true)
 			ctx.Hijack(func(c net.Conn) { _ = c.Close() })
 		}
 	}()
-	later, fast := s.answer(ctx)
+	later, fast := s.answer(ctx, &owed)
 	switch {
 	case s.finished == nil || later:
 	case fast:
@@ -395,20 +490,27 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx) {
 
 // answer answers ctx; later reports that the answer's body is still to be
 // sent (it then reports to Finished itself), fast that the fast path
-// answered.
-func (s *Server) answer(ctx *fasthttp.RequestCtx) (later, fast bool) {
+// answered. It keeps in owed the budget taken for the request's body and
+// not yet handed on, for serve to give back should it panic.
+func (s *Server) answer(ctx *fasthttp.RequestCtx, owed *int64) (later, fast bool) {
 	ctx.Response.Header.DisableNormalizing() // header names as the handler wrote them, as net/http
 	if !ctx.Request.Header.IsHTTP11() {
 		ctx.Response.Header.SetProtocol(http10) // net/http answers HTTP/1.0 in kind
 	}
 	if p := checkHead(ctx.Request.Header.RawHeaders()); p != headOK {
+		if declared, ok := s.wasTooLarge(ctx); ok {
+			drainRefused(ctx.Conn(), declared, int64(s.readBuffer)) // and unmarked
+		}
 		refuseHead(ctx, p)
-		return
+		return false, false
 	}
 	if !validHostHeader(ctx.Request.Header.Host()) {
 		// net/http refuses a Host header it would not hand on before any
 		// handler sees the request (whatever the protocol, in its words):
 		// so do both paths.
+		if declared, ok := s.wasTooLarge(ctx); ok {
+			drainRefused(ctx.Conn(), declared, int64(s.readBuffer))
+		}
 		ctx.Response.Header.SetProtocol(http11)
 		refuseHost(ctx)
 		if s.log.Enabled(context.Background(), slog.LevelDebug) {
@@ -416,8 +518,102 @@ func (s *Server) answer(ctx *fasthttp.RequestCtx) (later, fast bool) {
 		}
 		return false, false
 	}
+	held, charged, ok := s.body(ctx)
+	if !ok {
+		return false, false
+	}
+	*owed = charged
 	if s.fast != nil && s.fast(ctx) {
+		if held != nil {
+			// The fast path has answered: nothing refers to the body.
+			ctx.Request.ResetBody()
+			*owed = 0
+			s.budget.give(charged)
+			recycleBody(held)
+		}
 		return false, true
 	}
-	return s.bridge(ctx), false
+	*owed = 0 // the bridge gives it back
+	return s.bridge(ctx, held, charged), false
+}
+
+// body does what comes before a request with a body is served: a
+// declared body over the limit is refused, Admit asked, and a body the
+// server buffers read whole (held; charged to the budget, which the
+// caller gives back). It reports false when it answered ctx.
+func (s *Server) body(ctx *fasthttp.RequestCtx) (held []byte, charged int64, ok bool) {
+	if declared, ok := s.wasTooLarge(ctx); ok {
+		s.refuseTooLarge(ctx, declared)
+		return nil, 0, false
+	}
+	cl := declaredBody(ctx)
+	if cl == 0 {
+		return nil, 0, true
+	}
+	if s.admit != nil && (cl < 0 || cl > AdmitAbove) && !s.admit(ctx) {
+		s.refused(ctx, cl)
+		return nil, 0, false
+	}
+	if !s.buffer {
+		return nil, 0, true
+	}
+	rd := s.newBodyReader(ctx)
+	body, charged, err := readWhole(rd, cl, s.maxBody, &s.budget)
+	rd.detach()
+	switch {
+	case err == nil:
+		ctx.Request.SetBodyRaw(body) // for Fast's PostBody
+		return body, charged, true
+	case err == errBusy:
+		ctx.Response.Reset()
+		if s.busy != nil {
+			ctx.Response.Header.DisableNormalizing()
+			if !ctx.Request.Header.IsHTTP11() {
+				ctx.Response.Header.SetProtocol(http10)
+			}
+			s.busy(ctx)
+		} else {
+			ctx.SetStatusCode(fasthttp.StatusServiceUnavailable)
+			ctx.Response.Header.Set("Content-Type", "text/plain; charset=utf-8")
+			ctx.SetBodyString("503 Service Unavailable")
+		}
+		s.refused(ctx, cl)
+	case err == errBodyTooLarge:
+		s.refuseTooLarge(ctx, -1)
+	default:
+		s.badRequest(ctx, err) // 408 when it timed out, else 400
+		ctx.Response.Header.SetConnectionClose()
+	}
+	return nil, 0, false
+}
+
+// declaredBody is the length of ctx's request body: -1 when chunked, 0
+// when there is none (fasthttp says -2 for a GET without one).
+func declaredBody(ctx *fasthttp.RequestCtx) int64 {
+	if cl := ctx.Request.Header.ContentLength(); cl > 0 || cl == -1 {
+		return int64(cl)
+	}
+	return 0
+}
+
+// wasTooLarge reports whether HeaderReceived marked ctx's request as of
+// a body over the limit, of declared length declared, and unmarks it.
+func (s *Server) wasTooLarge(ctx *fasthttp.RequestCtx) (declared int64, ok bool) {
+	if s.tooLargeN.Load() == 0 {
+		return 0, false
+	}
+	v, ok := s.tooLarge.LoadAndDelete(&ctx.Request.Header)
+	if !ok {
+		return 0, false
+	}
+	s.tooLargeN.Add(-1)
+	return v.(int64), true
+}
+
+// refused ends a request answered without its body being read (of
+// declared length cl, -1 when chunked): what the client sends of the body
+// is drained before the answer, which closes the connection.
+func (s *Server) refused(ctx *fasthttp.RequestCtx, cl int64) {
+	drainRefused(ctx.Conn(), cl, int64(s.readBuffer))
+	ctx.Response.Header.SetConnectionClose()
 }

@@ -215,6 +215,21 @@ func (v *Verifier) Verify(r *http.Request, body []byte) (string, error) {
 // VerifyRequest is Verify for a request of any transport: the same checks,
 // the same errors.
 func (v *Verifier) VerifyRequest(r Request, body []byte) (string, error) {
+	return v.verify(r, body, false)
+}
+
+// VerifyHeader is what VerifyRequest can check of r before its body is
+// read, with the same errors: the Authorization header's form, the access
+// key id, the scope and the date, and, when the request has an
+// X-Amz-Content-Sha256 header (which the signature covers, and which then
+// stands for the body), the signature. It returns the access key id;
+// VerifyRequest must still check the request once its body is read.
+func (v *Verifier) VerifyHeader(r Request) (string, error) {
+	return v.verify(r, nil, true)
+}
+
+// verify is VerifyRequest, or VerifyHeader when headerOnly (body unread).
+func (v *Verifier) verify(r Request, body []byte, headerOnly bool) (string, error) {
 	sc := scratchPool.Get().(*scratch)
 	defer sc.release()
 	auth := sc.first(r, "Authorization")
@@ -303,13 +318,27 @@ func (v *Verifier) VerifyRequest(r Request, body []byte) (string, error) {
 	// CloudFront API, like AWS's other services, hashes the body it
 	// received whatever x-amz-content-sha256 says. A signature made over
 	// UNSIGNED-PAYLOAD (or over another body) does not match.
-	sum := sha256.Sum256(body)
+	payloadHash := sc.first(r, "X-Amz-Content-Sha256")
 	var bodyHash [2 * sha256.Size]byte
-	hex.Encode(bodyHash[:], sum[:])
-	switch sc.first(r, "X-Amz-Content-Sha256") {
-	case "", "UNSIGNED-PAYLOAD", string(bodyHash[:]):
-	default:
-		return "", &Error{http.StatusBadRequest, "XAmzContentSHA256Mismatch", "The provided 'x-amz-content-sha256' header does not match what was computed."}
+	if headerOnly {
+		switch {
+		case payloadHash == "" || payloadHash == "UNSIGNED-PAYLOAD":
+			// The signature covers the body's hash: it waits for the body.
+			return strings.Clone(keyID), nil
+		case !isHexHash(payloadHash):
+			return "", &Error{http.StatusBadRequest, "XAmzContentSHA256Mismatch", "The provided 'x-amz-content-sha256' header does not match what was computed."}
+		}
+		// The body must have this hash: the full check, once it is
+		// read, says XAmzContentSHA256Mismatch if it has not.
+		copy(bodyHash[:], payloadHash)
+	} else {
+		sum := sha256.Sum256(body)
+		hex.Encode(bodyHash[:], sum[:])
+		switch payloadHash {
+		case "", "UNSIGNED-PAYLOAD", string(bodyHash[:]):
+		default:
+			return "", &Error{http.StatusBadRequest, "XAmzContentSHA256Mismatch", "The provided 'x-amz-content-sha256' header does not match what was computed."}
+		}
 	}
 	b, ok := appendCanonicalRequest(sc.b[:0], r, signedHeaders, bodyHash[:], &sc.vals)
 	sc.b = b
@@ -328,6 +357,20 @@ func (v *Verifier) VerifyRequest(r Request, body []byte) (string, error) {
 	}
 	// The request's strings may be the transport's buffers.
 	return strings.Clone(keyID), nil
+}
+
+// isHexHash reports whether s is a SHA-256 in lower-case hex, as a body's
+// hash is sent.
+func isHexHash(s string) bool {
+	if len(s) != 2*sha256.Size {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 // parseAmzDate is time.Parse(timeFormat, v), the same times and the same

@@ -11,6 +11,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -32,12 +33,24 @@ type Config struct {
 	Logger  *slog.Logger
 	// NoFastPath sends every request through the bridge.
 	NoFastPath bool
+	// The listener's timeouts, minimum body rate and budget of buffered
+	// request bodies, as fastserve.Config's (its defaults when 0).
+	ReadHeaderTimeout time.Duration
+	IdleTimeout       time.Duration
+	BodyTimeout       time.Duration
+	WriteTimeout      time.Duration
+	MinBodyRate       int
+	BodyBudget        int64
 }
 
-// New returns the API listener: limits as the net/http server's it
-// replaces (10 s to read a request head, 2 minutes idle), request bodies
-// up to cloudfront.MaxBodyBytes (a larger one is answered by the API's
-// own 413 BatchTooLarge, and the connection closed).
+// New returns the API listener: request bodies up to
+// cloudfront.MaxBodyBytes (a larger one is answered by the API's own 413
+// BatchTooLarge, and the connection closed), read whole (the signature
+// covers their hash) within a budget shared by all connections (past it,
+// 503 ServiceUnavailable), after the request's header has been
+// authenticated as far as it can be without the body
+// (cloudfront.Handler.Admit); the timeouts and the minimum body rate of
+// fastserve.
 func New(c Config) *fastserve.Server {
 	if c.Handler == nil {
 		c.Handler = c.API
@@ -57,14 +70,25 @@ func New(c Config) *fastserve.Server {
 		Fast:               fast,
 		Name:               "API listener",
 		Logger:             c.Logger,
-		ReadHeaderTimeout:  10 * time.Second,
-		IdleTimeout:        2 * time.Minute,
+		ReadHeaderTimeout:  c.ReadHeaderTimeout,
+		IdleTimeout:        c.IdleTimeout,
+		BodyTimeout:        c.BodyTimeout,
+		WriteTimeout:       c.WriteTimeout,
+		MinBodyRate:        c.MinBodyRate,
 		MaxRequestBodySize: cloudfront.MaxBodyBytes,
 		BodyTooLarge: func(ctx *fasthttp.RequestCtx) {
 			rh := &ctx.Request.Header
 			a := c.API.BodyTooLarge(string(rh.Method()), string(rh.RequestURI()))
 			write(ctx, &a)
 		},
+		BufferBodies: true,
+		BufferBudget: c.BodyBudget,
+		Busy: func(ctx *fasthttp.RequestCtx) {
+			rh := &ctx.Request.Header
+			a := c.API.Busy(string(rh.Method()), string(rh.RequestURI()))
+			write(ctx, &a)
+		},
+		Admit: func(ctx *fasthttp.RequestCtx) bool { return admit(c.API, ctx) },
 	})
 	return s
 }
@@ -90,6 +114,66 @@ func logRequest(log *slog.Logger, a *fastserve.Answer) {
 	args = append(args, "duration", a.End.Sub(a.Start), "request_id", string(a.Response.PeekBytes(headerRequestID)),
 		"method", string(a.Request.Method()), "path", path, "remote", a.Remote.String())
 	log.Debug("api request", args...)
+}
+
+// admit asks the API whether the request in ctx may go on before its
+// body is read, and answers ctx when not.
+func admit(api *cloudfront.Handler, ctx *fasthttp.RequestCtx) bool {
+	if api.OpenMode() {
+		return true
+	}
+	r, ok := newHeaderRequest(&ctx.Request.Header)
+	if !ok {
+		return true // a target net/http refuses: the bridge answers 400
+	}
+	a, ok := api.Admit(r, r.Method(), r.u.Path)
+	if !ok {
+		write(ctx, &a)
+	}
+	return ok
+}
+
+// headerRequest is any request's header as sigv4 reads it, the path and
+// query as net/http's URL gives them: for a request that is not the fast
+// path's (which reads its own, cheaper, request).
+type headerRequest struct {
+	h *fasthttp.RequestHeader
+	u *url.URL
+}
+
+func newHeaderRequest(h *fasthttp.RequestHeader) (headerRequest, bool) {
+	u, err := url.ParseRequestURI(string(h.RequestURI()))
+	if err != nil {
+		return headerRequest{}, false
+	}
+	return headerRequest{h, u}, true
+}
+
+func (r headerRequest) Method() string      { return string(r.h.Method()) }
+func (r headerRequest) EscapedPath() string { return r.u.EscapedPath() }
+func (r headerRequest) RawQuery() string    { return r.u.RawQuery }
+func (r headerRequest) Host() string {
+	if r.u.IsAbs() && r.u.Host != "" {
+		return r.u.Host
+	}
+	return string(r.h.Host())
+}
+func (r headerRequest) ContentLength() int64 {
+	if cl := r.h.ContentLength(); cl >= 0 {
+		return int64(cl)
+	}
+	return -1
+}
+func (r headerRequest) AppendHeader(dst []string, name string) []string {
+	for raw := r.h.RawHeaders(); len(raw) > 0; {
+		var line []byte
+		line, raw, _ = bytes.Cut(raw, newline)
+		k, v, ok := bytes.Cut(bytes.TrimSuffix(line, cr), colon)
+		if ok && bytes.EqualFold(k, s2b(name)) {
+			dst = append(dst, string(bytes.Trim(v, " \t")))
+		}
+	}
+	return dst
 }
 
 var (
