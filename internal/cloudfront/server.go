@@ -163,6 +163,14 @@ func readBody(r *http.Request) ([]byte, error) {
 	if r.ContentLength > MaxBodyBytes {
 		return nil, tooLarge()
 	}
+	if held, ok := r.Body.(interface{ TakeBytes() []byte }); ok {
+		// The listener read it whole already (internal/fastserve): no copy.
+		b := held.TakeBytes()
+		if len(b) > MaxBodyBytes {
+			return nil, tooLarge()
+		}
+		return b, nil
+	}
 	size := 512
 	if r.ContentLength > 0 {
 		size = int(r.ContentLength) + 1

@@ -107,7 +107,7 @@ func (s *Server) bridge(ctx *fasthttp.RequestCtx, held []byte, charged int64) (l
 	case stream != nil:
 		r.Body = stream
 	case cl != 0:
-		r.Body = io.NopCloser(bytes.NewReader(held))
+		r.Body = &heldBody{Reader: bytes.NewReader(held), b: held}
 	}
 	if cl > 0 {
 		r.ContentLength = cl
@@ -711,4 +711,22 @@ func hasTransferEncoding(raw []byte) bool {
 		}
 	}
 	return false
+}
+
+// heldBody is a request body the server read whole before the handler
+// ran. TakeBytes hands a handler that wants it whole the buffer itself,
+// rather than a copy (an API body may be 16 MiB): it is valid until the
+// handler returns.
+type heldBody struct {
+	*bytes.Reader
+	b []byte
+}
+
+func (h *heldBody) Close() error { return nil }
+
+// TakeBytes returns the whole body and leaves the reader at its end, as
+// reading it all would.
+func (h *heldBody) TakeBytes() []byte {
+	h.Reader.Reset(nil)
+	return h.b
 }
