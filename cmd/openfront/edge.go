@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"log/slog"
 	"net"
@@ -13,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/openfront/openfront/internal/config"
 	"github.com/openfront/openfront/internal/distribution"
 	"github.com/openfront/openfront/internal/edge"
 	"github.com/openfront/openfront/internal/fleet"
@@ -21,34 +21,14 @@ import (
 
 // runEdge runs `openfront edge`: an edge alone, following a control plane.
 func runEdge(args []string) int {
-	fs := flag.NewFlagSet("edge", flag.ContinueOnError)
-	controlPlane := fs.String("control-plane", "", "URL of the control plane's API (openfront serve), e.g. http://127.0.0.1:4747")
-	addr := fs.String("edge-addr", "127.0.0.1:4748", "address of the viewer listener")
-	name := fs.String("name", "", "name of this edge in the fleet registry (default: the host name and edge port)")
-	cacheSize := fs.Int64("cache-size", 256<<20, "bytes of memory the cache may hold")
-	maxObjectSize := fs.Int64("max-object-size", 32<<20, "largest object cached; larger ones stream through uncached")
-	maxStaleness := fs.Duration("max-staleness", 10*time.Second, "how long this edge may go without an acknowledgement accepted by the control plane before it stops serving from its cache (it answers 503 until caught up); capped at half the control plane's --edge-timeout")
-	pop := fs.String("pop", "LOCAL1-C1", "X-Amz-Cf-Pop this edge reports")
-	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
-	logFormat := fs.String("log-format", "text", "log lines as text (key=value) or json (one object a line)")
-	metricsAddr := fs.String("metrics-addr", "", "address of the Prometheus /metrics listener, e.g. 127.0.0.1:9091 (none when empty)")
-	shutdownTimeout := fs.Duration("shutdown-timeout", 30*time.Second, "how long in-flight requests (and leaving the control plane's registry) may take after SIGINT/SIGTERM")
-	accessLogDir := fs.String("access-log-dir", "", "directory of this edge's access logs, in CloudFront's standard log format (none when empty)")
-	var lim listenerFlags
-	lim.register(fs, false)
-	if err := fs.Parse(args); err != nil {
-		return 2
+	cfg, log, code := loadSettings("openfront edge", config.Edge, args)
+	if cfg == nil {
+		return code
 	}
-	if err := lim.check(false); err != nil {
-		fmt.Fprintf(os.Stderr, "openfront edge: %v\n", err)
-		return 2
-	}
-	log, err := newLogger(os.Stderr, *logFormat, *logLevel)
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "openfront edge: %v\n", err)
-		return 2
-	}
-	if err := edgeMain(*controlPlane, *addr, *name, *cacheSize, *maxObjectSize, *maxStaleness, *pop, *metricsAddr, *shutdownTimeout, *accessLogDir, &lim, log); err != nil {
+	st := cfg.Settings
+	lim := listenerSettings(st)
+	if err := edgeMain(st.ControlPlane, st.EdgeAddr, st.EdgeName, int64(st.CacheSize), int64(st.MaxObjectSize), st.MaxStaleness, st.Pop,
+		st.MetricsAddr, st.ShutdownTimeout, st.AccessLogDir, &lim, log); err != nil {
 		fmt.Fprintf(os.Stderr, "openfront edge: %v\n", err)
 		return 1
 	}

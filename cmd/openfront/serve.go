@@ -29,9 +29,9 @@ import (
 	"github.com/openfront/openfront/internal/store/memory"
 )
 
-// serveFlags are the command-line settings of `openfront serve`.
+// serveFlags are the settings `openfront serve` runs with, from the one
+// configuration model (internal/config: flag, environment, file, default).
 type serveFlags struct {
-	configPath        string
 	apiAddr           string
 	edgeAddr          string
 	dataDir           string
@@ -47,89 +47,80 @@ type serveFlags struct {
 	edgeName          string
 	edgeTimeout       time.Duration
 	maxStaleness      time.Duration
-	logLevel          string
-	logFormat         string
 	metricsAddr       string
 	shutdownTimeout   time.Duration
 	accessLogDir      string
 	listeners         listenerFlags
 }
 
-func runServe(args []string) int {
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	var f serveFlags
-	fs.StringVar(&f.configPath, "config", "", "YAML file declaring distributions, credentials and limits")
-	fs.StringVar(&f.apiAddr, "api-addr", "127.0.0.1:4747", "address of the CloudFront API listener")
-	fs.StringVar(&f.edgeAddr, "edge-addr", "127.0.0.1:4748", "address of the viewer (edge) listener")
-	fs.StringVar(&f.dataDir, "data-dir", "./openfront-data", "directory of the durable store")
-	fs.BoolVar(&f.memory, "memory", false, "keep everything in memory (nothing survives a restart)")
-	fs.DurationVar(&f.invalidationDelay, "invalidation-delay", 0, "time an invalidation stays InProgress (rehearse real CloudFront timing with minutes)")
-	fs.StringVar(&f.accountID, "account-id", "000000000000", "AWS account id used in ARNs")
-	fs.StringVar(&f.domainSuffix, "domain-suffix", "cloudfront.localhost", "suffix of distributions' domain names (d1234567890abc.<suffix>)")
-	fs.DurationVar(&f.deployDelay, "deploy-delay", 0, "time a created or updated distribution stays InProgress before Deployed")
-	fs.Int64Var(&f.cacheSize, "cache-size", 256<<20, "bytes of memory the edge cache may hold")
-	fs.Int64Var(&f.maxObjectSize, "max-object-size", 32<<20, "largest object the edge caches; larger ones stream through uncached")
-	fs.StringVar(&f.popName, "pop", "LOCAL1-C1", "X-Amz-Cf-Pop the edge reports")
-	fs.BoolVar(&f.noEdge, "no-edge", false, "run the control plane alone, without the in-process edge")
-	fs.StringVar(&f.edgeName, "edge-name", "local", "name of the in-process edge in the fleet registry")
-	fs.DurationVar(&f.edgeTimeout, "edge-timeout", 30*time.Second, "how long an edge may go without acknowledging (stopped, cut off, dead) before it leaves the registry; edges keep their --max-staleness at half of it at most")
-	fs.DurationVar(&f.maxStaleness, "max-staleness", 10*time.Second, "how long the in-process edge may go without an acknowledgement accepted by the control plane before it stops serving from its cache (at most half --edge-timeout)")
-	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
-	fs.StringVar(&f.logFormat, "log-format", "text", "log lines as text (key=value) or json (one object a line)")
-	fs.StringVar(&f.metricsAddr, "metrics-addr", "", "address of the Prometheus /metrics listener, e.g. 127.0.0.1:9090 (none when empty)")
-	fs.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 30*time.Second, "how long in-flight requests may take to finish on SIGINT/SIGTERM")
-	fs.StringVar(&f.accessLogDir, "access-log-dir", "", "directory of the edge's access logs, in CloudFront's standard log format (none when empty)")
-	f.listeners.register(fs, true)
-	if err := fs.Parse(args); err != nil {
-		return 2
+// serveSettings returns what serve takes from s.
+func serveSettings(s config.Settings) serveFlags {
+	name := s.EdgeName
+	if name == "" {
+		name = "local"
 	}
-	if err := f.listeners.check(true); err != nil {
-		fmt.Fprintf(os.Stderr, "openfront: %v\n", err)
-		return 2
+	return serveFlags{
+		apiAddr: s.APIAddr, edgeAddr: s.EdgeAddr, dataDir: s.DataDir, memory: s.Memory,
+		invalidationDelay: s.InvalidationDelay, accountID: s.AccountID, domainSuffix: s.DomainSuffix,
+		deployDelay: s.DeployDelay, cacheSize: int64(s.CacheSize), maxObjectSize: int64(s.MaxObjectSize),
+		popName: s.Pop, noEdge: s.NoEdge, edgeName: name, edgeTimeout: s.EdgeTimeout, maxStaleness: s.MaxStaleness,
+		metricsAddr: s.MetricsAddr, shutdownTimeout: s.ShutdownTimeout, accessLogDir: s.AccessLogDir,
+		listeners: listenerSettings(s),
 	}
-	set := map[string]bool{}
-	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+}
 
-	cfg := &config.Config{}
-	if f.configPath != "" {
-		var err error
-		if cfg, err = config.Load(f.configPath); err != nil {
-			fmt.Fprintf(os.Stderr, "openfront: config: %v\n", err)
-			return 1
-		}
+func runServe(args []string) int {
+	cfg, log, code := loadSettings("openfront serve", config.Serve, args)
+	if cfg == nil {
+		return code
 	}
-	if cfg.LogFormat != "" && !set["log-format"] {
-		f.logFormat = string(cfg.LogFormat)
-	}
-	log, err := newLogger(os.Stderr, f.logFormat, f.logLevel)
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "openfront: %v\n", err)
-		return 2
-	}
-	// The file gives defaults; flags given on the command line win.
-	if cfg.APIAddr != "" && !set["api-addr"] {
-		f.apiAddr = cfg.APIAddr
-	}
-	if cfg.EdgeAddr != "" && !set["edge-addr"] {
-		f.edgeAddr = cfg.EdgeAddr
-	}
-	if cfg.DataDir != "" && !set["data-dir"] {
-		f.dataDir = cfg.DataDir
-	}
-	if cfg.InvalidationDelay != 0 && !set["invalidation-delay"] {
-		f.invalidationDelay = cfg.InvalidationDelay
-	}
-	if cfg.MetricsAddr != "" && !set["metrics-addr"] {
-		f.metricsAddr = cfg.MetricsAddr
-	}
-	if cfg.AccessLogDir != "" && !set["access-log-dir"] {
-		f.accessLogDir = cfg.AccessLogDir
-	}
-	if err := serve(f, cfg, log); err != nil {
+	if err := serve(serveSettings(cfg.Settings), cfg, log); err != nil {
 		fmt.Fprintf(os.Stderr, "openfront: %v\n", err)
 		return 1
 	}
 	return 0
+}
+
+// loadSettings reads cmd's settings from the flags in args, the
+// environment and the file --config names, checks them, and makes the
+// logger they ask for. It returns a nil Config and the exit code when the
+// command must not run: 0 for --help, 2 for a bad setting.
+func loadSettings(name string, cmd config.Command, args []string) (*config.Config, *slog.Logger, int) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	configPath := fs.String("config", "", "YAML file of settings (docs/configuration.md) and, for serve, the distributions, credentials and limits")
+	apply := config.Flags(fs, cmd)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil, nil, 0
+		}
+		return nil, nil, 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(os.Stderr, "%s: unexpected argument %q (settings are flags: see %s -h)\n", name, fs.Arg(0), name)
+		return nil, nil, 2
+	}
+	cfg, err := config.Parse(nil)
+	if *configPath != "" {
+		cfg, err = config.Load(*configPath)
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "%s: config: %v\n", name, err)
+		return nil, nil, 2
+	}
+	if err := apply(&cfg.Settings, config.LookupEnv, cfg.Sources); err != nil {
+		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
+		return nil, nil, 2
+	}
+	if err := cfg.Settings.Check(cmd, cfg.Sources); err != nil {
+		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
+		return nil, nil, 2
+	}
+	log, err := newLogger(os.Stderr, cfg.LogFormat, cfg.LogLevel)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
+		return nil, nil, 2
+	}
+	return cfg, log, 0
 }
 
 func serve(f serveFlags, cfg *config.Config, log *slog.Logger) error {

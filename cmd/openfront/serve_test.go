@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"os"
 	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
 
+	"github.com/openfront/openfront/internal/config"
 	"github.com/openfront/openfront/internal/invalidation"
 	"github.com/openfront/openfront/internal/store/memory"
 )
@@ -100,4 +102,34 @@ func TestApplyThenDelayPerInvalidation(t *testing.T) {
 			t.Errorf("failing: %s, want InProgress", s)
 		}
 	})
+}
+
+// TestSettingsReachServe: every setting serve uses comes from the one
+// model: a value from the file, one from the environment and one from a
+// flag each reach serveFlags.
+func TestSettingsReachServe(t *testing.T) {
+	dir := t.TempDir()
+	path := dir + "/c.yaml"
+	if err := os.WriteFile(path, []byte("api_addr: 127.0.0.1:1001\nwrite_timeout: 7s\napi_body_budget: 2MiB\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("OPENFRONT_CACHE_SIZE", "64MiB")
+	cfg, _, code := loadSettings("openfront serve", config.Serve, []string{"--config", path, "--edge-name", "e1", "--min-body-rate", "0"})
+	if cfg == nil {
+		t.Fatalf("loadSettings refused (code %d)", code)
+	}
+	f := serveSettings(cfg.Settings)
+	if f.apiAddr != "127.0.0.1:1001" || f.cacheSize != 64<<20 || f.edgeName != "e1" || f.listeners.writeTimeout != 7*time.Second ||
+		f.listeners.apiBodyBudget != 2<<20 || f.listeners.minBodyRate != 0 || f.edgeAddr != "127.0.0.1:4748" {
+		t.Errorf("serve settings = %+v", f)
+	}
+	if _, _, code := loadSettings("openfront serve", config.Serve, []string{"-h"}); code != 0 {
+		t.Errorf("serve -h exits %d, want 0", code)
+	}
+	if _, _, code := loadSettings("openfront serve", config.Serve, []string{"--write-timeout", "0s"}); code != 2 {
+		t.Errorf("a zero write timeout exits %d, want 2", code)
+	}
+	if cfg, _, _ := loadSettings("openfront serve", config.Serve, nil); serveSettings(cfg.Settings).edgeName != "local" {
+		t.Error("the in-process edge's default name is not local")
+	}
 }

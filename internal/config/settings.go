@@ -40,25 +40,36 @@ type Settings struct {
 	MetricsAddr       string        `yaml:"metrics_addr"`
 	ShutdownTimeout   time.Duration `yaml:"shutdown_timeout"`
 	AccessLogDir      string        `yaml:"access_log_dir"`
+	ReadHeaderTimeout time.Duration `yaml:"read_header_timeout"`
+	IdleTimeout       time.Duration `yaml:"idle_timeout"`
+	WriteTimeout      time.Duration `yaml:"write_timeout"`
+	BodyTimeout       time.Duration `yaml:"body_timeout"`
+	MinBodyRate       int           `yaml:"min_body_rate"`
+	APIBodyBudget     ByteSize      `yaml:"api_body_budget"`
 }
 
 // Defaults returns every setting at its default.
 func Defaults() Settings {
 	return Settings{
-		APIAddr:         "127.0.0.1:4747",
-		EdgeAddr:        "127.0.0.1:4748",
-		DataDir:         "./openfront-data",
-		AccountID:       "000000000000",
-		DomainSuffix:    "cloudfront.localhost",
-		EdgeName:        "local",
-		EdgeTimeout:     30 * time.Second,
-		CacheSize:       256 << 20,
-		MaxObjectSize:   32 << 20,
-		MaxStaleness:    10 * time.Second,
-		Pop:             "LOCAL1-C1",
-		LogLevel:        "info",
-		LogFormat:       "text",
-		ShutdownTimeout: 30 * time.Second,
+		APIAddr:           "127.0.0.1:4747",
+		EdgeAddr:          "127.0.0.1:4748",
+		DataDir:           "./openfront-data",
+		AccountID:         "000000000000",
+		DomainSuffix:      "cloudfront.localhost",
+		EdgeTimeout:       30 * time.Second,
+		CacheSize:         256 << 20,
+		MaxObjectSize:     32 << 20,
+		MaxStaleness:      10 * time.Second,
+		Pop:               "LOCAL1-C1",
+		LogLevel:          "info",
+		LogFormat:         "text",
+		ShutdownTimeout:   30 * time.Second,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		WriteTimeout:      30 * time.Second,
+		BodyTimeout:       10 * time.Minute,
+		MinBodyRate:       1024,
+		APIBodyBudget:     64 << 20,
 	}
 }
 
@@ -107,7 +118,7 @@ var Table = []Setting{
 	{"account_id", "account-id", "", Serve, "AWS account id used in ARNs", "AccountID"},
 	{"domain_suffix", "domain-suffix", "", Serve, "suffix of distributions' domain names (d1234567890abc.<suffix>)", "DomainSuffix"},
 	{"no_edge", "no-edge", "", Serve, "run the control plane alone, without the in-process edge", "NoEdge"},
-	{"edge_name", "edge-name", "name", Serve | Edge, "name of the edge in the fleet registry (edge: default the host name and edge port)", "EdgeName"},
+	{"edge_name", "edge-name", "name", Serve | Edge, "name of the edge in the fleet registry (when empty: serve's in-process edge is `local`, an edge its host name and edge port)", "EdgeName"},
 	{"edge_timeout", "edge-timeout", "", Serve, "how long an edge may go without acknowledging (stopped, cut off, dead) before it leaves the registry; edges keep their max_staleness at half of it at most", "EdgeTimeout"},
 	{"control_plane", "control-plane", "", Edge, "URL of the control plane's API (openfront serve), e.g. http://127.0.0.1:4747", "ControlPlane"},
 	{"cache_size", "cache-size", "", Serve | Edge, "bytes of memory the edge cache may hold (suffixes KiB, MiB, GiB)", "CacheSize"},
@@ -119,6 +130,12 @@ var Table = []Setting{
 	{"metrics_addr", "metrics-addr", "", Serve | Edge, "address of the Prometheus /metrics listener, e.g. 127.0.0.1:9090 (none when empty)", "MetricsAddr"},
 	{"shutdown_timeout", "shutdown-timeout", "", Serve | Edge, "how long in-flight requests may take to finish on SIGINT/SIGTERM", "ShutdownTimeout"},
 	{"access_log_dir", "access-log-dir", "", Serve | Edge, "directory of the edge's access logs, in CloudFront's standard log format (none when empty)", "AccessLogDir"},
+	{"read_header_timeout", "read-header-timeout", "", Serve | Edge, "how long a client may take to send a request's head (both listeners)", "ReadHeaderTimeout"},
+	{"idle_timeout", "idle-timeout", "", Serve | Edge, "how long a kept-alive connection may wait for its next request (both listeners)", "IdleTimeout"},
+	{"write_timeout", "write-timeout", "", Serve | Edge, "how long one write of an answer may wait for the client to read; a large answer is written in pieces, each with this long (both listeners)", "WriteTimeout"},
+	{"body_timeout", "body-timeout", "", Serve | Edge, "how long a client may take to send a whole request body (both listeners)", "BodyTimeout"},
+	{"min_body_rate", "min-body-rate", "", Serve | Edge, "bytes per second a request body must average once its first 10s have passed; 0: no minimum (both listeners)", "MinBodyRate"},
+	{"api_body_budget", "api-body-budget", "", Serve, "bytes of API request bodies held at once across connections (bodies are read whole to check their hash); past it, 503 ServiceUnavailable; at least 1MiB", "APIBodyBudget"},
 }
 
 // ptr returns the address of s's field for setting t.
@@ -166,6 +183,8 @@ func Flags(fs *flag.FlagSet, cmd Command) (apply func(dst *Settings, env func(st
 			fs.StringVar(v, name, *v, t.Usage)
 		case *bool:
 			fs.BoolVar(v, name, *v, t.Usage)
+		case *int:
+			fs.IntVar(v, name, *v, t.Usage)
 		case *time.Duration:
 			fs.DurationVar(v, name, *v, t.Usage)
 		case *ByteSize:
@@ -211,6 +230,12 @@ func setText(p reflect.Value, s string) error {
 			return fmt.Errorf("%q is not true or false", s)
 		}
 		*v = b
+	case *int:
+		n, err := strconv.Atoi(s)
+		if err != nil {
+			return fmt.Errorf("%q is not an integer", s)
+		}
+		*v = n
 	case *time.Duration:
 		d, err := time.ParseDuration(s)
 		if err != nil {
@@ -228,7 +253,17 @@ func setText(p reflect.Value, s string) error {
 // Check validates the settings cmd uses, naming the source of a bad value.
 func (s *Settings) Check(cmd Command, sources map[string]Source) error {
 	bad := func(key, format string, args ...any) error {
-		return fmt.Errorf("%s: %s: %s", sources[key], key, fmt.Sprintf(format, args...))
+		msg := fmt.Sprintf(format, args...)
+		if src, ok := sources[key]; ok {
+			return fmt.Errorf("%s: %s: %s", src, key, msg)
+		}
+		flagName := ""
+		for _, t := range Table {
+			if t.Key == key {
+				flagName = t.FlagFor(cmd)
+			}
+		}
+		return fmt.Errorf("%s (--%s, or %s in the file): %s", key, flagName, key, msg)
 	}
 	uses := func(key string) bool {
 		for _, t := range Table {
@@ -255,14 +290,26 @@ func (s *Settings) Check(cmd Command, sources map[string]Source) error {
 	if uses("edge_timeout") && s.EdgeTimeout <= 0 {
 		return bad("edge_timeout", "must be positive")
 	}
+	for key, d := range map[string]time.Duration{"read_header_timeout": s.ReadHeaderTimeout, "idle_timeout": s.IdleTimeout,
+		"write_timeout": s.WriteTimeout, "body_timeout": s.BodyTimeout} {
+		if d <= 0 {
+			return bad(key, "must be positive, not %s", d)
+		}
+	}
+	if s.MinBodyRate < 0 {
+		return bad("min_body_rate", "must be 0 or more, not %d", s.MinBodyRate)
+	}
+	if uses("api_body_budget") && s.APIBodyBudget < 1<<20 {
+		return bad("api_body_budget", "must be at least 1MiB, not %d", int64(s.APIBodyBudget))
+	}
+	if uses("control_plane") && s.ControlPlane == "" {
+		return bad("control_plane", "is required (the URL of openfront serve's API)")
+	}
 	if s.CacheSize < 0 {
 		return bad("cache_size", "must not be negative")
 	}
 	if s.MaxObjectSize < 0 {
 		return bad("max_object_size", "must not be negative")
-	}
-	if s.MaxObjectSize > s.CacheSize {
-		return bad("max_object_size", "%d is larger than cache_size %d", s.MaxObjectSize, s.CacheSize)
 	}
 	switch strings.ToLower(s.LogLevel) {
 	case "debug", "info", "warn", "error":

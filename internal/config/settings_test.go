@@ -85,7 +85,7 @@ func TestSettingsErrors(t *testing.T) {
 		{"bad size in file", "cache_size: lots\n", nil, nil, "line 1"},
 		{"bad duration in file", "edge_timeout: soon\n", nil, nil, "line 1"},
 		{"negative in file", "edge_timeout: -1s\n", nil, nil, "line 1: edge_timeout: must not be negative"},
-		{"object over cache", "cache_size: 1MiB\nmax_object_size: 2MiB\n", nil, nil, "line 2: max_object_size: 2097152 is larger than cache_size 1048576"},
+		{"negative size", "cache_size: -1\n", nil, nil, "line 1"},
 		{"bad env", "", envOf("OPENFRONT_MAX_STALENESS=often"), nil, "OPENFRONT_MAX_STALENESS: \"often\" is not a duration"},
 		{"bad flag value", "", nil, []string{"--log-level", "loud"}, `--log-level: log_level: "loud" is not debug, info, warn or error`},
 		{"bad address", "api_addr: nowhere\n", nil, nil, `line 1: api_addr: "nowhere" is not a host:port address`},
