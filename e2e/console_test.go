@@ -265,7 +265,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	origin.set("/index.html", "hello", "Cache-Control", "max-age=3600")
 	// A long edge timeout: edge-b, stopped below, must stay in the
 	// registry however slow the machine.
-	s := startServer(t, options{config: fmt.Sprintf(consoleConfig, origin.port), args: []string{"--edge-timeout", "5m"}})
+	s := startServer(t, options{config: fmt.Sprintf(consoleConfig, origin.port), args: []string{"--edge-timeout", "5m", "--metrics-addr", "127.0.0.1:0"}})
 	keyEnv := []string{"OPENFRONT_ACCESS_KEY_ID=AKIDCONSOLE", "OPENFRONT_SECRET_ACCESS_KEY=console-secret"}
 	remote := startEdge(t, s.URL, "edge-b", keyEnv, "--max-staleness", "10s")
 
@@ -283,6 +283,14 @@ func TestConsoleInBrowser(t *testing.T) {
 			r := viewEdge(edgeURL, "www.console.test", "/index.html")
 			return r.err == nil && r.status == 200, r.String()
 		})
+	}
+
+	// Hits after the miss: the page's cache statistics, read from the
+	// metrics (--metrics-addr), have both kinds.
+	for range 3 {
+		if r := viewEdge(s.EdgeURL, "www.console.test", "/index.html"); r.err != nil || r.status != 200 {
+			t.Fatalf("viewer request: %s", r)
+		}
 	}
 
 	shots := t.TempDir()
@@ -382,7 +390,7 @@ func TestConsoleInBrowser(t *testing.T) {
 		t.Errorf("distribution status %q", got)
 	}
 	body := text("main")
-	for _, want := range []string{"edfdvbd6example.cloudfront.localhost", "www.console.test", fmt.Sprintf("http://127.0.0.1:%d", origin.port), "Default (*)", "Metrics not enabled."} {
+	for _, want := range []string{"edfdvbd6example.cloudfront.localhost", "www.console.test", fmt.Sprintf("http://127.0.0.1:%d", origin.port), "Default (*)", "Cache hit ratio", "Origin latency"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("distribution page lacks %q:\n%s", want, body)
 		}
