@@ -5,7 +5,7 @@ GO ?= go
 .PHONY: build test compat
 
 build:
-	$(GO) build -o bin/openfront ./cmd/openfront
+	$(GO) build -buildvcs=auto -o bin/openfront ./cmd/openfront
 
 test:
 	$(GO) test ./...
