@@ -7,53 +7,14 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudfront"
 	"github.com/aws/smithy-go"
+	"github.com/openfront/openfront/internal/testutil"
 )
-
-// mountTmpfs mounts a tmpfs of size bytes on a new directory for the
-// test, or skips the test where mounting is not permitted.
-func mountTmpfs(t *testing.T, size int) string {
-	t.Helper()
-	dir := t.TempDir()
-	out, err := exec.Command("mount", "-t", "tmpfs", "-o", fmt.Sprintf("size=%d", size), "tmpfs", dir).CombinedOutput()
-	if err != nil {
-		t.Skipf("cannot mount a tmpfs to fill up (needs root or CAP_SYS_ADMIN): %v %s", err, out)
-	}
-	// Registered after TempDir's cleanup, so run before it.
-	t.Cleanup(func() {
-		if out, err := exec.Command("umount", dir).CombinedOutput(); err != nil {
-			t.Errorf("umount %s: %v %s", dir, err, out)
-		}
-	})
-	return dir
-}
-
-// fillDisk writes a file in dir until its filesystem is full and returns
-// the file's path.
-func fillDisk(t *testing.T, dir string) string {
-	t.Helper()
-	path := filepath.Join(dir, "filler")
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	buf := make([]byte, 4096)
-	for {
-		if _, err := f.Write(buf); err != nil {
-			if !errors.Is(err, syscall.ENOSPC) {
-				t.Fatal(err)
-			}
-			return path
-		}
-	}
-}
 
 // TestDiskFull runs openfront on a 2 MiB filesystem, fills it up and
 // frees it again: it starts (the space it writes ahead shrinks to fit),
@@ -61,7 +22,7 @@ func fillDisk(t *testing.T, dir string) string {
 // space, 201 again once there is, without a restart, and after kill -9
 // every invalidation answered 201 is there.
 func TestDiskFull(t *testing.T) {
-	mnt := mountTmpfs(t, 2<<20)
+	mnt := testutil.MountTmpfs(t, 2<<20)
 	s := startServer(t, options{
 		config:  defaultConfig + "limits:\n  max_in_progress_file_paths: 1000000\n",
 		dataDir: filepath.Join(mnt, "data"),
@@ -97,7 +58,7 @@ func TestDiskFull(t *testing.T) {
 	if err := create(); err != nil {
 		t.Fatalf("CreateInvalidation on a 2 MiB disk: %v", err)
 	}
-	filler := fillDisk(t, mnt)
+	filler := testutil.FillDisk(t, mnt)
 	var err error
 	for range 1000 {
 		if err = create(); err != nil {
@@ -153,12 +114,12 @@ func TestDiskFull(t *testing.T) {
 // TestFullDiskStartup: on a filesystem with no space left, serve with a
 // new data directory exits saying why, not with a bare write error.
 func TestFullDiskStartup(t *testing.T) {
-	mnt := mountTmpfs(t, 256<<10)
+	mnt := testutil.MountTmpfs(t, 256<<10)
 	dataDir := filepath.Join(mnt, "data")
 	if err := os.Mkdir(dataDir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	fillDisk(t, mnt)
+	testutil.FillDisk(t, mnt)
 	cfg := filepath.Join(t.TempDir(), "openfront.yaml")
 	os.WriteFile(cfg, []byte(defaultConfig), 0o600)
 	out, err := exec.Command(binary, "serve", "--config", cfg, "--api-addr", "127.0.0.1:0", "--edge-addr", "127.0.0.1:0", "--data-dir", dataDir).CombinedOutput()

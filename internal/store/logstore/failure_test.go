@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -177,50 +176,13 @@ func TestOpenWriteFailure(t *testing.T) {
 	}
 }
 
-// mountTmpfs mounts a tmpfs of size bytes on a new directory for the
-// test, or skips it where mounting is not permitted.
-func mountTmpfs(t *testing.T, size int) string {
-	t.Helper()
-	dir := t.TempDir()
-	out, err := exec.Command("mount", "-t", "tmpfs", "-o", fmt.Sprintf("size=%d", size), "tmpfs", dir).CombinedOutput()
-	if err != nil {
-		t.Skipf("cannot mount a tmpfs (needs root or CAP_SYS_ADMIN): %v %s", err, out)
-	}
-	t.Cleanup(func() {
-		if out, err := exec.Command("umount", dir).CombinedOutput(); err != nil {
-			t.Errorf("umount %s: %v %s", dir, err, out)
-		}
-	})
-	return dir
-}
-
-// fill writes a file in dir until the filesystem is full.
-func fill(t *testing.T, dir string) string {
-	t.Helper()
-	path := filepath.Join(dir, "filler")
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	buf := make([]byte, 4096)
-	for {
-		if _, err := f.Write(buf); err != nil {
-			if !errors.Is(err, syscall.ENOSPC) {
-				t.Fatal(err)
-			}
-			return path
-		}
-	}
-}
-
 // TestSmallDisk, on a real full filesystem (a 1 MiB tmpfs): the store
 // starts (the 4 MiB written ahead shrinks to fit), writes fail with
 // ErrUnavailable and a message saying the disk is full once it is, and
 // succeed again once space is freed; every acknowledged write is there
 // after a restart.
 func TestSmallDisk(t *testing.T) {
-	mnt := mountTmpfs(t, 1<<20)
+	mnt := testutil.MountTmpfs(t, 1<<20)
 	dir := filepath.Join(mnt, "data")
 	s := open(t, dir)
 	defer func() { s.Close() }()
@@ -240,7 +202,7 @@ func TestSmallDisk(t *testing.T) {
 	if fi, err := os.Stat(s.path); err != nil || fi.Size() > 1<<20 {
 		t.Fatalf("log file: %v, %v", fi.Size(), err)
 	}
-	filler := fill(t, mnt)
+	filler := testutil.FillDisk(t, mnt)
 	var err error
 	for range 100000 {
 		if err = createOne(); err != nil {
@@ -291,12 +253,12 @@ func TestSmallDisk(t *testing.T) {
 
 // TestOpenFullDisk: a new log on a full disk is refused with the reason.
 func TestOpenFullDisk(t *testing.T) {
-	mnt := mountTmpfs(t, 64<<10)
+	mnt := testutil.MountTmpfs(t, 64<<10)
 	dir := filepath.Join(mnt, "data")
 	if err := os.Mkdir(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	fill(t, mnt)
+	testutil.FillDisk(t, mnt)
 	s, err := Open(dir, quiet)
 	if err == nil {
 		s.Close()
