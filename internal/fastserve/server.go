@@ -392,23 +392,29 @@ func (s *Server) badRequest(ctx *fasthttp.RequestCtx, err error) {
 
 var http10 = []byte("HTTP/1.0")
 
+// refuseWith replaces ctx's answer by answer's, in the request's
+// protocol, or by status and text in plain text when answer is nil.
+func refuseWith(ctx *fasthttp.RequestCtx, answer func(*fasthttp.RequestCtx), status int, text string) {
+	ctx.Response.Reset()
+	if answer != nil {
+		ctx.Response.Header.DisableNormalizing()
+		if !ctx.Request.Header.IsHTTP11() {
+			ctx.Response.Header.SetProtocol(http10)
+		}
+		answer(ctx)
+		return
+	}
+	ctx.SetStatusCode(status)
+	ctx.Response.Header.Set("Content-Type", "text/plain; charset=utf-8")
+	ctx.SetBodyString(text)
+}
+
 // refuseTooLarge answers a request whose body (of declared length cl, -1
 // when chunked) is over the limit: BodyTooLarge's answer, else 413 in
 // plain text; the connection is closed after it.
 func (s *Server) refuseTooLarge(ctx *fasthttp.RequestCtx, cl int64) {
 	drainRefused(ctx.Conn(), cl, int64(s.readBuffer))
-	ctx.Response.Reset()
-	if s.bodyTooLarge != nil {
-		ctx.Response.Header.DisableNormalizing()
-		if !ctx.Request.Header.IsHTTP11() {
-			ctx.Response.Header.SetProtocol(http10)
-		}
-		s.bodyTooLarge(ctx)
-	} else {
-		ctx.SetStatusCode(fasthttp.StatusRequestEntityTooLarge)
-		ctx.Response.Header.Set("Content-Type", "text/plain; charset=utf-8")
-		ctx.SetBodyString("413 Request Entity Too Large")
-	}
+	refuseWith(ctx, s.bodyTooLarge, fasthttp.StatusRequestEntityTooLarge, "413 Request Entity Too Large")
 	ctx.Response.Header.SetConnectionClose()
 }
 
@@ -565,18 +571,7 @@ func (s *Server) body(ctx *fasthttp.RequestCtx) (held []byte, charged int64, ok 
 		ctx.Request.SetBodyRaw(body) // for Fast's PostBody
 		return body, charged, true
 	case err == errBusy:
-		ctx.Response.Reset()
-		if s.busy != nil {
-			ctx.Response.Header.DisableNormalizing()
-			if !ctx.Request.Header.IsHTTP11() {
-				ctx.Response.Header.SetProtocol(http10)
-			}
-			s.busy(ctx)
-		} else {
-			ctx.SetStatusCode(fasthttp.StatusServiceUnavailable)
-			ctx.Response.Header.Set("Content-Type", "text/plain; charset=utf-8")
-			ctx.SetBodyString("503 Service Unavailable")
-		}
+		refuseWith(ctx, s.busy, fasthttp.StatusServiceUnavailable, "503 Service Unavailable")
 		s.refused(ctx, cl)
 	case err == errBodyTooLarge:
 		s.refuseTooLarge(ctx, -1)
