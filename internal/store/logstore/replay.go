@@ -2,10 +2,12 @@ package logstore
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/rand"
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 
 	"github.com/openfront/openfront/internal/invalidation"
 )
@@ -99,4 +101,131 @@ func allZero(b []byte) bool {
 		b = b[n:]
 	}
 	return true
+}
+
+// replay applies the records of one frame read at Open.
+func (s *Store) replay(payload []byte) error {
+	d := decoder{b: payload}
+	for len(d.b) > 0 && d.err == nil {
+		typ := d.byte()
+		switch typ {
+		case recCreate:
+			s.replayCreate(&d)
+		case recComplete:
+			seq, t := d.uvarint(), d.time()
+			if r := s.inProgress[seq]; r != nil && d.err == nil {
+				s.complete(r, t, 0)
+			}
+		case recPutDist:
+			id, data := d.string(), d.bytes()
+			s.distributions[id] = slices.Clone(data)
+		case recDelDist:
+			id := d.string()
+			if d.err == nil {
+				s.deleteDist(id, 0)
+			}
+		case recEvent:
+			pos, key, data := d.uvarint(), d.string(), d.bytes()
+			if d.err == nil {
+				s.replayEvent(pos, slices.Clone(data))
+				s.keys[key] = keyEntry{pos: pos}
+			}
+		case recTrim:
+			before := d.uvarint()
+			s.sortEvents()
+			if len(s.events) > 0 {
+				s.trim(before)
+			}
+		case recEdges:
+			n := d.uvarint()
+			edges := map[string][]byte{}
+			for i := uint64(0); i < n && d.err == nil; i++ {
+				name, data := d.string(), d.bytes()
+				edges[name] = slices.Clone(data)
+			}
+			s.edges = edges
+		case recCounters:
+			s.lastSeq = max(s.lastSeq, d.uvarint())
+			s.lastPos = max(s.lastPos, d.uvarint())
+		case recEventKey:
+			pos, key := d.uvarint(), d.string()
+			if d.err == nil {
+				s.keys[key] = keyEntry{pos: pos}
+				s.lastPos = max(s.lastPos, pos)
+			}
+		default:
+			if d.err == nil {
+				return fmt.Errorf("unknown record type %d in an intact frame (a newer or damaged file)", typ)
+			}
+		}
+	}
+	return d.err
+}
+
+func (s *Store) replayCreate(d *decoder) {
+	r := &rec{seq: d.uvarint()}
+	flags := d.byte()
+	r.dist = d.string()
+	if flags&flagOwnID != 0 {
+		r.id = d.string()
+	}
+	r.ref = d.string()
+	r.created = d.time()
+	n := d.uvarint()
+	if n > uint64(len(d.b)) {
+		d.fail(errShort)
+		return
+	}
+	r.paths = make([]string, n)
+	for i := range r.paths {
+		r.paths[i] = d.string()
+	}
+	if flags&flagCompleted != 0 {
+		r.done, r.completed = true, d.time()
+	}
+	var eventPos uint64
+	var key string
+	var data []byte
+	hasEvent := flags&flagEvent != 0
+	if hasEvent {
+		eventPos = d.uvarint()
+		if flags&flagEventKey != 0 {
+			key = d.string()
+		}
+		if flags&flagEventNoData == 0 {
+			data = slices.Clone(d.bytes())
+		}
+	}
+	if d.err != nil {
+		return
+	}
+	if hasEvent {
+		if key != "" {
+			s.keys[key] = keyEntry{pos: eventPos}
+		} else {
+			r.eventPos = eventPos
+		}
+		if data != nil {
+			s.replayEvent(eventPos, data)
+		}
+		s.lastPos = max(s.lastPos, eventPos)
+	}
+	s.insert(s.distFor(r.dist), r)
+	s.lastSeq = max(s.lastSeq, r.seq)
+}
+
+// replayEvent adds an event read at Open.
+func (s *Store) replayEvent(pos uint64, data []byte) {
+	if n := len(s.events); n > 0 && s.events[n-1].pos >= pos {
+		s.unsorted = true
+	}
+	s.events = append(s.events, event{pos: pos, data: data})
+	s.lastPos = max(s.lastPos, pos)
+}
+
+func (s *Store) sortEvents() {
+	if s.unsorted {
+		slices.SortFunc(s.events, func(a, b event) int { return cmp.Compare(a.pos, b.pos) })
+		s.unsorted = false
+	}
 }
