@@ -181,18 +181,17 @@ var pageSize = int64(min(os.Getpagesize(), len(zeros)))
 //
 // The frame overwrites zeros written ahead rather than growing the file:
 // fdatasync of a write that changes the file's size must also write the
-// inode (and, on a journaling filesystem, commit the journal). On this
-// project's machine (ext4), 1.2 KiB writes + fdatasync took 0.13–8 ms and
-// 60–80µs of CPU each appending, against 0.09–0.43 ms and 50–54µs
-// overwriting. Once per writeAhead bytes the file is extended with zeros,
-// which the next frame's fdatasync makes durable with it. Recovery reads
-// zeros after the last frame as the end of the log.
+// inode (and, on a journaling filesystem, commit the journal), which
+// costs more time and CPU than an overwrite. Once per writeAhead bytes the
+// file is extended with zeros, which the next frame's fdatasync makes
+// durable with it. Recovery reads zeros after the last frame as the end of
+// the log.
 //
-// The zeros are written a page at a time: the page cache keeps what one
-// write brings in as one folio (up to 256 KiB here, Linux 6.18 ext4), and
-// writeback writes a dirty folio whole, so zeros written 256 KiB at a time
-// had every frame's fdatasync write 256 KiB (≈ 25–50 KiB per request
-// under make bench) instead of the page or two the frame touches.
+// The zeros are written a page at a time: the page cache may keep what one
+// write brings in as one large folio, and writeback writes a dirty folio
+// whole, so zeros written in larger pieces would have every frame's
+// fdatasync write the whole folio instead of the page or two the frame
+// touches. Figures: docs/architecture.md, "Storage: an append-only log".
 //
 // Space is short when the filesystem has less than 4 × writeAhead free:
 // then the zeros written ahead are a quarter of what is free (none once
@@ -284,11 +283,11 @@ func (s *Store) stamp() *batch {
 // Group commit holds a frame open up to lingerMax after its first write
 // for more writes, until it has lingerWrites, when writes arrive at least
 // twice per lingerMax on average (a moving average of the gap between
-// them): under concurrent load, one fdatasync then serves about half as
-// many requests again (make bench at concurrency 16: 3.6–4.0 → 5.4–6.9 per
-// frame, server CPU per request about 5% lower; docs/benchmarks.md), while
-// a lone writer (one client, or a few far apart) never waits. A frame whose first write arrived
-// while the previous frame was being synced has waited that long already.
+// them): under concurrent load, one fdatasync then serves more requests,
+// while a lone writer (one client, or a few far apart) never waits. A
+// frame whose first write arrived while the previous frame was being
+// synced has waited that long already. Figures: docs/architecture.md,
+// "Storage: an append-only log", and docs/benchmarks.md.
 const (
 	lingerMax    = 300 * time.Microsecond
 	lingerWrites = 8

@@ -17,8 +17,13 @@
 //
 // At Open the log is replayed; a torn or corrupt tail (a crash during the
 // last write) is cut off at the last intact frame, and the log is
-// compacted when it has grown well past its live size. See format.go for
-// the format and compact.go for compaction.
+// compacted when it has grown well past its live size.
+//
+// Files: logstore.go (the Store, Open, Close), replay.go (reading the log
+// at Open), commit.go (batches and the flusher), failure.go (refusing and
+// resuming writes after a failed one), format.go (the format), compact.go
+// (compaction), and one file per API: invalidations.go, distributions.go,
+// events.go (the fleet's event log and edge registry).
 package logstore
 
 import (
