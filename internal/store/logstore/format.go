@@ -155,12 +155,10 @@ var errTailTooDamaged = errors.New("too long a damaged stretch to search for int
 // read as a length that fits is checksummed over that length. After a
 // torn write (the last frame cut short, then zeros, or a few MiB of
 // stale blocks on a filesystem that writes metadata before data) that is
-// at most a few GiB of checksumming, a tenth of a second. Over a long
-// stretch of garbage it grows with the cube of the stretch: 8 MiB is 21
-// GiB (0.8 s here; BenchmarkIntactFrameAfter), 64 MiB would be 10 TiB
-// (minutes), 1 GiB weeks. So it stops after scanBudget bytes (about ten
-// seconds) with errTailTooDamaged, and Open refuses to open rather than
-// hang.
+// at most a few GiB of checksumming. Over a long stretch of garbage it
+// grows with the cube of the stretch (BenchmarkIntactFrameAfter; figures
+// in docs/architecture.md). So it stops after scanBudget bytes with
+// errTailTooDamaged, and Open refuses to open rather than hang.
 func intactFrameAfter(data []byte, off int) (int, error) {
 	budget := scanBudget
 	for o := off + 1; o+frameHeader <= len(data); o++ {
