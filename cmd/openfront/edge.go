@@ -8,13 +8,10 @@ import (
 	"net"
 	"os"
 	"os/signal"
-	"sync"
 	"syscall"
 	"time"
 
 	"github.com/openfront/openfront/internal/config"
-	"github.com/openfront/openfront/internal/distribution"
-	"github.com/openfront/openfront/internal/edge"
 	"github.com/openfront/openfront/internal/fleet"
 	"github.com/openfront/openfront/internal/metrics"
 )
@@ -63,97 +60,66 @@ func edgeMain(controlPlane, addr, name string, cacheSize, maxObjectSize int64, m
 		}
 		reg = metrics.New()
 	}
-	accessLog, err := openAccessLog(accessLogDir, log)
+	m, err := newEdgeMember(memberConfig{
+		follow: fleet.FollowerConfig{
+			ControlPlane: controlPlane, Name: name, Addr: url,
+			AccessKeyID: keyID, SecretAccessKey: secret,
+			MaxStaleness: maxStaleness, Logger: log,
+		},
+		cacheSize: cacheSize, maxObjectSize: maxObjectSize, pop: pop,
+		accessLogDir: accessLogDir, reg: reg, log: log,
+	})
 	if err != nil {
 		ln.Close()
 		if mln != nil {
 			mln.Close()
 		}
-		return fmt.Errorf("--access-log-dir: %w", err)
+		return err
 	}
-	defer accessLog.close() // after the listener has stopped
-	registry := distribution.NewRegistry()
-	var cache *edge.Edge
-	var edgeMetrics edge.Metrics
-	if reg != nil {
-		edgeMetrics = reg.Edge(func() uint64 { return cache.Stats().Bytes })
-	}
-	cache = edge.New(edge.Config{Distributions: registry, CacheSize: cacheSize, MaxObjectSize: maxObjectSize, PopName: pop, Logger: log, Metrics: edgeMetrics})
-	defer cache.Close()
-	follower := fleet.NewFollower(fleet.FollowerConfig{
-		ControlPlane: controlPlane, Name: name, Addr: url,
-		AccessKeyID: keyID, SecretAccessKey: secret,
-		Registry: registry, Cache: cache, MaxStaleness: maxStaleness, Logger: log,
-	})
+	defer m.close() // after the listener has stopped
 	followCtx, stopFollowing := context.WithCancel(context.Background())
 	defer stopFollowing()
 	followed := make(chan error, 1)
-	go func() { followed <- follower.Run(followCtx) }()
+	go func() { followed <- m.follower.Run(followCtx) }()
 
-	// The viewer listener (fasthttp): plain hits answered directly while
-	// follower.Fresh, the rest through the Guard and the edge's handler.
-	srv := cache.NewServer(lim.viewer(edge.ServerConfig{Handler: follower.Guard(cache), Fresh: follower.Fresh, Logger: log, Observers: accessLog.observers()}))
+	var ss servers
+	ss.add(m.server(lim, log), ln)
 	fmt.Printf("openfront edge listening on %s\n", url)
-	var msrv *metrics.Server
 	if reg != nil {
-		msrv = reg.NewServer(log)
+		ss.add(reg.NewServer(log), mln)
 		fmt.Printf("openfront metrics listening on http://%s/metrics\n", mln.Addr())
 	}
 	log.Info("following the control plane", "control_plane", controlPlane, "max_staleness", maxStaleness)
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	errc := make(chan error, 2)
-	go func() { errc <- srv.Serve(ln) }()
-	if msrv != nil {
-		go func() { errc <- msrv.Serve(mln) }()
-	}
-	var runErr error
-	select {
-	case err := <-errc:
-		return err
-	case runErr = <-followed:
+	return ss.run(ctx, stop, shutdown{
+		followed: followed,
 		// Refused: another live process holds this edge's name.
-		log.Error("the control plane refused this edge", "err", runErr)
-		followed <- runErr
-	case <-ctx.Done():
-	}
-	stop()
-	stopFollowing()
-	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
-	defer cancel()
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		// Leave once the stream has ended (so that it cannot register the
-		// edge again), and before the in-flight requests are done: from
-		// here the edge is not fresh, and invalidations stop waiting for
-		// it. An unreachable control plane costs at most the shutdown
-		// timeout; the edge then leaves its registry after --edge-timeout.
-		select {
-		case <-followed:
-		case <-sctx.Done():
-			log.Warn("could not leave the control plane's registry: the stream did not end within the shutdown timeout; the control plane drops this edge after its edge timeout")
-			return
-		}
-		// Refused (runErr), it may still be in the registry as replaced:
-		// leaving ends that too.
-		if err := follower.Leave(sctx); err != nil {
-			log.Warn("could not leave the control plane's registry; it drops this edge after its edge timeout", "err", err)
-			return
-		}
-		log.Info("left the control plane's registry")
-	}()
-	if err := srv.Shutdown(sctx); err != nil {
-		log.Error("shutdown", "err", err)
-	}
-	if msrv != nil {
-		if err := msrv.Shutdown(sctx); err != nil {
-			log.Error("shutdown", "err", err)
-		}
-	}
-	wg.Wait()
-	log.Info("stopped")
-	return runErr
+		followedMsg:   "the control plane refused this edge",
+		stopFollowing: stopFollowing,
+		leave: func(sctx context.Context) {
+			// Leave once the stream has ended (so that it cannot register
+			// the edge again), and before the in-flight requests are done:
+			// from here the edge is not fresh, and invalidations stop
+			// waiting for it. An unreachable control plane costs at most
+			// the shutdown timeout; the edge then leaves its registry
+			// after --edge-timeout.
+			select {
+			case <-followed:
+			case <-sctx.Done():
+				log.Warn("could not leave the control plane's registry: the stream did not end within the shutdown timeout; the control plane drops this edge after its edge timeout")
+				return
+			}
+			// Refused, it may still be in the registry as replaced:
+			// leaving ends that too.
+			if err := m.follower.Leave(sctx); err != nil {
+				log.Warn("could not leave the control plane's registry; it drops this edge after its edge timeout", "err", err)
+				return
+			}
+			log.Info("left the control plane's registry")
+		},
+		timeout: shutdownTimeout,
+		log:     log,
+	})
 }

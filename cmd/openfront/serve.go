@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"sync"
 	"syscall"
 	"time"
 
@@ -19,7 +18,6 @@ import (
 	"github.com/openfront/openfront/internal/config"
 	"github.com/openfront/openfront/internal/console"
 	"github.com/openfront/openfront/internal/distribution"
-	"github.com/openfront/openfront/internal/edge"
 	"github.com/openfront/openfront/internal/fastserve"
 	"github.com/openfront/openfront/internal/fleet"
 	"github.com/openfront/openfront/internal/invalidation"
@@ -123,149 +121,33 @@ func loadSettings(name string, cmd config.Command, args []string) (*config.Confi
 	return cfg, log, 0
 }
 
+// serve runs `openfront serve`: the control plane, the in-process edge
+// member unless --no-edge, and their servers until a signal stops them.
 func serve(f serveFlags, cfg *config.Config, log *slog.Logger) error {
-	keys := map[string]cloudfront.Key{}
-	for _, c := range cfg.Credentials {
-		keys[c.AccessKeyID] = cloudfront.Key{Secret: c.SecretAccessKey, Distributions: c.Distributions}
+	keys, err := serveKeys(cfg)
+	if err != nil {
+		return err
 	}
-	if id, secret := os.Getenv("OPENFRONT_ACCESS_KEY_ID"), os.Getenv("OPENFRONT_SECRET_ACCESS_KEY"); id != "" || secret != "" {
-		if id == "" || secret == "" {
-			return errors.New("set both OPENFRONT_ACCESS_KEY_ID and OPENFRONT_SECRET_ACCESS_KEY, or neither")
-		}
-		keys[id] = cloudfront.Key{Secret: secret}
-	}
-	openMode := len(keys) == 0
-
 	// The metrics' registry when --metrics-addr is set; nil: nothing is
-	// counted (every hook below is left unset).
+	// counted (every hook is left unset).
 	var reg *metrics.Registry
 	if f.metricsAddr != "" {
 		reg = metrics.New()
 	}
-
-	var store durableStore
-	storeKind := "memory"
-	if f.memory {
-		store = memory.New()
-		log.Warn("memory mode: nothing is written to disk; every invalidation is lost on exit")
-	} else {
-		s, kind, err := openStore(f.dataDir, log, reg)
-		if err != nil {
-			return fmt.Errorf("store: %w", err)
-		}
-		store, storeKind = s, kind
-	}
-	defer func() {
-		if err := store.Close(); err != nil {
-			log.Error("closing store", "err", err)
-		}
-	}()
-
-	// The hub needs the distributions for snapshots, the distributions the
-	// hub to deploy: tie the knot with a func.
-	var dists *distribution.Service
-	localEdge := f.edgeName // the previous run's in-process edge leaves the registry unless it is this one
-	if f.noEdge {
-		localEdge = ""
-	}
-	hub, err := fleet.NewHub(context.Background(), fleet.HubConfig{
-		LocalEdge:     localEdge,
-		Store:         store,
-		Distributions: func() []*distribution.Distribution { return dists.Registry().All() },
-		EdgeTimeout:   f.edgeTimeout,
-		Logger:        log,
-	})
+	cp, err := openControlPlane(&f, cfg, keys, reg, log)
 	if err != nil {
-		return fmt.Errorf("fleet: %w", err)
+		return err
 	}
-	defer hub.Close()
-	if reg != nil {
-		reg.Fleet(hub.Status)
-	}
+	defer cp.close()
 
-	var fromFile []*distribution.Distribution
-	for _, d := range cfg.Distributions {
-		fromFile = append(fromFile, distribution.FromFile(d.ID, d.OriginURL, d.Aliases, f.domainSuffix, time.Now()))
-	}
-	dists, err = distribution.NewService(context.Background(), distribution.ServiceConfig{
-		Store:        store,
-		Deployer:     deployThenDelay{hub, distribution.DelayDeployer{Delay: f.deployDelay}},
-		FromFile:     fromFile,
-		DomainSuffix: f.domainSuffix,
-		AccountID:    f.accountID,
-		Logger:       log,
-	})
-	if err != nil {
-		return fmt.Errorf("loading distributions: %w", err)
-	}
-	defer dists.Close()
-	registry := dists.Registry()
-	// A resumed edge gets no snapshot: it learns the configuration file's
-	// distributions from the log, where they go whenever the file changed.
-	if _, err := hub.PublishConfigFile(context.Background(), fromFile); err != nil {
-		return fmt.Errorf("fleet: logging the configuration file's distributions: %w", err)
-	}
-
-	limits := invalidation.DefaultLimits
-	if cfg.Limits.MaxBatchPaths > 0 {
-		limits.MaxBatchPaths = cfg.Limits.MaxBatchPaths
-	}
-	if cfg.Limits.MaxInProgressFilePaths > 0 {
-		limits.MaxInProgressFilePaths = cfg.Limits.MaxInProgressFilePaths
-	}
-	if cfg.Limits.MaxInProgressWildcardPaths > 0 {
-		limits.MaxInProgressWildcardPaths = cfg.Limits.MaxInProgressWildcardPaths
-	}
-	var completed func(invalidation.Invalidation, time.Time)
-	var apiMetrics cloudfront.Metrics
-	if reg != nil {
-		completed = reg.Invalidations()
-		apiMetrics = reg.API()
-	}
-	svc := invalidation.NewService(invalidation.Config{
-		Store:         store,
-		Distributions: registry,
-		Limits:        limits,
-		// Completed once every edge of the fleet has applied it, then
-		// --invalidation-delay (to rehearse CloudFront's timing).
-		Applier:   applyThenDelay{hub, invalidation.DelayApplier{Delay: f.invalidationDelay}},
-		Logger:    log,
-		Completed: completed,
-	})
-	defer svc.Close()
-
-	api := cloudfront.NewHandler(cloudfront.Config{Invalidations: svc, Distributions: dists, Fleet: hub.Handler(),
-		Keys: keys, AccountID: f.accountID, Logger: log, Metrics: apiMetrics})
-	consoleKeys := map[string]console.Key{}
-	for id, k := range keys {
-		consoleKeys[id] = console.Key{Secret: k.Secret, Distributions: k.Distributions}
-	}
-	// The web console, beside the API on its listener, over the same
-	// services and keys. It reads hit ratios and origin latency from the
-	// metrics' registry (--metrics-addr); without one its pages say
-	// "metrics not enabled".
-	var gatherer console.Gatherer
-	if reg != nil {
-		gatherer = reg.Gatherer()
-	}
-	web := console.New(console.Config{Distributions: dists, Invalidations: svc, Fleet: hub,
-		Keys: consoleKeys, EdgeTimeout: f.edgeTimeout, Logger: log, Metrics: gatherer})
 	ln, err := net.Listen("tcp", f.apiAddr)
 	if err != nil {
 		return fmt.Errorf("--api-addr: %w", err)
 	}
 	endpoint := "http://" + ln.Addr().String()
-	apiServer := newServer(api, console.Mount(web, api), log, &f.listeners)
-	apiServer.RegisterOnShutdown(hub.StopStreams)
-	servers := []interface {
-		Serve(net.Listener) error
-		Shutdown(context.Context) error
-	}{apiServer}
-	listeners := []net.Listener{ln}
+	var ss servers
+	ss.add(cp.apiServer(&f, reg, log), ln)
 
-	// The in-process edge is a member of the fleet like any other: it
-	// follows the control plane with the same code as `openfront edge`
-	// (stream, apply, acknowledgements), by calls instead of HTTP.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	followCtx, stopFollowing := context.WithCancel(context.Background())
@@ -273,92 +155,31 @@ func serve(f serveFlags, cfg *config.Config, log *slog.Logger) error {
 	edgeURL := ""
 	followed := make(chan error, 1)
 	if !f.noEdge {
-		edgeLn, err := net.Listen("tcp", f.edgeAddr)
+		m, url, err := startLocalEdge(followCtx, &f, cp.hub, reg, log, &ss, followed)
 		if err != nil {
-			ln.Close()
-			return fmt.Errorf("--edge-addr: %w", err)
-		}
-		edgeURL = "http://" + edgeLn.Addr().String()
-		edgeRegistry := distribution.NewRegistry()
-		var cache *edge.Edge
-		var edgeMetrics edge.Metrics
-		if reg != nil {
-			edgeMetrics = reg.Edge(func() uint64 { return cache.Stats().Bytes })
-		}
-		cache = edge.New(edge.Config{
-			Distributions: edgeRegistry,
-			CacheSize:     f.cacheSize,
-			MaxObjectSize: f.maxObjectSize,
-			PopName:       f.popName,
-			Logger:        log,
-			Metrics:       edgeMetrics,
-		})
-		defer cache.Close()
-		accessLog, err := openAccessLog(f.accessLogDir, log)
-		if err != nil {
-			ln.Close()
-			edgeLn.Close()
-			return fmt.Errorf("--access-log-dir: %w", err)
+			ss.closeListeners()
+			return err
 		}
 		// Deferred before the servers stop: runs after they have.
-		defer accessLog.close()
-		follower := fleet.NewFollower(fleet.FollowerConfig{
-			Hub: hub, Name: f.edgeName, Addr: edgeURL,
-			Registry: edgeRegistry, Cache: cache, MaxStaleness: f.maxStaleness, Logger: log.With("edge", f.edgeName),
-		})
-		// Work logged before it connects waits for it.
-		hub.Expect(f.edgeName, edgeURL)
-		go func() {
-			if err := follower.Run(followCtx); err != nil {
-				followed <- fmt.Errorf("in-process edge: %w", err)
-			}
-		}()
-		// The viewer listener (fasthttp; plain hits answered without the
-		// Guard's handler when follower.Fresh, the rest through it).
-		servers = append(servers, cache.NewServer(f.listeners.viewer(edge.ServerConfig{Handler: follower.Guard(cache), Fresh: follower.Fresh, Logger: log,
-			Observers: accessLog.observers()})))
-		listeners = append(listeners, edgeLn)
+		defer m.close()
+		edgeURL = url
 	}
 
 	// Deploys and completions interrupted by a restart go on, now that
 	// the fleet is known.
-	dists.Resume()
-	if err := svc.Resume(context.Background()); err != nil {
+	cp.dists.Resume()
+	if err := cp.svc.Resume(context.Background()); err != nil {
 		return fmt.Errorf("resuming in-progress invalidations: %w", err)
 	}
-
-	if openMode {
-		log.Warn("OPEN MODE: no credentials configured, so requests are NOT authenticated; any client with any (dummy) keys is accepted. Configure credentials in the config file or OPENFRONT_ACCESS_KEY_ID/OPENFRONT_SECRET_ACCESS_KEY.")
-	} else {
-		log.Info("authentication on: requests must be signed with AWS Signature Version 4", "keys", len(keys))
-	}
-	if f.memory {
-		log.Info("store", "kind", storeKind)
-	} else {
-		log.Info("store", "kind", storeKind, "dir", f.dataDir)
-	}
-	example := "EDFDVBD6EXAMPLE"
-	for _, d := range registry.All() {
-		origin := "" // none: the edge answers 502 for it
-		if d.Origin != nil {
-			origin = d.Origin.String()
-		}
-		log.Info("distribution", "id", d.ID, "domain", d.Domain, "origin", origin, "aliases", d.Aliases, "from_file", d.FromFile)
-		if example == "EDFDVBD6EXAMPLE" {
-			example = d.ID
-		}
-	}
+	example := cp.announce(&f, log)
 	metricsURL := ""
 	if reg != nil {
 		mln, err := net.Listen("tcp", f.metricsAddr)
 		if err != nil {
-			for _, l := range listeners {
-				l.Close()
-			}
+			ss.closeListeners()
 			return fmt.Errorf("--metrics-addr: %w", err)
 		}
-		servers = append(servers, reg.NewServer(log))
-		listeners = append(listeners, mln)
+		ss.add(reg.NewServer(log), mln)
 		metricsURL = "http://" + mln.Addr().String() + "/metrics"
 	}
 	fmt.Printf("openfront API listening on %s\n", endpoint)
@@ -373,36 +194,238 @@ func serve(f serveFlags, cfg *config.Config, log *slog.Logger) error {
 	}
 	fmt.Printf("try: aws cloudfront create-invalidation --endpoint-url %s --distribution-id %s --paths '/*'\n", endpoint, example)
 
-	errc := make(chan error, len(servers))
-	for i, s := range servers {
-		go func() { errc <- s.Serve(listeners[i]) }()
+	return ss.run(ctx, stop, shutdown{
+		followed:      followed,
+		followedMsg:   "stopping",
+		notice:        "shutting down: no new connections; waiting for in-flight requests",
+		stopFollowing: stopFollowing,
+		timeout:       f.shutdownTimeout,
+		log:           log,
+	})
+}
+
+// serveKeys returns the credentials requests must be signed with: the
+// configuration file's and OPENFRONT_ACCESS_KEY_ID/SECRET_ACCESS_KEY's.
+// None: open mode.
+func serveKeys(cfg *config.Config) (map[string]cloudfront.Key, error) {
+	keys := map[string]cloudfront.Key{}
+	for _, c := range cfg.Credentials {
+		keys[c.AccessKeyID] = cloudfront.Key{Secret: c.SecretAccessKey, Distributions: c.Distributions}
 	}
-	var runErr error
-	select {
-	case err := <-errc:
-		return err
-	case runErr = <-followed:
-		log.Error("stopping", "err", runErr)
-	case <-ctx.Done():
+	if id, secret := os.Getenv("OPENFRONT_ACCESS_KEY_ID"), os.Getenv("OPENFRONT_SECRET_ACCESS_KEY"); id != "" || secret != "" {
+		if id == "" || secret == "" {
+			return nil, errors.New("set both OPENFRONT_ACCESS_KEY_ID and OPENFRONT_SECRET_ACCESS_KEY, or neither")
+		}
+		keys[id] = cloudfront.Key{Secret: secret}
 	}
-	stop()
-	log.Info("shutting down: no new connections; waiting for in-flight requests")
-	stopFollowing()
-	sctx, cancel := context.WithTimeout(context.Background(), f.shutdownTimeout)
-	defer cancel()
-	var wg sync.WaitGroup
-	for _, s := range servers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := s.Shutdown(sctx); err != nil {
-				log.Error("shutdown", "err", err)
-			}
-		}()
+	return keys, nil
+}
+
+// controlPlane is serve's control plane: the store, the fleet's hub, the
+// distributions and the invalidations, and the keys of the API.
+type controlPlane struct {
+	store     durableStore
+	storeKind string
+	hub       *fleet.Hub
+	dists     *distribution.Service
+	svc       *invalidation.Service
+	keys      map[string]cloudfront.Key
+	closers   []func() // in the order they were opened
+}
+
+// close closes what the control plane opened, the last first.
+func (cp *controlPlane) close() {
+	for i := len(cp.closers) - 1; i >= 0; i-- {
+		cp.closers[i]()
 	}
-	wg.Wait()
-	log.Info("stopped")
-	return runErr
+}
+
+// openControlPlane opens the store and starts the hub and the services
+// over it; on an error it closes what it opened.
+func openControlPlane(f *serveFlags, cfg *config.Config, keys map[string]cloudfront.Key, reg *metrics.Registry, log *slog.Logger) (_ *controlPlane, err error) {
+	cp := &controlPlane{keys: keys, storeKind: "memory"}
+	defer func() {
+		if err != nil {
+			cp.close()
+		}
+	}()
+	if f.memory {
+		cp.store = memory.New()
+		log.Warn("memory mode: nothing is written to disk; every invalidation is lost on exit")
+	} else {
+		s, kind, err := openStore(f.dataDir, log, reg)
+		if err != nil {
+			return nil, fmt.Errorf("store: %w", err)
+		}
+		cp.store, cp.storeKind = s, kind
+	}
+	cp.closers = append(cp.closers, func() {
+		if err := cp.store.Close(); err != nil {
+			log.Error("closing store", "err", err)
+		}
+	})
+
+	// The hub needs the distributions for snapshots, the distributions the
+	// hub to deploy: tie the knot with a func.
+	localEdge := f.edgeName // the previous run's in-process edge leaves the registry unless it is this one
+	if f.noEdge {
+		localEdge = ""
+	}
+	cp.hub, err = fleet.NewHub(context.Background(), fleet.HubConfig{
+		LocalEdge:     localEdge,
+		Store:         cp.store,
+		Distributions: func() []*distribution.Distribution { return cp.dists.Registry().All() },
+		EdgeTimeout:   f.edgeTimeout,
+		Logger:        log,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("fleet: %w", err)
+	}
+	cp.closers = append(cp.closers, cp.hub.Close)
+	if reg != nil {
+		reg.Fleet(cp.hub.Status)
+	}
+
+	var fromFile []*distribution.Distribution
+	for _, d := range cfg.Distributions {
+		fromFile = append(fromFile, distribution.FromFile(d.ID, d.OriginURL, d.Aliases, f.domainSuffix, time.Now()))
+	}
+	cp.dists, err = distribution.NewService(context.Background(), distribution.ServiceConfig{
+		Store:        cp.store,
+		Deployer:     deployThenDelay{cp.hub, distribution.DelayDeployer{Delay: f.deployDelay}},
+		FromFile:     fromFile,
+		DomainSuffix: f.domainSuffix,
+		AccountID:    f.accountID,
+		Logger:       log,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("loading distributions: %w", err)
+	}
+	cp.closers = append(cp.closers, cp.dists.Close)
+	// A resumed edge gets no snapshot: it learns the configuration file's
+	// distributions from the log, where they go whenever the file changed.
+	if _, err := cp.hub.PublishConfigFile(context.Background(), fromFile); err != nil {
+		return nil, fmt.Errorf("fleet: logging the configuration file's distributions: %w", err)
+	}
+
+	var completed func(invalidation.Invalidation, time.Time)
+	if reg != nil {
+		completed = reg.Invalidations()
+	}
+	cp.svc = invalidation.NewService(invalidation.Config{
+		Store:         cp.store,
+		Distributions: cp.dists.Registry(),
+		Limits:        invalidationLimits(cfg.Limits),
+		// Completed once every edge of the fleet has applied it, then
+		// --invalidation-delay (to rehearse CloudFront's timing).
+		Applier:   applyThenDelay{cp.hub, invalidation.DelayApplier{Delay: f.invalidationDelay}},
+		Logger:    log,
+		Completed: completed,
+	})
+	cp.closers = append(cp.closers, cp.svc.Close)
+	return cp, nil
+}
+
+// invalidationLimits returns the invalidation limits: the defaults, with
+// those the configuration file sets.
+func invalidationLimits(l config.Limits) invalidation.Limits {
+	limits := invalidation.DefaultLimits
+	if l.MaxBatchPaths > 0 {
+		limits.MaxBatchPaths = l.MaxBatchPaths
+	}
+	if l.MaxInProgressFilePaths > 0 {
+		limits.MaxInProgressFilePaths = l.MaxInProgressFilePaths
+	}
+	if l.MaxInProgressWildcardPaths > 0 {
+		limits.MaxInProgressWildcardPaths = l.MaxInProgressWildcardPaths
+	}
+	return limits
+}
+
+// apiServer returns the API listener's server: the API, and the web
+// console beside it over the same services and keys. The console reads
+// hit ratios and origin latency from reg (--metrics-addr); without one
+// its pages say "metrics not enabled".
+func (cp *controlPlane) apiServer(f *serveFlags, reg *metrics.Registry, log *slog.Logger) *fastserve.Server {
+	var apiMetrics cloudfront.Metrics
+	var gatherer console.Gatherer
+	if reg != nil {
+		apiMetrics = reg.API()
+		gatherer = reg.Gatherer()
+	}
+	api := cloudfront.NewHandler(cloudfront.Config{Invalidations: cp.svc, Distributions: cp.dists, Fleet: cp.hub.Handler(),
+		Keys: cp.keys, AccountID: f.accountID, Logger: log, Metrics: apiMetrics})
+	consoleKeys := map[string]console.Key{}
+	for id, k := range cp.keys {
+		consoleKeys[id] = console.Key{Secret: k.Secret, Distributions: k.Distributions}
+	}
+	web := console.New(console.Config{Distributions: cp.dists, Invalidations: cp.svc, Fleet: cp.hub,
+		Keys: consoleKeys, EdgeTimeout: f.edgeTimeout, Logger: log, Metrics: gatherer})
+	s := newServer(api, console.Mount(web, api), log, &f.listeners)
+	s.RegisterOnShutdown(cp.hub.StopStreams)
+	return s
+}
+
+// announce logs how the control plane runs (authentication, store,
+// distributions) and returns a distribution ID for the example command.
+func (cp *controlPlane) announce(f *serveFlags, log *slog.Logger) string {
+	if len(cp.keys) == 0 {
+		log.Warn("OPEN MODE: no credentials configured, so requests are NOT authenticated; any client with any (dummy) keys is accepted. Configure credentials in the config file or OPENFRONT_ACCESS_KEY_ID/OPENFRONT_SECRET_ACCESS_KEY.")
+	} else {
+		log.Info("authentication on: requests must be signed with AWS Signature Version 4", "keys", len(cp.keys))
+	}
+	if f.memory {
+		log.Info("store", "kind", cp.storeKind)
+	} else {
+		log.Info("store", "kind", cp.storeKind, "dir", f.dataDir)
+	}
+	example := "EDFDVBD6EXAMPLE"
+	for _, d := range cp.dists.Registry().All() {
+		origin := "" // none: the edge answers 502 for it
+		if d.Origin != nil {
+			origin = d.Origin.String()
+		}
+		log.Info("distribution", "id", d.ID, "domain", d.Domain, "origin", origin, "aliases", d.Aliases, "from_file", d.FromFile)
+		if example == "EDFDVBD6EXAMPLE" {
+			example = d.ID
+		}
+	}
+	return example
+}
+
+// startLocalEdge starts the in-process edge, a member of the fleet like
+// any other: it follows the control plane with the same code as
+// `openfront edge` (stream, apply, acknowledgements), by calls to hub
+// instead of HTTP. Its viewer listener joins ss; its follower runs until
+// ctx ends, and reports an error on followed. It returns the member, to
+// close once the servers have stopped, and the viewer listener's URL.
+func startLocalEdge(ctx context.Context, f *serveFlags, hub *fleet.Hub, reg *metrics.Registry, log *slog.Logger, ss *servers, followed chan<- error) (*edgeMember, string, error) {
+	edgeLn, err := net.Listen("tcp", f.edgeAddr)
+	if err != nil {
+		return nil, "", fmt.Errorf("--edge-addr: %w", err)
+	}
+	edgeURL := "http://" + edgeLn.Addr().String()
+	m, err := newEdgeMember(memberConfig{
+		follow: fleet.FollowerConfig{
+			Hub: hub, Name: f.edgeName, Addr: edgeURL,
+			MaxStaleness: f.maxStaleness, Logger: log.With("edge", f.edgeName),
+		},
+		cacheSize: f.cacheSize, maxObjectSize: f.maxObjectSize, pop: f.popName,
+		accessLogDir: f.accessLogDir, reg: reg, log: log,
+	})
+	if err != nil {
+		edgeLn.Close()
+		return nil, "", err
+	}
+	// Work logged before it connects waits for it.
+	hub.Expect(f.edgeName, edgeURL)
+	go func() {
+		if err := m.follower.Run(ctx); err != nil {
+			followed <- fmt.Errorf("in-process edge: %w", err)
+		}
+	}()
+	ss.add(m.server(&f.listeners, log), edgeLn)
+	return m, edgeURL, nil
 }
 
 // durableStore is what serve needs of a store.

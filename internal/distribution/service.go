@@ -4,10 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"log/slog"
-	"maps"
-	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -401,102 +398,6 @@ func (s *Service) retag(ctx context.Context, arn string, change func([]Tag) []Ta
 	return nil
 }
 
-// validate checks the configuration's own rules.
-func (s *Service) validate(c Config, self string) error {
-	if len(c.Origins) == 0 {
-		return newError(CodeInvalidArgument, "The parameter Origins must contain at least one origin.")
-	}
-	ids := map[string]bool{}
-	for _, o := range c.Origins {
-		if o.ID == "" {
-			return newError(CodeInvalidArgument, "The parameter Origin Id must not be empty.")
-		}
-		if ids[o.ID] {
-			return newError(CodeInvalidArgument, "The parameter Origin Id must be unique: %q is used twice.", o.ID)
-		}
-		ids[o.ID] = true
-		if !validHost(o.DomainName) {
-			return newError(CodeInvalidArgument, "The parameter origin name must be a domain name.")
-		}
-		if o.OriginPath != "" && (!strings.HasPrefix(o.OriginPath, "/") || strings.HasSuffix(o.OriginPath, "/")) {
-			return newError(CodeInvalidArgument, "The parameter OriginPath must begin with a slash and must not end with one.")
-		}
-	}
-	if len(c.Origins) > 100 {
-		return newError(CodeTooManyOrigins, "You cannot create more origins for the distribution.")
-	}
-	targets := maps.Clone(ids)
-	for _, g := range c.OriginGroups {
-		if ids[g.ID] || targets[g.ID] {
-			return newError(CodeInvalidArgument, "The parameter OriginGroup Id must be unique among origins and origin groups: %q is used twice.", g.ID)
-		}
-		if len(g.Members) != 2 {
-			return newError(CodeInvalidArgument, "The parameter Members of origin group %q must name exactly 2 origins.", g.ID)
-		}
-		for _, m := range g.Members {
-			if !ids[m] {
-				return newError(CodeNoSuchOrigin, "One or more of your origins or origin groups do not exist.")
-			}
-		}
-		targets[g.ID] = true
-	}
-	patterns := map[string]bool{}
-	for i, b := range append([]CacheBehavior{c.DefaultBehavior}, c.Behaviors...) {
-		if !targets[b.TargetOriginID] {
-			return newError(CodeNoSuchOrigin, "One or more of your origins or origin groups do not exist.")
-		}
-		if i > 0 {
-			if b.PathPattern == "" {
-				return newError(CodeInvalidArgument, "The parameter PathPattern is required for CacheBehavior %d.", i)
-			}
-			if patterns[b.PathPattern] {
-				return newError(CodeInvalidArgument, "The parameter PathPattern must be unique: %q is used twice.", b.PathPattern)
-			}
-			patterns[b.PathPattern] = true
-		}
-		if b.CachePolicyID == "" && !(b.MinTTL <= b.DefaultTTL && b.DefaultTTL <= b.MaxTTL) {
-			return newError(CodeInvalidTTLOrder, "The TTL order specified in CacheBehavior is not valid.")
-		}
-	}
-	if strings.HasPrefix(c.DefaultRootObject, "/") || strings.ContainsAny(c.DefaultRootObject, "?#") {
-		return newError(CodeInvalidDefaultRootObject, "The specified default root object is invalid.")
-	}
-	seen := map[string]bool{}
-	for _, a := range c.Aliases {
-		la := strings.ToLower(strings.TrimSuffix(a, "."))
-		if !validHost(strings.TrimPrefix(la, "*.")) {
-			return newError(CodeInvalidArgument, "The parameter CNAME contains one or more characters that are not valid: %q.", a)
-		}
-		if seen[la] {
-			return newError(CodeInvalidArgument, "The parameter CNAME %q is listed twice.", a)
-		}
-		seen[la] = true
-	}
-	for _, e := range c.CustomErrorResponses {
-		if !slices.Contains(errorCodes, e.ErrorCode) {
-			return newError(CodeInvalidErrorCode, "The error code %d cannot be customized.", e.ErrorCode)
-		}
-		if e.ResponseCode != "" {
-			if n, err := strconv.Atoi(e.ResponseCode); err != nil || !slices.Contains(responseCodes, n) {
-				return newError(CodeInvalidResponseCode, "The response code %q is not valid.", e.ResponseCode)
-			}
-		}
-		if e.ResponsePagePath != "" && !strings.HasPrefix(e.ResponsePagePath, "/") {
-			return newError(CodeInvalidRelativePath, "The relative path %q must begin with a slash.", e.ResponsePagePath)
-		}
-		if (e.ResponsePagePath == "") != (e.ResponseCode == "") {
-			return newError(CodeInvalidArgument, "ResponsePagePath and ResponseCode must be given together in CustomErrorResponse %d.", e.ErrorCode)
-		}
-	}
-	return nil
-}
-
-// errorCodes are the origin status codes CloudFront lets you customize.
-var errorCodes = []int{400, 403, 404, 405, 414, 416, 500, 501, 502, 503, 504}
-
-// responseCodes are what a custom error response may answer with.
-var responseCodes = []int{200, 400, 403, 404, 405, 414, 416, 500, 501, 502, 503, 504}
-
 // checkAliases refuses aliases another distribution holds.
 func (s *Service) checkAliases(c Config, self string) error {
 	for _, a := range c.Aliases {
@@ -505,43 +406,6 @@ func (s *Service) checkAliases(c Config, self string) error {
 		}
 	}
 	return nil
-}
-
-func validateTags(tags []Tag) error {
-	if len(tags) > 50 {
-		return newError(CodeInvalidTagging, "A resource can have at most 50 tags.")
-	}
-	for _, t := range tags {
-		if len(t.Key) < 1 || len(t.Key) > 128 || len(t.Value) > 256 || !tagText(t.Key) || !tagText(t.Value) {
-			return newError(CodeInvalidTagging, "The tag %q is not valid: keys are 1 to 128 characters, values up to 256, of letters, digits, spaces and _.:/=+-@.", t.Key)
-		}
-	}
-	return nil
-}
-
-func tagText(s string) bool {
-	for _, r := range s {
-		switch {
-		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r > 127:
-		case strings.ContainsRune(" _.:/=+-@", r):
-		default:
-			return false
-		}
-	}
-	return true
-}
-
-// validHost reports whether h is a plausible DNS name or IPv4 address.
-// Ports go in the origin's HTTPPort/HTTPSPort, as on CloudFront.
-func validHost(h string) bool {
-	if h == "" || len(h) > 253 || strings.Contains(h, ":") {
-		return false
-	}
-	u, err := url.Parse("http://" + h)
-	if err != nil || u.Host != h || u.User != nil || u.Path != "" || u.RawQuery != "" {
-		return false
-	}
-	return !strings.ContainsAny(h, "/ _*")
 }
 
 const (

@@ -82,7 +82,7 @@ type largeResponse struct {
 // revalidated (with If-None-Match / If-Modified-Since) and served instead
 // of an origin failure or 5xx.
 func (e *Edge) fill(q *request, stale *entry) (fillResult, *largeResponse) {
-	ds, b := q.ds, q.b
+	ds := q.ds
 	seq := ds.pin(&e.clock)
 	kept := false // the pin passed to a cached object
 	defer func() {
@@ -93,19 +93,52 @@ func (e *Edge) fill(q *request, stale *entry) (fillResult, *largeResponse) {
 	if stale != nil && ds.dead(q.name, stale.seq) {
 		stale = nil
 	}
-	fail := func(err error) fillResult {
-		e.log.Warn("origin request failed", "distribution", q.d.ID, "target", q.target, "err", err)
-		if stale != nil {
-			return fillResult{ent: stale, xcache: xHit}
-		}
-		status, msg := originStatus(err)
-		return fillResult{status: status, msg: msg}
-	}
-
 	conditional := stale != nil && (stale.etag != "" || stale.lastMod != "")
+	resp, err := e.fetch(q, stale, conditional)
+	if err != nil {
+		return e.originFailed(q, stale, err), nil
+	}
+	now := e.now()
+	switch {
+	case resp.StatusCode == http.StatusNotModified && conditional:
+		var ent *entry
+		ent, kept = e.revalidate(q, seq, stale, resp, now)
+		return fillResult{ent: ent, xcache: xRefreshHit}, nil
+	case resp.StatusCode >= 500 && stale != nil:
+		drain(resp.Body)
+		e.log.Warn("origin error; serving the stale object", "distribution", q.d.ID, "target", q.target, "status", resp.StatusCode)
+		return fillResult{ent: stale, xcache: xHit}, nil
+	}
+	body, large, err := e.readBody(resp)
+	if err != nil {
+		return e.originFailed(q, stale, err), nil
+	}
+	if large != nil {
+		return fillResult{tooLarge: true}, large
+	}
+	var ent *entry
+	ent, kept = e.store(q, seq, resp, body, now)
+	return fillResult{ent: ent, xcache: xMiss}, nil
+}
+
+// originFailed is a fill's result when its origin request failed: the
+// stale object if there is one, else the edge's error for err.
+func (e *Edge) originFailed(q *request, stale *entry, err error) fillResult {
+	e.log.Warn("origin request failed", "distribution", q.d.ID, "target", q.target, "err", err)
+	if stale != nil {
+		return fillResult{ent: stale, xcache: xHit}
+	}
+	status, msg := originStatus(err)
+	return fillResult{status: status, msg: msg}
+}
+
+// fetch makes q's origin request, conditional on stale's validators when
+// conditional, and counts the origin's latency.
+func (e *Edge) fetch(q *request, stale *entry, conditional bool) (*http.Response, error) {
+	b := q.b
 	req, err := http.NewRequestWithContext(b.withTimeouts(e.ctx), q.method, originURL(b, q.target), nil)
 	if err != nil {
-		return fail(err), nil
+		return nil, err
 	}
 	b.forwardViewerHeaders(req, q.viewer)
 	setOriginAcceptEncoding(b, req.Header, q.gzip)
@@ -119,46 +152,61 @@ func (e *Edge) fill(q *request, stale *entry) (fillResult, *largeResponse) {
 	start := time.Now()
 	resp, err := e.transport.RoundTrip(req) // tries ConnectionAttempts times
 	if err != nil {
-		return fail(err), nil
+		return nil, err
 	}
-	ds.metrics.OriginLatency(time.Since(start))
-	now := e.now()
-	switch {
-	case resp.StatusCode == http.StatusNotModified && conditional:
-		drain(resp.Body)
-		h := stale.header.Clone()
-		for k, v := range cleanHeader(resp.Header) {
-			if k != "Content-Length" && k != "Content-Encoding" {
-				h[k] = v
-			}
+	q.ds.metrics.OriginLatency(time.Since(start))
+	return resp, nil
+}
+
+// revalidate makes the object of the origin's 304 to a conditional
+// request: stale's body under stale's headers updated by resp's, pinned
+// at seq. It caches it when it may be; kept says whether it did (the pin
+// passed to the cache).
+func (e *Edge) revalidate(q *request, seq uint64, stale *entry, resp *http.Response, now time.Time) (ent *entry, kept bool) {
+	drain(resp.Body)
+	h := stale.header.Clone()
+	for k, v := range cleanHeader(resp.Header) {
+		if k != "Content-Length" && k != "Content-Encoding" {
+			h[k] = v
 		}
-		if stale.gzipped {
-			markCompressed(h) // the origin's ETag is the uncompressed body's
-		}
-		ttl, ok := freshness(stale.status, h, b, e.errorTTL, now)
-		ent := newEntry(q, seq, stale.status, h, stale.body, now, ttl)
-		ent.gzipped = stale.gzipped
-		e.prepare(ent)
-		if ok {
-			kept = e.insert(q.key, ent)
-		}
-		return fillResult{ent: ent, xcache: xRefreshHit}, nil
-	case resp.StatusCode >= 500 && stale != nil:
-		drain(resp.Body)
-		e.log.Warn("origin error; serving the stale object", "distribution", q.d.ID, "target", q.target, "status", resp.StatusCode)
-		return fillResult{ent: stale, xcache: xHit}, nil
-	case resp.ContentLength > e.maxObject:
-		return fillResult{tooLarge: true}, &largeResponse{resp: resp}
+	}
+	if stale.gzipped {
+		markCompressed(h) // the origin's ETag is the uncompressed body's
+	}
+	ttl, ok := freshness(stale.status, h, q.b, e.errorTTL, now)
+	ent = newEntry(q, seq, stale.status, h, stale.body, now, ttl)
+	ent.gzipped = stale.gzipped
+	e.prepare(ent)
+	if ok {
+		kept = e.insert(q.key, ent)
+	}
+	return ent, kept
+}
+
+// readBody reads resp's body whole and closes it. A body larger than an
+// object may be comes back as a largeResponse instead, with what was read
+// of it, for the fill's leader to stream.
+func (e *Edge) readBody(resp *http.Response) ([]byte, *largeResponse, error) {
+	if resp.ContentLength > e.maxObject {
+		return nil, &largeResponse{resp: resp}, nil
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, e.maxObject+1))
 	if err != nil {
 		resp.Body.Close()
-		return fail(err), nil
+		return nil, nil, err
 	}
 	if int64(len(body)) > e.maxObject {
-		return fillResult{tooLarge: true}, &largeResponse{resp: resp, prefix: body}
+		return nil, &largeResponse{resp: resp, prefix: body}, nil
 	}
 	resp.Body.Close()
+	return body, nil, nil
+}
+
+// store makes the object of the origin's response resp with body, pinned
+// at seq (gzipped when the viewer asked for it and it is compressible),
+// and caches it when it may be and can be revalidated or is fresh a
+// while; kept says whether it did (the pin passed to the cache).
+func (e *Edge) store(q *request, seq uint64, resp *http.Response, body []byte, now time.Time) (ent *entry, kept bool) {
 	status := resp.StatusCode
 	if q.method == http.MethodOptions && status == http.StatusNoContent {
 		status = http.StatusOK // a preflight's usual answer: cached as a 200 would be
@@ -170,14 +218,14 @@ func (e *Edge) fill(q *request, stale *entry) (fillResult, *largeResponse) {
 		h = h.Clone()
 		markCompressed(h)
 	}
-	ttl, ok := freshness(status, h, b, e.errorTTL, now)
-	ent := newEntry(q, seq, resp.StatusCode, h, body, now, ttl)
+	ttl, ok := freshness(status, h, q.b, e.errorTTL, now)
+	ent = newEntry(q, seq, resp.StatusCode, h, body, now, ttl)
 	ent.gzipped = gzipped
 	e.prepare(ent)
 	if ok && (ttl > 0 || ent.etag != "" || ent.lastMod != "") {
 		kept = e.insert(q.key, ent)
 	}
-	return fillResult{ent: ent, xcache: xMiss}, nil
+	return ent, kept
 }
 
 // insert caches ent under key unless an invalidation has already made it
