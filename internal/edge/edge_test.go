@@ -720,13 +720,11 @@ func TestOriginTimeouts(t *testing.T) {
 		case <-r.Context().Done():
 		}
 	})
-	start := time.Now()
+	// The origin answers (an empty 200) only after 2s: a 504 shows the edge
+	// gave up first, whatever the machine's speed.
 	r := h.get("site.test", "/slow")
 	if r.status != http.StatusGatewayTimeout || r.xcache() != errX || !strings.Contains(r.body, "504 ERROR") {
 		t.Errorf("slow origin: %d %q", r.status, r.xcache())
-	}
-	if d := time.Since(start); d > time.Second {
-		t.Errorf("timed out after %v", d)
 	}
 	// A body that stalls half way.
 	o.setHandler(func(w http.ResponseWriter, r *http.Request) {
