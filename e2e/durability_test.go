@@ -19,6 +19,7 @@ import (
 
 	"github.com/openfront/openfront/internal/store/boltmigrate"
 	"github.com/openfront/openfront/internal/store/logstore"
+	"github.com/openfront/openfront/internal/testutil"
 )
 
 // TestCrashUnderLoad kills the server with SIGKILL while 16 clients create
@@ -196,7 +197,12 @@ func TestGracefulShutdown(t *testing.T) {
 			}
 		}()
 	}
-	time.Sleep(300 * time.Millisecond)
+	// SIGTERM in the middle of the load: once creates are being acknowledged.
+	testutil.Eventually(t, 30*time.Second, func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(acked) >= 20
+	}, "creates to be acknowledged before SIGTERM")
 	if err := s.stop(); err != nil {
 		t.Fatalf("exit after SIGTERM: %v\n%s", err, s.stderr)
 	}

@@ -19,6 +19,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudfront"
 	"github.com/aws/aws-sdk-go-v2/service/cloudfront/types"
+
+	"github.com/openfront/openfront/internal/testutil"
 )
 
 // The edge end to end: `openfront serve` as a process, distributions
@@ -912,7 +914,18 @@ func TestEdgeInvalidationOrdering(t *testing.T) {
 			}
 			time.Sleep(5 * time.Millisecond)
 		}
-		time.Sleep(30 * time.Millisecond) // requests after Completed
+		// Some viewer asks for a path the round named after Completed,
+		// before the next round changes the origin again.
+		testutil.Eventually(t, 10*time.Second, func() bool {
+			mu.Lock()
+			defer mu.Unlock()
+			for _, r := range results {
+				if r.start.After(completedAt[i]) && invalidationCovers(round.paths, r.path) {
+					return true
+				}
+			}
+			return false
+		}, fmt.Sprintf("a request covered by round %d after it completed", i))
 	}
 	halt()
 

@@ -56,6 +56,8 @@ func stillInProgress(t *testing.T, cp *fleetProc, c *cloudfront.Client, id, edge
 			t.Fatalf("admin view of %s: %s not pending: %+v", id, edge, adm)
 		}
 		checks++
+		// A negative (the invalidation does not complete while the edge
+		// is away) is watched over a span of time: only a pause shows it.
 		time.Sleep(250 * time.Millisecond)
 	}
 	if checks == 0 {
@@ -218,6 +220,8 @@ func TestFleetStoppedEdgeWithinTimeout(t *testing.T) {
 	id := fleetInvalidate(t, c, fleetDist, "while-paused", "/paused")
 	// Longer than edge-b's max staleness, far less than the edge timeout.
 	stillInProgress(t, cp, c, id, "edge-b")
+	// Not an ordering: the lapse itself is the scenario (edge-b stopped
+	// for longer than its max staleness), so it is a span of time.
 	time.Sleep(time.Second)
 	b.resume()
 	saw503 := neverOldThenNew(t, b, fleetHost, "/paused", old, fresh)
@@ -396,7 +400,9 @@ func TestFleetControlPlaneRestart(t *testing.T) {
 	stillInProgress(t, cp, c, x, "edge-c")
 	waitEdgeServes(t, a, fleetHost, "/app.js", o.body("/app.js", 2))
 	waitEdgeServes(t, b, fleetHost, "/app.js", o.body("/app.js", 2))
-	// The registry is saved every second: let it catch the acks.
+	// The registry is saved every second: let it catch the acks. Nothing
+	// outside the control plane shows a save happened (the registry is in
+	// its log store), so this waits out the save period.
 	time.Sleep(1500 * time.Millisecond)
 	before := fleetOf(t, cp)
 
@@ -502,7 +508,8 @@ func TestFleetDistributionUpdate(t *testing.T) {
 		if *g.Distribution.Status != "InProgress" {
 			t.Fatalf("Status %s while edge-b, in the registry, has not applied the change", *g.Distribution.Status)
 		}
-		time.Sleep(250 * time.Millisecond)
+		time.Sleep(250 * time.Millisecond) // a negative watched over a span of time
+
 	}
 	waitEdgeServes(t, a, host, "/two", two.body("/two", 1))
 	b.restart()

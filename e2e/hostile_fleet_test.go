@@ -305,7 +305,7 @@ func TestHostileFleetKilledEdgeRestartsSameName(t *testing.T) {
 		if checks == 3 {
 			break
 		}
-		time.Sleep(250 * time.Millisecond)
+		time.Sleep(250 * time.Millisecond) // a negative watched over a span of time
 	}
 	if checks == 0 {
 		if reason, gone := v.removedFor(ghost); ghost == "" || !gone || !strings.Contains(reason, "replaced") {

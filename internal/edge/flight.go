@@ -17,8 +17,9 @@ type flightGroup struct {
 
 // flight is one fill in progress.
 type flight struct {
-	done chan struct{} // closed when res is set
-	res  fillResult
+	done    chan struct{} // closed when res is set
+	res     fillResult
+	waiters int // guarded by flightGroup.mu: callers sharing this fill; tests count them
 }
 
 // do runs fn once for key among the callers that arrive while it runs and
@@ -32,6 +33,7 @@ func (g *flightGroup) do(ctx context.Context, key string, fn func() fillResult) 
 		g.m = map[string]*flight{}
 	}
 	if f, ok := g.m[key]; ok {
+		f.waiters++
 		g.mu.Unlock()
 		select {
 		case <-f.done:

@@ -334,7 +334,9 @@ func TestViewerListenerStreams(t *testing.T) {
 func TestViewerListenerCancelsOnDisconnect(t *testing.T) {
 	o := newOrigin(t)
 	gone := make(chan struct{})
+	arrived := testutil.NewReached()
 	o.setHandler(func(w http.ResponseWriter, r *http.Request) {
+		arrived.Mark()
 		select {
 		case <-r.Context().Done():
 			close(gone)
@@ -350,7 +352,7 @@ func TestViewerListenerCancelsOnDisconnect(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, _ = io.WriteString(c, "POST /slow HTTP/1.1\r\nHost: site.test\r\nContent-Length: 0\r\n\r\n")
-	time.Sleep(200 * time.Millisecond)
+	arrived.Wait(t, 10*time.Second, "the request to reach the origin")
 	c.Close()
 	select {
 	case <-gone:
@@ -425,9 +427,10 @@ func TestViewerListenerFresh(t *testing.T) {
 func TestViewerListenerShutdownDrains(t *testing.T) {
 	o := newOrigin(t)
 	started := make(chan struct{})
+	release := make(chan struct{})
 	o.setHandler(func(w http.ResponseWriter, r *http.Request) {
 		close(started)
-		time.Sleep(500 * time.Millisecond)
+		<-release
 		_, _ = io.WriteString(w, "done")
 	})
 	h := newHarness(t, Config{}, dist("E1", o, "site.test"))
@@ -435,9 +438,26 @@ func TestViewerListenerShutdownDrains(t *testing.T) {
 	got := make(chan wireAnswer, 1)
 	go func() { got <- rawRoundTrip(t, addr, "GET /slow HTTP/1.1\r\nHost: site.test\r\n\r\n") }()
 	<-started
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := s.Shutdown(ctx); err != nil {
+	shut := make(chan error, 1)
+	go func() { shut <- s.Shutdown(ctx) }()
+	// Shutdown has begun once the listener refuses connections; it must
+	// not return while the request is in flight.
+	testutil.Eventually(t, 10*time.Second, func() bool {
+		c, err := net.Dial("tcp", addr)
+		if err == nil {
+			c.Close()
+		}
+		return err != nil
+	}, "Shutdown to close the listener")
+	select {
+	case err := <-shut:
+		t.Fatalf("Shutdown returned (%v) with a request in flight", err)
+	default:
+	}
+	close(release)
+	if err := <-shut; err != nil {
 		t.Fatalf("Shutdown: %v", err)
 	}
 	select {
@@ -548,7 +568,11 @@ func TestViewerListenerPassthroughTruncated(t *testing.T) {
 		}
 		_, _ = io.WriteString(w, "partial")
 		w.(http.Flusher).Flush()
-		time.Sleep(50 * time.Millisecond)
+		// Not an ordering the test relies on (a cut before the header
+		// passes too): a pause lets the edge read "partial" before the
+		// connection ends, so the truncated-body path is the one usually
+		// taken. Nothing observable says the edge has read it.
+		time.Sleep(20 * time.Millisecond)
 		panic(http.ErrAbortHandler) // the origin's connection ends mid-body
 	})
 	d := dist("E1", o, "site.test")
@@ -580,8 +604,9 @@ func TestViewerListenerPassthroughTruncated(t *testing.T) {
 // answer: the next request goes on a new one.
 func TestViewerListenerRequestOutlivesBridge(t *testing.T) {
 	o := newOrigin(t)
-	var bad atomic.Int32
+	var bad, finished atomic.Int32
 	o.setHandler(func(w http.ResponseWriter, r *http.Request) {
+		defer finished.Add(1)
 		w.Header().Set("Content-Length", "5")
 		_, _ = io.WriteString(w, "early")
 		w.(http.Flusher).Flush()
@@ -631,7 +656,9 @@ func TestViewerListenerRequestOutlivesBridge(t *testing.T) {
 			c.Close()
 		}
 	}
-	time.Sleep(200 * time.Millisecond)
+	// The origin reads each body after it answered: wait until it has
+	// read all four.
+	testutil.Eventually(t, 20*time.Second, func() bool { return finished.Load() == 4 }, "the origin to read the four bodies")
 	if bad.Load() > 0 {
 		t.Fatal("the origin got another request's body bytes")
 	}
@@ -651,11 +678,7 @@ func TestViewerListenerLogsNoRequestBytes(t *testing.T) {
 	}
 	// The log line comes after the answer: wait for it, else the check
 	// below would pass whatever the server logs.
-	for deadline := time.Now().Add(5 * time.Second); buf.String() == ""; time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("the malformed request was not logged")
-		}
-	}
+	testutil.Eventually(t, 10*time.Second, func() bool { return buf.String() != "" }, "the malformed request to be logged")
 	if strings.Contains(buf.String(), "SECRETKEY") {
 		t.Fatalf("request bytes in the log: %s", buf.String())
 	}

@@ -2,6 +2,7 @@ package fastserve
 
 import (
 	"bufio"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -12,6 +13,8 @@ import (
 	"time"
 
 	"github.com/valyala/fasthttp"
+
+	"github.com/openfront/openfront/internal/testutil"
 )
 
 // Finished is told of every answer once, with the bytes the client
@@ -101,16 +104,11 @@ func TestFinishedCountsBytes(t *testing.T) {
 		}
 		c.Close()
 		// Wait for the report (a streamed body's comes after the bytes).
-		deadline := time.Now().Add(10 * time.Second)
-		for {
+		testutil.Eventually(t, 10*time.Second, func() bool {
 			mu.Lock()
-			n := len(got)
-			mu.Unlock()
-			if n > i || time.Now().After(deadline) {
-				break
-			}
-			time.Sleep(time.Millisecond)
-		}
+			defer mu.Unlock()
+			return len(got) > i
+		}, fmt.Sprintf("the report of request %d (%q)", i, rq.raw))
 		mu.Lock()
 		if len(got) != i+1 {
 			mu.Unlock()
@@ -161,21 +159,15 @@ func TestRefusedRequestsLogged(t *testing.T) {
 		io.ReadAll(c)
 		c.Close()
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	var got string
+	testutil.Eventually(t, 10*time.Second, func() bool {
 		mu.Lock()
-		got := buf.String()
+		got = buf.String()
 		mu.Unlock()
-		if strings.Contains(got, "malformed Host header") && strings.Contains(got, "before it could be read") && strings.Contains(got, "status=431") {
-			if strings.Contains(got, "secret") {
-				t.Fatalf("request bytes logged: %s", got)
-			}
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("log: %s", got)
-		}
-		time.Sleep(5 * time.Millisecond)
+		return strings.Contains(got, "malformed Host header") && strings.Contains(got, "before it could be read") && strings.Contains(got, "status=431")
+	}, "the three warnings in the log")
+	if strings.Contains(got, "secret") {
+		t.Fatalf("request bytes logged: %s", got)
 	}
 }
 

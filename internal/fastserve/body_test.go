@@ -20,6 +20,9 @@ func TestWriteTimeoutIsPerWrite(t *testing.T) {
 		w.Header().Set("Content-Type", "text/event-stream")
 		for i := range 2 {
 			if i > 0 {
+				// The quiet spell is the behaviour under test: longer
+				// than the real socket deadline, so only a real pause
+				// shows it (synctest's clock does not move deadlines).
 				time.Sleep(3 * timeout) // quiet: no write is waiting
 			}
 			io.WriteString(w, "data: event\n\n")

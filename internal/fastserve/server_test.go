@@ -129,12 +129,13 @@ func TestFlushStreamsEachEvent(t *testing.T) {
 // streams they end to finish.
 func TestShutdownRunsHooksAndWaits(t *testing.T) {
 	stop := make(chan struct{})
+	finish := make(chan struct{})
 	ended := make(chan struct{})
 	s := New(Config{Logger: slog.New(slog.DiscardHandler), Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, "data: hello\n\n")
 		w.(http.Flusher).Flush()
 		<-stop
-		time.Sleep(100 * time.Millisecond)
+		<-finish // the stream ends when the test says, after the hook ran
 		io.WriteString(w, "data: bye\n\n")
 		close(ended)
 	})})
@@ -149,9 +150,24 @@ func TestShutdownRunsHooksAndWaits(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := s.Shutdown(ctx); err != nil {
+	shut := make(chan error, 1)
+	go func() { shut <- s.Shutdown(ctx) }()
+	select {
+	case <-stop: // the hook ran
+	case <-time.After(10 * time.Second):
+		t.Fatal("Shutdown did not run the hook")
+	}
+	// A negative: Shutdown must not return while the stream goes on. Only
+	// a pause can show it; a Shutdown that does not wait returns within it.
+	select {
+	case err := <-shut:
+		t.Fatalf("Shutdown returned (%v) before the stream ended", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	close(finish)
+	if err := <-shut; err != nil {
 		t.Fatalf("Shutdown: %v", err)
 	}
 	select {
@@ -230,8 +246,12 @@ func TestBodyTooLargeSentWholeGetsTheAnswer(t *testing.T) {
 // nothing is logged above Debug, as net/http logs nothing.
 func TestClientLeavingStreamLogsNoWarning(t *testing.T) {
 	var logs testutil.SyncBuffer
-	addr, _ := start(t, Config{Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo})),
+	var left atomic.Int32 // streams that saw their client leave
+	addr, s := start(t, Config{Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo})),
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/s" {
+				defer left.Add(1)
+			}
 			w.Header().Set("Content-Type", "text/event-stream")
 			for i := 0; ; i++ {
 				if _, err := fmt.Fprintf(w, "data: %d\n\n", i); err != nil {
@@ -264,11 +284,14 @@ func TestClientLeavingStreamLogsNoWarning(t *testing.T) {
 	defer c.Close()
 	fmt.Fprintf(c, "GARBAGE\r\n\r\n")
 	io.ReadAll(c)
-	deadline := time.Now().Add(10 * time.Second)
-	for !strings.Contains(logs.String(), "level=WARN") && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
+	testutil.Eventually(t, 10*time.Second, func() bool { return left.Load() == 3 }, "the three streams to see their client leave")
+	// Shutdown returns once every connection is done with, so whatever
+	// the server logs about them has been logged.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := s.Shutdown(ctx); err != nil {
+		t.Fatalf("Shutdown: %v", err)
 	}
-	time.Sleep(100 * time.Millisecond) // the streams' ends are logged by then too
 	got := logs.String()
 	if n := strings.Count(got, "level=WARN"); n != 1 || strings.Contains(got, "closed pipe") || strings.Contains(got, "context canceled") {
 		t.Fatalf("want one warning (the malformed request's), got:\n%s", got)

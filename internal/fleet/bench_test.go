@@ -9,6 +9,7 @@ import (
 
 	"github.com/openfront/openfront/internal/fleet"
 	"github.com/openfront/openfront/internal/store/memory"
+	"github.com/openfront/openfront/internal/testutil"
 )
 
 // BenchmarkPublish is the hub's own cost of logging an event (memory
@@ -58,9 +59,7 @@ func BenchmarkFanout(b *testing.B) {
 				es = append(es, startFollower(b, r.srv.URL, fmt.Sprint("edge-", n), time.Hour))
 			}
 			for _, e := range es {
-				for !e.f.Fresh() {
-					time.Sleep(time.Millisecond)
-				}
+				testutil.Eventually(b, 15*time.Second, e.f.Fresh, "every follower fresh")
 			}
 			i := inv("I", "/x")
 			ctx := context.Background()

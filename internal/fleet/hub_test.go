@@ -178,7 +178,8 @@ func TestAcknowledgingEdgeStays(t *testing.T) {
 	}
 	pos := publish(t, r.hub, "I1")
 	waitAcked(t, r.hub, "live", pos)
-	// Several edge timeouts later, still in the registry.
+	// Several edge timeouts later, still in the registry: a negative (the
+	// edge is never removed), so it is watched for a span of time.
 	deadline := time.Now().Add(5 * time.Second)
 	for time.Now().Before(deadline) {
 		if _, ok := edgeOf(r.hub.Status(), "live"); !ok {

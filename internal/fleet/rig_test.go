@@ -24,6 +24,7 @@ import (
 	"github.com/openfront/openfront/internal/fleet"
 	"github.com/openfront/openfront/internal/invalidation"
 	"github.com/openfront/openfront/internal/store/memory"
+	"github.com/openfront/openfront/internal/testutil"
 )
 
 const distID = "EUNITDIST00001"
@@ -134,16 +135,10 @@ func edgeOf(s fleet.Status, name string) (fleet.EdgeStatus, bool) {
 	return fleet.EdgeStatus{}, false
 }
 
-// eventually polls cond every 10ms for up to 15 seconds.
+// eventually waits up to 15 seconds for cond (testutil.Eventually).
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("never %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testutil.Eventually(t, 15*time.Second, cond, what)
 }
 
 // sseEvent is one event of a stream.

@@ -1,5 +1,7 @@
 // Package testutil holds small helpers shared by the tests of several
-// packages. It is imported by tests only.
+// packages. It is imported by tests only. Tests wait with Eventually or
+// Reached on the condition they need, never with a sleep that orders
+// events, and assert the order of events, never a wall-clock duration.
 package testutil
 
 import (

@@ -113,18 +113,17 @@ func TestWriteFailureRecovers(t *testing.T) {
 
 			setFault(s, nil)
 			var c2 invalidation.Invalidation
-			deadline := time.Now().Add(10 * time.Second)
-			for {
+			testutil.Eventually(t, 10*time.Second, func() bool {
 				got, created, err := s.Create(bg, newInv("E1", "c", "/c"), allowAll)
 				if err == nil && created {
 					c2 = got
-					break
+					return true
 				}
-				if !errors.Is(err, invalidation.ErrUnavailable) || time.Now().After(deadline) {
+				if !errors.Is(err, invalidation.ErrUnavailable) {
 					t.Fatalf("Create after the disk has room again = %v, %v", created, err)
 				}
-				time.Sleep(10 * time.Millisecond)
-			}
+				return false
+			}, "Create to succeed after the disk has room again")
 			b := create(t, s, newInv("E1", "b", "/b/*")) // not kept from the failed write: new
 			if err := s.Complete(bg, "E1", a.ID, time.Now()); err != nil {
 				t.Fatal(err)
@@ -163,17 +162,10 @@ func TestOpenWriteFailure(t *testing.T) {
 		t.Fatalf("Create = %v, want ENOSPC", err)
 	}
 	setFault(s, nil)
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	testutil.Eventually(t, 10*time.Second, func() bool {
 		_, _, err := s.Create(bg, newInv("E1", "a", "/a"), allowAll)
-		if err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal(err)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return err == nil
+	}, "Create to succeed after the fault is gone")
 }
 
 // TestSmallDisk, on a real full filesystem (a 1 MiB tmpfs): the store
@@ -219,13 +211,7 @@ func TestSmallDisk(t *testing.T) {
 	if err := os.Remove(filler); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for createOne() != nil {
-		if time.Now().After(deadline) {
-			t.Fatal("writes still refused 10 s after space was freed")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testutil.Eventually(t, 10*time.Second, func() bool { return createOne() == nil }, "writes to be accepted after space was freed")
 	for range 10 {
 		if err := createOne(); err != nil {
 			t.Fatal(err)
@@ -296,18 +282,13 @@ func TestCompactionDirSyncFailure(t *testing.T) {
 		t.Fatalf("%d invalidations shown, %d acknowledged:\n%s", n, len(acked), want[max(0, len(want)-300):])
 	}
 	setFault(s, nil)
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	testutil.Eventually(t, 10*time.Second, func() bool {
 		got, _, err := s.Create(bg, newInv("E1", "after", "/after"), allowAll)
 		if err == nil {
 			acked = append(acked, got.ID)
-			break
 		}
-		if time.Now().After(deadline) {
-			t.Fatal(err)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return err == nil
+	}, "Create to succeed after the fault is gone")
 	s.Close()
 	s = open(t, dir)
 	for _, id := range acked {

@@ -826,17 +826,16 @@ func TestCompletionWaitsForFrame(t *testing.T) {
 		s.mu.Unlock()
 		res := make(chan error, 1)
 		go func() { res <- s.Complete(bg, "E1", id, time.Date(2026, 11, 26, 5, 0, 0, 0, time.UTC)) }()
-		for {
+		testutil.Eventually(t, 10*time.Second, func() bool {
 			s.mu.Lock()
+			defer s.mu.Unlock()
 			_, r, _ := s.lookup("E1", id)
-			done := r.done
-			s.mu.Unlock()
-			if done {
-				break
-			}
-			time.Sleep(time.Millisecond)
-		}
-		time.Sleep(20 * time.Millisecond) // give a wrong flusher time to write it
+			return r.done
+		}, "the completion record in memory")
+		// A negative (nothing is written while no frame is due): only a
+		// pause can show it. A flusher that wrongly writes the record
+		// does so as soon as it is kicked, well within this pause.
+		time.Sleep(20 * time.Millisecond)
 		select {
 		case err := <-res:
 			t.Fatalf("Complete returned (%v) before any frame was due", err)
