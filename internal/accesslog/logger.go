@@ -492,10 +492,9 @@ func (f *file) write(line []byte) error {
 			f.bw = bufio.NewWriterSize(f.f, 64<<10)
 			// klauspost/compress's fastest level: the writer must keep
 			// up with the hits of every core. It compresses lines as
-			// well as the standard library's BestSpeed (about 7 to 1 with
-			// random request ids) in half the time (0.8 against 1.5 µs
-			// a line), and the default level's 2.5 µs would be more
-			// than a hit costs.
+			// well as the standard library's BestSpeed in about half
+			// the time, and the default level would cost more than a
+			// hit (docs/architecture.md, "Access logs").
 			f.gz, _ = gzip.NewWriterLevel(f.bw, gzip.BestSpeed)
 		} else {
 			f.gz.Reset(f.bw)
