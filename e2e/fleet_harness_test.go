@@ -353,6 +353,7 @@ type fleetStatus struct {
 		Connected bool      `json:"connected"`
 		LastSeen  time.Time `json:"last_seen"`
 		Applied   uint64    `json:"applied_position"`
+		Saved     uint64    `json:"saved_position"`
 		Lag       uint64    `json:"lag"`
 	} `json:"edges"`
 	Removed []struct {

@@ -400,10 +400,18 @@ func TestFleetControlPlaneRestart(t *testing.T) {
 	stillInProgress(t, cp, c, x, "edge-c")
 	waitEdgeServes(t, a, fleetHost, "/app.js", o.body("/app.js", 2))
 	waitEdgeServes(t, b, fleetHost, "/app.js", o.body("/app.js", 2))
-	// The registry is saved every second: let it catch the acks. Nothing
-	// outside the control plane shows a save happened (the registry is in
-	// its log store), so this waits out the save period.
-	time.Sleep(1500 * time.Millisecond)
+	// The registry is saved every second: wait until the saved positions
+	// of the live edges are the ones they acknowledged, at the head.
+	fleetWaitFor(t, 30*time.Second, "the registry saved edge-a's and edge-b's acknowledgements", func() (bool, string) {
+		s := fleetOf(t, cp)
+		n := 0
+		for _, e := range s.Edges {
+			if (e.Name == "edge-a" || e.Name == "edge-b") && e.Applied == s.Head && e.Saved == e.Applied {
+				n++
+			}
+		}
+		return n == 2, fmt.Sprintf("%+v", s)
+	})
 	before := fleetOf(t, cp)
 
 	cp.kill()

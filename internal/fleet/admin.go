@@ -40,6 +40,9 @@ type EdgeStatus struct {
 	// name#instance); work waits for it until it is surely stale.
 	Replaced bool   `json:"replaced,omitempty"`
 	Applied  uint64 `json:"applied_position"`
+	// Saved is Applied as the store last saved it: where a restarted
+	// control plane finds the edge.
+	Saved uint64 `json:"saved_position"`
 	// Lag is how many logged events the edge has yet to apply.
 	Lag uint64 `json:"lag"`
 }
@@ -61,7 +64,7 @@ func (h *Hub) Status() Status {
 	}
 	for key, e := range h.edges {
 		s.Edges = append(s.Edges, EdgeStatus{Name: key, Replaced: e.Replaced, Addr: e.Addr, Connected: e.connected > 0, LastSeen: e.LastSeen,
-			Joined: e.Joined, InProcess: e.InProcess, Applied: e.Applied, Lag: h.head - min(e.Applied, h.head)})
+			Joined: e.Joined, InProcess: e.InProcess, Applied: e.Applied, Saved: e.saved, Lag: h.head - min(e.Applied, h.head)})
 	}
 	slices.SortFunc(s.Edges, func(a, b EdgeStatus) int {
 		if a.Name < b.Name {

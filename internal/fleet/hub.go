@@ -118,6 +118,7 @@ func NewHub(ctx context.Context, c HubConfig) (*Hub, error) {
 		}
 		// Its timeout counts from now: it had no chance to reconnect yet.
 		e.LastSeen = start
+		e.saved = e.Applied
 		e.kick = make(chan struct{})
 		h.edges[name] = &e
 		switch {

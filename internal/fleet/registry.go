@@ -29,6 +29,7 @@ type edgeState struct {
 	// under its replacedKey, until it is surely no longer serving from its
 	// cache. See Hub.connect.
 	Replaced  bool          `json:"replaced,omitempty"`
+	saved     uint64        // Applied as the store last saved it
 	connected int           // open streams
 	kick      chan struct{} // closed (by kickLocked) when the edge's streams must end
 	kicked    bool
@@ -264,15 +265,24 @@ func (h *Hub) save() {
 	}
 	h.dirty = false
 	recs := map[string][]byte{}
+	applied := map[string]uint64{}
 	for name, e := range h.edges {
 		data, _ := json.Marshal(e)
 		recs[name] = data
+		applied[name] = e.Applied
 	}
 	h.mu.Unlock()
-	if err := h.store.SaveEdges(context.Background(), recs); err != nil {
+	err := h.store.SaveEdges(context.Background(), recs)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if err != nil {
 		h.log.Error("saving the edge registry", "err", err)
-		h.mu.Lock()
 		h.dirty = true
-		h.mu.Unlock()
+		return
+	}
+	for name, pos := range applied {
+		if e := h.edges[name]; e != nil {
+			e.saved = pos
+		}
 	}
 }
