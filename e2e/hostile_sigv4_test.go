@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bufio"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -30,28 +29,6 @@ func startAuthServer(t *testing.T) *server {
 	})
 }
 
-// procKB reads a field of /proc/<pid>/status in kB (VmRSS, VmHWM).
-func procKB(t *testing.T, pid int, field string) int64 {
-	t.Helper()
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		t.Skipf("no /proc: %v", err)
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), field+":"); ok {
-			n, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-			if err != nil {
-				t.Fatalf("%s: %q", field, v)
-			}
-			return n
-		}
-	}
-	t.Fatalf("no %s in /proc/%d/status", field, pid)
-	return 0
-}
-
 // peakGrowth runs f and returns by how many bytes the server's peak RSS
 // (VmHWM, reset first where the kernel allows) went over its RSS before.
 func peakGrowth(t *testing.T, s *server, f func()) int64 {
@@ -59,9 +36,9 @@ func peakGrowth(t *testing.T, s *server, f func()) int64 {
 	pid := s.cmd.Process.Pid
 	// "5" resets the peak to the current RSS (Linux 4.0 and later).
 	_ = os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", pid), []byte("5"), 0)
-	before := procKB(t, pid, "VmRSS")
+	before := procStatus(t, pid, "VmRSS")
 	f()
-	return (procKB(t, pid, "VmHWM") - before) << 10
+	return procStatus(t, pid, "VmHWM") - before
 }
 
 // The amplification: a valid access key id, no secret; SignedHeaders
