@@ -8,6 +8,8 @@ package distribution
 import (
 	"net/url"
 	"time"
+
+	"github.com/openfront/openfront/internal/resource"
 )
 
 // Status values CloudFront reports for a distribution.
@@ -40,6 +42,11 @@ type Distribution struct {
 	// the fleet's events, so that edges know which ones a changed file
 	// replaces.
 	FromFile bool `json:"from_file,omitempty"`
+	// Refs are the resources the configuration names (policies, origin
+	// access controls), as the service derives them from Config: a store
+	// refuses a distribution naming one that does not exist, and the
+	// deletion of one a distribution names.
+	Refs []resource.Ref `json:"refs,omitempty"`
 
 	// Origin and Aliases are kept for callers that predate Config: the
 	// default behavior's origin as a URL, and Config.Aliases.
@@ -96,6 +103,9 @@ type Origin struct {
 	ConnectionTimeout  time.Duration `json:"connect_timeout,omitempty"`
 	ReadTimeout        time.Duration `json:"read_timeout,omitempty"`
 	KeepaliveTimeout   time.Duration `json:"keepalive_timeout,omitempty"`
+	// OriginAccessControlID names the origin access control whose
+	// signing edges apply to requests to this origin ("" for none).
+	OriginAccessControlID string `json:"oac,omitempty"`
 }
 
 // OriginGroup is a primary origin with failover members, which a cache
@@ -154,6 +164,10 @@ type CacheBehavior struct {
 	ForwardCookies   string   `json:"cookies,omitempty"` // none, all, whitelist
 	CookieNames      []string `json:"cookie_names,omitempty"`
 	CachePolicyID    string   `json:"cache_policy,omitempty"`
+	// OriginRequestPolicyID and ResponseHeadersPolicyID name the
+	// behavior's policies ("" for none).
+	OriginRequestPolicyID   string `json:"origin_request_policy,omitempty"`
+	ResponseHeadersPolicyID string `json:"response_headers_policy,omitempty"`
 }
 
 // ErrorResponse is a CustomErrorResponse.

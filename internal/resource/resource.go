@@ -1,0 +1,116 @@
+// Package resource holds the API's configuration resources that live beside
+// distributions and that distributions refer to by Id: cache, origin
+// request and response headers policies, origin access controls and
+// origin access identities (and, later, functions and key groups). Each is
+// a named, versioned document with an ETag. The package knows the rules
+// every kind shares (unique names, If-Match, references and "in use") and
+// the storage interface that enforces them; what a kind's configuration
+// means is its own package's business (internal/policy, ...), and its
+// document travels here as opaque bytes.
+package resource
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"time"
+)
+
+// Kind names a kind of resource.
+type Kind string
+
+// The kinds of resources.
+const (
+	CachePolicy           Kind = "cache-policy"
+	OriginRequestPolicy   Kind = "origin-request-policy"
+	ResponseHeadersPolicy Kind = "response-headers-policy"
+	OriginAccessControl   Kind = "origin-access-control"
+	OriginAccessIdentity  Kind = "origin-access-identity"
+)
+
+// Resource is one stored resource.
+type Resource struct {
+	Kind Kind   `json:"kind"`
+	ID   string `json:"id"`
+	// Name is unique among the resources of a kind (for origin access
+	// identities it is the CallerReference).
+	Name string `json:"name"`
+	// ETag is the version of the configuration, new on every change.
+	ETag         string    `json:"etag"`
+	LastModified time.Time `json:"modified"`
+	// Managed marks the resources AWS defines (the managed policies):
+	// the API may not change or delete them.
+	Managed bool `json:"managed,omitempty"`
+	// Config is the kind's typed configuration as its package encodes it
+	// (what edges act on); Raw is the configuration document as the
+	// protocol layer sends it back. Both are opaque here.
+	Config []byte `json:"config,omitempty"`
+	Raw    []byte `json:"raw,omitempty"`
+	// Refs are the resources this one refers to; a store refuses to
+	// delete a resource something refers to.
+	Refs []Ref `json:"refs,omitempty"`
+}
+
+// Ref names a resource by kind and Id.
+type Ref struct {
+	Kind Kind   `json:"kind"`
+	ID   string `json:"id"`
+}
+
+// Clone returns a deep copy of r, so that a store and its callers never
+// share byte slices.
+func (r Resource) Clone() Resource {
+	r.Config = slices.Clone(r.Config)
+	r.Raw = slices.Clone(r.Raw)
+	r.Refs = slices.Clone(r.Refs)
+	return r
+}
+
+// Errors a Store returns; a store wraps none of them.
+var (
+	// ErrNotFound: no resource of that kind has that Id.
+	ErrNotFound = errors.New("resource: not found")
+	// ErrNameTaken: another resource of the kind has that Name.
+	ErrNameTaken = errors.New("resource: name taken")
+	// ErrIDTaken: a resource of the kind already has that Id.
+	ErrIDTaken = errors.New("resource: id taken")
+	// ErrInUse: a distribution or another resource refers to it.
+	ErrInUse = errors.New("resource: in use")
+)
+
+// MissingRefError is returned when a write names a resource (in Refs, or
+// a distribution's) that does not exist.
+type MissingRefError struct{ Ref Ref }
+
+func (e *MissingRefError) Error() string {
+	return "resource: " + string(e.Ref.Kind) + " " + e.Ref.ID + " does not exist"
+}
+
+// Store keeps resources durably and enforces, in the write itself, the
+// rules a shared database can enforce with constraints and transactions:
+// unique Ids and names per kind, references to existing resources, no
+// deleting what is referred to, and compare-and-swap updates. Every write
+// is on stable storage when it returns nil. Implementations live under
+// internal/store; storetest.RunResources is their conformance suite. A
+// store that also keeps distributions counts their Refs as references.
+type Store interface {
+	// CreateResource stores r. When another resource of r.Kind has r.Name
+	// it writes nothing and returns that one with ErrNameTaken; when one
+	// has r.ID, ErrIDTaken; when one of r.Refs does not exist, a
+	// *MissingRefError.
+	CreateResource(ctx context.Context, r Resource) (existing Resource, err error)
+	// UpdateResource calls change with a copy of the stored resource,
+	// inside the write, and stores what change leaves in it (Kind and ID
+	// cannot change). An error from change is returned and nothing is
+	// written; ErrNotFound, ErrNameTaken and *MissingRefError as for
+	// CreateResource.
+	UpdateResource(ctx context.Context, kind Kind, id string, change func(r *Resource) error) (Resource, error)
+	// DeleteResource calls check with the stored resource, inside the
+	// write, and deletes it unless check fails (its error is returned) or
+	// something refers to it (ErrInUse). ErrNotFound for an unknown one.
+	DeleteResource(ctx context.Context, kind Kind, id string, check func(r Resource) error) error
+	// GetResource returns one resource, or ErrNotFound.
+	GetResource(ctx context.Context, kind Kind, id string) (Resource, error)
+	// Resources returns every resource of kind, ordered by Id.
+	Resources(ctx context.Context, kind Kind) ([]Resource, error)
+}
