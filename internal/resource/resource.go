@@ -114,3 +114,14 @@ type Store interface {
 	// Resources returns every resource of kind, ordered by Id.
 	Resources(ctx context.Context, kind Kind) ([]Resource, error)
 }
+
+// Publisher brings resource changes to every edge (the fleet's hub
+// implements it by logging them). Publishing a version twice is harmless:
+// a resumed service publishes every resource again.
+type Publisher interface {
+	// PublishResource makes r (a new resource, or a new version of one)
+	// known to edges; it returns once the change is durably logged.
+	PublishResource(ctx context.Context, r Resource) error
+	// RemoveResource makes edges forget a deleted resource.
+	RemoveResource(ctx context.Context, kind Kind, id string) error
+}
