@@ -2,9 +2,9 @@
 """Generate internal/cloudfront/xmlmodel/model.json from botocore's CloudFront model.
 
 The output is a trimmed copy of the 2020-05-31 service model holding every
-shape reachable from the distribution API's documents (DistributionConfig,
-Distribution, DistributionSummary/DistributionList, DistributionConfigWithTags,
-Tags, TagKeys). For each shape it keeps only what the XML codec needs:
+shape reachable from the API's documents (ROOTS: distributions, policies,
+origin access controls and identities), and every error code with its HTTP
+status. For each shape it keeps only what the XML codec needs:
 
   structure: ordered members, each with its XML element name (locationName if
              the member sets one, else the member name) and target shape,
@@ -43,8 +43,24 @@ ROOTS = [
     "DistributionConfigWithTags",
     "Tags",
     "TagKeys",
+    "DistributionIdList",
+    "CachePolicyConfig",
+    "CachePolicy",
+    "CachePolicyList",
+    "OriginRequestPolicyConfig",
+    "OriginRequestPolicy",
+    "OriginRequestPolicyList",
+    "ResponseHeadersPolicyConfig",
+    "ResponseHeadersPolicy",
+    "ResponseHeadersPolicyList",
+    "OriginAccessControlConfig",
+    "OriginAccessControl",
+    "OriginAccessControlList",
+    "CloudFrontOriginAccessIdentityConfig",
+    "CloudFrontOriginAccessIdentity",
+    "CloudFrontOriginAccessIdentityList",
 ]
-SCALARS = {"string", "integer", "long", "boolean", "timestamp"}
+SCALARS = {"string", "integer", "long", "boolean", "timestamp", "double"}
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT_DIR = os.path.join(HERE, "..", "internal", "cloudfront", "xmlmodel")
@@ -101,7 +117,18 @@ def trim(model):
         "generator": "tools/genmodel.py",
         "roots": ROOTS,
         "shapes": dict(sorted(out.items())),
+        "errors": errors(model),
     }
+
+
+def errors(model):
+    """Every error shape's code and HTTP status, from the model's traits."""
+    out = {}
+    for name, src in model["shapes"].items():
+        if src.get("exception"):
+            code = src.get("error", {}).get("code", name)
+            out[code] = src.get("error", {}).get("httpStatusCode", 400)
+    return dict(sorted(out.items()))
 
 
 # A realistic, deliberately full DistributionConfig: three origins (S3, custom,

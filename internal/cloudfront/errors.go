@@ -9,6 +9,7 @@ import (
 	"github.com/openfront/openfront/internal/cloudfront/xmlmodel"
 	"github.com/openfront/openfront/internal/distribution"
 	"github.com/openfront/openfront/internal/invalidation"
+	"github.com/openfront/openfront/internal/resource"
 	"github.com/openfront/openfront/internal/sigv4"
 )
 
@@ -70,7 +71,10 @@ func toAPIError(err error, log *slog.Logger, reqID string) *apiError {
 	var ie *invalidation.Error
 	var de *distribution.Error
 	var xe *xmlmodel.Error
+	var re *resource.Error
 	switch {
+	case errors.As(err, &re):
+		code, msg = re.Code, re.Message
 	case errors.As(err, &ie):
 		code, msg = ie.Code, ie.Message
 	case errors.As(err, &de):
@@ -79,6 +83,9 @@ func toAPIError(err error, log *slog.Logger, reqID string) *apiError {
 		code, msg = xe.Code, xe.Message
 	}
 	if st, ok := statusOf[code]; ok {
+		return &apiError{st, code, msg}
+	}
+	if st, ok := xmlmodel.ErrorStatus(code); ok && code != "" {
 		return &apiError{st, code, msg}
 	}
 	var se *sigv4.Error

@@ -5,6 +5,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"io"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -194,6 +195,14 @@ func (f *frame) close() error {
 	case kindBoolean:
 		if s != "true" && s != "false" {
 			return invalid("The value '" + clip(raw) + "' of " + f.path + " is not a valid boolean; use true or false.")
+		}
+		f.el.Text = s
+	case kindDouble:
+		// Kept as sent (trimmed), so the value comes back as the client
+		// wrote it; NaN and infinities are no sampling rate.
+		v, err := strconv.ParseFloat(s, 64)
+		if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
+			return invalid("The value '" + clip(raw) + "' of " + f.path + " is not a valid double.")
 		}
 		f.el.Text = s
 	case kindTimestamp:

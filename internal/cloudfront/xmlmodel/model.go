@@ -1,6 +1,7 @@
-// Package xmlmodel is a model-driven XML codec for CloudFront's
-// distribution documents (DistributionConfig, Distribution,
-// DistributionList, DistributionConfigWithTags, Tags, TagKeys).
+// Package xmlmodel is a model-driven XML codec for CloudFront's documents:
+// distributions (DistributionConfig, Distribution, DistributionList, ...,
+// Tags, TagKeys), policies, origin access controls and identities (the
+// roots model.json lists).
 //
 // It keeps a document as a generic tree of elements rather than Go structs,
 // so that every element a client sends — including the many openfront does
@@ -34,6 +35,7 @@ const (
 	kindLong      = "long"
 	kindBoolean   = "boolean"
 	kindTimestamp = "timestamp"
+	kindDouble    = "double"
 )
 
 type shape struct {
@@ -69,6 +71,7 @@ type jsonModel struct {
 	Source string               `json:"source"`
 	Roots  []string             `json:"roots"`
 	Shapes map[string]jsonShape `json:"shapes"`
+	Errors map[string]int       `json:"errors"`
 }
 
 type jsonShape struct {
@@ -88,6 +91,13 @@ type jsonShape struct {
 // embedded model.json. A broken model.json is a build defect, so it panics.
 var shapes = mustLoad(modelJSON)
 
+// errorStatus is the HTTP status of each error code the model defines.
+var errorStatus map[string]int
+
+// ErrorStatus returns the HTTP status the service model gives an error
+// code, and whether the model defines that code.
+func ErrorStatus(code string) (int, bool) { s, ok := errorStatus[code]; return s, ok }
+
 // modelSource names the botocore release model.json was generated from.
 var modelSource string
 
@@ -97,6 +107,7 @@ func mustLoad(data []byte) map[string]*shape {
 		panic("xmlmodel: model.json: " + err.Error())
 	}
 	modelSource = jm.Source
+	errorStatus = jm.Errors
 	out := make(map[string]*shape, len(jm.Shapes))
 	for name, js := range jm.Shapes {
 		out[name] = &shape{name: name, kind: js.Type}
@@ -137,7 +148,7 @@ func mustLoad(data []byte) map[string]*shape {
 					s.enumSet[v] = true
 				}
 			}
-		case kindInteger, kindLong, kindBoolean, kindTimestamp:
+		case kindInteger, kindLong, kindBoolean, kindTimestamp, kindDouble:
 		default:
 			panic(fmt.Sprintf("xmlmodel: model.json: shape %s has unknown type %q", name, js.Type))
 		}

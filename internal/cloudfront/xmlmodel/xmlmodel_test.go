@@ -512,6 +512,8 @@ func synth(name string, s *shape, n *int) *Element {
 		return New(name, strconv.FormatBool(*n%2 == 0))
 	case kindTimestamp:
 		return New(name, "2024-06-01T12:34:56.789Z")
+	case kindDouble:
+		return New(name, "12.5")
 	}
 	if s.enum != nil {
 		return New(name, s.enum[*n%len(s.enum)])
@@ -715,4 +717,15 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("not idempotent:\n%s\n%s", out, out2)
 		}
 	})
+}
+
+func TestErrorStatusFromModel(t *testing.T) {
+	for code, want := range map[string]int{"NoSuchCachePolicy": 404, "CachePolicyInUse": 409, "PreconditionFailed": 412, "CachePolicyAlreadyExists": 409} {
+		if got, ok := ErrorStatus(code); !ok || got != want {
+			t.Errorf("ErrorStatus(%s) = %d, %v; want %d", code, got, ok, want)
+		}
+	}
+	if _, ok := ErrorStatus("NoSuchThing"); ok {
+		t.Error("ErrorStatus knows a code the model does not define")
+	}
 }
