@@ -22,6 +22,8 @@ var allowed = map[string][]string{
 	"fastserve":           {},
 	"config":              {},
 	"testutil":            {},
+	"testutil/moto":       {"sigv4"},
+	"originaccess":        {},
 	"cloudfront/xmlmodel": {},
 	"accesslog":           {},
 	// The domain.
@@ -33,14 +35,14 @@ var allowed = map[string][]string{
 	// the protocol.
 	"store/": {"invalidation", "distribution", "eventlog", "retry"},
 	// The edge and the fleet sit on the domain.
-	"edge":  {"invalidation", "distribution", "retry", "fastserve", "accesslog"},
+	"edge":  {"invalidation", "distribution", "retry", "fastserve", "accesslog", "sigv4", "originaccess"},
 	"fleet": {"invalidation", "distribution", "retry", "eventlog", "sigv4"},
 	// The protocol.
 	"cloudfront":         {"invalidation", "distribution", "retry", "cloudfront/xmlmodel", "sigv4"},
 	"cloudfront/fastapi": {"cloudfront", "invalidation", "distribution", "retry", "cloudfront/xmlmodel", "sigv4", "fastserve"},
 	// Operating it: what it shows, it reads through the domain and the fleet.
 	"console": {"invalidation", "distribution", "retry", "eventlog", "fleet", "sigv4"},
-	"metrics": {"invalidation", "distribution", "retry", "eventlog", "fleet", "sigv4", "edge", "fastserve", "accesslog", "cloudfront", "cloudfront/xmlmodel"},
+	"metrics": {"invalidation", "distribution", "retry", "eventlog", "fleet", "sigv4", "edge", "fastserve", "accesslog", "cloudfront", "cloudfront/xmlmodel", "originaccess"},
 }
 
 // noHTTP are the packages that must not depend on net/http.
