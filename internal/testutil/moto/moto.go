@@ -189,6 +189,17 @@ func (s *Server) PutObject(t testing.TB, bucket, key, contentType string, body [
 	s.s3(t, setupCreds, "PUT", "/"+bucket+"/"+strings.TrimPrefix(key, "/"), body, h)
 }
 
+// PutPublicObject stores an object anyone may read (ACL public-read).
+// Call it before EnforceAuth.
+func (s *Server) PutPublicObject(t testing.TB, bucket, key, contentType string, body []byte) {
+	t.Helper()
+	h := http.Header{"X-Amz-Acl": {"public-read"}}
+	if contentType != "" {
+		h.Set("Content-Type", contentType)
+	}
+	s.s3(t, setupCreds, "PUT", "/"+bucket+"/"+strings.TrimPrefix(key, "/"), body, h)
+}
+
 // EnforceAuth turns authentication on: from now on every request must be
 // signed by an access key moto holds, with its secret.
 func (s *Server) EnforceAuth(t testing.TB) {
