@@ -25,6 +25,8 @@ var allowed = map[string][]string{
 	"fastserve":           {},
 	"config":              {},
 	"testutil":            {},
+	"testutil/moto":       {"sigv4"},
+	"originaccess":        {},
 	"cloudfront/xmlmodel": {},
 	"accesslog":           {},
 	// The domain.
@@ -39,7 +41,7 @@ var allowed = map[string][]string{
 	// the protocol.
 	"store/": {"invalidation", "distribution", "resource", "eventlog", "retry"},
 	// The edge and the fleet sit on the domain.
-	"edge":  {"invalidation", "distribution", "retry", "fastserve", "accesslog", "resource", "policy", "originaccess"},
+	"edge":  {"invalidation", "distribution", "retry", "fastserve", "accesslog", "sigv4", "resource", "policy", "originaccess"},
 	"fleet": {"invalidation", "distribution", "retry", "eventlog", "sigv4", "resource", "policy", "originaccess"},
 	// The protocol.
 	"cloudfront":         {"invalidation", "distribution", "retry", "cloudfront/xmlmodel", "sigv4", "resource", "policy", "originaccess"},
