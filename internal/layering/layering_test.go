@@ -26,7 +26,6 @@ var allowed = map[string][]string{
 	"config":              {},
 	"testutil":            {},
 	"testutil/moto":       {"sigv4"},
-	"originaccess":        {},
 	"cloudfront/xmlmodel": {},
 	"accesslog":           {},
 	// The domain.
