@@ -75,20 +75,12 @@ func (h *Handler) listByPolicy(op byPolicy, lookup ResourceLookup) http.HandlerF
 			return
 		}
 		id := r.PathValue(op.param)
-		if !op.managed(id) {
-			err := errors.New("no lookup")
-			if lookup != nil {
-				_, err = lookup.GetResource(r.Context(), op.kind, id)
+		if ok, err := op.exists(r.Context(), lookup, id); err != nil || !ok {
+			if err == nil {
+				err = &apiError{http.StatusNotFound, op.noSuch, op.noSuchMessage}
 			}
-			switch {
-			case err == nil:
-			case lookup == nil || errors.Is(err, resource.ErrNotFound):
-				h.fail(w, r, requestID(r), &apiError{http.StatusNotFound, op.noSuch, op.noSuchMessage})
-				return
-			default:
-				h.fail(w, r, requestID(r), err)
-				return
-			}
+			h.fail(w, r, requestID(r), err)
+			return
 		}
 		marker := r.URL.Query().Get("Marker")
 		var ids []string
@@ -124,6 +116,25 @@ func (h *Handler) listByPolicy(op byPolicy, lookup ResourceLookup) http.HandlerF
 		xmlmodel.Encode(&b, list, true)
 		writeXML(w, http.StatusOK, b.String())
 	}
+}
+
+// exists reports whether id names a policy of op's kind: a managed one,
+// or one lookup finds.
+func (op byPolicy) exists(ctx context.Context, lookup ResourceLookup, id string) (bool, error) {
+	if op.managed(id) {
+		return true, nil
+	}
+	if lookup == nil {
+		return false, nil
+	}
+	_, err := lookup.GetResource(ctx, op.kind, id)
+	switch {
+	case errors.Is(err, resource.ErrNotFound):
+		return false, nil
+	case err != nil:
+		return false, err
+	}
+	return true, nil
 }
 
 // names reports whether c refers to the resource of kind with Id id.
