@@ -28,9 +28,11 @@ import (
 //	deldist   dist
 //	event     pos | key | data
 //	trim      before
-//	edges     n | (name | data)×n
+//	edges     n | (name | data)×n                     (the whole registry; read, no longer written)
 //	counters  last seq | last event position          (written by compaction)
 //	eventkey  pos | key                               (a trimmed event's key, by compaction)
+//	putedge   name | data                             (one edge's registry entry, inserted or replaced)
+//	deledge   name
 //
 // Numbers are uvarints, strings and byte strings a uvarint length and the
 // bytes, times a varint of Unix seconds and a uvarint of nanoseconds. The
@@ -57,6 +59,8 @@ const (
 	recEdges    = 7
 	recCounters = 8
 	recEventKey = 9
+	recPutEdge  = 10
+	recDelEdge  = 11
 )
 
 // Create flags.

@@ -141,8 +141,8 @@ type Store struct {
 	// memState is what the log holds, in memory; after a failed write it is
 	// read again from the log (see recoverFrom).
 	memState
-	// edgesEpoch and distsEpoch are the epochs of the last SaveEdges and
-	// of the last PutDistribution or DeleteDistribution.
+	// edgesEpoch and distsEpoch are the epochs of the last PutEdge or
+	// DeleteEdge and of the last PutDistribution or DeleteDistribution.
 	edgesEpoch, distsEpoch uint64
 }
 
