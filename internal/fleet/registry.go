@@ -317,7 +317,7 @@ func (h *Hub) save() {
 	for _, w := range writes {
 		switch {
 		case w.err != nil:
-			// Written again next time, unless a later change did it.
+			// Written at the next save, as the entry is by then.
 			h.changed[w.name] = true
 			if failed++; firstErr == nil {
 				firstErr = w.err
