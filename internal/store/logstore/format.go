@@ -160,8 +160,8 @@ var errTailTooDamaged = errors.New("too long a damaged stretch to search for int
 // torn write (the last frame cut short, then zeros, or a few MiB of
 // stale blocks on a filesystem that writes metadata before data) that is
 // at most a few GiB of checksumming. Over a long stretch of garbage it
-// grows with the cube of the stretch (BenchmarkIntactFrameAfter; figures
-// in docs/architecture.md). So it stops after scanBudget bytes with
+// grows with the cube of the stretch (BenchmarkIntactFrameAfter times
+// it). So it stops after scanBudget bytes with
 // errTailTooDamaged, and Open refuses to open rather than hang.
 func intactFrameAfter(data []byte, off int) (int, error) {
 	budget := scanBudget
