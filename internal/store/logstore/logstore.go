@@ -23,7 +23,7 @@
 // at Open), commit.go (batches and the flusher), failure.go (refusing and
 // resuming writes after a failed one), format.go (the format), compact.go
 // (compaction), and one file per API: invalidations.go, distributions.go,
-// events.go (the fleet's event log and edge registry).
+// events.go (the fleet's event log), registry.go (its edge registry).
 package logstore
 
 import (
