@@ -3,6 +3,7 @@ package storetest
 import (
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"sync"
 	"testing"
@@ -676,6 +677,9 @@ func raceCAS(t *testing.T, s DistributionStore) distribution.Distribution {
 				if d.ETag != cur.ETag {
 					return errConflict
 				}
+				// Let the other racers run: a store that runs change
+				// outside its write would lose updates meanwhile.
+				runtime.Gosched()
 				d.ETag = fmt.Sprintf("ERACER%d", i)
 				d.Tags = append(d.Tags, distribution.Tag{Key: fmt.Sprint("racer-", i), Value: cur.ETag})
 				return nil

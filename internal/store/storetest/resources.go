@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"sync"
 	"testing"
@@ -526,6 +527,9 @@ func raceResCAS(t *testing.T, s DistributionStore) resource.Resource {
 				if r.ETag != cur.ETag {
 					return errConflict
 				}
+				// Let the other racers run: a store that runs change
+				// outside its write would lose updates meanwhile.
+				runtime.Gosched()
 				r.ETag = fmt.Sprintf("ERACER%03d", i)
 				r.Config = fmt.Appendf(r.Config, "%s>%s;", cur.ETag, r.ETag)
 				return nil
