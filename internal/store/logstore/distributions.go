@@ -45,7 +45,13 @@ func (s *Store) catalogWrite(op func(buf []byte) ([]byte, error)) error {
 		// what the log holds and op runs again on that.
 		pending := s.batchOf(s.distsEpoch)
 		s.mu.Unlock()
-		if pending == nil || pending.wait() == nil {
+		if pending == nil {
+			return err
+		}
+		s.catalogWaits.Add(1)
+		werr := pending.wait()
+		s.catalogWaits.Add(-1)
+		if werr == nil {
 			return err
 		}
 		s.mu.Lock()

@@ -123,6 +123,9 @@ type Store struct {
 	// its directory after a compaction ("dirsync"); an error fails it (a
 	// frame's write after writing half of it).
 	fault atomic.Pointer[func(op string) error]
+	// catalogWaits counts the refusals waiting for a write in flight
+	// (see catalogWrite); tests watch it.
+	catalogWaits atomic.Int64
 
 	mu        sync.Mutex
 	closed    bool
