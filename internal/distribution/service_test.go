@@ -101,13 +101,16 @@ func TestServiceConcurrentIfMatch(t *testing.T) {
 	results := make([]distribution.Distribution, n)
 	errs := make([]error, n)
 	var wg sync.WaitGroup
+	start := make(chan struct{})
 	for i := range n {
 		wg.Go(func() {
+			<-start
 			cfg := config()
 			cfg.Comment = fmt.Sprint("writer ", i)
 			results[i], errs[i] = svc.Update(ctx, d.ID, d.ETag, "ref", cfg, nil)
 		})
 	}
+	close(start)
 	wg.Wait()
 	winner := -1
 	for i, err := range errs {
