@@ -121,18 +121,6 @@ func (r *Registry) aliasOwner(alias string) string {
 	return r.byAlias[AliasKey(alias)]
 }
 
-// findRef returns the distribution created with CallerReference ref.
-func (r *Registry) findRef(ref string) *Distribution {
-	r.mu.RLock()
-	defer r.mu.RUnlock()
-	for _, d := range r.byID {
-		if d.CallerReference == ref && !d.FromFile {
-			return d
-		}
-	}
-	return nil
-}
-
 // All returns every distribution, ordered by Id.
 func (r *Registry) All() []*Distribution {
 	r.mu.RLock()
