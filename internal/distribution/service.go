@@ -20,9 +20,15 @@ import (
 // and transactions: one distribution per CallerReference, an alias held
 // by one distribution at most, references to existing resources, and
 // compare-and-swap updates (the If-Match check runs inside the write).
-// Every write is on stable storage when it returns nil. Implementations
-// live under internal/store; storetest.RunDistributions is their
-// conformance suite.
+// Every write is on stable storage when it returns nil, and a write that
+// fails writes nothing. Callers and the store share no memory: what is
+// passed in, handed to change and check, and returned are copies.
+// Change and check functions run inside the write (under the store's
+// lock, or in its transaction): they must not call the store, and may be
+// called more than once (a store retries a write that a failed one in
+// flight decided), only the last call deciding; nil means none.
+// Implementations live under internal/store;
+// storetest.RunDistributions is their conformance suite.
 type Store interface {
 	// CreateDistribution stores d. It writes nothing and returns
 	// ErrIDTaken when a distribution has d.ID, ErrCallerReferenceTaken
@@ -32,8 +38,9 @@ type Store interface {
 	CreateDistribution(ctx context.Context, d Distribution) error
 	// UpdateDistribution calls change with a copy of the stored
 	// distribution, inside the write, and stores what change leaves in it
-	// (ID and CallerReference cannot change). An error from change is
-	// returned and nothing is written; ErrNotFound for an unknown Id;
+	// (ID and CallerReference cannot change: a change that alters them
+	// fails the write). An error from change is returned and nothing is
+	// written; ErrNotFound for an unknown Id (change is not called);
 	// ErrAliasTaken and *resource.MissingRefError as for
 	// CreateDistribution.
 	UpdateDistribution(ctx context.Context, id string, change func(d *Distribution) error) (Distribution, error)
@@ -50,10 +57,15 @@ type Store interface {
 
 // Errors a Store returns; a store wraps none of them.
 var (
-	ErrNotFound             = errors.New("distribution: not found")
-	ErrIDTaken              = errors.New("distribution: id taken")
+	// ErrNotFound: no stored distribution has that Id.
+	ErrNotFound = errors.New("distribution: not found")
+	// ErrIDTaken: a stored distribution has that Id.
+	ErrIDTaken = errors.New("distribution: id taken")
+	// ErrCallerReferenceTaken: a stored distribution was created with
+	// that CallerReference.
 	ErrCallerReferenceTaken = errors.New("distribution: caller reference taken")
-	ErrAliasTaken           = errors.New("distribution: alias taken")
+	// ErrAliasTaken: another stored distribution holds one of the aliases.
+	ErrAliasTaken = errors.New("distribution: alias taken")
 )
 
 // AliasKey is the form under which aliases are compared: lower case,
@@ -282,12 +294,12 @@ func (s *Service) Update(ctx context.Context, id, ifMatch, ref string, cfg Confi
 	if err := s.apiWritable(id, ifMatch, CodeIllegalUpdate); err != nil {
 		return Distribution{}, err
 	}
-	if err := s.checkFileAliases(cfg); err != nil {
-		return Distribution{}, err
-	}
 	refs := s.refs(cfg)
 	var gen uint64
 	d, err := s.store.UpdateDistribution(ctx, id, func(d *Distribution) error {
+		if d.FromFile {
+			return newError(CodeIllegalUpdate, "Distribution %s is declared in openfront's configuration file; change it there and restart.", id)
+		}
 		if ifMatch != d.ETag {
 			return errPreconditionFailed()
 		}
@@ -295,6 +307,9 @@ func (s *Service) Update(ctx context.Context, id, ifMatch, ref string, cfg Confi
 			return newError(CodeIllegalUpdate, "The CallerReference of a distribution can't be changed: it is %q.", d.CallerReference)
 		}
 		if err := s.validate(cfg, id); err != nil {
+			return err
+		}
+		if err := s.checkFileAliases(cfg); err != nil {
 			return err
 		}
 		d.Config, d.RawConfig, d.Refs = cfg, raw, refs
@@ -323,6 +338,9 @@ func (s *Service) Delete(ctx context.Context, id, ifMatch string) error {
 	defer l.Unlock()
 	var gen uint64
 	err := s.store.DeleteDistribution(ctx, id, func(d Distribution) error {
+		if d.FromFile {
+			return newError(CodeIllegalDelete, "Distribution %s is declared in openfront's configuration file; change it there and restart.", id)
+		}
 		if ifMatch != d.ETag {
 			return errPreconditionFailed()
 		}
