@@ -18,6 +18,7 @@ import (
 	"github.com/openfront/openfront/internal/config"
 	"github.com/openfront/openfront/internal/console"
 	"github.com/openfront/openfront/internal/distribution"
+	"github.com/openfront/openfront/internal/eventlog"
 	"github.com/openfront/openfront/internal/fastserve"
 	"github.com/openfront/openfront/internal/fleet"
 	"github.com/openfront/openfront/internal/invalidation"
@@ -171,6 +172,14 @@ func serve(f serveFlags, cfg *config.Config, log *slog.Logger) error {
 	cp.dists.Resume()
 	if err := cp.svc.Resume(context.Background()); err != nil {
 		return fmt.Errorf("resuming in-progress invalidations: %w", err)
+	}
+	if _, shared := cp.store.(eventlog.Notifier); shared {
+		// Other replicas share the store: one of them may die with
+		// invalidations in progress, which this one then completes (the
+		// service's own ones are waited for only twice: both idempotent).
+		adoptCtx, stopAdopting := context.WithCancel(context.Background())
+		defer stopAdopting()
+		go cp.svc.AdoptEvery(adoptCtx, f.edgeTimeout/2, 2*f.edgeTimeout)
 	}
 	example := cp.announce(&f, log)
 	metricsURL := ""
