@@ -641,3 +641,34 @@ func TestFleetConfigFileChangeReachesRunningEdges(t *testing.T) {
 	waitEdgeServes(t, a, fleetHost, "/y", two.body("/y", 1))
 	waitEdgeServes(t, a, "added.fleet.test", "/z", one.body("/z", 1))
 }
+
+// An edge given several control-plane URLs (replicas) follows a live one:
+// the first listed is dead (nothing listens there), and the edge, whichever
+// it starts with, ends up on the live one, joins the fleet, and applies an
+// invalidation, which completes.
+func TestFleetEdgeWithReplicaURLs(t *testing.T) {
+	o := newFleetOrigin(t, "origin")
+	cp := startControlPlane(t, options{config: fleetConfig(o)})
+	dead := "http://" + fleetFreeAddr(t)
+	e := startEdge(t, dead+","+cp.URL, "edge-r", nil, "--max-staleness", "10s")
+	waitInFleet(t, cp, "edge-r")
+	old := o.body("/index.html", 1)
+	warmEdge(t, e, fleetHost, "/index.html", old)
+	o.version.Store(2)
+	c := cp.client("", "")
+	id := fleetInvalidate(t, c, fleetDist, "replica-urls", "/index.html")
+	waitCompleted(t, c, fleetDist, id, time.Minute)
+	if r := viewEdge(e.URL, fleetHost, "/index.html"); r.status != 200 || r.body != o.body("/index.html", 2) {
+		t.Fatalf("after Completed: %v", r)
+	}
+}
+
+// Several `openfront serve --no-edge` replicas on one database, edges
+// following them with --control-plane URL1,URL2, a replica killed with
+// SIGKILL: the in-process tests (internal/fleet/replicas_test.go) cover
+// this over a shared memory store; through the binary it needs the
+// PostgreSQL store, since two serve processes cannot share the log store
+// (its data directory is locked by one writer).
+func TestFleetReplicasOnSharedStore(t *testing.T) {
+	t.Skip("needs the PostgreSQL store wired into `openfront serve` (not on this branch): two serve processes cannot share the log store's data directory")
+}
