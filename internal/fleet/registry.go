@@ -234,10 +234,11 @@ func (h *Hub) ack(name, instance string, pos uint64) (head uint64, ok bool) {
 	e := h.edges[name]
 	if e == nil {
 		// Attached to another replica until now (its stream moves here
-		// after it): the acknowledgement moves it.
-		if e = h.adoptLocked(name); e == nil {
+		// after it): the acknowledgement of the same process moves it.
+		if r := h.remote[name]; r == nil || r.e.Instance != instance {
 			return 0, false
 		}
+		e = h.adoptLocked(name)
 		e.Hub = h.id
 		h.changed[name] = true
 	}
