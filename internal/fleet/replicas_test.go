@@ -359,3 +359,48 @@ func TestReplicaKeepsOthersInProcessEdges(t *testing.T) {
 		t.Fatalf("registry %v", storedEdges(t, shared))
 	}
 }
+
+// Another replica's edges: kept while they acknowledge it (its replica
+// rewrites their entries), removed by a surviving replica once silent for
+// the edge timeout after their replica died and they could not follow
+// another one.
+func TestReplicaRemovesSilentEdgesOfADeadReplica(t *testing.T) {
+	shared := memory.New().Shared()
+	cfg := fleet.HubConfig{EdgeTimeout: 2 * time.Second}
+	a := startReplica(t, shared, cfg)
+	b := startReplica(t, shared, cfg)
+	e1 := startFollower(t, b.srv.URL, "edge-1", time.Second) // B only
+	startFollower(t, b.srv.URL, "edge-2", time.Second)
+	eventually(t, "A seeing B's edges", func() bool { return registered(a.Hub(), "edge-1") && registered(a.Hub(), "edge-2") })
+	// Three edge timeouts with B's edges acknowledging B only: A keeps them.
+	deadline := time.Now().Add(3 * cfg.EdgeTimeout)
+	for time.Now().Before(deadline) {
+		if rm := a.Hub().Status().Removed; len(rm) != 0 {
+			t.Fatalf("A removed edges that acknowledge B: %+v", rm)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if !registered(a.Hub(), "edge-1") || !registered(a.Hub(), "edge-2") || !slices.Contains(storedEdges(t, shared), "edge-1") {
+		t.Fatalf("A: %+v; stored %v", a.Hub().Status(), storedEdges(t, shared))
+	}
+	e1.stop()
+	b.kill() // edge-2 cannot follow another replica either
+	eventually(t, "A removing the dead replica's silent edges", func() bool {
+		s := a.Hub().Status()
+		return !registered(a.Hub(), "edge-1") && !registered(a.Hub(), "edge-2") && len(s.Removed) == 2
+	})
+	for _, r := range a.Hub().Status().Removed {
+		if !strings.Contains(r.Reason, "another replica") {
+			t.Errorf("removed %s: %s", r.Name, r.Reason)
+		}
+	}
+	if got := storedEdges(t, shared); len(got) != 0 {
+		t.Fatalf("stored registry %v, want empty", got)
+	}
+	pos := publish(t, a.Hub(), "I1")
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := a.Hub().WaitApplied(ctx, pos); err != nil {
+		t.Fatal(err)
+	}
+}
