@@ -121,12 +121,18 @@ func NewHub(ctx context.Context, c HubConfig) (*Hub, error) {
 	}
 	h.invLog, _ = h.store.(InvalidationLog)
 	var logCh, regCh <-chan struct{}
+	var cancel func()
 	if n, ok := h.store.(eventlog.Notifier); ok {
 		// Subscribed before the first reads, so that no change after them
 		// goes unnoticed.
 		h.notifier = n
-		logCh, regCh, h.unsubscribe = n.Subscribe()
+		logCh, regCh, cancel = n.Subscribe()
 		h.id = newToken()
+		defer func() {
+			if h.unsubscribe == nil {
+				cancel() // NewHub failed
+			}
+		}()
 	}
 	if h.dists == nil {
 		h.dists = func() []*distribution.Distribution { return nil }
@@ -143,6 +149,7 @@ func NewHub(ctx context.Context, c HubConfig) (*Hub, error) {
 	}
 	start := h.now()
 	if h.notifier != nil {
+		h.unsubscribe = cancel
 		h.loadShared(stored, start)
 		h.recomputeMinLocked()
 		h.bg.Add(2)
