@@ -184,12 +184,12 @@ func (h *Hub) leave(name, instance string) bool {
 	key := name
 	e := h.edges[key]
 	if e == nil {
-		e = h.adoptLocked(key)
+		e = h.adoptInstanceLocked(key, instance)
 	}
 	if e == nil || e.Instance != instance {
 		key = replacedKey(name, instance)
 		if e = h.edges[key]; e == nil {
-			e = h.adoptLocked(key)
+			e = h.adoptInstanceLocked(key, instance)
 		}
 	}
 	ok := e != nil
@@ -235,10 +235,9 @@ func (h *Hub) ack(name, instance string, pos uint64) (head uint64, ok bool) {
 	if e == nil {
 		// Attached to another replica until now (its stream moves here
 		// after it): the acknowledgement of the same process moves it.
-		if r := h.remote[name]; r == nil || r.e.Instance != instance {
+		if e = h.adoptInstanceLocked(name, instance); e == nil {
 			return 0, false
 		}
-		e = h.adoptLocked(name)
 		e.Hub = h.id
 		h.changed[name] = true
 	}

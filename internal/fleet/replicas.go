@@ -95,6 +95,15 @@ func (h *Hub) adoptLocked(name string) *edgeState {
 	return &e
 }
 
+// adoptInstanceLocked is adoptLocked of an entry that process instance
+// holds: an acknowledgement or a leave moves only its own process's entry.
+func (h *Hub) adoptInstanceLocked(name, instance string) *edgeState {
+	if r := h.remote[name]; r == nil || r.e.Instance != instance {
+		return nil
+	}
+	return h.adoptLocked(name)
+}
+
 // saveSoon asks the saver to write the changed entries within ackFlush
 // (shared store; a hub alone saves on its sweep). Called with h.mu held
 // or not.
