@@ -1,7 +1,6 @@
 package edge
 
 import (
-	"slices"
 	"strings"
 )
 
@@ -36,16 +35,17 @@ import (
 
 // objectName returns the name the behavior caches the object of a request
 // for rawPath?rawQuery under. rawPath is the escaped path as sent.
-// With QueryStringCacheKeys, only the parameters named there are kept in
-// the name, in their order in the request.
+// When the key has only some query string parameters (a whitelist, or
+// all but some), only those are kept in the name, in their order in the
+// request.
 func objectName(b *behavior, rawPath, rawQuery string) string {
 	p := namePath(b, rawPath)
-	if !b.forwardQuery || rawQuery == "" {
+	if b.keyQuery.mode == selNone || rawQuery == "" {
 		return p
 	}
 	q := canonical(rawQuery, true)
-	if len(b.queryKeys) > 0 {
-		if q = keepParams(q, b.queryKeys); q == "" {
+	if b.keyQuery.mode != selAll {
+		if q = keepParams(q, selSet{b.keyQuery, sel{}}); q == "" {
 			return p
 		}
 	}
@@ -53,27 +53,59 @@ func objectName(b *behavior, rawPath, rawQuery string) string {
 }
 
 // originTarget is the request-target the origin is asked for: the path
-// part of the name and, when the behavior forwards query strings, the
-// whole canonical query string (QueryStringCacheKeys narrows the cache key,
-// not what the origin gets).
+// part of the name and the canonical query string's parameters the
+// behavior sends the origin (legacy settings: the whole query string when
+// any of it is in the key; QueryStringCacheKeys narrows the cache key,
+// not what the origin gets; policies: the cache key's and the origin
+// request policy's).
 func originTarget(b *behavior, rawPath, rawQuery string) string {
 	p := namePath(b, rawPath)
-	if !b.forwardQuery || rawQuery == "" {
+	if b.originQuery.none() || rawQuery == "" {
 		return p
 	}
-	return p + "?" + canonical(rawQuery, true)
-}
-
-// keepParams returns the parameters of query whose names are in keys.
-func keepParams(query string, keys []string) string {
-	var kept []string
-	for _, kv := range strings.Split(query, "&") {
-		k, _, _ := strings.Cut(kv, "=")
-		if slices.Contains(keys, k) {
-			kept = append(kept, kv)
+	q := canonical(rawQuery, true)
+	if !b.originQuery.all() {
+		if q = keepParams(q, b.originQuery); q == "" {
+			return p
 		}
 	}
-	return strings.Join(kept, "&")
+	return p + "?" + q
+}
+
+// keepParams returns the parameters of query whose names s keeps, in
+// their order. It does not allocate when it keeps them all.
+func keepParams(query string, s selSet) string {
+	all := true
+	for rest := query; ; {
+		kv, more, found := strings.Cut(rest, "&")
+		if k, _, _ := strings.Cut(kv, "="); !s.keep(k) {
+			all = false
+			break
+		}
+		if !found {
+			break
+		}
+		rest = more
+	}
+	if all {
+		return query
+	}
+	var sb strings.Builder
+	sb.Grow(len(query))
+	for rest := query; ; {
+		kv, more, found := strings.Cut(rest, "&")
+		if k, _, _ := strings.Cut(kv, "="); s.keep(k) {
+			if sb.Len() > 0 {
+				sb.WriteByte('&')
+			}
+			sb.WriteString(kv)
+		}
+		if !found {
+			break
+		}
+		rest = more
+	}
+	return sb.String()
 }
 
 // namePath is the path part of an object name: rawPath normalized
@@ -119,7 +151,7 @@ func invalidationPattern(s *site, p string) pattern {
 	if !wild {
 		return pattern{name: objectName(b, rawPath, rawQuery)}
 	}
-	if !b.forwardQuery {
+	if b.keyQuery.mode == selNone {
 		return pattern{name: objectName(b, rawPath, "")}
 	}
 	return pattern{name: namePath(b, rawPath) + "?" + canonical(trimPartialEscape(rawQuery), true), wildcard: true}
