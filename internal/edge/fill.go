@@ -28,7 +28,7 @@ type entry struct {
 	// policyHit is hit under the last response headers policy it was
 	// served with (hit.go: hitFields); set on a hit, not part of weight.
 	policyHit atomic.Pointer[policyHit]
-	gzipped   bool        // the edge gzipped body (compress.go)
+	gzipped   bool // the edge gzipped body (compress.go)
 }
 
 // entryOverhead approximates the memory of an entry and its cache node

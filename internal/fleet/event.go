@@ -21,7 +21,7 @@ const (
 	// KindResourceRemove makes them forget ResourceKind ResourceID.
 	KindResource       = "resource"
 	KindResourceRemove = "resource-remove"
-	KindSnapshot   = "snapshot" // replace everything (sent on connect, never logged)
+	KindSnapshot       = "snapshot" // replace everything (sent on connect, never logged)
 )
 
 // Event is one change every edge applies, in log order. Kind must stay

@@ -1,0 +1,404 @@
+package edge
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/openfront/openfront/internal/distribution"
+	"github.com/openfront/openfront/internal/originaccess"
+	"github.com/openfront/openfront/internal/policy"
+	"github.com/openfront/openfront/internal/resource"
+)
+
+// res encodes a typed configuration as the resource the fleet delivers.
+func res(t testing.TB, kind resource.Kind, id, etag string, config any) resource.Resource {
+	t.Helper()
+	b, err := json.Marshal(config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resource.Resource{Kind: kind, ID: id, Name: id, ETag: etag, Config: b}
+}
+
+func putRes(t testing.TB, e *Edge, r resource.Resource) {
+	t.Helper()
+	if err := e.PutResource(r); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// qsPolicy is a cache policy whose key has the query string parameters
+// names (and nothing else), cached a day.
+func qsPolicy(names ...string) policy.CachePolicy {
+	return policy.CachePolicy{Name: "qs", MinTTL: 1, DefaultTTL: 86400, MaxTTL: 31536000,
+		Headers: policy.Selection{Behavior: policy.None}, Cookies: policy.Selection{Behavior: policy.None},
+		QueryStrings: policy.Selection{Behavior: policy.Whitelist, Names: names}}
+}
+
+// echo makes o answer every request 200 with what it received: the
+// request URI in the body, and in headers the ones a test looks for.
+func echo(o *origin) {
+	o.setHandler(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=3600")
+		w.Header().Set("X-Got-Host", r.Host)
+		w.Header().Set("X-Got-Api-Key", r.Header.Get("X-Api-Key"))
+		w.Header().Set("X-Got-Lang", r.Header.Get("Accept-Language"))
+		w.Header().Set("X-Got-Cookie", r.Header.Get("Cookie"))
+		w.Header().Set("X-Got-Ae", r.Header.Get("Accept-Encoding"))
+		w.Header().Set("X-Got-Viewer-Address", r.Header.Get("CloudFront-Viewer-Address"))
+		w.Header().Set("X-Powered-By", "origin")
+		w.Header().Set("X-Frame-Options", "SAMEORIGIN")
+		w.Header().Set("Content-Type", "text/plain")
+		_, _ = w.Write([]byte(r.RequestURI))
+	})
+}
+
+func TestCachePolicyQueryStringWhitelist(t *testing.T) {
+	o := newOrigin(t)
+	echo(o)
+	d := dist("EPOL1", o)
+	d.Config.DefaultBehavior.CachePolicyID = "cp1"
+	h := newHarness(t, Config{}, d)
+	putRes(t, h.edge, res(t, resource.CachePolicy, "cp1", "E1", qsPolicy("v")))
+	host := "epol1.cloudfront.localhost"
+
+	// Only the whitelisted parameter is in the key, and only it reaches
+	// the origin: nothing else is selected.
+	h.expect(host, "/a?v=1&x=1", "/a?v=1", xMiss)
+	h.expect(host, "/a?x=2&v=1", "/a?v=1", xHit)
+	h.expect(host, "/a?v=2&x=1", "/a?v=2", xMiss)
+	h.expect(host, "/a", "/a", xMiss)
+	h.expect(host, "/a?x=3", "/a", xHit)
+}
+
+func TestCachePolicyAllExceptAndCookies(t *testing.T) {
+	o := newOrigin(t)
+	echo(o)
+	d := dist("EPOL2", o)
+	d.Config.DefaultBehavior.CachePolicyID = "cp2"
+	h := newHarness(t, Config{}, d)
+	cp := qsPolicy()
+	cp.QueryStrings = policy.Selection{Behavior: policy.AllExcept, Names: []string{"utm"}}
+	cp.Cookies = policy.Selection{Behavior: policy.Whitelist, Names: []string{"session"}}
+	cp.Headers = policy.Selection{Behavior: policy.Whitelist, Names: []string{"accept-language"}}
+	putRes(t, h.edge, res(t, resource.CachePolicy, "cp2", "E1", cp))
+	host := "epol2.cloudfront.localhost"
+
+	r := h.get(host, "/b?a=1&utm=x", "Cookie", "session=s1; other=o", "Accept-Language", "fr")
+	if r.xcache() != xMiss || r.body != "/b?a=1" || r.header.Get("X-Got-Cookie") != "session=s1" || r.header.Get("X-Got-Lang") != "fr" {
+		t.Fatalf("first: %q %q cookie %q lang %q", r.xcache(), r.body, r.header.Get("X-Got-Cookie"), r.header.Get("X-Got-Lang"))
+	}
+	if r := h.get(host, "/b?a=1&utm=y", "Cookie", "session=s1; other=p", "Accept-Language", "fr"); r.xcache() != xHit {
+		t.Errorf("other utm and unlisted cookie: %q, want a hit", r.xcache())
+	}
+	if r := h.get(host, "/b?a=1", "Cookie", "session=s2", "Accept-Language", "fr"); r.xcache() != xMiss {
+		t.Errorf("another whitelisted cookie: %q, want a miss", r.xcache())
+	}
+	if r := h.get(host, "/b?a=1", "Cookie", "session=s1", "Accept-Language", "de"); r.xcache() != xMiss {
+		t.Errorf("another whitelisted header: %q, want a miss", r.xcache())
+	}
+}
+
+func TestOriginRequestPolicyForwardsOutsideTheKey(t *testing.T) {
+	o := newOrigin(t)
+	echo(o)
+	d := dist("EPOL3", o)
+	d.Config.DefaultBehavior.CachePolicyID = "cp"
+	d.Config.DefaultBehavior.OriginRequestPolicyID = "orp"
+	h := newHarness(t, Config{}, d)
+	putRes(t, h.edge, res(t, resource.CachePolicy, "cp", "E1", qsPolicy("v")))
+	putRes(t, h.edge, res(t, resource.OriginRequestPolicy, "orp", "E1", policy.OriginRequestPolicy{Name: "orp",
+		Headers:      policy.Selection{Behavior: policy.Whitelist, Names: []string{"x-api-key", "CloudFront-Viewer-Address"}},
+		Cookies:      policy.Selection{Behavior: policy.None},
+		QueryStrings: policy.Selection{Behavior: policy.Whitelist, Names: []string{"x"}}}))
+	host := "epol3.cloudfront.localhost"
+
+	r := h.get(host, "/c?v=1&x=1&y=1", "X-Api-Key", "k1", "Accept-Language", "fr")
+	if r.xcache() != xMiss || r.body != "/c?v=1&x=1" || r.header.Get("X-Got-Api-Key") != "k1" {
+		t.Fatalf("miss: %q body %q api key %q", r.xcache(), r.body, r.header.Get("X-Got-Api-Key"))
+	}
+	if got := r.header.Get("X-Got-Lang"); got != "" {
+		t.Errorf("Accept-Language reached the origin (%q): not selected", got)
+	}
+	if got := r.header.Get("X-Got-Host"); got != o.url().Host {
+		t.Errorf("origin saw Host %q, want its own %q", got, o.url().Host)
+	}
+	if got := r.header.Get("X-Got-Viewer-Address"); !strings.HasPrefix(got, "127.0.0.1:") {
+		t.Errorf("CloudFront-Viewer-Address %q, want the viewer's address and port", got)
+	}
+	// The forwarded header and parameter are not in the key.
+	if r := h.get(host, "/c?v=1&x=2", "X-Api-Key", "k2"); r.xcache() != xHit || r.header.Get("X-Got-Api-Key") != "k1" {
+		t.Errorf("other api key and x: %q (origin saw %q), want a hit of the first", r.xcache(), r.header.Get("X-Got-Api-Key"))
+	}
+
+	// allViewer: every viewer header, and the viewer's Host.
+	putRes(t, h.edge, res(t, resource.OriginRequestPolicy, "orp", "E2", policy.OriginRequestPolicy{Name: "orp",
+		Headers: policy.Selection{Behavior: policy.AllViewer}, Cookies: policy.Selection{Behavior: policy.All},
+		QueryStrings: policy.Selection{Behavior: policy.All}}))
+	r = h.get(host, "/c2?v=1&y=2", "Accept-Language", "fr", "Cookie", "a=b")
+	if r.body != "/c2?v=1&y=2" || r.header.Get("X-Got-Lang") != "fr" || r.header.Get("X-Got-Host") != host || r.header.Get("X-Got-Cookie") != "a=b" {
+		t.Errorf("allViewer: body %q lang %q host %q cookie %q", r.body, r.header.Get("X-Got-Lang"), r.header.Get("X-Got-Host"), r.header.Get("X-Got-Cookie"))
+	}
+}
+
+// fiveHeaders is a response headers policy adding five headers.
+func fiveHeaders() policy.ResponseHeadersPolicy {
+	return policy.ResponseHeadersPolicy{Name: "five",
+		Security: &policy.SecurityHeaders{
+			FrameOptions:            &policy.FrameOptions{Override: false, FrameOption: "DENY"},
+			ContentTypeOptions:      &policy.ContentTypeOptions{Override: true},
+			StrictTransportSecurity: &policy.StrictTransportSecurity{Override: true, MaxAgeSec: 63072000, IncludeSubdomains: true},
+		},
+		CustomHeaders: []policy.CustomHeader{{Header: "X-Custom", Value: "c1", Override: true}, {Header: "Cache-Control", Value: "no-store", Override: true}},
+		RemoveHeaders: []string{"x-powered-by"},
+	}
+}
+
+func TestResponseHeadersPolicyOnMissAndHit(t *testing.T) {
+	o := newOrigin(t)
+	echo(o)
+	d := dist("EPOL4", o)
+	d.Config.DefaultBehavior.ResponseHeadersPolicyID = "rhp"
+	h := newHarness(t, Config{}, d)
+	putRes(t, h.edge, res(t, resource.ResponseHeadersPolicy, "rhp", "E1", fiveHeaders()))
+	host := "epol4.cloudfront.localhost"
+	check := func(r response) {
+		t.Helper()
+		want := map[string]string{
+			"X-Frame-Options":           "SAMEORIGIN", // the origin's: no override
+			"X-Content-Type-Options":    "nosniff",
+			"Strict-Transport-Security": "max-age=63072000; includeSubDomains",
+			"X-Custom":                  "c1",
+			"Cache-Control":             "no-store", // overrides the origin's max-age=3600 for viewers only
+			"X-Powered-By":              "",
+		}
+		for k, v := range want {
+			if got := r.header.Get(k); got != v {
+				t.Errorf("%s %s: %q, want %q", r.xcache(), k, got, v)
+			}
+		}
+	}
+	check(h.expect(host, "/d", "/d", xMiss))
+	check(h.expect(host, "/d", "/d", xHit)) // the fast path
+	check(h.do(http.MethodHead, host, "/d"))
+	if r := h.get(host, "/d", "Range", "bytes=0-0"); r.status != http.StatusPartialContent {
+		t.Errorf("range: %d", r.status)
+	} else {
+		check(r) // the general path
+	}
+
+	// The object was cached for the origin's max-age, not the policy's
+	// Cache-Control: the policy changes the viewer's answer only.
+	if n := o.hitsOf("/d"); n != 1 {
+		t.Errorf("origin asked %d times, want 1", n)
+	}
+}
+
+func TestPolicyUpdatesReachServingEdge(t *testing.T) {
+	o := newOrigin(t)
+	echo(o)
+	d := dist("EPOL5", o)
+	d.Config.DefaultBehavior.CachePolicyID = "cp"
+	d.Config.DefaultBehavior.ResponseHeadersPolicyID = "rhp"
+	h := newHarness(t, Config{}, d)
+	putRes(t, h.edge, res(t, resource.CachePolicy, "cp", "E1", qsPolicy("v")))
+	putRes(t, h.edge, res(t, resource.ResponseHeadersPolicy, "rhp", "E1", policy.ResponseHeadersPolicy{Name: "r",
+		CustomHeaders: []policy.CustomHeader{{Header: "X-Version", Value: "1", Override: true}}}))
+	host := "epol5.cloudfront.localhost"
+	if r := h.expect(host, "/e?v=1&w=1", "/e?v=1", xMiss); r.header.Get("X-Version") != "1" {
+		t.Fatalf("X-Version %q", r.header.Get("X-Version"))
+	}
+	if r := h.expect(host, "/e?v=1&w=2", "/e?v=1", xHit); r.header.Get("X-Version") != "1" {
+		t.Fatalf("hit: X-Version %q", r.header.Get("X-Version"))
+	}
+	// New versions of both policies, with the distribution unchanged.
+	putRes(t, h.edge, res(t, resource.CachePolicy, "cp", "E2", qsPolicy("v", "w")))
+	putRes(t, h.edge, res(t, resource.ResponseHeadersPolicy, "rhp", "E2", policy.ResponseHeadersPolicy{Name: "r",
+		CustomHeaders: []policy.CustomHeader{{Header: "X-Version", Value: "2", Override: true}}}))
+	if r := h.expect(host, "/e?v=1&w=2", "/e?v=1&w=2", xMiss); r.header.Get("X-Version") != "2" {
+		t.Errorf("after the update: X-Version %q", r.header.Get("X-Version"))
+	}
+	if r := h.expect(host, "/e?v=1&w=2", "/e?v=1&w=2", xHit); r.header.Get("X-Version") != "2" {
+		t.Errorf("hit after the update: X-Version %q", r.header.Get("X-Version"))
+	}
+	// Forgotten: the behavior names a policy the edge does not know and
+	// falls back to its legacy settings (no query string in the key).
+	h.edge.ForgetResource(resource.CachePolicy, "cp")
+	h.edge.ForgetResource(resource.ResponseHeadersPolicy, "rhp")
+	if r := h.expect(host, "/e?v=3", "/e", xMiss); r.header.Get("X-Version") != "" {
+		t.Errorf("forgotten policy still applied: X-Version %q", r.header.Get("X-Version"))
+	}
+}
+
+func TestCORSAndPreflightAtTheEdge(t *testing.T) {
+	o := newOrigin(t)
+	echo(o)
+	d := dist("EPOL6", o)
+	d.Config.DefaultBehavior.AllowedMethods = []string{"GET", "HEAD", "OPTIONS"}
+	d.Config.DefaultBehavior.ResponseHeadersPolicyID = "cors"
+	h := newHarness(t, Config{}, d)
+	putRes(t, h.edge, res(t, resource.ResponseHeadersPolicy, "cors", "E1", policy.ResponseHeadersPolicy{Name: "cors",
+		CORS: &policy.CORS{AllowOrigins: []string{"https://app.example.com", "https://*.example.org"},
+			AllowHeaders: []string{"X-Api-Key"}, AllowMethods: []string{"GET", "POST"}, ExposeHeaders: []string{"X-Custom"},
+			AllowCredentials: true, MaxAgeSec: 600, OriginOverride: true}}))
+	host := "epol6.cloudfront.localhost"
+
+	r := h.get(host, "/f", "Origin", "https://app.example.com")
+	if r.header.Get("Access-Control-Allow-Origin") != "https://app.example.com" || r.header.Get("Access-Control-Allow-Credentials") != "true" ||
+		r.header.Get("Access-Control-Expose-Headers") != "X-Custom" || r.header.Get("Access-Control-Allow-Methods") != "" {
+		t.Errorf("CORS request: %v", r.header)
+	}
+	if r := h.get(host, "/f", "Origin", "https://b.example.org"); r.xcache() != xHit || r.header.Get("Access-Control-Allow-Origin") != "https://b.example.org" {
+		t.Errorf("wildcard origin on a hit: %q %q", r.xcache(), r.header.Get("Access-Control-Allow-Origin"))
+	}
+	if r := h.get(host, "/f", "Origin", "https://evil.example.net"); r.header.Get("Access-Control-Allow-Origin") != "" {
+		t.Errorf("origin not allowed got %q", r.header.Get("Access-Control-Allow-Origin"))
+	}
+	if r := h.get(host, "/f"); r.header.Get("Access-Control-Allow-Origin") != "" {
+		t.Errorf("no Origin header got %q", r.header.Get("Access-Control-Allow-Origin"))
+	}
+
+	before := o.hitsOf("/g")
+	r = h.do(http.MethodOptions, host, "/g", "Origin", "https://app.example.com", "Access-Control-Request-Method", "POST")
+	if r.status != http.StatusOK || r.header.Get("Access-Control-Allow-Methods") != "GET, POST" ||
+		r.header.Get("Access-Control-Allow-Headers") != "X-Api-Key" || r.header.Get("Access-Control-Max-Age") != "600" ||
+		r.header.Get("Access-Control-Allow-Origin") != "https://app.example.com" {
+		t.Errorf("preflight: %d %v", r.status, r.header)
+	}
+	if o.hitsOf("/g") != before {
+		t.Error("the preflight reached the origin")
+	}
+}
+
+func TestServerTiming(t *testing.T) {
+	o := newOrigin(t)
+	echo(o)
+	d := dist("EPOL7", o)
+	d.Config.DefaultBehavior.ResponseHeadersPolicyID = "st"
+	h := newHarness(t, Config{PopName: "TST1-C1"}, d)
+	putRes(t, h.edge, res(t, resource.ResponseHeadersPolicy, "st", "E1", policy.ResponseHeadersPolicy{Name: "st",
+		ServerTiming: &policy.ServerTiming{Enabled: true, SamplingRate: 100}}))
+	host := "epol7.cloudfront.localhost"
+	miss := h.expect(host, "/s", "/s", xMiss).header.Get("Server-Timing")
+	if !strings.Contains(miss, "cdn-upstream-fbl;dur=") || !strings.Contains(miss, "cdn-cache-miss") || !strings.Contains(miss, `cdn-pop;desc="TST1-C1"`) {
+		t.Errorf("miss: Server-Timing %q", miss)
+	}
+	r := h.expect(host, "/s", "/s", xHit)
+	hit := r.header.Get("Server-Timing")
+	if !strings.Contains(hit, "cdn-cache-hit") || strings.Contains(hit, "cdn-upstream") ||
+		!strings.Contains(hit, `cdn-rid;desc="`+r.header.Get("X-Amz-Cf-Id")+`"`) || !strings.Contains(hit, `cdn-hit-layer;desc="EDGE"`) {
+		t.Errorf("hit: Server-Timing %q", hit)
+	}
+	// Sampling rate 0: never.
+	putRes(t, h.edge, res(t, resource.ResponseHeadersPolicy, "st", "E2", policy.ResponseHeadersPolicy{Name: "st",
+		ServerTiming: &policy.ServerTiming{Enabled: true, SamplingRate: 0}}))
+	if got := h.expect(host, "/s", "/s", xHit).header.Get("Server-Timing"); got != "" {
+		t.Errorf("rate 0: Server-Timing %q", got)
+	}
+}
+
+func TestCachePolicyAcceptEncoding(t *testing.T) {
+	o := newOrigin(t)
+	echo(o)
+	d := dist("EPOL8", o)
+	d.Config.DefaultBehavior.CachePolicyID = "cp"
+	h := newHarness(t, Config{}, d)
+	cp := qsPolicy()
+	cp.AcceptEncodingGzip, cp.AcceptEncodingBrotli = true, true
+	putRes(t, h.edge, res(t, resource.CachePolicy, "cp", "E1", cp))
+	host := "epol8.cloudfront.localhost"
+	for _, c := range []struct{ ae, origin, xcache string }{
+		{"gzip, deflate, br", "br,gzip", xMiss},
+		{"br;q=1, gzip", "br,gzip", xHit},
+		{"br", "br", xMiss},
+		{"deflate", "", xMiss},
+		{"identity", "", xHit},
+		{"gzip;q=0, br", "br", xHit},
+	} {
+		r := h.get(host, "/ae", "Accept-Encoding", c.ae)
+		if r.xcache() != c.xcache || r.header.Get("X-Got-Ae") != c.origin {
+			t.Errorf("Accept-Encoding %q: %q, origin got %q; want %q, %q", c.ae, r.xcache(), r.header.Get("X-Got-Ae"), c.xcache, c.origin)
+		}
+	}
+}
+
+func TestUnknownCachePolicyKeepsLegacySettings(t *testing.T) {
+	o := newOrigin(t)
+	echo(o)
+	d := dist("EPOL9", o)
+	d.Config.DefaultBehavior.CachePolicyID = "658327ea-f89d-4fab-a63d-7e88639e58f6" // CachingOptimized, not a resource here
+	d.Config.DefaultBehavior.ForwardQueryString = false
+	h := newHarness(t, Config{}, d)
+	h.expect("epol9.cloudfront.localhost", "/u?a=1", "/u", xMiss)
+	h.expect("epol9.cloudfront.localhost", "/u?a=2", "/u", xHit)
+}
+
+func TestResourceTable(t *testing.T) {
+	e := New(Config{Distributions: distribution.NewRegistry()})
+	defer e.Close()
+	if _, ok := e.OriginAccessControl("oac1"); ok {
+		t.Fatal("an unknown origin access control was found")
+	}
+	putRes(t, e, res(t, resource.OriginAccessControl, "oac1", "E1", originaccess.Control{Name: "o", SigningProtocol: "sigv4",
+		SigningBehavior: originaccess.SignAlways, OriginType: "s3"}))
+	if c, ok := e.OriginAccessControl("oac1"); !ok || c.SigningBehavior != originaccess.SignAlways || c.OriginType != "s3" {
+		t.Fatalf("oac1: %+v %v", c, ok)
+	}
+	if err := e.PutResource(resource.Resource{Kind: resource.CachePolicy, ID: "bad", Config: []byte("{")}); err == nil {
+		t.Error("an unreadable configuration was accepted")
+	}
+	e.ReplaceResources([]resource.Resource{res(t, resource.CachePolicy, "cp", "E1", qsPolicy("v"))})
+	if _, ok := e.OriginAccessControl("oac1"); ok {
+		t.Error("a snapshot without oac1 kept it")
+	}
+	if e.res.Load().cachePolicy("cp") == nil {
+		t.Error("the snapshot's cache policy is missing")
+	}
+	e.ForgetResource(resource.CachePolicy, "cp")
+	if e.res.Load().cachePolicy("cp") != nil {
+		t.Error("a forgotten cache policy is still there")
+	}
+}
+
+// A hit under a cache policy with a whitelisted query string and a
+// response headers policy allocates no more than a plain hit does, but
+// for the name of the narrowed query.
+func TestPolicyHitAllocations(t *testing.T) {
+	o := newOrigin(t)
+	echo(o)
+	d := dist("EPOLA", o)
+	d.Config.DefaultBehavior.CachePolicyID = "cp"
+	d.Config.DefaultBehavior.ResponseHeadersPolicyID = "rhp"
+	h := newHarness(t, Config{}, d)
+	putRes(t, h.edge, res(t, resource.CachePolicy, "cp", "E1", qsPolicy("v")))
+	putRes(t, h.edge, res(t, resource.ResponseHeadersPolicy, "rhp", "E1", fiveHeaders()))
+	host := "epola.cloudfront.localhost"
+	h.expect(host, "/h?v=1&w=1", "/h?v=1", xMiss)
+	req := httptest.NewRequest(http.MethodGet, "http://"+host+"/h?v=1&w=2", nil)
+	w := httptest.NewRecorder()
+	h.edge.ServeHTTP(w, req)
+	if w.Header().Get("X-Cache") != xHit || w.Header().Get("X-Custom") != "c1" {
+		t.Fatalf("%q %q", w.Header().Get("X-Cache"), w.Header().Get("X-Custom"))
+	}
+	hdr := http.Header{}
+	rw := &headerOnly{h: hdr}
+	n := testing.AllocsPerRun(200, func() {
+		clear(hdr)
+		h.edge.ServeHTTP(rw, req)
+	})
+	// A plain hit: the request id and the key (BenchmarkServeHit); the
+	// narrowed query's name is one more.
+	if n > 4 {
+		t.Errorf("a hit under policies allocates %v times", n)
+	}
+}
+
+// headerOnly is a ResponseWriter that keeps only the header.
+type headerOnly struct{ h http.Header }
+
+func (w *headerOnly) Header() http.Header         { return w.h }
+func (w *headerOnly) Write(b []byte) (int, error) { return len(b), nil }
+func (w *headerOnly) WriteHeader(int)             {}
