@@ -26,21 +26,24 @@ var allowed = map[string][]string{
 	"accesslog":           {},
 	// The domain.
 	"invalidation": {"retry"},
-	"distribution": {"retry"},
+	"distribution": {"retry", "resource"},
+	"resource":     {},
+	"policy":       {},
+	"originaccess": {},
 	// The event log's vocabulary, shared by the fleet and the stores.
 	"eventlog": {"invalidation", "retry"},
 	// Storage: the domain and the event log, never the fleet, the edge or
 	// the protocol.
-	"store/": {"invalidation", "distribution", "eventlog", "retry"},
+	"store/": {"invalidation", "distribution", "eventlog", "retry", "resource"},
 	// The edge and the fleet sit on the domain.
-	"edge":  {"invalidation", "distribution", "retry", "fastserve", "accesslog"},
-	"fleet": {"invalidation", "distribution", "retry", "eventlog", "sigv4"},
+	"edge":  {"invalidation", "distribution", "retry", "fastserve", "accesslog", "resource", "policy", "originaccess"},
+	"fleet": {"invalidation", "distribution", "retry", "eventlog", "sigv4", "resource"},
 	// The protocol.
-	"cloudfront":         {"invalidation", "distribution", "retry", "cloudfront/xmlmodel", "sigv4"},
-	"cloudfront/fastapi": {"cloudfront", "invalidation", "distribution", "retry", "cloudfront/xmlmodel", "sigv4", "fastserve"},
+	"cloudfront":         {"invalidation", "distribution", "retry", "cloudfront/xmlmodel", "sigv4", "resource"},
+	"cloudfront/fastapi": {"cloudfront", "invalidation", "distribution", "retry", "cloudfront/xmlmodel", "sigv4", "fastserve", "resource"},
 	// Operating it: what it shows, it reads through the domain and the fleet.
-	"console": {"invalidation", "distribution", "retry", "eventlog", "fleet", "sigv4"},
-	"metrics": {"invalidation", "distribution", "retry", "eventlog", "fleet", "sigv4", "edge", "fastserve", "accesslog", "cloudfront", "cloudfront/xmlmodel"},
+	"console": {"invalidation", "distribution", "retry", "eventlog", "fleet", "sigv4", "resource"},
+	"metrics": {"invalidation", "distribution", "retry", "eventlog", "fleet", "sigv4", "edge", "fastserve", "accesslog", "cloudfront", "cloudfront/xmlmodel", "resource", "policy", "originaccess"},
 }
 
 // noHTTP are the packages that must not depend on net/http.
