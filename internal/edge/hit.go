@@ -161,8 +161,14 @@ func (e *Edge) serveFresh(w http.ResponseWriter, r *http.Request, s *site, b *be
 	if b.headersPolicy != nil && b.headersPolicy.perRequest(r) {
 		return false
 	}
-	name := objectName(b, rawPath, r.URL.RawQuery)
-	ent := e.lookup(s.ds, cacheKey(s, b, r, http.MethodGet, name, b.acceptEncoding(r, http.MethodGet)), name)
+	var key, name string
+	if ae := b.acceptEncoding(r, http.MethodGet); b.keyVaries() || ae != "" {
+		name = objectName(b, rawPath, r.URL.RawQuery)
+		key = cacheKey(s, b, r, http.MethodGet, name, ae)
+	} else {
+		key, name = keyedName(s.d.ID, "", b, rawPath, r.URL.RawQuery) // as cacheKey, in one allocation
+	}
+	ent := e.lookup(s.ds, key, name)
 	if ent == nil || ent.hit == nil {
 		return false
 	}

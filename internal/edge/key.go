@@ -52,6 +52,59 @@ func objectName(b *behavior, rawPath, rawQuery string) string {
 	return p + "?" + q
 }
 
+// keyedName returns the cache key id + "\x00" + objectName(b, rawPath,
+// rawQuery) + suffix in one allocation (none for the name itself), and
+// the name as a part of it: what a hit needs to look an object up.
+func keyedName(id, suffix string, b *behavior, rawPath, rawQuery string) (key, name string) {
+	p := namePath(b, rawPath)
+	q := ""
+	if b.keyQuery.mode != selNone && rawQuery != "" {
+		q = canonical(rawQuery, true)
+	}
+	start := len(id) + 1
+	if q == "" {
+		key = id + "\x00" + p + suffix
+		return key, key[start : start+len(p)]
+	}
+	var sb strings.Builder
+	sb.Grow(start + len(p) + 1 + len(q) + len(suffix))
+	sb.WriteString(id)
+	sb.WriteByte(0)
+	sb.WriteString(p)
+	sb.WriteByte('?')
+	if b.keyQuery.mode == selAll {
+		sb.WriteString(q)
+	} else if n := writeParams(&sb, q, selSet{b.keyQuery, sel{}}); n == 0 {
+		// No parameter kept: the name has no '?'.
+		key = id + "\x00" + p + suffix
+		return key, key[start : start+len(p)]
+	}
+	end := sb.Len()
+	sb.WriteString(suffix)
+	key = sb.String()
+	return key, key[start:end]
+}
+
+// writeParams writes to sb the parameters of query whose names s keeps,
+// in their order, and returns how many it wrote.
+func writeParams(sb *strings.Builder, query string, s selSet) int {
+	n := 0
+	for rest := query; ; {
+		kv, more, found := strings.Cut(rest, "&")
+		if k, _, _ := strings.Cut(kv, "="); s.keep(k) {
+			if n > 0 {
+				sb.WriteByte('&')
+			}
+			sb.WriteString(kv)
+			n++
+		}
+		if !found {
+			return n
+		}
+		rest = more
+	}
+}
+
 // originTarget is the request-target the origin is asked for: the path
 // part of the name and the canonical query string's parameters the
 // behavior sends the origin (legacy settings: the whole query string when
@@ -92,19 +145,7 @@ func keepParams(query string, s selSet) string {
 	}
 	var sb strings.Builder
 	sb.Grow(len(query))
-	for rest := query; ; {
-		kv, more, found := strings.Cut(rest, "&")
-		if k, _, _ := strings.Cut(kv, "="); s.keep(k) {
-			if sb.Len() > 0 {
-				sb.WriteByte('&')
-			}
-			sb.WriteString(kv)
-		}
-		if !found {
-			break
-		}
-		rest = more
-	}
+	writeParams(&sb, query, s)
 	return sb.String()
 }
 

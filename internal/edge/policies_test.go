@@ -1,11 +1,15 @@
 package edge
 
 import (
+	"bufio"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/valyala/fasthttp"
 
 	"github.com/openfront/openfront/internal/distribution"
 	"github.com/openfront/openfront/internal/originaccess"
@@ -402,3 +406,61 @@ type headerOnly struct{ h http.Header }
 func (w *headerOnly) Header() http.Header         { return w.h }
 func (w *headerOnly) Write(b []byte) (int, error) { return len(b), nil }
 func (w *headerOnly) WriteHeader(int)             {}
+
+// BenchmarkPolicyHit compares, in one run, a plain hit with a hit under a
+// cache policy whitelisting one query string parameter and a response
+// headers policy adding five headers (fiveHeaders), through the viewer
+// listener's fast path (fasthttp) and through ServeHTTP:
+//
+//	go test -run '^$' -bench PolicyHit -benchmem ./internal/edge
+func BenchmarkPolicyHit(b *testing.B) {
+	o := newOrigin(b)
+	o.setHandler(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/octet-stream")
+		w.Header().Set("Cache-Control", "max-age=3600")
+		w.Header().Set("X-Powered-By", "origin")
+		http.ServeContent(w, r, "", time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC), strings.NewReader(strings.Repeat("x", 1024)))
+	})
+	plain := dist("EPLAIN", o, "plain.test")
+	pol := dist("EPOLICY", o, "policy.test")
+	pol.Config.DefaultBehavior.CachePolicyID = "cp"
+	pol.Config.DefaultBehavior.ResponseHeadersPolicyID = "rhp"
+	h := newHarness(b, Config{}, plain, pol)
+	h.edge.realClock, h.edge.now = true, time.Now
+	putRes(b, h.edge, res(b, resource.CachePolicy, "cp", "E1", qsPolicy("v")))
+	putRes(b, h.edge, res(b, resource.ResponseHeadersPolicy, "rhp", "E1", fiveHeaders()))
+	h.get("plain.test", "/1k")
+	h.get("policy.test", "/1k?v=1")
+	for _, c := range []struct{ name, host, uri string }{
+		{"plain", "plain.test", "/1k"},
+		{"policies", "policy.test", "/1k?v=1&utm=x"},
+	} {
+		b.Run("fasthttp/"+c.name, func(b *testing.B) {
+			var ctx fasthttp.RequestCtx
+			raw := "GET " + c.uri + " HTTP/1.1\r\nHost: " + c.host + "\r\nUser-Agent: wrk\r\n\r\n"
+			if err := ctx.Request.Read(bufio.NewReader(strings.NewReader(raw))); err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				ctx.Response.Reset()
+				if !h.edge.serveFastHTTP(&ctx, nil) {
+					b.Fatal("not answered by the fast path")
+				}
+			}
+		})
+		b.Run("nethttp/"+c.name, func(b *testing.B) {
+			req := httptest.NewRequest(http.MethodGet, "http://"+c.host+c.uri, nil)
+			hdr := http.Header{}
+			w := &headerOnly{h: hdr}
+			b.ReportAllocs()
+			for b.Loop() {
+				clear(hdr)
+				h.edge.ServeHTTP(w, req)
+				if hdr.Get("X-Cache") != xHit {
+					b.Fatal(hdr.Get("X-Cache"))
+				}
+			}
+		})
+	}
+}

@@ -182,11 +182,11 @@ func (e *Edge) serveFastHTTP(ctx *fasthttp.RequestCtx, fresh func() bool) bool {
 	case b.compress && acceptsGzipValue(string(acceptEncoding)):
 		ae = aeGzipValue
 	}
-	name := objectName(b, rawPath, rawQuery)
-	key := site.d.ID + "\x00" + name
+	var suffix string
 	if ae != "" {
-		key += "\x00" + aeVariant(ae)
+		suffix = "\x00" + aeVariant(ae) // a constant: no allocation
 	}
+	key, name := keyedName(site.d.ID, suffix, b, rawPath, rawQuery)
 	ent := e.lookup(site.ds, key, name)
 	if ent == nil || ent.hit == nil {
 		return false
@@ -223,10 +223,11 @@ func plainTarget(uri []byte) (rawPath, rawQuery string, ok bool) {
 			return "", "", false
 		}
 	}
-	if i < len(uri) {
-		return string(uri[:i]), string(uri[i+1:]), true
+	s := string(uri) // one allocation for both
+	if i < len(s) {
+		return s[:i], s[i+1:], true
 	}
-	return string(uri), "", true
+	return s, "", true
 }
 
 // plainPathByte holds the bytes a path may have for net/url's EscapedPath
