@@ -27,14 +27,18 @@
 // the registry holds it (a new version is compiled once, on its first
 // request).
 //
-// Not yet: cache policies other than the managed CachingDisabled (their
-// TTLs and query string setting come through the distribution package;
-// their header and cookie keys do not), origin request policies, viewer
-// protocol policies (the listener is plain HTTP: redirect-to-https and
-// https-only are not enforced), Brotli and compressing answers that are
-// not cached (Compress gzips cached objects, compress.go), origin groups
-// (failover),
-// caching of the edge's own 502 and 504, and signed URLs.
+// Cache, origin request and response headers policies are resources the
+// fleet hands the edge (resources.go, policies.go): a behavior acts on
+// those it names as soon as the edge holds them, and on an update from
+// the next request. A behavior naming a policy the edge does not hold (a
+// managed one) keeps the TTLs and query string setting the distribution
+// package derived for it.
+//
+// Not yet: viewer protocol policies (the listener is plain HTTP:
+// redirect-to-https and https-only are not enforced), compressing with
+// Brotli and compressing answers that are not cached (Compress gzips
+// cached objects, compress.go), origin groups (failover), caching of the
+// edge's own 502 and 504, and signed URLs.
 package edge
 
 import (
