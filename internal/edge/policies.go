@@ -181,11 +181,17 @@ func (b *behavior) applyOriginPolicy(p *originPolicy) {
 
 // notForwarded are the viewer headers an origin request policy's
 // allViewer or allExcept never copies: hop-by-hop headers, those the edge
-// sets itself, and Cookie (forwarded by the cookie settings only).
+// sets itself, Cookie (forwarded by the cookie settings only),
+// Authorization (CloudFront forwards it only when a cache policy keys on
+// it), and the Range and conditional headers, which the edge answers
+// from the cache (an origin fill asks for the whole object; requests
+// that bypass the cache forward them anyway, see passedHeaders).
 var notForwarded = map[string]bool{
 	"Connection": true, "Proxy-Connection": true, "Keep-Alive": true, "Proxy-Authenticate": true,
 	"Proxy-Authorization": true, "Te": true, "Trailer": true, "Transfer-Encoding": true, "Upgrade": true,
 	"Cookie": true, "Via": true, "X-Forwarded-For": true, "X-Amz-Cf-Id": true, "Content-Length": true,
+	"Authorization": true, "Expect": true, "Range": true, "If-Range": true, "If-None-Match": true,
+	"If-Modified-Since": true, "If-Match": true, "If-Unmodified-Since": true,
 }
 
 // forward copies to out the viewer headers p selects.

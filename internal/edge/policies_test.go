@@ -53,6 +53,7 @@ func echo(o *origin) {
 		w.Header().Set("X-Got-Cookie", r.Header.Get("Cookie"))
 		w.Header().Set("X-Got-Ae", r.Header.Get("Accept-Encoding"))
 		w.Header().Set("X-Got-Viewer-Address", r.Header.Get("CloudFront-Viewer-Address"))
+		w.Header().Set("X-Got-Range", r.Header.Get("Range")+r.Header.Get("If-None-Match")+r.Header.Get("Authorization"))
 		w.Header().Set("X-Powered-By", "origin")
 		w.Header().Set("X-Frame-Options", "SAMEORIGIN")
 		w.Header().Set("Content-Type", "text/plain")
@@ -142,6 +143,13 @@ func TestOriginRequestPolicyForwardsOutsideTheKey(t *testing.T) {
 	putRes(t, h.edge, res(t, resource.OriginRequestPolicy, "orp", "E2", policy.OriginRequestPolicy{Name: "orp",
 		Headers: policy.Selection{Behavior: policy.AllViewer}, Cookies: policy.Selection{Behavior: policy.All},
 		QueryStrings: policy.Selection{Behavior: policy.All}}))
+	r = h.get(host, "/c2?v=1&y=2", "Accept-Language", "fr", "Cookie", "a=b", "Range", "bytes=0-3", "If-None-Match", `"x"`, "Authorization", "secret")
+	if got := r.header.Get("X-Got-Range"); got != "" {
+		t.Errorf("allViewer forwarded Range, If-None-Match or Authorization to a fill: %q", got)
+	}
+	if r.status != http.StatusPartialContent || r.body != "/c2?" {
+		t.Errorf("Range answered %d %q, want the edge's 206 of the cached object", r.status, r.body)
+	}
 	r = h.get(host, "/c2?v=1&y=2", "Accept-Language", "fr", "Cookie", "a=b")
 	if r.body != "/c2?v=1&y=2" || r.header.Get("X-Got-Lang") != "fr" || r.header.Get("X-Got-Host") != host || r.header.Get("X-Got-Cookie") != "a=b" {
 		t.Errorf("allViewer: body %q lang %q host %q cookie %q", r.body, r.header.Get("X-Got-Lang"), r.header.Get("X-Got-Host"), r.header.Get("X-Got-Cookie"))
@@ -462,5 +470,31 @@ func BenchmarkPolicyHit(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// keyedName (the hit's key) and cacheKey of objectName (the fill's) agree.
+func TestKeyedNameMatchesObjectName(t *testing.T) {
+	s := &site{d: &distribution.Distribution{ID: "EK"}}
+	for _, b := range []behavior{
+		{},
+		{keyQuery: sel{mode: selAll}},
+		{keyQuery: sel{mode: selWhitelist, names: []string{"v", "w"}}},
+		{keyQuery: sel{mode: selAllExcept, names: []string{"utm"}}},
+		{keyQuery: sel{mode: selWhitelist, names: []string{"v"}}, rootObject: "index.html"},
+	} {
+		for _, uri := range []string{"/a", "/a?", "/a?v=1", "/a?w=2&v=1&x=3", "/a?utm=1", "/a?x&v&utm=", "/?v=%7e1", "/a?v=1&v=2"} {
+			path, query, _ := strings.Cut(uri, "?")
+			name := objectName(&b, path, query)
+			want := cacheKey(s, &b, httptest.NewRequest(http.MethodGet, uri, nil), http.MethodGet, name, "")
+			key, got := keyedName("EK", "", &b, path, query)
+			if key != want || got != name {
+				t.Errorf("%+v %q: keyedName %q %q, want %q %q", b.keyQuery, uri, key, got, want, name)
+			}
+			key, _ = keyedName("EK", "\x00"+gzipVariant, &b, path, query)
+			if want := cacheKey(s, &b, httptest.NewRequest(http.MethodGet, uri, nil), http.MethodGet, name, "gzip"); key != want {
+				t.Errorf("%+v %q with gzip: %q, want %q", b.keyQuery, uri, key, want)
+			}
+		}
 	}
 }
