@@ -239,6 +239,9 @@ var plainPathByte = fastserve.AlnumAnd("-._~!$&'()*+,;=:@/")
 // 200 answer as a cache hit.
 func (e *Edge) writeFastHTTP(ctx *fasthttp.RequestCtx, hit *hitHeader, ent *entry, now time.Time, head bool) {
 	h := &ctx.Response.Header
+	// The names are canonical already (http.Header keys, and ours): as
+	// fasthttp would normalize them, without the cost per header.
+	h.DisableNormalizing()
 	for _, f := range hit.fields {
 		for _, v := range f.vals {
 			h.Add(f.key, v)
