@@ -424,7 +424,9 @@ type timingInfo struct {
 func (p *headersPolicy) apply(h http.Header, r *http.Request, t timingInfo) {
 	p.applyStatic(h)
 	if p.cors != nil {
-		p.cors.apply(h, r, false)
+		// A preflight the origin answers (no OriginOverride, or OPTIONS
+		// cached) gets the preflight's headers the origin did not send.
+		p.cors.apply(h, r, isPreflight(r))
 	}
 	if p.timing > 0 && (p.timing >= 100 || rand.Float64()*100 < p.timing) {
 		p.serverTiming(h, t)
@@ -470,6 +472,7 @@ func (p *headersPolicy) serverTiming(h http.Header, t timingInfo) {
 // is allowed (the request's origin when credentials are allowed, which
 // "*" may not go with), else the request's origin when it matches one
 // listed, exactly or under a "*." wildcard ("https://*.example.com").
+// No Vary: Origin is added: CloudFront documents none.
 func (c *corsPolicy) allowOrigin(origin string) string {
 	if c.anyOrigin {
 		if c.credentials {
@@ -509,9 +512,6 @@ func (c *corsPolicy) apply(h http.Header, r *http.Request, preflight bool) {
 		h[k] = v
 	}
 	set("Access-Control-Allow-Origin", []string{allow})
-	if allow != "*" {
-		h["Vary"] = appendVary(h["Vary"], "Origin")
-	}
 	if c.credentials {
 		set("Access-Control-Allow-Credentials", []string{"true"})
 	}
@@ -528,18 +528,6 @@ func (c *corsPolicy) apply(h http.Header, r *http.Request, preflight bool) {
 	} else if len(c.expose) > 0 {
 		set("Access-Control-Expose-Headers", []string{strings.Join(c.expose, ", ")})
 	}
-}
-
-// appendVary adds name to a Vary header's values unless listed.
-func appendVary(vary []string, name string) []string {
-	for _, v := range vary {
-		for part := range strings.SplitSeq(v, ",") {
-			if p := strings.TrimSpace(part); p == "*" || strings.EqualFold(p, name) {
-				return vary
-			}
-		}
-	}
-	return append(vary[:len(vary):len(vary)], name)
 }
 
 // isPreflight reports whether r is a CORS preflight request.

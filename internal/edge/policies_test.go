@@ -283,6 +283,19 @@ func TestCORSAndPreflightAtTheEdge(t *testing.T) {
 	if o.hitsOf("/g") != before {
 		t.Error("the preflight reached the origin")
 	}
+
+	// Without OriginOverride the origin answers the preflight, and the
+	// policy adds what it did not send.
+	putRes(t, h.edge, res(t, resource.ResponseHeadersPolicy, "cors", "E2", policy.ResponseHeadersPolicy{Name: "cors",
+		CORS: &policy.CORS{AllowOrigins: []string{"*"}, AllowHeaders: []string{"X-Api-Key"}, AllowMethods: []string{"ALL"}, MaxAgeSec: -1}}))
+	r = h.do(http.MethodOptions, host, "/g", "Origin", "https://app.example.com", "Access-Control-Request-Method", "POST")
+	if o.hitsOf("/g") != before+1 {
+		t.Error("without OriginOverride the preflight did not reach the origin")
+	}
+	if r.header.Get("Access-Control-Allow-Origin") != "*" || r.header.Get("Access-Control-Allow-Methods") != "GET, DELETE, HEAD, OPTIONS, PATCH, POST, PUT" ||
+		r.header.Get("Access-Control-Max-Age") != "" || r.header.Get("Access-Control-Allow-Credentials") != "" {
+		t.Errorf("origin's preflight: %v", r.header)
+	}
 }
 
 func TestServerTiming(t *testing.T) {
