@@ -3,9 +3,12 @@ package edge
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -509,5 +512,57 @@ func TestKeyedNameMatchesObjectName(t *testing.T) {
 				t.Errorf("%+v %q with gzip: %q, want %q", b.keyQuery, uri, key, want)
 			}
 		}
+	}
+}
+
+// Policies change while viewers are served (run with -race): every answer
+// carries one version or the other, and the last one wins.
+func TestPolicyChangesWhileServing(t *testing.T) {
+	o := newOrigin(t)
+	echo(o)
+	d := dist("EPOLC", o)
+	d.Config.DefaultBehavior.ResponseHeadersPolicyID = "rhp"
+	h := newHarness(t, Config{}, d)
+	version := func(v string) resource.Resource {
+		return res(t, resource.ResponseHeadersPolicy, "rhp", "E"+v, policy.ResponseHeadersPolicy{Name: "r",
+			CustomHeaders: []policy.CustomHeader{{Header: "X-Version", Value: v, Override: true}}})
+	}
+	putRes(t, h.edge, version("0"))
+	host := "epolc.cloudfront.localhost"
+	h.get(host, "/c")
+	done := make(chan struct{})
+	errs := make(chan string, 4)
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				w := httptest.NewRecorder()
+				h.edge.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "http://"+host+"/c", nil))
+				if v := w.Header().Values("X-Version"); len(v) != 1 || len(v[0]) != 1 || v[0] < "0" || v[0] > "9" {
+					select {
+					case errs <- fmt.Sprint(v):
+					default:
+					}
+					return
+				}
+			}
+		})
+	}
+	for i := 1; i <= 9; i++ {
+		putRes(t, h.edge, version(strconv.Itoa(i)))
+	}
+	close(done)
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Errorf("X-Version %s", e)
+	}
+	if v := h.get(host, "/c").header.Get("X-Version"); v != "9" {
+		t.Errorf("after the last update: X-Version %q", v)
 	}
 }
