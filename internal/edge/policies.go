@@ -203,8 +203,8 @@ func (p *originPolicy) forward(out *http.Request, r *http.Request) {
 		}
 	case selAll, selAllExcept:
 		for k, v := range r.Header {
-			if notForwarded[k] || (p.headerMode == selAllExcept && slices.Contains(p.names, k)) {
-				continue
+			if notForwarded[k] || isCloudFrontHeader(k) || (p.headerMode == selAllExcept && slices.Contains(p.names, k)) {
+				continue // a viewer's own CloudFront-* header is never passed on as the edge's
 			}
 			out.Header[k] = v
 		}

@@ -566,3 +566,73 @@ func TestPolicyChangesWhileServing(t *testing.T) {
 		t.Errorf("after the last update: X-Version %q", v)
 	}
 }
+
+func TestOriginPolicyForward(t *testing.T) {
+	viewer := httptest.NewRequest(http.MethodGet, "http://viewer.test/x", nil)
+	viewer.RemoteAddr = "192.0.2.7:4567"
+	viewer.Header.Set("X-A", "a")
+	viewer.Header.Set("X-B", "b")
+	viewer.Header.Set("Cookie", "c=1")
+	viewer.Header.Set("Connection", "keep-alive")
+	viewer.Header.Set("CloudFront-Viewer-Address", "203.0.113.1:1") // spoofed
+	forward := func(p policy.OriginRequestPolicy) *http.Request {
+		out := httptest.NewRequest(http.MethodGet, "http://origin.test/x", nil)
+		out.Header = http.Header{}
+		compileOriginPolicy(&p).forward(out, viewer)
+		return out
+	}
+	sel := func(b string, names ...string) policy.Selection { return policy.Selection{Behavior: b, Names: names} }
+
+	out := forward(policy.OriginRequestPolicy{Headers: sel(policy.AllExcept, "x-b")})
+	if out.Header.Get("X-A") != "a" || out.Header.Get("X-B") != "" || out.Header.Get("Cookie") != "" ||
+		out.Header.Get("Connection") != "" || out.Host != "viewer.test" {
+		t.Errorf("allExcept: %v host %q", out.Header, out.Host)
+	}
+	out = forward(policy.OriginRequestPolicy{Headers: sel(policy.AllExcept, "host")})
+	if out.Host != "origin.test" {
+		t.Errorf("allExcept Host: host %q, want the origin's", out.Host)
+	}
+	out = forward(policy.OriginRequestPolicy{Headers: sel(policy.AllViewerAndWhitelistCloudFront,
+		"CloudFront-Viewer-Address", "CloudFront-Forwarded-Proto", "CloudFront-Viewer-Http-Version", "CloudFront-Is-Mobile-Viewer")})
+	want := http.Header{"X-A": {"a"}, "X-B": {"b"}, "CloudFront-Viewer-Address": {"192.0.2.7:4567"},
+		"CloudFront-Forwarded-Proto": {"http"}, "CloudFront-Viewer-Http-Version": {"1.1"}}
+	for k, v := range want {
+		if got := out.Header[k]; len(got) != 1 || got[0] != v[0] {
+			t.Errorf("allViewerAndWhitelistCloudFront %s: %q, want %q", k, got, v)
+		}
+	}
+	if _, ok := out.Header["Cloudfront-Is-Mobile-Viewer"]; ok {
+		t.Error("CloudFront-Is-Mobile-Viewer sent: the edge cannot tell")
+	}
+	if v, ok := out.Header["Cloudfront-Viewer-Address"]; ok {
+		t.Errorf("the viewer's own CloudFront-Viewer-Address passed on: %q", v)
+	}
+	out = forward(policy.OriginRequestPolicy{Headers: sel(policy.Whitelist, "x-b", "CloudFront-Viewer-Header-Count")})
+	if out.Header.Get("X-A") != "" || out.Header.Get("X-B") != "b" || out.Header["CloudFront-Viewer-Header-Count"][0] != "6" || out.Host != "origin.test" {
+		t.Errorf("whitelist: %v host %q", out.Header, out.Host)
+	}
+}
+
+func TestSecurityHeaderValues(t *testing.T) {
+	p := compileHeadersPolicy(&policy.ResponseHeadersPolicy{Security: &policy.SecurityHeaders{
+		XSSProtection:           &policy.XSSProtection{Override: true, Protection: true, ReportURI: "https://r.example/x"},
+		FrameOptions:            &policy.FrameOptions{Override: true, FrameOption: "sameorigin"},
+		ReferrerPolicy:          &policy.ReferrerPolicy{Override: true, ReferrerPolicy: "no-referrer"},
+		ContentSecurityPolicy:   &policy.ContentSecurityPolicy{Override: false, ContentSecurityPolicy: "default-src 'self'"},
+		StrictTransportSecurity: &policy.StrictTransportSecurity{Override: true, MaxAgeSec: 60, Preload: true},
+	}})
+	h := http.Header{"Content-Security-Policy": {"origin's"}}
+	p.applyStatic(h)
+	want := map[string]string{
+		"X-Xss-Protection":          "1; report=https://r.example/x",
+		"X-Frame-Options":           "SAMEORIGIN",
+		"Referrer-Policy":           "no-referrer",
+		"Content-Security-Policy":   "origin's",
+		"Strict-Transport-Security": "max-age=60; preload",
+	}
+	for k, v := range want {
+		if got := h.Get(k); got != v {
+			t.Errorf("%s: %q, want %q", k, got, v)
+		}
+	}
+}
