@@ -141,7 +141,7 @@ type behavior struct {
 	allHeaders bool     // "*": every viewer header is forwarded
 	keyCookies sel      // the cookies in the cache key
 	fwdCookies selSet   // those the origin is sent: the key's and the origin request policy's
-	setCookie  bool     // the origin's Set-Cookie is kept: cookies reach the origin
+	setCookie  bool     // the origin's Set-Cookie is kept in objects: cookies are in the key
 
 	// The behavior's policies found in the edge's resources (policies.go);
 	// nil when it names none or one the edge does not know.

@@ -176,7 +176,9 @@ func (b *behavior) applyOriginPolicy(p *originPolicy) {
 		b.originQuery[1] = sel{} // the whole query already
 	}
 	b.fwdCookies[1] = p.cookies
-	b.setCookie = b.setCookie || p.cookies.mode != selNone
+	// setCookie stays the key's: an origin's Set-Cookie kept in an object
+	// that viewers with other cookies share would hand one viewer's
+	// cookie to the others.
 }
 
 // notForwarded are the viewer headers an origin request policy's

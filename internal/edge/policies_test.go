@@ -636,3 +636,32 @@ func TestSecurityHeaderValues(t *testing.T) {
 		}
 	}
 }
+
+// Cookies the origin request policy alone forwards do not make the origin's
+// Set-Cookie part of an object other viewers share.
+func TestOriginPolicyCookiesKeepSetCookieOutOfSharedObjects(t *testing.T) {
+	o := newOrigin(t)
+	o.setHandler(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=3600")
+		w.Header().Set("Set-Cookie", "session="+r.Header.Get("Cookie"))
+		_, _ = w.Write([]byte("x"))
+	})
+	d := dist("EPOLK", o)
+	d.Config.DefaultBehavior.CachePolicyID = "cp"
+	d.Config.DefaultBehavior.OriginRequestPolicyID = "orp"
+	h := newHarness(t, Config{}, d)
+	putRes(t, h.edge, res(t, resource.CachePolicy, "cp", "E1", qsPolicy()))
+	putRes(t, h.edge, res(t, resource.OriginRequestPolicy, "orp", "E1", policy.OriginRequestPolicy{Name: "orp",
+		Headers: policy.Selection{Behavior: policy.None}, Cookies: policy.Selection{Behavior: policy.All},
+		QueryStrings: policy.Selection{Behavior: policy.None}}))
+	host := "epolk.cloudfront.localhost"
+	if r := h.get(host, "/k", "Cookie", "a=1"); r.header.Get("Set-Cookie") != "" {
+		t.Errorf("miss: Set-Cookie %q kept in a shared object", r.header.Get("Set-Cookie"))
+	}
+	if r := h.get(host, "/k", "Cookie", "b=2"); r.xcache() != xHit || r.header.Get("Set-Cookie") != "" {
+		t.Errorf("another viewer's hit: %q Set-Cookie %q", r.xcache(), r.header.Get("Set-Cookie"))
+	}
+	if got := o.lastRequest().Header.Get("Cookie"); got != "a=1" {
+		t.Errorf("the origin got Cookie %q, want the viewer's", got)
+	}
+}
