@@ -138,8 +138,8 @@ type Config struct {
 	// OriginAccessControl returns the origin access control whose Id an
 	// origin names (distribution.Origin.OriginAccessControlID). It is
 	// asked on every origin request to such an origin, so a changed
-	// control applies at once. Nil: no control is known, and no origin
-	// request is signed.
+	// control applies at once. Nil: the edge's own table, which the
+	// fleet's resource events fill (OriginAccessControl method).
 	OriginAccessControl func(id string) (originaccess.Control, bool)
 	// OriginCredentials sign the requests an origin access control has
 	// signed (SigV4, service s3). Without them such requests go unsigned,
@@ -260,6 +260,9 @@ func New(c Config) *Edge {
 		noDist:         c.Metrics.Distribution(NoDistribution),
 		oacs:           c.OriginAccessControl,
 		creds:          c.OriginCredentials,
+	}
+	if e.oacs == nil {
+		e.oacs = e.OriginAccessControl
 	}
 	if ep := c.S3Endpoint; ep != nil && ep.Host != "" {
 		e.s3Endpoint = &url.URL{Scheme: ep.Scheme, Host: ep.Host}
