@@ -26,6 +26,38 @@ const (
 	OpListTagsForResource
 	OpTagResource
 	OpUntagResource
+	// The operations of policies, origin access controls and identities
+	// (resourceapi.go), six per kind.
+	OpCreateCachePolicy
+	OpGetCachePolicy
+	OpGetCachePolicyConfig
+	OpUpdateCachePolicy
+	OpDeleteCachePolicy
+	OpListCachePolicies
+	OpCreateOriginRequestPolicy
+	OpGetOriginRequestPolicy
+	OpGetOriginRequestPolicyConfig
+	OpUpdateOriginRequestPolicy
+	OpDeleteOriginRequestPolicy
+	OpListOriginRequestPolicies
+	OpCreateResponseHeadersPolicy
+	OpGetResponseHeadersPolicy
+	OpGetResponseHeadersPolicyConfig
+	OpUpdateResponseHeadersPolicy
+	OpDeleteResponseHeadersPolicy
+	OpListResponseHeadersPolicies
+	OpCreateOriginAccessControl
+	OpGetOriginAccessControl
+	OpGetOriginAccessControlConfig
+	OpUpdateOriginAccessControl
+	OpDeleteOriginAccessControl
+	OpListOriginAccessControls
+	OpCreateCloudFrontOriginAccessIdentity
+	OpGetCloudFrontOriginAccessIdentity
+	OpGetCloudFrontOriginAccessIdentityConfig
+	OpUpdateCloudFrontOriginAccessIdentity
+	OpDeleteCloudFrontOriginAccessIdentity
+	OpListCloudFrontOriginAccessIdentities
 	// NumOperations is the number of operations.
 	NumOperations
 )
@@ -37,6 +69,11 @@ var OperationNames = [NumOperations]string{
 	"CreateDistribution", "GetDistribution", "ListDistributions", "DeleteDistribution",
 	"GetDistributionConfig", "UpdateDistribution",
 	"ListTagsForResource", "TagResource", "UntagResource",
+	"CreateCachePolicy", "GetCachePolicy", "GetCachePolicyConfig", "UpdateCachePolicy", "DeleteCachePolicy", "ListCachePolicies",
+	"CreateOriginRequestPolicy", "GetOriginRequestPolicy", "GetOriginRequestPolicyConfig", "UpdateOriginRequestPolicy", "DeleteOriginRequestPolicy", "ListOriginRequestPolicies",
+	"CreateResponseHeadersPolicy", "GetResponseHeadersPolicy", "GetResponseHeadersPolicyConfig", "UpdateResponseHeadersPolicy", "DeleteResponseHeadersPolicy", "ListResponseHeadersPolicies",
+	"CreateOriginAccessControl", "GetOriginAccessControl", "GetOriginAccessControlConfig", "UpdateOriginAccessControl", "DeleteOriginAccessControl", "ListOriginAccessControls",
+	"CreateCloudFrontOriginAccessIdentity", "GetCloudFrontOriginAccessIdentity", "GetCloudFrontOriginAccessIdentityConfig", "UpdateCloudFrontOriginAccessIdentity", "DeleteCloudFrontOriginAccessIdentity", "ListCloudFrontOriginAccessIdentities",
 }
 
 // String returns the operation's CloudFront name.

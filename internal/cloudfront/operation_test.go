@@ -19,7 +19,12 @@ func TestOperation(t *testing.T) {
 		{"GET", "/openfront/fleet/stream", "", "Unknown"},
 		{"PATCH", "/2020-05-31/distribution/E1", "", "Unknown"},
 		{"GET", "/", "", "Unknown"},
-		{"GET", "/2020-05-31/origin-access-control", "", "Unknown"},
+		{"GET", "/2020-05-31/origin-access-control", "", "ListOriginAccessControls"},
+		{"PUT", "/2020-05-31/origin-access-control/E1/config", "", "UpdateOriginAccessControl"},
+		{"PUT", "/2020-05-31/cache-policy/x", "", "UpdateCachePolicy"},
+		{"GET", "/2020-05-31/origin-access-identity/cloudfront/E1/config", "", "GetCloudFrontOriginAccessIdentityConfig"},
+		{"PUT", "/2020-05-31/origin-access-identity/cloudfront/E1", "", "Unknown"},
+		{"GET", "/2020-05-31/key-group", "", "Unknown"},
 	} {
 		if got := OperationOf(tt.method, tt.path, tt.query).String(); got != tt.want {
 			t.Errorf("%s %s?%s = %s, want %s", tt.method, tt.path, tt.query, got, tt.want)
