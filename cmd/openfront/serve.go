@@ -22,6 +22,7 @@ import (
 	"github.com/openfront/openfront/internal/fleet"
 	"github.com/openfront/openfront/internal/invalidation"
 	"github.com/openfront/openfront/internal/metrics"
+	"github.com/openfront/openfront/internal/resource"
 	"github.com/openfront/openfront/internal/store/boltmigrate"
 	"github.com/openfront/openfront/internal/store/logstore"
 	"github.com/openfront/openfront/internal/store/memory"
@@ -230,6 +231,9 @@ type controlPlane struct {
 	dists     *distribution.Service
 	svc       *invalidation.Service
 	keys      map[string]cloudfront.Key
+	// resources are the services of policies, origin access controls and
+	// identities, one per kind.
+	resources []*resource.Service
 	closers   []func() // in the order they were opened
 }
 
@@ -323,6 +327,9 @@ func openControlPlane(f *serveFlags, cfg *config.Config, keys map[string]cloudfr
 		Completed: completed,
 	})
 	cp.closers = append(cp.closers, cp.svc.Close)
+	if err := cp.openResources(context.Background(), log); err != nil {
+		return nil, err
+	}
 	return cp, nil
 }
 
@@ -354,7 +361,7 @@ func (cp *controlPlane) apiServer(f *serveFlags, reg *metrics.Registry, log *slo
 		gatherer = reg.Gatherer()
 	}
 	api := cloudfront.NewHandler(cloudfront.Config{Invalidations: cp.svc, Distributions: cp.dists, Fleet: cp.hub.Handler(),
-		Keys: cp.keys, AccountID: f.accountID, Logger: log, Metrics: apiMetrics})
+		Resources: cp.resources, Keys: cp.keys, AccountID: f.accountID, Logger: log, Metrics: apiMetrics})
 	consoleKeys := map[string]console.Key{}
 	for id, k := range cp.keys {
 		consoleKeys[id] = console.Key{Secret: k.Secret, Distributions: k.Distributions}

@@ -1,0 +1,80 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"github.com/openfront/openfront/internal/cloudfront"
+	"github.com/openfront/openfront/internal/cloudfront/xmlmodel"
+	"github.com/openfront/openfront/internal/resource"
+	"github.com/openfront/openfront/internal/resource/resourcetest"
+)
+
+// openResources starts one resource.Service per kind of the API's
+// account-wide resources (policies, origin access controls and
+// identities) over the control plane's store, stores the managed
+// policies and publishes every resource again (resource.Service.Resume).
+// Changes reach edges through the fleet's hub once it is a
+// resource.Publisher; until then they are not published.
+func (cp *controlPlane) openResources(ctx context.Context, log *slog.Logger) error {
+	store, ok := any(cp.store).(resource.Store)
+	if !ok {
+		// The durable stores do not keep resources yet: keep them in
+		// memory, lost on exit, rather than answer NotImplemented.
+		log.Warn("this store does not keep policies, origin access controls and identities: they are kept in memory and lost on exit")
+		store = resourcetest.NewStore()
+	}
+	var pub resource.Publisher
+	if p, ok := any(cp.hub).(resource.Publisher); ok {
+		pub = p
+	}
+	rules := []resource.Rules{
+		cloudfront.PolicyRules(resource.CachePolicy),
+		cloudfront.PolicyRules(resource.OriginRequestPolicy),
+		cloudfront.PolicyRules(resource.ResponseHeadersPolicy),
+		cloudfront.OriginAccessRules(resource.OriginAccessControl),
+		cloudfront.OriginAccessRules(resource.OriginAccessIdentity),
+	}
+	managed, err := managedResources()
+	if err != nil {
+		return err
+	}
+	cp.resources = nil
+	for _, r := range rules {
+		svc := resource.NewService(resource.Config{Store: store, Publisher: pub, Rules: r, Logger: log})
+		if err := svc.EnsureManaged(ctx, managed[r.Kind]); err != nil {
+			return fmt.Errorf("managed %s: %w", r.Kind, err)
+		}
+		if err := svc.Resume(ctx); err != nil {
+			return fmt.Errorf("publishing %s: %w", r.Kind, err)
+		}
+		cp.resources = append(cp.resources, svc)
+	}
+	return nil
+}
+
+// managedResources are the managed policies by kind, as documents built
+// from their typed configurations.
+func managedResources() (map[resource.Kind][]resource.Resource, error) {
+	out := map[resource.Kind][]resource.Resource{}
+	add := func(kind resource.Kind, id string, doc *xmlmodel.Element) error {
+		r, err := cloudfront.ManagedResource(kind, id, doc)
+		if err != nil {
+			return fmt.Errorf("managed %s %s: %w", kind, id, err)
+		}
+		out[kind] = append(out[kind], r)
+		return nil
+	}
+	for _, m := range seedManagedCachePolicies {
+		if err := add(resource.CachePolicy, m.ID, cloudfront.CachePolicyDocument(&m.Policy)); err != nil {
+			return nil, err
+		}
+	}
+	for _, m := range seedManagedOriginRequestPolicies {
+		if err := add(resource.OriginRequestPolicy, m.ID, cloudfront.OriginRequestPolicyDocument(&m.Policy)); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
