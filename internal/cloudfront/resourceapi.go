@@ -99,9 +99,17 @@ func (k *kindHandler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	k.h.fail(w, r, requestID(r), err)
 }
 
-// decodeBody parses and normalizes the request's configuration document
-// and returns it with its canonical bytes.
+// MaxResourceDocumentBytes bounds the configuration document of a policy,
+// origin access control or identity. CloudFront's quotas keep real ones
+// to a few KiB (a response headers policy of 10 custom headers and a
+// CSP of 1,783 characters); the bound keeps a stored resource small.
+const MaxResourceDocumentBytes = 64 << 10
+
+// decodeBody parses and normalizes the request's configuration document.
 func (k *kindHandler) decodeBody(r *http.Request) (*xmlmodel.Element, error) {
+	if b := body(r); len(b) > MaxResourceDocumentBytes {
+		return nil, invalidArgument("The " + k.api.config + " document is " + strconv.Itoa(len(b)) + " bytes long; the maximum is " + strconv.Itoa(MaxResourceDocumentBytes) + ".")
+	}
 	cfg, err := xmlmodel.Decode(body(r), k.api.config, k.api.config)
 	if err != nil {
 		return nil, err

@@ -2,6 +2,7 @@ package cloudfront_test
 
 import (
 	"context"
+	"encoding/json"
 	"encoding/xml"
 	"fmt"
 	"io"
@@ -315,6 +316,8 @@ func TestPolicyValidation(t *testing.T) {
 		{"enum", cp, cache("0", "", "", `<HeaderBehavior>allViewer</HeaderBehavior>`), 400, "InvalidArgument"},
 		{"malformed", cp, "<CachePolicyConfig>", 400, "InvalidArgument"},
 		{"no body", cp, "", 400, "MissingBody"},
+		{"document too large", cp, strings.Replace(cache("0", "", "", none), "<Name>p</Name>", "<Name>p</Name><Comment>"+strings.Repeat("c", 64<<10)+"</Comment>", 1), 400, "InvalidArgument"},
+		{"comment too long", cp, strings.Replace(cache("0", "", "", none), "<Name>p</Name>", "<Comment>"+strings.Repeat("c", 129)+"</Comment><Name>p</Name>", 1), 400, "InvalidArgument"},
 		{"orp cloudfront headers", "/2020-05-31/origin-request-policy", strings.Replace(fullOriginRequestPolicy, "CloudFront-Viewer-Country", "X-Other", 1), 400, "InvalidArgument"},
 		{"rhp credentials with *", "/2020-05-31/response-headers-policy", strings.Replace(fullResponseHeadersPolicy, "https://example.com</Origin>", "*</Origin>", 1), 400, "InvalidArgument"},
 		{"rhp custom security header", "/2020-05-31/response-headers-policy", strings.Replace(fullResponseHeadersPolicy, "<Header>X-Hello</Header>", "<Header>Strict-Transport-Security</Header>", 1), 400, "InvalidArgument"},
@@ -405,5 +408,52 @@ func TestManagedPolicies(t *testing.T) {
 	}
 	if !strings.Contains(all.body, "<Quantity>2</Quantity>") {
 		t.Errorf("no Type: %s", all.body)
+	}
+}
+
+// TestTypedDocuments: the typed→XML encoders (for the managed policies)
+// give back, from the typed form of a configuration of every field, the
+// document it was decoded from.
+func TestTypedDocuments(t *testing.T) {
+	s := newAPIServer(t)
+	for _, k := range kindCases[:3] {
+		t.Run(k.name, func(t *testing.T) {
+			s.t = t
+			id, _ := s.create(k, k.full)
+			kind := map[string]resource.Kind{"cache": resource.CachePolicy, "orp": resource.OriginRequestPolicy, "rhp": resource.ResponseHeadersPolicy}[k.name]
+			stored, err := s.store.GetResource(context.Background(), kind, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var doc *xmlmodel.Element
+			switch kind {
+			case resource.CachePolicy:
+				var p policy.CachePolicy
+				mustUnmarshal(t, stored.Config, &p)
+				doc = cloudfront.CachePolicyDocument(&p)
+			case resource.OriginRequestPolicy:
+				var p policy.OriginRequestPolicy
+				mustUnmarshal(t, stored.Config, &p)
+				doc = cloudfront.OriginRequestPolicyDocument(&p)
+			default:
+				var p policy.ResponseHeadersPolicy
+				mustUnmarshal(t, stored.Config, &p)
+				doc = cloudfront.ResponseHeadersPolicyDocument(&p)
+			}
+			m, err := cloudfront.ManagedResource(kind, "managed-"+k.name, doc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(m.Raw) != k.full || string(m.Config) != string(stored.Config) {
+				t.Errorf("typed→XML:\n%s\nwant\n%s\nconfig %s\nwant %s", m.Raw, k.full, m.Config, stored.Config)
+			}
+		})
+	}
+}
+
+func mustUnmarshal(t *testing.T, b []byte, v any) {
+	t.Helper()
+	if err := json.Unmarshal(b, v); err != nil {
+		t.Fatal(err)
 	}
 }
