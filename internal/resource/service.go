@@ -115,6 +115,12 @@ func (s *Service) Create(ctx context.Context, r Resource) (got Resource, created
 			}
 		}
 		if n >= s.rules.Max {
+			// A repeated idempotent create is answered even at the quota.
+			for _, x := range all {
+				if s.rules.IdempotentName && !x.Managed && x.Name == r.Name && string(x.Raw) == string(r.Raw) {
+					return x, false, nil
+				}
+			}
 			return Resource{}, false, newError(s.rules.TooMany, "%s", s.rules.TooManyMessage)
 		}
 	}
