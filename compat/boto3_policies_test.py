@@ -349,6 +349,21 @@ class OriginAccess(compatlib.Case):
         summary = [i for i in cf.list_cloud_front_origin_access_identities()["CloudFrontOriginAccessIdentityList"]["Items"] if i["Id"] == id]
         self.assertEqual(summary, [{"Id": id, "S3CanonicalUserId": first["CloudFrontOriginAccessIdentity"]["S3CanonicalUserId"], "Comment": cfg["Comment"]}])
 
+    def test_paginators(self):
+        cf = self.cf
+        made = {cf.create_origin_access_control(OriginAccessControlConfig=origin_access_control(uniq("pg")))["OriginAccessControl"]["Id"] for _ in range(3)}
+        made_oai = {cf.create_cloud_front_origin_access_identity(CloudFrontOriginAccessIdentityConfig=origin_access_identity(uniq("pg")))["CloudFrontOriginAccessIdentity"]["Id"] for _ in range(3)}
+        for op, key, want in [("list_origin_access_controls", "OriginAccessControlList", made),
+                              ("list_cloud_front_origin_access_identities", "CloudFrontOriginAccessIdentityList", made_oai)]:
+            ids = []
+            pages = 0
+            for page in cf.get_paginator(op).paginate(PaginationConfig={"PageSize": 2}):
+                pages += 1
+                ids += [i["Id"] for i in page[key].get("Items", [])]
+            self.assertEqual(len(ids), len(set(ids)), op)
+            self.assertTrue(want <= set(ids), op)
+            self.assertGreaterEqual(pages, 2, op)
+
     def test_control_summary_and_rules(self):
         cf = self.cf
         cfg = origin_access_control(uniq("oac"))
