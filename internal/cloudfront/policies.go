@@ -117,7 +117,7 @@ func typedJSON(v any) []byte {
 
 // decodeCachePolicy reads a CachePolicyConfig, fills the TTLs CloudFront
 // fills (DefaultTTL, MaxTTL) and validates it.
-func decodeCachePolicy(e *xmlmodel.Element, _ *resource.Resource) (string, []byte, error) {
+func decodeCachePolicy(e *xmlmodel.Element, _ *resource.Resource, check bool) (string, []byte, error) {
 	var p policy.CachePolicy
 	p.Name, _ = e.Value("Name")
 	p.Comment, _ = e.Value("Comment")
@@ -141,7 +141,7 @@ func decodeCachePolicy(e *xmlmodel.Element, _ *resource.Resource) (string, []byt
 	p.Headers = selection(k.Child("HeadersConfig"), "HeaderBehavior", "Headers")
 	p.Cookies = selection(k.Child("CookiesConfig"), "CookieBehavior", "Cookies")
 	p.QueryStrings = selection(k.Child("QueryStringsConfig"), "QueryStringBehavior", "QueryStrings")
-	if err := p.Validate(policy.DefaultLimits); err != nil {
+	if err := p.Validate(policy.DefaultLimits); check && err != nil {
 		return "", nil, err
 	}
 	return p.Name, typedJSON(p), nil
@@ -170,14 +170,14 @@ func CachePolicyDocument(p *policy.CachePolicy) *xmlmodel.Element {
 
 // decodeOriginRequestPolicy reads and validates an
 // OriginRequestPolicyConfig.
-func decodeOriginRequestPolicy(e *xmlmodel.Element, _ *resource.Resource) (string, []byte, error) {
+func decodeOriginRequestPolicy(e *xmlmodel.Element, _ *resource.Resource, check bool) (string, []byte, error) {
 	var p policy.OriginRequestPolicy
 	p.Name, _ = e.Value("Name")
 	p.Comment, _ = e.Value("Comment")
 	p.Headers = selection(e.Child("HeadersConfig"), "HeaderBehavior", "Headers")
 	p.Cookies = selection(e.Child("CookiesConfig"), "CookieBehavior", "Cookies")
 	p.QueryStrings = selection(e.Child("QueryStringsConfig"), "QueryStringBehavior", "QueryStrings")
-	if err := p.Validate(policy.DefaultLimits); err != nil {
+	if err := p.Validate(policy.DefaultLimits); check && err != nil {
 		return "", nil, err
 	}
 	return p.Name, typedJSON(p), nil
@@ -199,7 +199,7 @@ func OriginRequestPolicyDocument(p *policy.OriginRequestPolicy) *xmlmodel.Elemen
 
 // decodeResponseHeadersPolicy reads and validates a
 // ResponseHeadersPolicyConfig.
-func decodeResponseHeadersPolicy(e *xmlmodel.Element, _ *resource.Resource) (string, []byte, error) {
+func decodeResponseHeadersPolicy(e *xmlmodel.Element, _ *resource.Resource, check bool) (string, []byte, error) {
 	var p policy.ResponseHeadersPolicy
 	p.Name, _ = e.Value("Name")
 	p.Comment, _ = e.Value("Comment")
@@ -292,7 +292,7 @@ func decodeResponseHeadersPolicy(e *xmlmodel.Element, _ *resource.Resource) (str
 			p.RemoveHeaders = append(p.RemoveHeaders, v)
 		}
 	}
-	if err := p.Validate(policy.DefaultLimits); err != nil {
+	if err := p.Validate(policy.DefaultLimits); check && err != nil {
 		return "", nil, err
 	}
 	return p.Name, typedJSON(p), nil

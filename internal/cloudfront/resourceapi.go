@@ -34,8 +34,9 @@ type kindAPI struct {
 	// resource's Name and typed Config; it may fill members into cfg
 	// (CloudFront's defaults) before it is stored as sent back. old is
 	// the stored resource on Update (inside the store's write), nil on
-	// Create.
-	decode func(cfg *xmlmodel.Element, old *resource.Resource) (name string, typed []byte, err error)
+	// Create. check false skips CloudFront's rules for a custom resource
+	// (the managed policies need not meet them).
+	decode func(cfg *xmlmodel.Element, old *resource.Resource, check bool) (name string, typed []byte, err error)
 	// head returns the document's members between Id and the
 	// configuration (LastModifiedTime, S3CanonicalUserId).
 	head func(r *resource.Resource) []*xmlmodel.Element
@@ -134,7 +135,7 @@ func (k *kindHandler) create(w http.ResponseWriter, r *http.Request) {
 		k.fail(w, r, err)
 		return
 	}
-	name, typed, err := k.api.decode(cfg, nil)
+	name, typed, err := k.api.decode(cfg, nil, true)
 	if err != nil {
 		k.fail(w, r, err)
 		return
@@ -195,7 +196,7 @@ func (k *kindHandler) update(w http.ResponseWriter, r *http.Request) {
 	}
 	res, err := k.svc.Update(r.Context(), id, ifMatch(r), func(old *resource.Resource) error {
 		c := cfg.Clone() // change may run again if the store retries
-		name, typed, err := k.api.decode(c, old)
+		name, typed, err := k.api.decode(c, old, true)
 		if err != nil {
 			return err
 		}
@@ -335,8 +336,10 @@ func lastModified(r *resource.Resource) []*xmlmodel.Element {
 
 // ManagedResource builds a managed resource of a kind the API serves
 // from its Id and configuration document (as typed→XML encoders give
-// it), for resource.Service.EnsureManaged: the document is validated,
-// normalized and checked as a client's would be.
+// it), for resource.Service.EnsureManaged: the document is decoded and
+// normalized as a client's would be; the rules of custom resources are
+// not applied (AWS's managed CORS policies have empty lists a custom one
+// may not).
 func ManagedResource(kind resource.Kind, id string, cfg *xmlmodel.Element) (resource.Resource, error) {
 	api := kindAPIs[kind]
 	if api == nil {
@@ -349,7 +352,7 @@ func ManagedResource(kind resource.Kind, id string, cfg *xmlmodel.Element) (reso
 		return resource.Resource{}, err
 	}
 	xmlmodel.Normalize(doc, api.config)
-	name, typed, err := api.decode(doc, nil)
+	name, typed, err := api.decode(doc, nil, false)
 	if err != nil {
 		return resource.Resource{}, err
 	}

@@ -320,6 +320,8 @@ func TestPolicyValidation(t *testing.T) {
 		{"comment too long", cp, strings.Replace(cache("0", "", "", none), "<Name>p</Name>", "<Comment>"+strings.Repeat("c", 129)+"</Comment><Name>p</Name>", 1), 400, "InvalidArgument"},
 		{"orp cloudfront headers", "/2020-05-31/origin-request-policy", strings.Replace(fullOriginRequestPolicy, "CloudFront-Viewer-Country", "X-Other", 1), 400, "InvalidArgument"},
 		{"rhp credentials with *", "/2020-05-31/response-headers-policy", strings.Replace(fullResponseHeadersPolicy, "https://example.com</Origin>", "*</Origin>", 1), 400, "InvalidArgument"},
+		{"rhp credentials with header *", "/2020-05-31/response-headers-policy", strings.Replace(fullResponseHeadersPolicy, "<Header>X-Custom</Header>", "<Header>*</Header>", 1), 400, "InvalidArgument"},
+		{"rhp no allow headers", "/2020-05-31/response-headers-policy", strings.Replace(fullResponseHeadersPolicy, "<AccessControlAllowHeaders><Quantity>1</Quantity><Items><Header>X-Custom</Header></Items></AccessControlAllowHeaders>", "<AccessControlAllowHeaders><Quantity>0</Quantity><Items></Items></AccessControlAllowHeaders>", 1), 400, "InvalidArgument"},
 		{"rhp custom security header", "/2020-05-31/response-headers-policy", strings.Replace(fullResponseHeadersPolicy, "<Header>X-Hello</Header>", "<Header>Strict-Transport-Security</Header>", 1), 400, "InvalidArgument"},
 		{"rhp remove content-length", "/2020-05-31/response-headers-policy", strings.Replace(fullResponseHeadersPolicy, "<Header>Server</Header>", "<Header>Content-Length</Header>", 1), 400, "InvalidArgument"},
 		{"rhp long csp", "/2020-05-31/response-headers-policy", strings.Replace(fullResponseHeadersPolicy, "default-src 'self'", strings.Repeat("a", 1784), 1), 400, "TooLongCSPInResponseHeadersPolicy"},
@@ -455,5 +457,19 @@ func mustUnmarshal(t *testing.T, b []byte, v any) {
 	t.Helper()
 	if err := json.Unmarshal(b, v); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestManagedSkipsCustomRules: a managed policy need not meet the rules
+// of custom ones (AWS's managed CORS policies have empty lists).
+func TestManagedSkipsCustomRules(t *testing.T) {
+	p := policy.ResponseHeadersPolicy{Name: "Managed-CORS-With-Preflight", CORS: &policy.CORS{
+		AllowOrigins: []string{"*"}, AllowMethods: []string{"GET"}, MaxAgeSec: -1}}
+	if err := p.Validate(policy.DefaultLimits); err == nil {
+		t.Fatal("a custom policy with no allowed headers passes")
+	}
+	m, err := cloudfront.ManagedResource(resource.ResponseHeadersPolicy, "60669652-455b-4ae9-85a4-c4c02393f86c", cloudfront.ResponseHeadersPolicyDocument(&p))
+	if err != nil || !m.Managed || !strings.Contains(string(m.Raw), "<AccessControlAllowHeaders><Quantity>0</Quantity></AccessControlAllowHeaders>") {
+		t.Fatalf("managed: %v %s", err, m.Raw)
 	}
 }

@@ -60,7 +60,7 @@ func validateName(kind, name, comment string) error {
 		return invalid("The %s name %q is not valid: use 1 to 128 letters, digits, hyphens (-) and underscores (_).", kind, clip(name))
 	}
 	if len([]rune(comment)) > MaxCommentLength {
-		return invalid("The %s comment is longer than %d characters.", kind, MaxCommentLength)
+		return invalid("The parameter Comment is too big.") // CloudFront's words
 	}
 	return nil
 }
@@ -214,7 +214,7 @@ var methods = map[string]bool{"GET": true, "POST": true, "OPTIONS": true, "PUT":
 
 // Validate checks a response headers policy: the name, at least one
 // section, CORS (lists not empty, ALL alone, no credentials with the
-// origin *, ages not negative), the security headers, the server timing
+// origin or the header *, ages not negative), the security headers, the server timing
 // sampling rate (0 to 100), the custom and removed headers (valid names,
 // none repeated, none of UnremovableHeaders, custom headers not those
 // the other sections set) and the quotas of l.
@@ -226,8 +226,15 @@ func (p *ResponseHeadersPolicy) Validate(l Limits) error {
 		return invalid("The response headers policy must contain at least one of CorsConfig, SecurityHeadersConfig, ServerTimingHeadersConfig, CustomHeadersConfig and RemoveHeadersConfig.")
 	}
 	if c := p.CORS; c != nil {
-		if len(c.AllowOrigins) == 0 || len(c.AllowHeaders) == 0 || len(c.AllowMethods) == 0 {
-			return invalid("CorsConfig needs at least one item in AccessControlAllowOrigins, AccessControlAllowHeaders and AccessControlAllowMethods.")
+		// CloudFront's words (its managed CORS policies have empty
+		// lists, which a custom policy may not).
+		for _, l := range []struct {
+			name  string
+			items []string
+		}{{"Allow Origins", c.AllowOrigins}, {"Allow Headers", c.AllowHeaders}, {"Allow Methods", c.AllowMethods}} {
+			if len(l.items) == 0 {
+				return invalid("The parameter %s needs to have at least one item.", l.name)
+			}
 		}
 		for _, m := range c.AllowMethods {
 			if !methods[m] {
@@ -242,7 +249,12 @@ func (p *ResponseHeadersPolicy) Validate(l Limits) error {
 				return invalid("The origin %q in AccessControlAllowOrigins is not valid.", clip(o))
 			}
 			if o == "*" && c.AllowCredentials {
-				return invalid("AccessControlAllowCredentials cannot be true when AccessControlAllowOrigins contains *.")
+				return invalid("The parameter Access-Control-Allow-Origin cannot contain * when allowCredentials is true.")
+			}
+		}
+		for _, h := range c.AllowHeaders {
+			if h == "*" && c.AllowCredentials {
+				return invalid("The parameter Access-Control-Allow-Headers cannot contain * when allowCredentials is true.") // CloudFront's words
 			}
 		}
 		for _, h := range append(append([]string(nil), c.AllowHeaders...), c.ExposeHeaders...) {
