@@ -81,7 +81,7 @@ func (h *Handler) routeKind(m *http.ServeMux, api *kindAPI) {
 	}
 }
 
-// authorizeAccount checks that the signing key may act on account-wide
+// authorize checks that the signing key may act on account-wide
 // resources: a key limited to some distributions may not.
 func (k *kindHandler) authorize(r *http.Request, action, id string) error {
 	keyID := info(r).keyID
@@ -119,6 +119,8 @@ func (k *kindHandler) decodeBody(r *http.Request) (*xmlmodel.Element, error) {
 	return cfg, nil
 }
 
+// encodeRaw is the canonical bytes of a normalized configuration (no
+// namespace), as stored and sent back.
 func encodeRaw(cfg *xmlmodel.Element) []byte {
 	var b strings.Builder
 	xmlmodel.Encode(&b, cfg, false)
