@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 
 	"github.com/openfront/openfront/internal/cloudfront"
 	"github.com/openfront/openfront/internal/cloudfront/xmlmodel"
+	"github.com/openfront/openfront/internal/originaccess"
 	"github.com/openfront/openfront/internal/resource"
 	"github.com/openfront/openfront/internal/resource/resourcetest"
 )
@@ -43,6 +45,9 @@ func (cp *controlPlane) openResources(ctx context.Context, log *slog.Logger) err
 	cp.resources = nil
 	for _, r := range rules {
 		svc := resource.NewService(resource.Config{Store: store, Publisher: pub, Rules: r, Logger: log})
+		if r.Kind == resource.OriginAccessControl {
+			cp.oacs = svc
+		}
 		if err := svc.EnsureManaged(ctx, managed[r.Kind]); err != nil {
 			return fmt.Errorf("managed %s: %w", r.Kind, err)
 		}
@@ -52,6 +57,23 @@ func (cp *controlPlane) openResources(ctx context.Context, log *slog.Logger) err
 		cp.resources = append(cp.resources, svc)
 	}
 	return nil
+}
+
+// originAccessControl returns the origin access control with Id id as
+// the API keeps it now (false when there is none, or the store fails).
+func (cp *controlPlane) originAccessControl(id string) (originaccess.Control, bool) {
+	if cp.oacs == nil || id == "" {
+		return originaccess.Control{}, false
+	}
+	r, err := cp.oacs.Get(context.Background(), id)
+	if err != nil {
+		return originaccess.Control{}, false
+	}
+	var c originaccess.Control
+	if err := json.Unmarshal(r.Config, &c); err != nil {
+		return originaccess.Control{}, false
+	}
+	return c, true
 }
 
 // managedResources are the managed policies by kind, as documents built

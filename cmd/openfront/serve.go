@@ -157,6 +157,9 @@ func serve(f serveFlags, cfg *config.Config, log *slog.Logger) error {
 	edgeURL := ""
 	followed := make(chan error, 1)
 	if !f.noEdge {
+		// The in-process edge reads origin access controls where the API
+		// keeps them; separate edges need them published.
+		f.origins.controls = cp.originAccessControl
 		m, url, err := startLocalEdge(followCtx, &f, cp.hub, reg, log, &ss, followed)
 		if err != nil {
 			ss.closeListeners()
@@ -235,7 +238,8 @@ type controlPlane struct {
 	// resources are the services of policies, origin access controls and
 	// identities, one per kind.
 	resources []*resource.Service
-	closers   []func() // in the order they were opened
+	oacs      *resource.Service // of resources: the origin access controls
+	closers   []func()          // in the order they were opened
 }
 
 // close closes what the control plane opened, the last first.

@@ -112,6 +112,7 @@ func typedOrigin(o *xmlmodel.Element) distribution.Origin {
 	out.ID, _ = o.Value("Id")
 	out.DomainName, _ = o.Value("DomainName")
 	out.OriginPath, _ = o.Value("OriginPath")
+	out.OriginAccessControlID, _ = o.Value("OriginAccessControlId")
 	for _, h := range o.Items("CustomHeaders") {
 		n, _ := h.Value("HeaderName")
 		v, _ := h.Value("HeaderValue")
