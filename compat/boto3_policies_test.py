@@ -31,6 +31,7 @@ LIMITED_KEY, LIMITED_SECRET = env("COMPAT_LIMITED_KEY_ID"), env("COMPAT_LIMITED_
 CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
 CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
 ALL_VIEWER = "216adef6-5c7f-47e4-b989-5492eafa07d3"
+SECURITY_HEADERS = "67f7725c-6f97-4210-82d7-5512b31e9d03"
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 ID_RE = re.compile(r"^E[A-Z0-9]{12,14}$")
 
@@ -279,6 +280,10 @@ class Policies(compatlib.Case):
         self.assertError(cf, "IllegalUpdate", 400, cf.update_cache_policy, Id=CACHING_OPTIMIZED, IfMatch=opt["ETag"],
                          CachePolicyConfig=cache_policy(uniq("x")))
         self.assertError(cf, "IllegalDelete", 400, cf.delete_cache_policy, Id=CACHING_OPTIMIZED, IfMatch=opt["ETag"])
+        # The whole catalogue, of every kind.
+        self.assertGreaterEqual(len(ids), 7, ids)
+        rhp = cf.list_response_headers_policies(Type="managed")["ResponseHeadersPolicyList"]
+        self.assertIn(SECURITY_HEADERS, {i["ResponseHeadersPolicy"]["Id"] for i in rhp["Items"]})
         av = cf.get_origin_request_policy(Id=ALL_VIEWER)
         self.assertEqual(av["OriginRequestPolicy"]["OriginRequestPolicyConfig"]["HeadersConfig"]["HeaderBehavior"], "allViewer")
         self.assertError(cf, "IllegalDelete", 400, cf.delete_origin_request_policy, Id=ALL_VIEWER, IfMatch=av["ETag"])
@@ -374,6 +379,39 @@ class OriginAccess(compatlib.Case):
         self.assertEqual(mine, [dict(cfg, Id=oac["Id"], Description="")])
         long = origin_access_control("n" * 65)
         self.assertError(cf, "InvalidArgument", 400, cf.create_origin_access_control, OriginAccessControlConfig=long)
+
+
+def distribution_config(cache_policy_id, oac_id):
+    return {
+        "CallerReference": uniq("inuse"),
+        "Origins": {"Quantity": 1, "Items": [{
+            "Id": "s3", "DomainName": "inuse-bucket.s3.us-east-1.amazonaws.com",
+            "S3OriginConfig": {"OriginAccessIdentity": ""}, "OriginAccessControlId": oac_id}]},
+        "DefaultCacheBehavior": {"TargetOriginId": "s3", "ViewerProtocolPolicy": "allow-all", "CachePolicyId": cache_policy_id},
+        "Comment": "",
+        "Enabled": False,
+    }
+
+
+class InUse(compatlib.Case):
+    """A policy or origin access control a distribution names cannot be
+    deleted; once the distribution is gone it can."""
+
+    def test_in_use(self):
+        cf = make_client(ENDPOINT)
+        cp = cf.create_cache_policy(CachePolicyConfig=cache_policy(uniq("inuse")))
+        oac = cf.create_origin_access_control(OriginAccessControlConfig=origin_access_control(uniq("inuse")))
+        cp_id, oac_id = cp["CachePolicy"]["Id"], oac["OriginAccessControl"]["Id"]
+        d = cf.create_distribution(DistributionConfig=distribution_config(cp_id, oac_id))
+        self.assertError(cf, "CachePolicyInUse", 409, cf.delete_cache_policy, Id=cp_id, IfMatch=cp["ETag"])
+        self.assertError(cf, "OriginAccessControlInUse", 409, cf.delete_origin_access_control, Id=oac_id, IfMatch=oac["ETag"])
+        # A managed policy is named like any other.
+        self.assertError(cf, "NoSuchCachePolicy", 404, cf.create_distribution,
+                         DistributionConfig=distribution_config("00000000-0000-4000-8000-000000000000", oac_id))
+        cf.create_distribution(DistributionConfig=distribution_config(CACHING_OPTIMIZED, oac_id))
+        cf.delete_distribution(Id=d["Distribution"]["Id"], IfMatch=d["ETag"])
+        cf.delete_cache_policy(Id=cp_id, IfMatch=cp["ETag"])
+        self.assertError(cf, "NoSuchCachePolicy", 404, cf.get_cache_policy, Id=cp_id)
 
 
 class Quota(compatlib.Case):

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -15,9 +14,6 @@ import (
 // configuration and ETag, and the names still taken.
 func TestPoliciesSurviveKill(t *testing.T) {
 	s := startServer(t, options{})
-	if strings.Contains(s.stderr.String(), "kept in memory and lost on exit") {
-		t.Skip("the store does not keep policies yet")
-	}
 	c := s.client("", "")
 	cp, err := c.CreateCachePolicy(ctx(t), &cloudfront.CreateCachePolicyInput{CachePolicyConfig: &cftypes.CachePolicyConfig{
 		Name: aws.String("durable"), Comment: aws.String("kept"), MinTTL: aws.Int64(5), DefaultTTL: aws.Int64(50), MaxTTL: aws.Int64(500),

@@ -5,12 +5,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 
 	"github.com/openfront/openfront/internal/cloudfront"
 	"github.com/openfront/openfront/internal/cloudfront/xmlmodel"
 	"github.com/openfront/openfront/internal/originaccess"
+	"github.com/openfront/openfront/internal/policy"
 	"github.com/openfront/openfront/internal/resource"
-	"github.com/openfront/openfront/internal/resource/resourcetest"
 )
 
 // openResources starts one resource.Service per kind of the API's
@@ -20,13 +22,6 @@ import (
 // Changes reach edges through the fleet's hub once it is a
 // resource.Publisher; until then they are not published.
 func (cp *controlPlane) openResources(ctx context.Context, log *slog.Logger) error {
-	store, ok := any(cp.store).(resource.Store)
-	if !ok {
-		// The durable stores do not keep resources yet: keep them in
-		// memory, lost on exit, rather than answer NotImplemented.
-		log.Warn("this store does not keep policies, origin access controls and identities: they are kept in memory and lost on exit")
-		store = resourcetest.NewStore()
-	}
 	var pub resource.Publisher
 	if p, ok := any(cp.hub).(resource.Publisher); ok {
 		pub = p
@@ -44,7 +39,7 @@ func (cp *controlPlane) openResources(ctx context.Context, log *slog.Logger) err
 	}
 	cp.resources = nil
 	for _, r := range rules {
-		svc := resource.NewService(resource.Config{Store: store, Publisher: pub, Rules: r, Logger: log})
+		svc := resource.NewService(resource.Config{Store: cp.store, Publisher: pub, Rules: r, Logger: log})
 		if r.Kind == resource.OriginAccessControl {
 			cp.oacs = svc
 		}
@@ -76,8 +71,9 @@ func (cp *controlPlane) originAccessControl(id string) (originaccess.Control, bo
 	return c, true
 }
 
-// managedResources are the managed policies by kind, as documents built
-// from their typed configurations.
+// managedResources are AWS's managed policies (internal/policy's
+// catalogue) by kind, as documents built from their typed
+// configurations, ordered by Id.
 func managedResources() (map[resource.Kind][]resource.Resource, error) {
 	out := map[resource.Kind][]resource.Resource{}
 	add := func(kind resource.Kind, id string, doc *xmlmodel.Element) error {
@@ -88,13 +84,24 @@ func managedResources() (map[resource.Kind][]resource.Resource, error) {
 		out[kind] = append(out[kind], r)
 		return nil
 	}
-	for _, m := range seedManagedCachePolicies {
-		if err := add(resource.CachePolicy, m.ID, cloudfront.CachePolicyDocument(&m.Policy)); err != nil {
+	cache := policy.ManagedCachePolicies()
+	for _, id := range slices.Sorted(maps.Keys(cache)) {
+		p := cache[id]
+		if err := add(resource.CachePolicy, id, cloudfront.CachePolicyDocument(&p)); err != nil {
 			return nil, err
 		}
 	}
-	for _, m := range seedManagedOriginRequestPolicies {
-		if err := add(resource.OriginRequestPolicy, m.ID, cloudfront.OriginRequestPolicyDocument(&m.Policy)); err != nil {
+	origin := policy.ManagedOriginRequestPolicies()
+	for _, id := range slices.Sorted(maps.Keys(origin)) {
+		p := origin[id]
+		if err := add(resource.OriginRequestPolicy, id, cloudfront.OriginRequestPolicyDocument(&p)); err != nil {
+			return nil, err
+		}
+	}
+	headers := policy.ManagedResponseHeadersPolicies()
+	for _, id := range slices.Sorted(maps.Keys(headers)) {
+		p := headers[id]
+		if err := add(resource.ResponseHeadersPolicy, id, cloudfront.ResponseHeadersPolicyDocument(&p)); err != nil {
 			return nil, err
 		}
 	}

@@ -295,6 +295,11 @@ func openControlPlane(f *serveFlags, cfg *config.Config, keys map[string]cloudfr
 		reg.Fleet(cp.hub.Status)
 	}
 
+	// Before the distributions: the managed policies they may name are
+	// stored resources.
+	if err := cp.openResources(context.Background(), log); err != nil {
+		return nil, err
+	}
 	var fromFile []*distribution.Distribution
 	for _, d := range cfg.Distributions {
 		fromFile = append(fromFile, distribution.FromFile(d.ID, d.OriginURL, d.Aliases, f.domainSuffix, time.Now()))
@@ -302,6 +307,7 @@ func openControlPlane(f *serveFlags, cfg *config.Config, keys map[string]cloudfr
 	cp.dists, err = distribution.NewService(context.Background(), distribution.ServiceConfig{
 		Store:        cp.store,
 		Deployer:     deployThenDelay{cp.hub, distribution.DelayDeployer{Delay: f.deployDelay}},
+		Refs:         distribution.RefsOf,
 		FromFile:     fromFile,
 		DomainSuffix: f.domainSuffix,
 		AccountID:    f.accountID,
@@ -332,9 +338,6 @@ func openControlPlane(f *serveFlags, cfg *config.Config, keys map[string]cloudfr
 		Completed: completed,
 	})
 	cp.closers = append(cp.closers, cp.svc.Close)
-	if err := cp.openResources(context.Background(), log); err != nil {
-		return nil, err
-	}
 	return cp, nil
 }
 
@@ -366,7 +369,7 @@ func (cp *controlPlane) apiServer(f *serveFlags, reg *metrics.Registry, log *slo
 		gatherer = reg.Gatherer()
 	}
 	api := cloudfront.NewHandler(cloudfront.Config{Invalidations: cp.svc, Distributions: cp.dists, Fleet: cp.hub.Handler(),
-		Resources: cp.resources, Keys: cp.keys, AccountID: f.accountID, Logger: log, Metrics: apiMetrics})
+		Resources: cp.store, ResourceServices: cp.resources, Keys: cp.keys, AccountID: f.accountID, Logger: log, Metrics: apiMetrics})
 	consoleKeys := map[string]console.Key{}
 	for id, k := range cp.keys {
 		consoleKeys[id] = console.Key{Secret: k.Secret, Distributions: k.Distributions}
@@ -444,6 +447,7 @@ func startLocalEdge(ctx context.Context, f *serveFlags, hub *fleet.Hub, reg *met
 type durableStore interface {
 	invalidation.Store
 	distribution.Store
+	resource.Store
 	fleet.Store
 }
 

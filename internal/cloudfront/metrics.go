@@ -26,6 +26,9 @@ const (
 	OpListTagsForResource
 	OpTagResource
 	OpUntagResource
+	OpListDistributionsByCachePolicyID
+	OpListDistributionsByOriginRequestPolicyID
+	OpListDistributionsByResponseHeadersPolicyID
 	// The operations of policies, origin access controls and identities
 	// (resourceapi.go), six per kind.
 	OpCreateCachePolicy
@@ -69,6 +72,7 @@ var OperationNames = [NumOperations]string{
 	"CreateDistribution", "GetDistribution", "ListDistributions", "DeleteDistribution",
 	"GetDistributionConfig", "UpdateDistribution",
 	"ListTagsForResource", "TagResource", "UntagResource",
+	"ListDistributionsByCachePolicyId", "ListDistributionsByOriginRequestPolicyId", "ListDistributionsByResponseHeadersPolicyId",
 	"CreateCachePolicy", "GetCachePolicy", "GetCachePolicyConfig", "UpdateCachePolicy", "DeleteCachePolicy", "ListCachePolicies",
 	"CreateOriginRequestPolicy", "GetOriginRequestPolicy", "GetOriginRequestPolicyConfig", "UpdateOriginRequestPolicy", "DeleteOriginRequestPolicy", "ListOriginRequestPolicies",
 	"CreateResponseHeadersPolicy", "GetResponseHeadersPolicy", "GetResponseHeadersPolicyConfig", "UpdateResponseHeadersPolicy", "DeleteResponseHeadersPolicy", "ListResponseHeadersPolicies",

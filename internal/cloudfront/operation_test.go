@@ -25,6 +25,12 @@ func TestOperation(t *testing.T) {
 		{"GET", "/2020-05-31/origin-access-identity/cloudfront/E1/config", "", "GetCloudFrontOriginAccessIdentityConfig"},
 		{"PUT", "/2020-05-31/origin-access-identity/cloudfront/E1", "", "Unknown"},
 		{"GET", "/2020-05-31/key-group", "", "Unknown"},
+		{"GET", "/2020-05-31/distributionsByCachePolicyId/658327ea-f89d-4fab-a63d-7e88639e58f6", "MaxItems=5", "ListDistributionsByCachePolicyId"},
+		{"GET", "/2020-05-31/distributionsByOriginRequestPolicyId/x", "", "ListDistributionsByOriginRequestPolicyId"},
+		{"GET", "/2020-05-31/distributionsByResponseHeadersPolicyId/x", "", "ListDistributionsByResponseHeadersPolicyId"},
+		{"POST", "/2020-05-31/distributionsByCachePolicyId/x", "", "Unknown"},
+		{"GET", "/2020-05-31/distributionsByCachePolicyId/", "", "Unknown"},
+		{"GET", "/2020-05-31/distributionsByWebACLId/x", "", "Unknown"},
 	} {
 		if got := OperationOf(tt.method, tt.path, tt.query).String(); got != tt.want {
 			t.Errorf("%s %s?%s = %s, want %s", tt.method, tt.path, tt.query, got, tt.want)

@@ -15,9 +15,10 @@ import (
 
 	"github.com/openfront/openfront/internal/cloudfront"
 	"github.com/openfront/openfront/internal/cloudfront/xmlmodel"
+	"github.com/openfront/openfront/internal/distribution"
 	"github.com/openfront/openfront/internal/policy"
 	"github.com/openfront/openfront/internal/resource"
-	"github.com/openfront/openfront/internal/resource/resourcetest"
+	"github.com/openfront/openfront/internal/store/memory"
 )
 
 const ns = `xmlns="http://cloudfront.amazonaws.com/doc/2020-05-31/"`
@@ -76,13 +77,13 @@ var kindCases = []kindCase{
 type apiServer struct {
 	t     *testing.T
 	url   string
-	store *resourcetest.Store
+	store *memory.Store
 	svcs  map[resource.Kind]*resource.Service
 }
 
 func newAPIServer(t *testing.T) *apiServer {
 	t.Helper()
-	store := resourcetest.NewStore()
+	store := memory.New()
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	s := &apiServer{t: t, store: store, svcs: map[resource.Kind]*resource.Service{}}
 	var svcs []*resource.Service
@@ -96,7 +97,7 @@ func newAPIServer(t *testing.T) *apiServer {
 		s.svcs[k] = svc
 		svcs = append(svcs, svc)
 	}
-	h := cloudfront.NewHandler(cloudfront.Config{Resources: svcs, Logger: quiet})
+	h := cloudfront.NewHandler(cloudfront.Config{ResourceServices: svcs, Logger: quiet})
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	s.url = srv.URL
@@ -240,10 +241,13 @@ func TestResourceCRUDErrors(t *testing.T) {
 			s.wantError(s.do("DELETE", k.base+"/"+id, ""), 400, "InvalidIfMatchVersion")
 			s.wantError(s.do("DELETE", k.base+"/"+id, "", "If-Match", "EWRONG"), 412, "PreconditionFailed")
 			// In use by a distribution.
-			from := resource.Ref{Kind: "distribution", ID: fmt.Sprintf("EDIST%d", i)}
-			s.store.Refer(from, resource.Ref{Kind: kinds[k.name], ID: id})
+			dist := distribution.Distribution{ID: fmt.Sprintf("EDIST%d", i), CallerReference: fmt.Sprintf("ref-%d", i),
+				Refs: []resource.Ref{{Kind: kinds[k.name], ID: id}}}
+			if err := s.store.CreateDistribution(context.Background(), dist); err != nil {
+				t.Fatal(err)
+			}
 			s.wantError(s.do("DELETE", k.base+"/"+id, "", "If-Match", etag), 409, inUse[k.name])
-			if err := s.store.DeleteResource(context.Background(), from.Kind, from.ID, func(resource.Resource) error { return nil }); err != nil {
+			if err := s.store.DeleteDistribution(context.Background(), dist.ID, func(distribution.Distribution) error { return nil }); err != nil {
 				t.Fatal(err)
 			}
 			if a := s.do("DELETE", k.base+"/"+id, "", "If-Match", etag); a.status != 204 || a.body != "" {

@@ -47,10 +47,13 @@ type Config struct {
 	// AccountID is used in ARNs of error messages.
 	AccountID string
 	Logger    *slog.Logger
-	// Resources are the services of cache, origin request and response
-	// headers policies, origin access controls and identities, one per
-	// kind; a kind without one answers NotImplemented.
-	Resources []*resource.Service
+	// Resources finds the policies that are not managed, for the
+	// ListDistributionsBy…Id operations (nil: only managed ones exist).
+	Resources ResourceLookup
+	// ResourceServices are the services of cache, origin request and
+	// response headers policies, origin access controls and identities,
+	// one per kind; a kind without one answers NotImplemented.
+	ResourceServices []*resource.Service
 	// Metrics, when not nil, counts every API request (not the fleet's
 	// /openfront/ endpoints) by operation and status, with its duration.
 	Metrics Metrics
@@ -76,7 +79,7 @@ type Handler struct {
 func NewHandler(c Config) *Handler {
 	h := &Handler{inv: c.Invalidations, dists: c.Distributions, fleet: c.Fleet, keys: c.Keys, account: c.AccountID, log: c.Logger,
 		ops: map[string]Operation{}, metrics: c.Metrics, resources: map[resource.Kind]*resource.Service{}}
-	for _, s := range c.Resources {
+	for _, s := range c.ResourceServices {
 		if s != nil {
 			h.resources[s.Kind()] = s
 		}
@@ -107,6 +110,7 @@ func NewHandler(c Config) *Handler {
 	h.route(m, "PUT "+dist+"/{Id}/config", OpUpdateDistribution, h.updateDistribution)
 	h.route(m, "GET /2020-05-31/tagging", OpListTagsForResource, h.tagging)
 	h.route(m, "POST /2020-05-31/tagging", OpTagResource, h.tagging) // or Untag: operation
+	h.routeByPolicy(m, c.Resources)
 	m.HandleFunc(dist, methodNotAllowed("GET", "POST"))
 	m.HandleFunc(dist+"/{Id}", methodNotAllowed("GET", "DELETE"))
 	m.HandleFunc(dist+"/{Id}/config", methodNotAllowed("GET", "PUT"))

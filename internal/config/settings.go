@@ -453,38 +453,3 @@ func (b *ByteSize) Set(s string) error { return b.UnmarshalText([]byte(s)) }
 
 // LookupEnv is os.LookupEnv, the env of a real process.
 var LookupEnv = os.LookupEnv
-
-// Reference is the Markdown table of every setting that
-// docs/configuration.md holds (TestReferenceIsCurrent keeps them equal).
-func Reference() string {
-	var b strings.Builder
-	b.WriteString("| key | `serve` flag | `edge` flag | environment | default | meaning |\n|---|---|---|---|---|---|\n")
-	def := Defaults()
-	for _, t := range Table {
-		flagCell := func(cmd Command) string {
-			if name := t.FlagFor(cmd); name != "" {
-				return "`--" + name + "`"
-			}
-			return "—"
-		}
-		v := def.ptr(t).Elem().Interface()
-		var shown string
-		switch x := v.(type) {
-		case ByteSize:
-			shown = x.String()
-		case string:
-			shown = x
-		default:
-			shown = fmt.Sprint(x)
-		}
-		if shown == "" {
-			shown = "—"
-		} else {
-			shown = "`" + shown + "`"
-		}
-		fmt.Fprintf(&b, "| `%s` | %s | %s | `%s` | %s | %s |\n", t.Key, flagCell(Serve), flagCell(Edge), t.Env(), shown, t.Usage)
-	}
-	return b.String()
-}
-
-func countFields(s Settings) int { return reflect.TypeOf(s).NumField() }

@@ -2,8 +2,10 @@ package config
 
 import (
 	"flag"
+	"fmt"
 	"io"
 	"os"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -143,7 +145,7 @@ func TestTableComplete(t *testing.T) {
 	}
 }
 
-// TestReferenceIsCurrent: docs/configuration.md shows Reference().
+// TestReferenceIsCurrent: docs/configuration.md shows reference().
 // OPENFRONT_UPDATE_DOCS=1 rewrites it.
 func TestReferenceIsCurrent(t *testing.T) {
 	const path = "../../docs/configuration.md"
@@ -157,7 +159,7 @@ func TestReferenceIsCurrent(t *testing.T) {
 	if i < 0 || j < i {
 		t.Fatalf("%s has no %q … %q section", path, begin, end)
 	}
-	want := doc[:i+len(begin)] + Reference() + doc[j:]
+	want := doc[:i+len(begin)] + reference() + doc[j:]
 	if doc == want {
 		return
 	}
@@ -167,7 +169,43 @@ func TestReferenceIsCurrent(t *testing.T) {
 		}
 		return
 	}
-	t.Errorf("%s's settings table is not config.Reference(); run OPENFRONT_UPDATE_DOCS=1 go test -run ReferenceIsCurrent ./internal/config", path)
+	t.Errorf("%s's settings table is not the one Table makes; run OPENFRONT_UPDATE_DOCS=1 go test -run ReferenceIsCurrent ./internal/config", path)
+}
+
+// countFields is how many fields Settings has: one per entry of Table.
+func countFields(s Settings) int { return reflect.TypeOf(s).NumField() }
+
+// reference is the Markdown table of every setting that
+// docs/configuration.md holds (TestReferenceIsCurrent keeps them equal).
+func reference() string {
+	var b strings.Builder
+	b.WriteString("| key | `serve` flag | `edge` flag | environment | default | meaning |\n|---|---|---|---|---|---|\n")
+	def := Defaults()
+	for _, t := range Table {
+		flagCell := func(cmd Command) string {
+			if name := t.FlagFor(cmd); name != "" {
+				return "`--" + name + "`"
+			}
+			return "—"
+		}
+		v := def.ptr(t).Elem().Interface()
+		var shown string
+		switch x := v.(type) {
+		case ByteSize:
+			shown = x.String()
+		case string:
+			shown = x
+		default:
+			shown = fmt.Sprint(x)
+		}
+		if shown == "" {
+			shown = "—"
+		} else {
+			shown = "`" + shown + "`"
+		}
+		fmt.Fprintf(&b, "| `%s` | %s | %s | `%s` | %s | %s |\n", t.Key, flagCell(Serve), flagCell(Edge), t.Env(), shown, t.Usage)
+	}
+	return b.String()
 }
 
 // The origin credentials come from origin_* settings, else as a whole

@@ -29,12 +29,11 @@ var allowed = map[string][]string{
 	"cloudfront/xmlmodel": {},
 	"accesslog":           {},
 	// The domain.
-	"invalidation":          {"retry"},
-	"resource":              {"retry"},
-	"resource/resourcetest": {"resource", "retry"},
-	"distribution":          {"retry", "resource"},
-	"policy":                {"resource"},
-	"originaccess":          {"resource"},
+	"invalidation": {"retry"},
+	"resource":     {"retry"},
+	"distribution": {"retry", "resource"},
+	"policy":       {"resource"},
+	"originaccess": {"resource"},
 	// The event log's vocabulary, shared by the fleet and the stores.
 	"eventlog": {"invalidation", "retry"},
 	// Storage: the domain and the event log, never the fleet, the edge or

@@ -7,13 +7,13 @@ import (
 	"testing"
 
 	"github.com/openfront/openfront/internal/resource"
-	"github.com/openfront/openfront/internal/resource/resourcetest"
+	"github.com/openfront/openfront/internal/store/memory"
 )
 
 // TestIdempotentCreateAtQuota: a repeated create of an idempotent kind
 // returns the existing resource even when the quota is reached.
 func TestIdempotentCreateAtQuota(t *testing.T) {
-	s := resource.NewService(resource.Config{Store: resourcetest.NewStore(), Rules: resource.Rules{
+	s := resource.NewService(resource.Config{Store: memory.New(), Rules: resource.Rules{
 		Kind: resource.OriginAccessIdentity, Max: 2, IdempotentName: true,
 		TooMany: "TooMany", AlreadyExists: "AlreadyExists"}})
 	ctx := context.Background()

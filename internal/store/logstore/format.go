@@ -28,9 +28,13 @@ import (
 //	deldist   dist
 //	event     pos | key | data
 //	trim      before
-//	edges     n | (name | data)×n
+//	edges     n | (name | data)×n                     (the whole registry; read, no longer written)
 //	counters  last seq | last event position          (written by compaction)
 //	eventkey  pos | key                               (a trimmed event's key, by compaction)
+//	putedge   name | data                             (one edge's registry entry, inserted or replaced)
+//	deledge   name
+//	putres    kind | id | name | etag | modified | flags | config | raw | n | (kind | id)×n
+//	delres    kind | id
 //
 // Numbers are uvarints, strings and byte strings a uvarint length and the
 // bytes, times a varint of Unix seconds and a uvarint of nanoseconds. The
@@ -38,6 +42,9 @@ import (
 // invalidation is completed (its completion time follows the paths), a
 // fleet event was logged with it, the event's key is not the derived
 // "inv/<dist>/<id>" (so it follows), and the event's data was trimmed away.
+// A putres record holds a whole resource.Resource (its Refs the n pairs at
+// the end); its flags say whether it is Managed. A putdist or putres
+// record replaces what an earlier one of the same Id (and kind) held.
 const (
 	magic         = "OFRNTLOG"
 	formatVersion = 1
@@ -57,7 +64,14 @@ const (
 	recEdges    = 7
 	recCounters = 8
 	recEventKey = 9
+	recPutEdge  = 10
+	recDelEdge  = 11
+	recPutRes   = 12
+	recDelRes   = 13
 )
+
+// Resource (putres) flags.
+const resFlagManaged = 1 << 0
 
 // Create flags.
 const (
@@ -156,8 +170,8 @@ var errTailTooDamaged = errors.New("too long a damaged stretch to search for int
 // torn write (the last frame cut short, then zeros, or a few MiB of
 // stale blocks on a filesystem that writes metadata before data) that is
 // at most a few GiB of checksumming. Over a long stretch of garbage it
-// grows with the cube of the stretch (BenchmarkIntactFrameAfter; figures
-// in docs/architecture.md). So it stops after scanBudget bytes with
+// grows with the cube of the stretch (BenchmarkIntactFrameAfter times
+// it). So it stops after scanBudget bytes with
 // errTailTooDamaged, and Open refuses to open rather than hang.
 func intactFrameAfter(data []byte, off int) (int, error) {
 	budget := scanBudget
