@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -10,7 +9,6 @@ import (
 
 	"github.com/openfront/openfront/internal/cloudfront"
 	"github.com/openfront/openfront/internal/cloudfront/xmlmodel"
-	"github.com/openfront/openfront/internal/originaccess"
 	"github.com/openfront/openfront/internal/policy"
 	"github.com/openfront/openfront/internal/resource"
 )
@@ -19,13 +17,8 @@ import (
 // account-wide resources (policies, origin access controls and
 // identities) over the control plane's store, stores the managed
 // policies and publishes every resource again (resource.Service.Resume).
-// Changes reach edges through the fleet's hub once it is a
-// resource.Publisher; until then they are not published.
+// Changes reach edges through the fleet's hub.
 func (cp *controlPlane) openResources(ctx context.Context, log *slog.Logger) error {
-	var pub resource.Publisher
-	if p, ok := any(cp.hub).(resource.Publisher); ok {
-		pub = p
-	}
 	rules := []resource.Rules{
 		cloudfront.PolicyRules(resource.CachePolicy),
 		cloudfront.PolicyRules(resource.OriginRequestPolicy),
@@ -39,10 +32,7 @@ func (cp *controlPlane) openResources(ctx context.Context, log *slog.Logger) err
 	}
 	cp.resources = nil
 	for _, r := range rules {
-		svc := resource.NewService(resource.Config{Store: cp.store, Publisher: pub, Rules: r, Logger: log})
-		if r.Kind == resource.OriginAccessControl {
-			cp.oacs = svc
-		}
+		svc := resource.NewService(resource.Config{Store: cp.store, Publisher: cp.hub, Rules: r, Logger: log})
 		if err := svc.EnsureManaged(ctx, managed[r.Kind]); err != nil {
 			return fmt.Errorf("managed %s: %w", r.Kind, err)
 		}
@@ -54,21 +44,23 @@ func (cp *controlPlane) openResources(ctx context.Context, log *slog.Logger) err
 	return nil
 }
 
-// originAccessControl returns the origin access control with Id id as
-// the API keeps it now (false when there is none, or the store fails).
-func (cp *controlPlane) originAccessControl(id string) (originaccess.Control, bool) {
-	if cp.oacs == nil || id == "" {
-		return originaccess.Control{}, false
+// resourceKinds are the kinds the API keeps.
+var resourceKinds = []resource.Kind{resource.CachePolicy, resource.OriginRequestPolicy, resource.ResponseHeadersPolicy,
+	resource.OriginAccessControl, resource.OriginAccessIdentity}
+
+// allResources returns every resource the store keeps, for the hub's
+// snapshots. A kind the store fails to read is logged and left out.
+func (cp *controlPlane) allResources(log *slog.Logger) []resource.Resource {
+	var out []resource.Resource
+	for _, k := range resourceKinds {
+		rs, err := cp.store.Resources(context.Background(), k)
+		if err != nil {
+			log.Error("reading resources for a snapshot", "kind", k, "err", err)
+			continue
+		}
+		out = append(out, rs...)
 	}
-	r, err := cp.oacs.Get(context.Background(), id)
-	if err != nil {
-		return originaccess.Control{}, false
-	}
-	var c originaccess.Control
-	if err := json.Unmarshal(r.Config, &c); err != nil {
-		return originaccess.Control{}, false
-	}
-	return c, true
+	return out
 }
 
 // managedResources are AWS's managed policies (internal/policy's

@@ -157,9 +157,6 @@ func serve(f serveFlags, cfg *config.Config, log *slog.Logger) error {
 	edgeURL := ""
 	followed := make(chan error, 1)
 	if !f.noEdge {
-		// The in-process edge reads origin access controls where the API
-		// keeps them; separate edges need them published.
-		f.origins.controls = cp.originAccessControl
 		m, url, err := startLocalEdge(followCtx, &f, cp.hub, reg, log, &ss, followed)
 		if err != nil {
 			ss.closeListeners()
@@ -238,8 +235,7 @@ type controlPlane struct {
 	// resources are the services of policies, origin access controls and
 	// identities, one per kind.
 	resources []*resource.Service
-	oacs      *resource.Service // of resources: the origin access controls
-	closers   []func()          // in the order they were opened
+	closers   []func() // in the order they were opened
 }
 
 // close closes what the control plane opened, the last first.
@@ -284,6 +280,7 @@ func openControlPlane(f *serveFlags, cfg *config.Config, keys map[string]cloudfr
 		LocalEdge:     localEdge,
 		Store:         cp.store,
 		Distributions: func() []*distribution.Distribution { return cp.dists.Registry().All() },
+		Resources:     func() []resource.Resource { return cp.allResources(log) },
 		EdgeTimeout:   f.edgeTimeout,
 		Logger:        log,
 	})

@@ -149,7 +149,7 @@ func TestServiceRefs(t *testing.T) {
 	if _, err := svc.Create(ctx, "ref", cfg, nil, nil); code(err) != distribution.CodeNoSuchCachePolicy {
 		t.Fatalf("Create naming a missing cache policy: %v", err)
 	}
-	if _, err := store.CreateResource(ctx, resource.Resource{Kind: resource.CachePolicy, ID: "CP1", Name: "p"}); err != nil {
+	if _, err := store.CreateResource(ctx, resource.Resource{Kind: resource.CachePolicy, ID: "CP1", Name: "p"}, nil); err != nil {
 		t.Fatal(err)
 	}
 	d, err := svc.Create(ctx, "ref", cfg, nil, nil)

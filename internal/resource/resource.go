@@ -103,8 +103,11 @@ type Store interface {
 	// CreateResource stores r. When another resource of r.Kind has r.Name
 	// it writes nothing and returns that one with ErrNameTaken; when one
 	// has r.ID, ErrIDTaken; when one of r.Refs does not exist, a
-	// *MissingRefError. On success existing is the zero Resource.
-	CreateResource(ctx context.Context, r Resource) (existing Resource, err error)
+	// *MissingRefError. Otherwise admit (when not nil) is called, inside
+	// the write, with the number of resources of r.Kind that are not
+	// Managed: an error from it (a quota) is returned and nothing is
+	// written. On success existing is the zero Resource.
+	CreateResource(ctx context.Context, r Resource, admit func(count int) error) (existing Resource, err error)
 	// UpdateResource calls change with a copy of the stored resource,
 	// inside the write, and stores what change leaves in it (Kind and ID
 	// cannot change: a change that alters them fails the write). An

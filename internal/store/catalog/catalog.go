@@ -39,6 +39,7 @@ type Catalog struct {
 	res     map[resource.Ref]*resource.Resource
 	names   map[nameKey]string               // (kind, name) -> Id
 	holders map[resource.Ref]map[holder]bool // what refers to each resource
+	custom  map[resource.Kind]int            // resources per kind that are not Managed
 }
 
 // distEntry is a stored distribution: its JSON (what a log keeps, and
@@ -72,6 +73,7 @@ func New() *Catalog {
 		res:     map[resource.Ref]*resource.Resource{},
 		names:   map[nameKey]string{},
 		holders: map[resource.Ref]map[holder]bool{},
+		custom:  map[resource.Kind]int{},
 	}
 }
 
@@ -274,7 +276,7 @@ func decodeDist(data []byte) (distribution.Distribution, error) {
 // CreateResource adds a copy of r (see resource.Store). On ErrNameTaken
 // and ErrIDTaken it returns a copy of the resource that holds the name or
 // Id.
-func (c *Catalog) CreateResource(r resource.Resource) (resource.Resource, error) {
+func (c *Catalog) CreateResource(r resource.Resource, admit func(count int) error) (resource.Resource, error) {
 	if id, ok := c.names[nameKey{r.Kind, r.Name}]; ok {
 		return c.res[resource.Ref{Kind: r.Kind, ID: id}].Clone(), resource.ErrNameTaken
 	}
@@ -283,6 +285,11 @@ func (c *Catalog) CreateResource(r resource.Resource) (resource.Resource, error)
 	}
 	if err := c.checkRefs(r.Refs); err != nil {
 		return resource.Resource{}, err
+	}
+	if admit != nil {
+		if err := admit(c.custom[r.Kind]); err != nil {
+			return resource.Resource{}, err
+		}
 	}
 	c.putRes(r.Clone())
 	return resource.Resource{}, nil
@@ -379,6 +386,9 @@ func (c *Catalog) putRes(r resource.Resource) {
 	key := resource.Ref{Kind: r.Kind, ID: r.ID}
 	c.res[key] = &r
 	c.names[nameKey{r.Kind, r.Name}] = r.ID
+	if !r.Managed {
+		c.custom[r.Kind]++
+	}
 	c.addHolder(holder{r.Kind, r.ID}, r.Refs)
 }
 
@@ -388,6 +398,9 @@ func (c *Catalog) removeRes(key resource.Ref) {
 		return
 	}
 	delete(c.res, key)
+	if !r.Managed {
+		c.custom[r.Kind]--
+	}
 	if nk := (nameKey{r.Kind, r.Name}); c.names[nk] == key.ID {
 		delete(c.names, nk)
 	}

@@ -155,9 +155,9 @@ func (s *Store) Distributions(ctx context.Context) (ds []distribution.Distributi
 }
 
 // CreateResource implements resource.Store.
-func (s *Store) CreateResource(ctx context.Context, r resource.Resource) (existing resource.Resource, err error) {
+func (s *Store) CreateResource(ctx context.Context, r resource.Resource, admit func(int) error) (existing resource.Resource, err error) {
 	err = s.catalogWrite(func(buf []byte) ([]byte, error) {
-		old, err := s.cat.CreateResource(r)
+		old, err := s.cat.CreateResource(r, admit)
 		if err != nil {
 			existing = old
 			return nil, err

@@ -198,7 +198,7 @@ func workload(t *testing.T, s *Store) []int64 {
 		note()
 	}
 	cp := resource.Resource{Kind: resource.CachePolicy, ID: "CP1", Name: "policy", ETag: "EV1", Config: []byte(`{"ttl":1}`), Raw: []byte("<v1/>")}
-	if _, err := s.CreateResource(bg, cp); err != nil {
+	if _, err := s.CreateResource(bg, cp, nil); err != nil {
 		t.Fatal(err)
 	}
 	note()
@@ -219,7 +219,7 @@ func workload(t *testing.T, s *Store) []int64 {
 	}
 	note()
 	oac := resource.Resource{Kind: resource.OriginAccessControl, ID: "OAC1", Name: "oac", Refs: ref}
-	if _, err := s.CreateResource(bg, oac); err != nil {
+	if _, err := s.CreateResource(bg, oac, nil); err != nil {
 		t.Fatal(err)
 	}
 	note()

@@ -221,10 +221,10 @@ func (s *Store) Distributions(ctx context.Context) ([]distribution.Distribution,
 }
 
 // CreateResource implements resource.Store.
-func (s *Store) CreateResource(ctx context.Context, r resource.Resource) (resource.Resource, error) {
+func (s *Store) CreateResource(ctx context.Context, r resource.Resource, admit func(int) error) (resource.Resource, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.cat.CreateResource(r)
+	return s.cat.CreateResource(r, admit)
 }
 
 // UpdateResource implements resource.Store.

@@ -39,6 +39,7 @@ func RunResources(t *testing.T, open func(t *testing.T) DistributionStore) {
 		{"RacingName", testResRacingName},
 		{"RacingCompareAndSwap", testResRacingCAS},
 		{"RacingDeleteAndRefer", testResRacingDeleteAndRefer},
+		{"Quota", testResQuota},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -168,7 +169,7 @@ func wantRes(t *testing.T, s resource.Store, kind resource.Kind, want ...resourc
 
 func mustCreateRes(t *testing.T, s resource.Store, r resource.Resource) {
 	t.Helper()
-	if _, err := s.CreateResource(ctx, r); err != nil {
+	if _, err := s.CreateResource(ctx, r, nil); err != nil {
 		t.Fatalf("CreateResource(%s %s): %v", r.Kind, r.ID, err)
 	}
 }
@@ -181,7 +182,7 @@ func wantResErr(t *testing.T, s resource.Store, r resource.Resource, want error)
 	if err != nil {
 		t.Fatal(err)
 	}
-	existing, err := s.CreateResource(ctx, r)
+	existing, err := s.CreateResource(ctx, r, nil)
 	if !errors.Is(err, want) {
 		t.Fatalf("CreateResource(%s %s %q) = %v, want %v", r.Kind, r.ID, r.Name, err, want)
 	}
@@ -432,7 +433,7 @@ func testResMissingRef(t *testing.T, s DistributionStore) {
 	rh := sampleRes(resource.ResponseHeadersPolicy, "RHMISSING", "rh")
 	rh.Refs = []resource.Ref{ref}
 	var missing *resource.MissingRefError
-	if _, err := s.CreateResource(ctx, rh); !errors.As(err, &missing) || missing.Ref != ref {
+	if _, err := s.CreateResource(ctx, rh, nil); !errors.As(err, &missing) || missing.Ref != ref {
 		t.Fatalf("CreateResource naming a missing resource = %v, want a MissingRefError for %v", err, ref)
 	}
 	wantRes(t, s, rh.Kind)
@@ -493,7 +494,7 @@ func raceName(t *testing.T, s DistributionStore) resource.Resource {
 	existing := make([]resource.Resource, racers)
 	w := oneWinner(t, race(func(i int) error {
 		var err error
-		existing[i], err = s.CreateResource(ctx, rs[i])
+		existing[i], err = s.CreateResource(ctx, rs[i], nil)
 		return err
 	}), resource.ErrNameTaken)
 	for i, e := range existing {
@@ -632,5 +633,53 @@ func testResRacingDeleteAndRefer(t *testing.T, s DistributionStore) {
 				}
 			}
 		}
+	}
+}
+
+// testResQuota has racers create resources of one kind under a quota
+// that admit enforces: exactly the quota's worth are created, managed
+// resources and other kinds do not count, and admit's error is returned.
+func testResQuota(t *testing.T, s DistributionStore) {
+	const quota = 5
+	m := sampleRes(resource.CachePolicy, "CPMANAGED", "managed")
+	m.Managed = true
+	mustCreateRes(t, s, m)
+	mustCreateRes(t, s, sampleRes(resource.OriginRequestPolicy, "ORPOTHER", "other kind"))
+	errQuota := errors.New("too many")
+	admit := func(n int) error {
+		if n >= quota {
+			return errQuota
+		}
+		return nil
+	}
+	errs := race(func(i int) error {
+		_, err := s.CreateResource(ctx, sampleRes(resource.CachePolicy, fmt.Sprintf("CPQUOTA%03d", i), fmt.Sprintf("quota %d", i)), admit)
+		return err
+	})
+	created := 0
+	for i, err := range errs {
+		switch {
+		case err == nil:
+			created++
+		case !errors.Is(err, errQuota):
+			t.Fatalf("racer %d: %v", i, err)
+		}
+	}
+	if created != quota {
+		t.Fatalf("%d racers created a resource under a quota of %d", created, quota)
+	}
+	all, err := s.Resources(ctx, resource.CachePolicy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) != quota+1 {
+		t.Fatalf("%d cache policies stored, want %d and the managed one", len(all), quota)
+	}
+	// Deleting one makes room for one more.
+	if err := s.DeleteResource(ctx, resource.CachePolicy, all[len(all)-1].ID, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreateResource(ctx, sampleRes(resource.CachePolicy, "CPQUOTAMORE", "more"), admit); err != nil {
+		t.Fatalf("after deleting one: %v", err)
 	}
 }
