@@ -23,6 +23,7 @@ import (
 	"github.com/openfront/openfront/internal/fleet"
 	"github.com/openfront/openfront/internal/invalidation"
 	"github.com/openfront/openfront/internal/metrics"
+	"github.com/openfront/openfront/internal/resource"
 	"github.com/openfront/openfront/internal/store/boltmigrate"
 	"github.com/openfront/openfront/internal/store/logstore"
 	"github.com/openfront/openfront/internal/store/memory"
@@ -240,6 +241,9 @@ type controlPlane struct {
 	dists     *distribution.Service
 	svc       *invalidation.Service
 	keys      map[string]cloudfront.Key
+	// resources are the services of policies, origin access controls and
+	// identities, one per kind.
+	resources []*resource.Service
 	closers   []func() // in the order they were opened
 }
 
@@ -285,6 +289,7 @@ func openControlPlane(f *serveFlags, cfg *config.Config, keys map[string]cloudfr
 		LocalEdge:     localEdge,
 		Store:         cp.store,
 		Distributions: func() []*distribution.Distribution { return cp.dists.Registry().All() },
+		Resources:     func() []resource.Resource { return cp.allResources(log) },
 		EdgeTimeout:   f.edgeTimeout,
 		Logger:        log,
 	})
@@ -296,6 +301,11 @@ func openControlPlane(f *serveFlags, cfg *config.Config, keys map[string]cloudfr
 		reg.Fleet(cp.hub.Status)
 	}
 
+	// Before the distributions: the managed policies they may name are
+	// stored resources.
+	if err := cp.openResources(context.Background(), log); err != nil {
+		return nil, err
+	}
 	var fromFile []*distribution.Distribution
 	for _, d := range cfg.Distributions {
 		fromFile = append(fromFile, distribution.FromFile(d.ID, d.OriginURL, d.Aliases, f.domainSuffix, time.Now()))
@@ -303,6 +313,7 @@ func openControlPlane(f *serveFlags, cfg *config.Config, keys map[string]cloudfr
 	cp.dists, err = distribution.NewService(context.Background(), distribution.ServiceConfig{
 		Store:        cp.store,
 		Deployer:     deployThenDelay{cp.hub, distribution.DelayDeployer{Delay: f.deployDelay}},
+		Refs:         distribution.RefsOf,
 		FromFile:     fromFile,
 		DomainSuffix: f.domainSuffix,
 		AccountID:    f.accountID,
@@ -364,7 +375,7 @@ func (cp *controlPlane) apiServer(f *serveFlags, reg *metrics.Registry, log *slo
 		gatherer = reg.Gatherer()
 	}
 	api := cloudfront.NewHandler(cloudfront.Config{Invalidations: cp.svc, Distributions: cp.dists, Fleet: cp.hub.Handler(),
-		Keys: cp.keys, AccountID: f.accountID, Logger: log, Metrics: apiMetrics})
+		Resources: cp.store, ResourceServices: cp.resources, Keys: cp.keys, AccountID: f.accountID, Logger: log, Metrics: apiMetrics})
 	consoleKeys := map[string]console.Key{}
 	for id, k := range cp.keys {
 		consoleKeys[id] = console.Key{Secret: k.Secret, Distributions: k.Distributions}
@@ -442,6 +453,7 @@ func startLocalEdge(ctx context.Context, f *serveFlags, hub *fleet.Hub, reg *met
 type durableStore interface {
 	invalidation.Store
 	distribution.Store
+	resource.Store
 	fleet.Store
 }
 
