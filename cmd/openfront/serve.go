@@ -181,6 +181,7 @@ func serve(f serveFlags, cfg *config.Config, log *slog.Logger) error {
 		adoptCtx, stopAdopting := context.WithCancel(context.Background())
 		defer stopAdopting()
 		go cp.svc.AdoptEvery(adoptCtx, f.edgeTimeout/2, 2*f.edgeTimeout)
+		go syncDistributions(adoptCtx, cp.dists, cp.store.(eventlog.Notifier), log)
 	}
 	example := cp.announce(&f, log)
 	metricsURL := ""
@@ -310,6 +311,7 @@ func openControlPlane(f *serveFlags, cfg *config.Config, keys map[string]cloudfr
 	for _, d := range cfg.Distributions {
 		fromFile = append(fromFile, distribution.FromFile(d.ID, d.OriginURL, d.Aliases, f.domainSuffix, time.Now()))
 	}
+	_, shared := cp.store.(eventlog.Notifier)
 	cp.dists, err = distribution.NewService(context.Background(), distribution.ServiceConfig{
 		Store:        cp.store,
 		Deployer:     deployThenDelay{cp.hub, distribution.DelayDeployer{Delay: f.deployDelay}},
@@ -318,6 +320,8 @@ func openControlPlane(f *serveFlags, cfg *config.Config, keys map[string]cloudfr
 		DomainSuffix: f.domainSuffix,
 		AccountID:    f.accountID,
 		Logger:       log,
+		Shared:       shared,
+		AdoptAfter:   2 * f.edgeTimeout,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("loading distributions: %w", err)
@@ -525,3 +529,25 @@ func (d deployThenDelay) Deploy(ctx context.Context, dist distribution.Distribut
 }
 
 func (d deployThenDelay) Remove(ctx context.Context, id string) error { return d.hub.Remove(ctx, id) }
+
+// syncDistributions keeps a replica's view of the distributions in step
+// with the shared store: at once when another replica logs a change, and
+// every second for what logs nothing (a distribution another replica
+// marked Deployed).
+func syncDistributions(ctx context.Context, dists *distribution.Service, n eventlog.Notifier, log *slog.Logger) {
+	wake, _, cancel := n.Subscribe()
+	defer cancel()
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-wake:
+		case <-tick.C:
+		}
+		if err := dists.Sync(ctx); err != nil && ctx.Err() == nil {
+			log.Warn("reading the shared store's distributions failed", "err", err)
+		}
+	}
+}

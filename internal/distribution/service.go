@@ -110,6 +110,12 @@ type ServiceConfig struct {
 	// Refs: the store refuses a configuration naming one that does not
 	// exist, and the deletion of one a distribution names. Nil: none.
 	Refs func(Config) []resource.Ref
+	// Shared says other processes (control-plane replicas) write the
+	// store too: Get reads the store, List and Sync bring the registry in
+	// step with it, and Sync deploys what a dead replica left InProgress
+	// longer than AdoptAfter.
+	Shared     bool
+	AdoptAfter time.Duration
 }
 
 // Service applies CloudFront's distribution rules and keeps the registry
@@ -132,6 +138,11 @@ type Service struct {
 	pubMu     sync.Mutex
 	published map[string]uint64 // Id -> gen of the last write put in the registry; guarded by pubMu
 
+	shared     bool
+	adoptAfter time.Duration
+	deployMu   sync.Mutex
+	deploying  map[string]string // Id -> ETag this process is deploying; guarded by deployMu
+
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup // deploy workers
@@ -140,7 +151,8 @@ type Service struct {
 // NewService loads the stored distributions and those of the file.
 func NewService(ctx context.Context, c ServiceConfig) (*Service, error) {
 	s := &Service{store: c.Store, deployer: c.Deployer, refs: c.Refs, suffix: c.DomainSuffix, account: c.AccountID,
-		log: c.Logger, now: c.Now, published: map[string]uint64{}}
+		log: c.Logger, now: c.Now, published: map[string]uint64{},
+		shared: c.Shared, adoptAfter: c.AdoptAfter, deploying: map[string]string{}}
 	if s.deployer == nil {
 		s.deployer = DelayDeployer{}
 	}
@@ -207,18 +219,75 @@ func (s *Service) arn(id string) string {
 	return "arn:aws:cloudfront::" + s.account + ":distribution/" + id
 }
 
-// Get returns a copy of the distribution named id.
+// Get returns a copy of the distribution named id. On a shared store it
+// is read from the store, which other replicas write too.
 func (s *Service) Get(id string) (Distribution, error) {
 	d, ok := s.reg.Get(id)
+	if s.shared && s.store != nil && (!ok || !d.FromFile) {
+		gen := s.gen.Add(1) // before the read: a local write after it wins
+		got, err := s.store.GetDistribution(s.ctx, id)
+		switch {
+		case errors.Is(err, ErrNotFound):
+			s.publish(gen, id, nil)
+			return Distribution{}, ErrNoSuchDistribution
+		case err != nil:
+			return Distribution{}, err
+		}
+		s.publish(gen, id, &got)
+		return got, nil
+	}
 	if !ok {
 		return Distribution{}, ErrNoSuchDistribution
 	}
 	return *d, nil
 }
 
+// Sync brings the registry in step with the store: the distributions
+// other replicas sharing it created, changed or deleted. It also deploys
+// those left InProgress longer than AdoptAfter that this process is not
+// deploying (their replica may have died; deploying is idempotent). A
+// no-op unless the store is Shared.
+func (s *Service) Sync(ctx context.Context) error {
+	if !s.shared || s.store == nil {
+		return nil
+	}
+	gen := s.gen.Add(1)
+	stored, err := s.store.Distributions(ctx)
+	if err != nil {
+		return err
+	}
+	seen := make(map[string]bool, len(stored))
+	for i := range stored {
+		d := stored[i]
+		seen[d.ID] = true
+		if cur, ok := s.reg.Get(d.ID); ok && cur.FromFile {
+			continue
+		}
+		s.publish(gen, d.ID, &d)
+		if d.Status == InProgress && s.adoptAfter > 0 && s.now().Sub(d.LastModified) > s.adoptAfter {
+			s.deployMu.Lock()
+			mine := s.deploying[d.ID] == d.ETag
+			s.deployMu.Unlock()
+			if !mine {
+				s.log.Info("deploying a distribution another replica left in progress", "id", d.ID)
+				s.deploy(d)
+			}
+		}
+	}
+	for _, d := range s.reg.All() {
+		if !d.FromFile && !seen[d.ID] {
+			s.publish(gen, d.ID, nil)
+		}
+	}
+	return nil
+}
+
 // List returns up to max distributions ordered by Id, after marker, and
 // the marker of the next page ("" when none).
 func (s *Service) List(marker string, max int) ([]Distribution, string) {
+	if err := s.Sync(s.ctx); err != nil {
+		s.log.Warn("reading the shared store's distributions failed; listing this replica's view", "err", err)
+	}
 	var out []Distribution
 	all := s.reg.All()
 	for i, d := range all {
@@ -419,9 +488,19 @@ func (s *Service) publish(gen uint64, id string, d *Distribution) {
 // deploy brings d into service in the background, then marks it Deployed
 // unless it changed meanwhile.
 func (s *Service) deploy(d Distribution) {
+	s.deployMu.Lock()
+	s.deploying[d.ID] = d.ETag
+	s.deployMu.Unlock()
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
+		defer func() {
+			s.deployMu.Lock()
+			if s.deploying[d.ID] == d.ETag {
+				delete(s.deploying, d.ID)
+			}
+			s.deployMu.Unlock()
+		}()
 		retry.Forever(s.ctx, func() error {
 			err := s.deployer.Deploy(s.ctx, d)
 			if err == nil {

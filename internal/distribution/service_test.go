@@ -198,3 +198,79 @@ func TestServiceMarkDeployedAfterChange(t *testing.T) {
 		return got.Status == distribution.Deployed && stored.Status == distribution.Deployed
 	}, "the new version to be Deployed, in the registry and the store")
 }
+
+// instantDeployer deploys at once.
+type instantDeployer struct{}
+
+func (instantDeployer) Deploy(context.Context, distribution.Distribution) error { return nil }
+
+// TestServiceReplicasShareOneStore: two services (replicas) on one
+// shared store answer alike: a distribution created, deployed, changed
+// and deleted through one is seen through the other, and one that a dead
+// replica left InProgress is deployed by the survivor.
+func TestServiceReplicasShareOneStore(t *testing.T) {
+	store := memory.New()
+	newReplica := func(d distribution.Deployer, adoptAfter time.Duration) *distribution.Service {
+		svc, err := distribution.NewService(ctx, distribution.ServiceConfig{Store: store, Deployer: d, Shared: true, AdoptAfter: adoptAfter})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(svc.Close)
+		return svc
+	}
+	a := newReplica(instantDeployer{}, time.Hour)
+	b := newReplica(instantDeployer{}, time.Hour)
+
+	d, err := a.Create(ctx, "ref-1", config("www.example.com"), nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	testutil.Eventually(t, 10*time.Second, func() bool {
+		got, err := b.Get(d.ID)
+		return err == nil && got.Status == distribution.Deployed
+	}, "replica B sees the distribution A created, Deployed")
+	if page, _ := b.List("", 100); len(page) != 1 || page[0].ID != d.ID {
+		t.Fatalf("B lists %d distributions, want A's", len(page))
+	}
+	cur, _ := b.Get(d.ID)
+	cfg := config("www.example.com")
+	cfg.Enabled = false
+	upd, err := b.Update(ctx, d.ID, cur.ETag, "ref-1", cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := a.Get(d.ID); err != nil || got.ETag != upd.ETag {
+		t.Fatalf("A reads ETag %s (%v) after B's update to %s", got.ETag, err, upd.ETag)
+	}
+	testutil.Eventually(t, 10*time.Second, func() bool {
+		got, err := a.Get(d.ID)
+		return err == nil && got.Status == distribution.Deployed
+	}, "A sees B's update Deployed")
+	got, _ := a.Get(d.ID)
+	if err := a.Delete(ctx, d.ID, got.ETag); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Get(d.ID); code(err) != distribution.CodeNoSuchDistribution {
+		t.Fatalf("B's Get after A's delete: %v", err)
+	}
+	if page, _ := b.List("", 100); len(page) != 0 {
+		t.Fatalf("B lists %d distributions after A deleted the only one", len(page))
+	}
+
+	// A replica that dies while deploying leaves the distribution
+	// InProgress; the survivor's Sync deploys it once it is old enough.
+	dead := newReplica(manualDeployer{make(chan struct{})}, 0)
+	left, err := dead.Create(ctx, "ref-2", config(), nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead.Close()
+	survivor := newReplica(instantDeployer{}, time.Nanosecond)
+	testutil.Eventually(t, 10*time.Second, func() bool {
+		if err := survivor.Sync(ctx); err != nil {
+			t.Fatal(err)
+		}
+		got, err := survivor.Get(left.ID)
+		return err == nil && got.Status == distribution.Deployed
+	}, "the survivor deploys what the dead replica left InProgress")
+}
