@@ -339,7 +339,7 @@ func openControlPlane(f *serveFlags, cfg *config.Config, keys map[string]cloudfr
 	}
 	cp.svc = invalidation.NewService(invalidation.Config{
 		Store:         cp.store,
-		Distributions: cp.dists.Registry(),
+		Distributions: readThrough{cp.dists},
 		Limits:        invalidationLimits(cfg.Limits),
 		// Completed once every edge of the fleet has applied it, then
 		// --invalidation-delay (to rehearse CloudFront's timing).
@@ -550,4 +550,29 @@ func syncDistributions(ctx context.Context, dists *distribution.Service, n event
 			log.Warn("reading the shared store's distributions failed", "err", err)
 		}
 	}
+}
+
+// readThrough is the registry of distributions as the invalidation
+// service asks it, reading the store on a miss: on a shared store,
+// another replica may have created the distribution since this one's
+// last sync. On a store of its own the registry has every distribution,
+// and a miss costs one more registry lookup.
+type readThrough struct{ dists *distribution.Service }
+
+func (r readThrough) Exists(id string) bool {
+	if r.dists.Registry().Exists(id) {
+		return true
+	}
+	_, err := r.dists.Get(id)
+	return err == nil
+}
+
+func (r readThrough) Acquire(id string) (func(), bool) {
+	if release, ok := r.dists.Registry().Acquire(id); ok {
+		return release, true
+	}
+	if _, err := r.dists.Get(id); err != nil {
+		return nil, false
+	}
+	return r.dists.Registry().Acquire(id)
 }
