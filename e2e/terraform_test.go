@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -132,6 +133,13 @@ func providerInMirror(mirror string) string {
 	return found
 }
 
+// The keys of the provider block: any work in open mode;
+// terraformAuthConfig makes them the server's credentials.
+const (
+	tfAccessKey = "AKIDTERRAFORMDUMMY01"
+	tfSecretKey = "terraform/K7MDENG+bPxRfiCYDUMMYKEY"
+)
+
 // providerBlock is the provider configuration docs/architecture.md shows:
 // every AWS endpoint the provider could call points at openfront, so that
 // nothing leaves the machine even by mistake.
@@ -151,8 +159,8 @@ variable "endpoint" {
 
 provider "aws" {
   region                      = "us-east-1"
-  access_key                  = "AKIDTERRAFORMDUMMY01"
-  secret_key                  = "terraform-dummy-secret"
+  access_key                  = %q
+  secret_key                  = %q
   skip_credentials_validation = true
   skip_requesting_account_id  = true
   skip_metadata_api_check     = true
@@ -163,7 +171,7 @@ provider "aws" {
     iam        = var.endpoint
   }
 }
-`, version)
+`, version, tfAccessKey, tfSecretKey)
 }
 
 func writeFile(t *testing.T, path, content string) {
@@ -254,14 +262,21 @@ var (
 	tfStatusRE = regexp.MustCompile(`http\.status_code=(\d+)`)
 )
 
+// terraformAuthConfig: openfront with credentials (not open mode), the
+// key pair the provider block signs with.
+const terraformAuthConfig = defaultConfig + `credentials:
+  - access_key_id: ` + tfAccessKey + `
+    secret_access_key: ` + tfSecretKey + `
+`
+
 func TestTerraformDistribution(t *testing.T) {
 	start := time.Now()
-	s := startServer(t, options{args: []string{"--deploy-delay", "0s"}})
+	s := startServer(t, options{config: terraformAuthConfig, args: []string{"--deploy-delay", "0s"}})
 	tf := newTerraform(t, s.URL, terraformDistributionModule)
-	c := s.client("", "")
+	c := s.client(tfAccessKey, tfSecretKey)
 
 	tf.apply()
-	id := tfOutput(t, tf, "id")
+	id := tfOutputs(t, tf)["id"]
 	got, err := c.GetDistribution(ctx(t), &cloudfront.GetDistributionInput{Id: aws.String(id)})
 	if err != nil {
 		t.Fatal(err)
@@ -314,10 +329,20 @@ func tagMap(tags *types.Tags) map[string]string {
 	return m
 }
 
-// tfOutput returns a module output as a string.
-func tfOutput(t *testing.T, tf *terraform, name string) string {
+// tfOutputs returns the module's outputs (strings) by name.
+func tfOutputs(t *testing.T, tf *terraform) map[string]string {
 	t.Helper()
-	return strings.TrimSpace(tf.run(0, "output", "-raw", "-no-color", name))
+	var outs map[string]struct {
+		Value any `json:"value"`
+	}
+	if err := json.Unmarshal([]byte(tf.run(0, "output", "-json", "-no-color")), &outs); err != nil {
+		t.Fatalf("terraform output -json: %v", err)
+	}
+	m := map[string]string{}
+	for name, o := range outs {
+		m[name] = fmt.Sprint(o.Value)
+	}
+	return m
 }
 
 // terraformDistributionModule is a distribution with most of what a real
@@ -514,17 +539,35 @@ func TestTerraformPoliciesAndOriginAccess(t *testing.T) {
 	tf := newTerraform(t, s.URL, terraformPoliciesModule)
 
 	tf.apply()
-	cacheID := tfOutput(t, tf, "cache_policy_id")
-	if got := tfOutput(t, tf, "managed_cache_policy_id"); got != "658327ea-f89d-4fab-a63d-7e88639e58f6" {
+	outs := tfOutputs(t, tf)
+	cacheID := outs["cache_policy_id"]
+	if got := outs["managed_cache_policy_id"]; got != "658327ea-f89d-4fab-a63d-7e88639e58f6" {
 		t.Errorf("data.aws_cloudfront_cache_policy Managed-CachingOptimized: Id %q", got)
 	}
-	distID := tfOutput(t, tf, "distribution_id")
+	distID := outs["distribution_id"]
+	orpID, rhpID := outs["origin_request_policy_id"], outs["response_headers_policy_id"]
+	oacID, oaiID := outs["origin_access_control_id"], outs["origin_access_identity_id"]
 	dist, err := c.GetDistribution(ctx(t), &cloudfront.GetDistributionInput{Id: aws.String(distID)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := aws.ToString(dist.Distribution.DistributionConfig.DefaultCacheBehavior.CachePolicyId); got != cacheID {
-		t.Errorf("the distribution's CachePolicyId %q, want the module's %q", got, cacheID)
+	dcfg := dist.Distribution.DistributionConfig
+	if b := dcfg.DefaultCacheBehavior; aws.ToString(b.CachePolicyId) != cacheID ||
+		aws.ToString(b.OriginRequestPolicyId) != orpID || aws.ToString(b.ResponseHeadersPolicyId) != rhpID {
+		t.Errorf("the distribution's default behavior names policies %s %s %s, want the module's %s %s %s",
+			aws.ToString(b.CachePolicyId), aws.ToString(b.OriginRequestPolicyId), aws.ToString(b.ResponseHeadersPolicyId), cacheID, orpID, rhpID)
+	}
+	for _, o := range dcfg.Origins.Items {
+		switch aws.ToString(o.Id) {
+		case "s3":
+			if got := aws.ToString(o.OriginAccessControlId); got != oacID {
+				t.Errorf("origin s3: OriginAccessControlId %q, want %q", got, oacID)
+			}
+		case "legacy":
+			if got := aws.ToString(o.S3OriginConfig.OriginAccessIdentity); got != "origin-access-identity/cloudfront/"+oaiID {
+				t.Errorf("origin legacy: OriginAccessIdentity %q, want origin-access-identity/cloudfront/%s", got, oaiID)
+			}
+		}
 	}
 	tf.planClean()
 
@@ -543,6 +586,14 @@ func TestTerraformPoliciesAndOriginAccess(t *testing.T) {
 	expectErr(t, err, "NoSuchDistribution", http.StatusNotFound)
 	_, err = c.GetCachePolicy(ctx(t), &cloudfront.GetCachePolicyInput{Id: aws.String(cacheID)})
 	expectErr(t, err, "NoSuchCachePolicy", http.StatusNotFound)
+	_, err = c.GetOriginRequestPolicy(ctx(t), &cloudfront.GetOriginRequestPolicyInput{Id: aws.String(orpID)})
+	expectErr(t, err, "NoSuchOriginRequestPolicy", http.StatusNotFound)
+	_, err = c.GetResponseHeadersPolicy(ctx(t), &cloudfront.GetResponseHeadersPolicyInput{Id: aws.String(rhpID)})
+	expectErr(t, err, "NoSuchResponseHeadersPolicy", http.StatusNotFound)
+	_, err = c.GetOriginAccessControl(ctx(t), &cloudfront.GetOriginAccessControlInput{Id: aws.String(oacID)})
+	expectErr(t, err, "NoSuchOriginAccessControl", http.StatusNotFound)
+	_, err = c.GetCloudFrontOriginAccessIdentity(ctx(t), &cloudfront.GetCloudFrontOriginAccessIdentityInput{Id: aws.String(oaiID)})
+	expectErr(t, err, "NoSuchCloudFrontOriginAccessIdentity", http.StatusNotFound)
 	t.Logf("TestTerraformPoliciesAndOriginAccess: %v in all", time.Since(start).Round(100*time.Millisecond))
 }
 
@@ -737,5 +788,21 @@ output "managed_cache_policy_id" {
 
 output "distribution_id" {
   value = aws_cloudfront_distribution.site.id
+}
+
+output "origin_request_policy_id" {
+  value = aws_cloudfront_origin_request_policy.site.id
+}
+
+output "response_headers_policy_id" {
+  value = aws_cloudfront_response_headers_policy.site.id
+}
+
+output "origin_access_control_id" {
+  value = aws_cloudfront_origin_access_control.s3.id
+}
+
+output "origin_access_identity_id" {
+  value = aws_cloudfront_origin_access_identity.legacy.id
 }
 `
