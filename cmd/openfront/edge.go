@@ -25,14 +25,14 @@ func runEdge(args []string) int {
 	st := cfg.Settings
 	lim := listenerSettings(st)
 	if err := edgeMain(st.ControlPlane, st.EdgeAddr, st.EdgeName, int64(st.CacheSize), int64(st.MaxObjectSize), st.MaxStaleness, st.Pop,
-		st.MetricsAddr, st.ShutdownTimeout, st.AccessLogDir, &lim, log); err != nil {
+		st.MetricsAddr, st.ShutdownTimeout, st.AccessLogDir, &lim, originAccessSettings(st), log); err != nil {
 		fmt.Fprintf(os.Stderr, "openfront edge: %v\n", err)
 		return 1
 	}
 	return 0
 }
 
-func edgeMain(controlPlane, addr, name string, cacheSize, maxObjectSize int64, maxStaleness time.Duration, pop, metricsAddr string, shutdownTimeout time.Duration, accessLogDir string, lim *listenerFlags, log *slog.Logger) error {
+func edgeMain(controlPlane, addr, name string, cacheSize, maxObjectSize int64, maxStaleness time.Duration, pop, metricsAddr string, shutdownTimeout time.Duration, accessLogDir string, lim *listenerFlags, origins originAccess, log *slog.Logger) error {
 	if controlPlane == "" {
 		return errors.New("--control-plane is required")
 	}
@@ -67,7 +67,7 @@ func edgeMain(controlPlane, addr, name string, cacheSize, maxObjectSize int64, m
 			MaxStaleness: maxStaleness, Logger: log,
 		},
 		cacheSize: cacheSize, maxObjectSize: maxObjectSize, pop: pop,
-		accessLogDir: accessLogDir, reg: reg, log: log,
+		accessLogDir: accessLogDir, origins: origins, reg: reg, log: log,
 	})
 	if err != nil {
 		ln.Close()

@@ -3,12 +3,38 @@ package main
 import (
 	"fmt"
 	"log/slog"
+	"net/url"
 
+	"github.com/openfront/openfront/internal/config"
 	"github.com/openfront/openfront/internal/distribution"
 	"github.com/openfront/openfront/internal/edge"
 	"github.com/openfront/openfront/internal/fleet"
 	"github.com/openfront/openfront/internal/metrics"
+	"github.com/openfront/openfront/internal/originaccess"
+	"github.com/openfront/openfront/internal/sigv4"
 )
+
+// originAccess is how an edge reaches S3 bucket origins: the
+// S3-compatible server their domains map to, and the credentials origin
+// access controls sign with.
+type originAccess struct {
+	s3Endpoint *url.URL          // nil: fetched where their domain says
+	creds      sigv4.Credentials // never logged (its String hides the secret)
+	// controls returns an origin access control by Id. Nil until the
+	// control plane's origin access controls reach edges: no origin
+	// request is signed then.
+	controls func(id string) (originaccess.Control, bool)
+}
+
+// originAccessSettings returns what an edge takes from s (checked:
+// s3_endpoint parses).
+func originAccessSettings(s config.Settings) originAccess {
+	o := originAccess{creds: sigv4.Credentials{AccessKeyID: s.OriginAccessKeyID, SecretAccessKey: s.OriginSecretAccessKey, SessionToken: s.OriginSessionToken}}
+	if s.S3Endpoint != "" {
+		o.s3Endpoint, _ = url.Parse(s.S3Endpoint)
+	}
+	return o
+}
 
 // edgeMember is one edge of the fleet: its cache, the follower that keeps
 // the cache's distributions and purges in step with the control plane,
@@ -29,7 +55,8 @@ type memberConfig struct {
 	cacheSize     int64
 	maxObjectSize int64
 	pop           string
-	accessLogDir  string            // "": no access log
+	accessLogDir  string // "": no access log
+	origins       originAccess
 	reg           *metrics.Registry // nil: nothing is counted
 	log           *slog.Logger      // the cache's and the access log's
 }
@@ -54,6 +81,10 @@ func newEdgeMember(c memberConfig) (*edgeMember, error) {
 		PopName:       c.pop,
 		Logger:        c.log,
 		Metrics:       edgeMetrics,
+
+		S3Endpoint:          c.origins.s3Endpoint,
+		OriginAccessControl: c.origins.controls,
+		OriginCredentials:   c.origins.creds,
 	})
 	c.follow.Registry, c.follow.Cache = registry, cache
 	return &edgeMember{cache: cache, follower: fleet.NewFollower(c.follow), accessLog: accessLog}, nil

@@ -49,6 +49,7 @@ type serveFlags struct {
 	shutdownTimeout   time.Duration
 	accessLogDir      string
 	listeners         listenerFlags
+	origins           originAccess
 }
 
 // serveSettings returns what serve takes from s.
@@ -63,7 +64,7 @@ func serveSettings(s config.Settings) serveFlags {
 		deployDelay: s.DeployDelay, cacheSize: int64(s.CacheSize), maxObjectSize: int64(s.MaxObjectSize),
 		popName: s.Pop, noEdge: s.NoEdge, edgeName: name, edgeTimeout: s.EdgeTimeout, maxStaleness: s.MaxStaleness,
 		metricsAddr: s.MetricsAddr, shutdownTimeout: s.ShutdownTimeout, accessLogDir: s.AccessLogDir,
-		listeners: listenerSettings(s),
+		listeners: listenerSettings(s), origins: originAccessSettings(s),
 	}
 }
 
@@ -411,7 +412,7 @@ func startLocalEdge(ctx context.Context, f *serveFlags, hub *fleet.Hub, reg *met
 			MaxStaleness: f.maxStaleness, Logger: log.With("edge", f.edgeName),
 		},
 		cacheSize: f.cacheSize, maxObjectSize: f.maxObjectSize, pop: f.popName,
-		accessLogDir: f.accessLogDir, reg: reg, log: log,
+		accessLogDir: f.accessLogDir, origins: f.origins, reg: reg, log: log,
 	})
 	if err != nil {
 		edgeLn.Close()

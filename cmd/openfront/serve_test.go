@@ -110,17 +110,20 @@ func TestApplyThenDelayPerInvalidation(t *testing.T) {
 func TestSettingsReachServe(t *testing.T) {
 	dir := t.TempDir()
 	path := dir + "/c.yaml"
-	if err := os.WriteFile(path, []byte("api_addr: 127.0.0.1:1001\nwrite_timeout: 7s\napi_body_budget: 2MiB\n"), 0o600); err != nil {
+	if err := os.WriteFile(path, []byte("api_addr: 127.0.0.1:1001\nwrite_timeout: 7s\napi_body_budget: 2MiB\ns3_endpoint: http://127.0.0.1:9000\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	t.Setenv("OPENFRONT_CACHE_SIZE", "64MiB")
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDORIGIN")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "origin-secret")
 	cfg, _, code := loadSettings("openfront serve", config.Serve, []string{"--config", path, "--edge-name", "e1", "--min-body-rate", "0"})
 	if cfg == nil {
 		t.Fatalf("loadSettings refused (code %d)", code)
 	}
 	f := serveSettings(cfg.Settings)
 	if f.apiAddr != "127.0.0.1:1001" || f.cacheSize != 64<<20 || f.edgeName != "e1" || f.listeners.writeTimeout != 7*time.Second ||
-		f.listeners.apiBodyBudget != 2<<20 || f.listeners.minBodyRate != 0 || f.edgeAddr != "127.0.0.1:4748" {
+		f.listeners.apiBodyBudget != 2<<20 || f.listeners.minBodyRate != 0 || f.edgeAddr != "127.0.0.1:4748" ||
+		f.origins.s3Endpoint == nil || f.origins.s3Endpoint.String() != "http://127.0.0.1:9000" || f.origins.creds.AccessKeyID != "AKIDORIGIN" || f.origins.creds.SecretAccessKey != "origin-secret" {
 		t.Errorf("serve settings = %+v", f)
 	}
 	if _, _, code := loadSettings("openfront serve", config.Serve, []string{"-h"}); code != 0 {

@@ -492,9 +492,8 @@ func (f *file) write(line []byte) error {
 			f.bw = bufio.NewWriterSize(f.f, 64<<10)
 			// klauspost/compress's fastest level: the writer must keep
 			// up with the hits of every core. It compresses lines as
-			// well as the standard library's BestSpeed in about half
-			// the time, and the default level would cost more than a
-			// hit (docs/architecture.md, "Access logs").
+			// well as the standard library's BestSpeed in less CPU
+			// (docs/architecture.md, "Access logs").
 			f.gz, _ = gzip.NewWriterLevel(f.bw, gzip.BestSpeed)
 		} else {
 			f.gz.Reset(f.bw)

@@ -8,24 +8,8 @@ import (
 
 	"github.com/openfront/openfront/internal/cloudfront/xmlmodel"
 	"github.com/openfront/openfront/internal/distribution"
+	"github.com/openfront/openfront/internal/policy"
 )
-
-// Managed cache policies openfront knows the settings of. Other policy Ids
-// are accepted and cached like CachingOptimized (see docs/compatibility.md).
-var managedCachePolicies = map[string]struct{ min, def, max int64 }{
-	"658327ea-f89d-4fab-a63d-7e88639e58f6": {1, 86400, 31536000}, // CachingOptimized
-	"4135ea2d-6df8-44a3-9df3-4b5a84be39ad": {0, 0, 0},            // CachingDisabled
-	"b2884449-e4de-46a7-ac36-70bc7f1ddd6d": {1, 86400, 31536000}, // CachingOptimizedForUncompressedObjects
-	"08627262-05a9-4f76-9ded-b50ca2e3a84f": {0, 86400, 31536000}, // Elemental-MediaPackage
-	"83da9c7e-98b4-4e11-a168-04f0df8e2c65": {0, 0, 31536000},     // UseOriginCacheControlHeaders
-	"e5f5ea8b-4a0c-4e21-95c9-2e5b0bbb5f72": {0, 0, 31536000},     // UseOriginCacheControlHeaders-QueryStrings
-}
-
-// queryStringPolicies are the managed cache policies whose key includes
-// every query string.
-var queryStringPolicies = map[string]bool{
-	"e5f5ea8b-4a0c-4e21-95c9-2e5b0bbb5f72": true,
-}
 
 // decodeDistributionConfig validates a DistributionConfig document and
 // returns its typed form and its canonical bytes (normalized, defaults
@@ -61,7 +45,11 @@ func typedConfig(e *xmlmodel.Element) (distribution.Config, error) {
 		c.Aliases = append(c.Aliases, a.Text)
 	}
 	for _, o := range e.Items("Origins") {
-		c.Origins = append(c.Origins, typedOrigin(o))
+		origin, err := typedOrigin(o)
+		if err != nil {
+			return c, err
+		}
+		c.Origins = append(c.Origins, origin)
 	}
 	for _, g := range e.Items("OriginGroups") {
 		var og distribution.OriginGroup
@@ -78,11 +66,11 @@ func typedConfig(e *xmlmodel.Element) (distribution.Config, error) {
 		c.OriginGroups = append(c.OriginGroups, og)
 	}
 	var err error
-	if c.DefaultBehavior, err = typedBehavior(e.Find("DefaultCacheBehavior"), "DefaultCacheBehavior"); err != nil {
+	if c.DefaultBehavior, err = typedBehavior(e.Find("DefaultCacheBehavior")); err != nil {
 		return c, err
 	}
-	for i, b := range e.Items("CacheBehaviors") {
-		cb, err := typedBehavior(b, "CacheBehaviors.Items["+strconv.Itoa(i)+"]")
+	for _, b := range e.Items("CacheBehaviors") {
+		cb, err := typedBehavior(b)
 		if err != nil {
 			return c, err
 		}
@@ -107,11 +95,16 @@ func typedConfig(e *xmlmodel.Element) (distribution.Config, error) {
 	return c, nil
 }
 
-func typedOrigin(o *xmlmodel.Element) distribution.Origin {
+func typedOrigin(o *xmlmodel.Element) (distribution.Origin, error) {
 	var out distribution.Origin
 	out.ID, _ = o.Value("Id")
 	out.DomainName, _ = o.Value("DomainName")
 	out.OriginPath, _ = o.Value("OriginPath")
+	out.OriginAccessControlID, _ = o.Value("OriginAccessControlId")
+	if oai, _ := o.Value("S3OriginConfig", "OriginAccessIdentity"); oai != "" && out.OriginAccessControlID != "" {
+		return out, &apiError{http.StatusBadRequest, codeIllegalOriginAccessConfiguration,
+			"An origin cannot contain both an origin access control (OAC) and an origin access identity (OAI)."}
+	}
 	for _, h := range o.Items("CustomHeaders") {
 		n, _ := h.Value("HeaderName")
 		v, _ := h.Value("HeaderValue")
@@ -146,10 +139,15 @@ func typedOrigin(o *xmlmodel.Element) distribution.Origin {
 		out.S3 = true
 		out.ProtocolPolicy = "https-only"
 	}
-	return out
+	return out, nil
 }
 
-func typedBehavior(b *xmlmodel.Element, where string) (distribution.CacheBehavior, error) {
+// codeIllegalOriginAccessConfiguration is CloudFront's error for an
+// origin with both an origin access control and an origin access
+// identity (the service model's words are its message).
+const codeIllegalOriginAccessConfiguration = "IllegalOriginAccessConfiguration"
+
+func typedBehavior(b *xmlmodel.Element) (distribution.CacheBehavior, error) {
 	var out distribution.CacheBehavior
 	if b == nil {
 		return out, invalidArgument("The parameter DefaultCacheBehavior is required.")
@@ -167,18 +165,23 @@ func typedBehavior(b *xmlmodel.Element, where string) (distribution.CacheBehavio
 		}
 	}
 	out.CachePolicyID, _ = b.Value("CachePolicyId")
+	out.OriginRequestPolicyID, _ = b.Value("OriginRequestPolicyId")
+	out.ResponseHeadersPolicyID, _ = b.Value("ResponseHeadersPolicyId")
 	fv := b.Find("ForwardedValues")
 	switch {
 	case out.CachePolicyID != "" && fv != nil:
-		return out, invalidArgument("The parameter ForwardedValues cannot be used when a cache policy is associated to the cache behavior " + where + ".")
+		return out, invalidArgument("The parameter ForwardedValues cannot be used when a cache policy is associated to the cache behavior.")
 	case out.CachePolicyID != "":
-		p, ok := managedCachePolicies[out.CachePolicyID]
-		if !ok {
-			p = managedCachePolicies["658327ea-f89d-4fab-a63d-7e88639e58f6"]
+		for _, ttl := range []string{"MinTTL", "DefaultTTL", "MaxTTL"} {
+			if b.Find(ttl) != nil {
+				return out, invalidArgument("The parameter " + ttl + " cannot be used when a cache policy is associated to the cache behavior.")
+			}
 		}
-		out.MinTTL, out.DefaultTTL, out.MaxTTL = p.min, p.def, p.max
-		out.ForwardQueryString = queryStringPolicies[out.CachePolicyID]
+		policyTTLs(&out)
 	case fv != nil:
+		if out.OriginRequestPolicyID != "" {
+			return out, invalidArgument("The parameter OriginRequestPolicyId cannot be used when no cache policy is associated to the cache behavior.")
+		}
 		out.MinTTL, out.DefaultTTL, out.MaxTTL = 0, 86400, 31536000
 		if n, ok := b.Int64("MinTTL"); ok {
 			out.MinTTL = n
@@ -197,9 +200,30 @@ func typedBehavior(b *xmlmodel.Element, where string) (distribution.CacheBehavio
 		out.ForwardCookies, _ = fv.Value("Cookies", "Forward")
 		out.CookieNames = texts(fv.Items("Cookies", "WhitelistedNames"))
 	default:
-		return out, invalidArgument("The parameter ForwardedValues is required in " + where + " when no CachePolicyId is given.")
+		return out, invalidArgument("The parameter ForwardedValues is required.")
 	}
 	return out, nil
+}
+
+// policyTTLs fills a behavior's TTLs and query-string key from its cache
+// policy when that is a managed one (edges act on the typed fields of the
+// legacy settings). Edges take a custom policy's settings, and the
+// headers and cookies of any policy, from the policy itself; meanwhile a
+// custom policy's behavior has CachingOptimized's TTLs.
+func policyTTLs(b *distribution.CacheBehavior) {
+	p, ok := policy.ManagedCachePolicy(b.CachePolicyID)
+	if !ok {
+		p, _ = policy.ManagedCachePolicy(policy.CachingOptimizedID)
+		p.QueryStrings = policy.Selection{Behavior: policy.None}
+	}
+	b.MinTTL, b.DefaultTTL, b.MaxTTL = p.MinTTL, p.DefaultTTL, p.MaxTTL
+	switch p.QueryStrings.Behavior {
+	case policy.All:
+		b.ForwardQueryString = true
+	case policy.Whitelist:
+		b.ForwardQueryString = true
+		b.QueryStringCacheKeys = p.QueryStrings.Names
+	}
 }
 
 func texts(es []*xmlmodel.Element) []string {

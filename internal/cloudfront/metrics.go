@@ -26,6 +26,9 @@ const (
 	OpListTagsForResource
 	OpTagResource
 	OpUntagResource
+	OpListDistributionsByCachePolicyID
+	OpListDistributionsByOriginRequestPolicyID
+	OpListDistributionsByResponseHeadersPolicyID
 	// NumOperations is the number of operations.
 	NumOperations
 )
@@ -37,6 +40,7 @@ var OperationNames = [NumOperations]string{
 	"CreateDistribution", "GetDistribution", "ListDistributions", "DeleteDistribution",
 	"GetDistributionConfig", "UpdateDistribution",
 	"ListTagsForResource", "TagResource", "UntagResource",
+	"ListDistributionsByCachePolicyId", "ListDistributionsByOriginRequestPolicyId", "ListDistributionsByResponseHeadersPolicyId",
 }
 
 // String returns the operation's CloudFront name.

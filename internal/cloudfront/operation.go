@@ -22,6 +22,12 @@ func OperationOf(method, path, query string) Operation {
 		case strings.Contains(query, "Operation=Tag"):
 			return OpTagResource
 		}
+	case strings.HasPrefix(seg[0], "distributionsBy"):
+		for _, op := range byPolicyOps {
+			if len(seg) == 2 && seg[1] != "" && method == "GET" && strings.HasPrefix(op.path, "/2020-05-31/"+seg[0]+"/") {
+				return op.op
+			}
+		}
 	case seg[0] != "distribution":
 	case len(seg) == 1:
 		switch method {

@@ -20,6 +20,12 @@ func TestOperation(t *testing.T) {
 		{"PATCH", "/2020-05-31/distribution/E1", "", "Unknown"},
 		{"GET", "/", "", "Unknown"},
 		{"GET", "/2020-05-31/origin-access-control", "", "Unknown"},
+		{"GET", "/2020-05-31/distributionsByCachePolicyId/658327ea-f89d-4fab-a63d-7e88639e58f6", "MaxItems=5", "ListDistributionsByCachePolicyId"},
+		{"GET", "/2020-05-31/distributionsByOriginRequestPolicyId/x", "", "ListDistributionsByOriginRequestPolicyId"},
+		{"GET", "/2020-05-31/distributionsByResponseHeadersPolicyId/x", "", "ListDistributionsByResponseHeadersPolicyId"},
+		{"POST", "/2020-05-31/distributionsByCachePolicyId/x", "", "Unknown"},
+		{"GET", "/2020-05-31/distributionsByCachePolicyId/", "", "Unknown"},
+		{"GET", "/2020-05-31/distributionsByWebACLId/x", "", "Unknown"},
 	} {
 		if got := OperationOf(tt.method, tt.path, tt.query).String(); got != tt.want {
 			t.Errorf("%s %s?%s = %s, want %s", tt.method, tt.path, tt.query, got, tt.want)

@@ -46,6 +46,9 @@ type Config struct {
 	// AccountID is used in ARNs of error messages.
 	AccountID string
 	Logger    *slog.Logger
+	// Resources finds the policies that are not managed, for the
+	// ListDistributionsBy…Id operations (nil: only managed ones exist).
+	Resources ResourceLookup
 	// Metrics, when not nil, counts every API request (not the fleet's
 	// /openfront/ endpoints) by operation and status, with its duration.
 	Metrics Metrics
@@ -95,6 +98,7 @@ func NewHandler(c Config) *Handler {
 	h.route(m, "PUT "+dist+"/{Id}/config", OpUpdateDistribution, h.updateDistribution)
 	h.route(m, "GET /2020-05-31/tagging", OpListTagsForResource, h.tagging)
 	h.route(m, "POST /2020-05-31/tagging", OpTagResource, h.tagging) // or Untag: operation
+	h.routeByPolicy(m, c.Resources)
 	m.HandleFunc(dist, methodNotAllowed("GET", "POST"))
 	m.HandleFunc(dist+"/{Id}", methodNotAllowed("GET", "DELETE"))
 	m.HandleFunc(dist+"/{Id}/config", methodNotAllowed("GET", "PUT"))

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"reflect"
 	"strconv"
@@ -46,6 +47,12 @@ type Settings struct {
 	BodyTimeout       time.Duration `yaml:"body_timeout"`
 	MinBodyRate       int           `yaml:"min_body_rate"`
 	APIBodyBudget     ByteSize      `yaml:"api_body_budget"`
+	S3Endpoint        string        `yaml:"s3_endpoint"`
+	// The origin credentials sign origin requests for origin access
+	// controls. They are never logged; Check's errors never show them.
+	OriginAccessKeyID     string `yaml:"origin_access_key_id"`
+	OriginSecretAccessKey string `yaml:"origin_secret_access_key"`
+	OriginSessionToken    string `yaml:"origin_session_token"`
 }
 
 // Defaults returns every setting at its default.
@@ -136,6 +143,18 @@ var Table = []Setting{
 	{"body_timeout", "body-timeout", "", Serve | Edge, "how long a client may take to send a whole request body (both listeners)", "BodyTimeout"},
 	{"min_body_rate", "min-body-rate", "", Serve | Edge, "bytes per second a request body must average once its first 10s have passed; 0: no minimum (both listeners)", "MinBodyRate"},
 	{"api_body_budget", "api-body-budget", "", Serve, "bytes of API request bodies held at once across connections (bodies are read whole to check their hash); past it, 503 ServiceUnavailable; at least 1MiB", "APIBodyBudget"},
+	{"s3_endpoint", "s3-endpoint", "", Serve | Edge, "URL (http://host:port) of an S3-compatible server that requests to origins whose domain is an S3 bucket's (<bucket>.s3.<region>.amazonaws.com, <bucket>.s3.amazonaws.com, <bucket>.s3-<region>.amazonaws.com, website endpoints) go to, path-style (/<bucket>/<key>); none when empty", "S3Endpoint"},
+	{"origin_access_key_id", "origin-access-key-id", "", Serve | Edge, "access key id the edge signs origin requests with for origin access controls (SigV4, service s3); when none of the origin_* credentials is set, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN", "OriginAccessKeyID"},
+	{"origin_secret_access_key", "origin-secret-access-key", "", Serve | Edge, "secret of origin_access_key_id (never logged; prefer the environment or the file to a flag, which other users can see)", "OriginSecretAccessKey"},
+	{"origin_session_token", "origin-session-token", "", Serve | Edge, "session token of temporary origin credentials (sent as X-Amz-Security-Token)", "OriginSessionToken"},
+}
+
+// awsCredentialEnv maps the origin credentials' keys to the standard AWS
+// environment variables they default to.
+var awsCredentialEnv = []struct{ key, env string }{
+	{"origin_access_key_id", "AWS_ACCESS_KEY_ID"},
+	{"origin_secret_access_key", "AWS_SECRET_ACCESS_KEY"},
+	{"origin_session_token", "AWS_SESSION_TOKEN"},
 }
 
 // ptr returns the address of s's field for setting t.
@@ -213,6 +232,27 @@ func Flags(fs *flag.FlagSet, cmd Command) (apply func(dst *Settings, env func(st
 					return fmt.Errorf("%s: %w", t.Env(), err)
 				}
 				sources[t.Key] = Source{Env: t.Env()}
+			}
+		}
+		// The origin credentials come as a whole from the standard AWS
+		// variables when no flag, OPENFRONT_ variable or file line sets
+		// any of them: a key id is never paired with another's secret.
+		if env == nil {
+			return nil
+		}
+		for _, c := range awsCredentialEnv {
+			if _, set := sources[c.key]; set {
+				return nil
+			}
+		}
+		for _, c := range awsCredentialEnv {
+			if v, ok := env(c.env); ok && v != "" {
+				for _, t := range Table {
+					if t.Key == c.key && t.Commands&cmd != 0 {
+						dst.ptr(t).Elem().SetString(v)
+						sources[c.key] = Source{Env: c.env}
+					}
+				}
 			}
 		}
 		return nil
@@ -332,6 +372,27 @@ func (s *Settings) Check(cmd Command, sources map[string]Source) error {
 	if uses("pop") && s.Pop == "" {
 		return bad("pop", "must not be empty")
 	}
+	if uses("s3_endpoint") && s.S3Endpoint != "" {
+		u, err := url.Parse(s.S3Endpoint)
+		if err == nil && u.User != nil { // the value is not shown: it holds a password
+			return bad("s3_endpoint", "must not hold credentials (give them as origin_access_key_id and origin_secret_access_key)")
+		}
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
+			(u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" {
+			return bad("s3_endpoint", "%q is not an http:// or https:// URL of a host (and port), without a path", s.S3Endpoint)
+		}
+	}
+	// The credentials' values are never shown: only which are missing.
+	if uses("origin_access_key_id") {
+		switch {
+		case s.OriginAccessKeyID != "" && s.OriginSecretAccessKey == "":
+			return bad("origin_secret_access_key", "is required with origin_access_key_id")
+		case s.OriginAccessKeyID == "" && s.OriginSecretAccessKey != "":
+			return bad("origin_access_key_id", "is required with origin_secret_access_key")
+		case s.OriginAccessKeyID == "" && s.OriginSessionToken != "":
+			return bad("origin_session_token", "needs origin_access_key_id and origin_secret_access_key")
+		}
+	}
 	return nil
 }
 
@@ -392,38 +453,3 @@ func (b *ByteSize) Set(s string) error { return b.UnmarshalText([]byte(s)) }
 
 // LookupEnv is os.LookupEnv, the env of a real process.
 var LookupEnv = os.LookupEnv
-
-// Reference is the Markdown table of every setting that
-// docs/configuration.md holds (TestReferenceIsCurrent keeps them equal).
-func Reference() string {
-	var b strings.Builder
-	b.WriteString("| key | `serve` flag | `edge` flag | environment | default | meaning |\n|---|---|---|---|---|---|\n")
-	def := Defaults()
-	for _, t := range Table {
-		flagCell := func(cmd Command) string {
-			if name := t.FlagFor(cmd); name != "" {
-				return "`--" + name + "`"
-			}
-			return "—"
-		}
-		v := def.ptr(t).Elem().Interface()
-		var shown string
-		switch x := v.(type) {
-		case ByteSize:
-			shown = x.String()
-		case string:
-			shown = x
-		default:
-			shown = fmt.Sprint(x)
-		}
-		if shown == "" {
-			shown = "—"
-		} else {
-			shown = "`" + shown + "`"
-		}
-		fmt.Fprintf(&b, "| `%s` | %s | %s | `%s` | %s | %s |\n", t.Key, flagCell(Serve), flagCell(Edge), t.Env(), shown, t.Usage)
-	}
-	return b.String()
-}
-
-func countFields(s Settings) int { return reflect.TypeOf(s).NumField() }

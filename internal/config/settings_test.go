@@ -2,8 +2,10 @@ package config
 
 import (
 	"flag"
+	"fmt"
 	"io"
 	"os"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -143,7 +145,7 @@ func TestTableComplete(t *testing.T) {
 	}
 }
 
-// TestReferenceIsCurrent: docs/configuration.md shows Reference().
+// TestReferenceIsCurrent: docs/configuration.md shows reference().
 // OPENFRONT_UPDATE_DOCS=1 rewrites it.
 func TestReferenceIsCurrent(t *testing.T) {
 	const path = "../../docs/configuration.md"
@@ -157,7 +159,7 @@ func TestReferenceIsCurrent(t *testing.T) {
 	if i < 0 || j < i {
 		t.Fatalf("%s has no %q … %q section", path, begin, end)
 	}
-	want := doc[:i+len(begin)] + Reference() + doc[j:]
+	want := doc[:i+len(begin)] + reference() + doc[j:]
 	if doc == want {
 		return
 	}
@@ -167,5 +169,93 @@ func TestReferenceIsCurrent(t *testing.T) {
 		}
 		return
 	}
-	t.Errorf("%s's settings table is not config.Reference(); run OPENFRONT_UPDATE_DOCS=1 go test -run ReferenceIsCurrent ./internal/config", path)
+	t.Errorf("%s's settings table is not the one Table makes; run OPENFRONT_UPDATE_DOCS=1 go test -run ReferenceIsCurrent ./internal/config", path)
+}
+
+// countFields is how many fields Settings has: one per entry of Table.
+func countFields(s Settings) int { return reflect.TypeOf(s).NumField() }
+
+// reference is the Markdown table of every setting that
+// docs/configuration.md holds (TestReferenceIsCurrent keeps them equal).
+func reference() string {
+	var b strings.Builder
+	b.WriteString("| key | `serve` flag | `edge` flag | environment | default | meaning |\n|---|---|---|---|---|---|\n")
+	def := Defaults()
+	for _, t := range Table {
+		flagCell := func(cmd Command) string {
+			if name := t.FlagFor(cmd); name != "" {
+				return "`--" + name + "`"
+			}
+			return "—"
+		}
+		v := def.ptr(t).Elem().Interface()
+		var shown string
+		switch x := v.(type) {
+		case ByteSize:
+			shown = x.String()
+		case string:
+			shown = x
+		default:
+			shown = fmt.Sprint(x)
+		}
+		if shown == "" {
+			shown = "—"
+		} else {
+			shown = "`" + shown + "`"
+		}
+		fmt.Fprintf(&b, "| `%s` | %s | %s | `%s` | %s | %s |\n", t.Key, flagCell(Serve), flagCell(Edge), t.Env(), shown, t.Usage)
+	}
+	return b.String()
+}
+
+// The origin credentials come from origin_* settings, else as a whole
+// from the standard AWS variables; a half pair is refused without showing
+// a secret.
+func TestOriginCredentials(t *testing.T) {
+	aws := envOf("AWS_ACCESS_KEY_ID=AKIDAWS", "AWS_SECRET_ACCESS_KEY=awssecret", "AWS_SESSION_TOKEN=awstoken")
+	for _, cmd := range []Command{Serve, Edge} {
+		c, err := load(t, cmd, "control_plane: http://127.0.0.1:4747\n", aws)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.OriginAccessKeyID != "AKIDAWS" || c.OriginSecretAccessKey != "awssecret" || c.OriginSessionToken != "awstoken" ||
+			c.Sources["origin_secret_access_key"].String() != "AWS_SECRET_ACCESS_KEY" {
+			t.Errorf("from AWS_*: %q %q %q (%s)", c.OriginAccessKeyID, c.OriginSecretAccessKey, c.OriginSessionToken, c.Sources["origin_secret_access_key"])
+		}
+	}
+	// Any origin_* setting takes the pair out of AWS_*'s hands.
+	c, err := load(t, Edge, "control_plane: http://127.0.0.1:4747\norigin_access_key_id: AKIDFILE\norigin_secret_access_key: filesecret\n", aws)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.OriginAccessKeyID != "AKIDFILE" || c.OriginSecretAccessKey != "filesecret" || c.OriginSessionToken != "" {
+		t.Errorf("from the file: %q %q %q", c.OriginAccessKeyID, c.OriginSecretAccessKey, c.OriginSessionToken)
+	}
+	c, err = load(t, Serve, "", envOf("OPENFRONT_ORIGIN_ACCESS_KEY_ID=AKIDENV", "OPENFRONT_ORIGIN_SECRET_ACCESS_KEY=envsecret", "AWS_ACCESS_KEY_ID=AKIDAWS"),
+		"--s3-endpoint", "http://127.0.0.1:9000")
+	if err != nil || c.OriginAccessKeyID != "AKIDENV" || c.OriginSecretAccessKey != "envsecret" || c.S3Endpoint != "http://127.0.0.1:9000" {
+		t.Errorf("from OPENFRONT_*: %v %q", err, c.OriginAccessKeyID)
+	}
+	for _, tc := range []struct {
+		file string
+		env  func(string) (string, bool)
+		args []string
+		want string
+	}{
+		{"origin_access_key_id: AKID\n", nil, nil, "origin_secret_access_key (--origin-secret-access-key, or origin_secret_access_key in the file): is required with origin_access_key_id"},
+		{"", nil, []string{"--origin-secret-access-key", "topsecret"}, "origin_access_key_id (--origin-access-key-id, or origin_access_key_id in the file): is required with origin_secret_access_key"},
+		{"", envOf("AWS_SECRET_ACCESS_KEY=topsecret"), nil, "origin_access_key_id"},
+		{"origin_session_token: topsecret\n", nil, nil, "line 1: origin_session_token: needs origin_access_key_id"},
+		{"s3_endpoint: 127.0.0.1:9000\n", nil, nil, `line 1: s3_endpoint: "127.0.0.1:9000" is not an http:// or https:// URL`},
+		{"s3_endpoint: http://127.0.0.1:9000/bucket\n", nil, nil, `is not an http:// or https:// URL of a host (and port), without a path`},
+		{"", envOf("OPENFRONT_S3_ENDPOINT=http://me:topsecret@127.0.0.1:9000"), nil, "OPENFRONT_S3_ENDPOINT: s3_endpoint: must not hold credentials"},
+	} {
+		_, err := load(t, Serve, tc.file, tc.env, tc.args...)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q %v: error %v, want %q", tc.file, tc.args, err, tc.want)
+		}
+		if err != nil && strings.Contains(err.Error(), "topsecret") {
+			t.Errorf("an error shows a secret: %v", err)
+		}
+	}
 }

@@ -143,6 +143,10 @@ type behavior struct {
 	errorTTL                   []distribution.ErrorResponse
 
 	compress bool // Compress: gzip for viewers that accept it (compress.go)
+
+	oac  string   // the origin's OriginAccessControlID; "" for none
+	s3   s3Domain // what the origin's domain name says, when s3ok
+	s3ok bool     // the origin's domain name is an S3 bucket's (s3origin.go)
 }
 
 // behaviorOf derives d's default behavior.
@@ -200,8 +204,19 @@ func compileBehavior(d *distribution.Distribution, cb *distribution.CacheBehavio
 		b.originHeaders = o.CustomHeaders
 		b.connect, b.read = o.ConnectionTimeout, o.ReadTimeout
 		b.attempts = max(o.ConnectionAttempts, 1)
+		b.oac = o.OriginAccessControlID
+		b.s3, b.s3ok = parseS3Domain(o.DomainName)
 	}
 	return b
+}
+
+// all returns the site's behaviors, the default one last.
+func (s *site) all() []*behavior {
+	out := make([]*behavior, 0, len(s.behaviors)+1)
+	for i := range s.behaviors {
+		out = append(out, &s.behaviors[i])
+	}
+	return append(out, &s.def)
 }
 
 // allows reports whether the behavior's AllowedMethods has method.

@@ -48,6 +48,7 @@ import (
 	"maps"
 	"net/http"
 	"net/http/httputil"
+	"net/url"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -57,6 +58,8 @@ import (
 
 	"github.com/openfront/openfront/internal/distribution"
 	"github.com/openfront/openfront/internal/invalidation"
+	"github.com/openfront/openfront/internal/originaccess"
+	"github.com/openfront/openfront/internal/sigv4"
 )
 
 // Distributions finds the distributions the edge serves.
@@ -121,6 +124,23 @@ type Config struct {
 	// Metrics receives the edge's counts (requests by result, origin
 	// latency) per distribution; nothing is counted when nil.
 	Metrics Metrics
+
+	// S3Endpoint, when not nil, is an S3-compatible server (scheme and
+	// host) that requests to origins whose domain name is an S3 bucket's
+	// (s3origin.go) go to instead, path-style: the bucket as the first
+	// segment of the path, then the origin path and the object's; the
+	// origin's own protocol policy and ports then do not apply.
+	S3Endpoint *url.URL
+	// OriginAccessControl returns the origin access control whose Id an
+	// origin names (distribution.Origin.OriginAccessControlID). It is
+	// asked on every origin request to such an origin, so a changed
+	// control applies at once. Nil: no control is known, and no origin
+	// request is signed.
+	OriginAccessControl func(id string) (originaccess.Control, bool)
+	// OriginCredentials sign the requests an origin access control has
+	// signed (SigV4, service s3). Without them such requests go unsigned,
+	// and a warning is logged once.
+	OriginCredentials sigv4.Credentials
 }
 
 // Edge is a caching reverse proxy in front of every distribution's origin.
@@ -142,6 +162,10 @@ type Edge struct {
 	proxy          *httputil.ReverseProxy
 	metrics        Metrics             // never nil (nopMetrics)
 	noDist         DistributionMetrics // requests naming no distribution
+	s3Endpoint     *url.URL            // nil: S3 origins are fetched where their domain says
+	oacs           func(id string) (originaccess.Control, bool)
+	creds          sigv4.Credentials // signs for origin access controls
+	noCredsOnce    sync.Once         // warns of missing credentials once
 
 	cache   *otter.Cache[string, *entry]
 	clock   atomic.Uint64 // advanced by each Apply; see markers.go
@@ -225,6 +249,11 @@ func New(c Config) *Edge {
 		transport:      originTransport{rt: rt, timeout: c.OriginResponseTimeout, connect: c.OriginConnectTimeout},
 		metrics:        c.Metrics,
 		noDist:         c.Metrics.Distribution(NoDistribution),
+		oacs:           c.OriginAccessControl,
+		creds:          c.OriginCredentials,
+	}
+	if ep := c.S3Endpoint; ep != nil && ep.Host != "" {
+		e.s3Endpoint = &url.URL{Scheme: ep.Scheme, Host: ep.Host}
 	}
 	e.states.Store(&map[string]*distState{})
 	e.proxy = &httputil.ReverseProxy{
@@ -424,6 +453,13 @@ func (e *Edge) site(d *distribution.Distribution) *site {
 	}
 	s := newSite(d)
 	s.ds = ds
+	if e.s3Endpoint != nil {
+		for _, b := range s.all() {
+			if b.s3ok && b.origin != nil {
+				b.origin = s3EndpointURL(e.s3Endpoint, b.s3.bucket, b.origin.Path)
+			}
+		}
+	}
 	ds.site.Store(s)
 	return s
 }

@@ -149,6 +149,7 @@ func (e *Edge) fetch(q *request, stale *entry, conditional bool) (*http.Response
 	if conditional && stale.lastMod != "" {
 		req.Header.Set("If-Modified-Since", stale.lastMod)
 	}
+	e.signOrigin(req, b, q.viewer) // last: it signs the headers as sent
 	start := time.Now()
 	resp, err := e.transport.RoundTrip(req) // tries ConnectionAttempts times
 	if err != nil {

@@ -62,6 +62,7 @@ func (e *Edge) rewritePassthrough(pr *httputil.ProxyRequest) {
 	// viewer accepting gzip may be asked for.
 	setOriginAcceptEncoding(info.b, h, acceptsGzip(pr.In))
 	e.setOriginHeaders(h, pr.In, info.id)
+	e.signOrigin(pr.Out, info.b, pr.In) // last: it signs the headers as sent
 }
 
 // stampPassthrough adds the edge's headers to a passthrough's answer, and

@@ -14,9 +14,9 @@ import (
 //
 // net/http's per-request cost (its conn and response structs, the header
 // map, bufio, the background read) is most of what a cache hit costs: a
-// do-nothing net/http handler answering a hit's bytes reaches only 0.6 of
-// nginx's hits per second on this project's benchmark, where fasthttp
-// answering the same bytes passes it (docs/benchmarks.md, issue 4). So the
+// do-nothing net/http handler answering a hit's bytes falls short of
+// issue 4's target against nginx, where fasthttp answering the same bytes
+// meets it (docs/benchmarks.md, "Edge cache hits"). So the
 // viewer listener is a github.com/valyala/fasthttp server:
 //
 //   - plain cache hits (a GET or HEAD of a cached, fresh 200 object without

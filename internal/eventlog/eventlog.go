@@ -16,7 +16,8 @@ import (
 
 // Store is the durable part of the fleet's control plane: the event log
 // and the registry of edges. Implementations live under internal/store;
-// storetest.RunEventLog is their conformance suite.
+// storetest.RunEventLog and storetest.RunRegistry are their conformance
+// suites.
 type Store interface {
 	// AppendEvent adds data to the log under key and returns its position.
 	// If key was appended before, nothing is written and that position is
@@ -33,10 +34,18 @@ type Store interface {
 	// TrimEvents drops events at positions below before. Their keys stay
 	// logged: appending one again returns its old position.
 	TrimEvents(ctx context.Context, before uint64) error
-	// SaveEdges replaces the stored registry of edges. Neither side's later
-	// changes to the byte slices reach the other (nor for Edges).
-	SaveEdges(ctx context.Context, edges map[string][]byte) error
-	// Edges returns the stored registry of edges.
+	// PutEdge stores data as the registry entry of the edge called name,
+	// replacing any entry stored under that name. It writes that entry
+	// only, as one single-row write in a shared database would: control
+	// planes writing different edges do not undo each other's writes. The
+	// entry is on stable storage when it returns. Neither side's later
+	// changes to data reach the other (nor to the slices Edges returns).
+	PutEdge(ctx context.Context, name string, data []byte) error
+	// DeleteEdge removes the registry entry of the edge called name, and
+	// only that one; a name not stored is no error. The removal is on
+	// stable storage when it returns.
+	DeleteEdge(ctx context.Context, name string) error
+	// Edges returns the stored registry of edges, by name.
 	Edges(ctx context.Context) (map[string][]byte, error)
 }
 

@@ -4,11 +4,11 @@
 // net/http's per-request cost (its conn and response structs, the header
 // map, bufio, the background read) is most of what a small answer costs
 // when the client and the server share a few cores: a do-nothing net/http
-// handler answering a cache hit's bytes reaches only 0.6 of nginx's hits
-// per second on the edge's benchmark, where fasthttp answering the same
-// bytes passes it (docs/benchmarks.md, issue 4), and a do-nothing net/http
-// server costs 33-37us of CPU per request against fasthttp's 24us (issue
-// 2). So openfront's listeners, the edge's viewer listener and the API's,
+// handler answering a cache hit's bytes falls short of issue 4's target
+// against nginx, where fasthttp answering the same bytes meets it, and a
+// do-nothing net/http server costs more CPU per request than a fasthttp
+// one (docs/benchmarks.md, "Edge cache hits" and "CreateInvalidation
+// throughput and latency"). So openfront's listeners, the edge's viewer listener and the API's,
 // are github.com/valyala/fasthttp servers:
 //
 //   - requests the caller's Fast function recognizes (a plain cache hit, a

@@ -21,7 +21,9 @@ func (r *recordingStore) LogBounds(context.Context) (uint64, uint64, error) { re
 
 func (r *recordingStore) Edges(context.Context) (map[string][]byte, error) { return nil, nil }
 
-func (r *recordingStore) SaveEdges(context.Context, map[string][]byte) error { return nil }
+func (r *recordingStore) PutEdge(context.Context, string, []byte) error { return nil }
+
+func (r *recordingStore) DeleteEdge(context.Context, string) error { return nil }
 
 func (r *recordingStore) AppendEvent(ctx context.Context, key string, data []byte) (uint64, error) {
 	r.key, r.data = key, bytes.Clone(data)

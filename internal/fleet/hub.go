@@ -54,7 +54,10 @@ type Hub struct {
 	minAck   uint64                // lowest Applied of the registry (head when empty); guarded by mu
 	atMin    int                   // edges whose Applied is minAck; guarded by mu
 	tracked  trackRing             // recent logged events by position, for the admin view; guarded by mu
-	dirty    bool                  // registry changed since saved; guarded by mu
+	// changed holds the registry keys whose entry changed (or left the
+	// registry) since save last wrote it: save writes those entries only.
+	// Guarded by mu.
+	changed map[string]bool
 	// left holds the instances that left the fleet (most recent last,
 	// bounded), so that a stream request of a stopped edge that arrives
 	// after its leave does not bring it back. Guarded by mu.
@@ -67,6 +70,9 @@ type Hub struct {
 	streamsStop chan struct{} // closed by StopStreams
 	stopOnce    sync.Once
 	closeOnce   sync.Once
+	// saveMu makes saves one at a time, so that two saves' writes of one
+	// entry cannot reach the store in the wrong order.
+	saveMu sync.Mutex
 }
 
 // StopStreams ends every stream, so that a server shutting down is not
@@ -78,7 +84,7 @@ func (h *Hub) StopStreams() {
 // NewHub loads the registry and the log position and starts the sweeper.
 func NewHub(ctx context.Context, c HubConfig) (*Hub, error) {
 	h := &Hub{store: c.Store, dists: c.Distributions, edgeTimeout: c.EdgeTimeout, retain: c.Retain, localEdge: c.LocalEdge, log: c.Logger, now: c.Now,
-		edges: map[string]*edgeState{}, appended: make(chan struct{}),
+		edges: map[string]*edgeState{}, changed: map[string]bool{}, appended: make(chan struct{}),
 		stop: make(chan struct{}), done: make(chan struct{}), streamsStop: make(chan struct{})}
 	if h.edgeTimeout <= 0 {
 		h.edgeTimeout = 30 * time.Second
@@ -113,7 +119,8 @@ func NewHub(ctx context.Context, c HubConfig) (*Hub, error) {
 	for name, data := range stored {
 		var e edgeState
 		if err := json.Unmarshal(data, &e); err != nil {
-			h.log.Warn("ignoring unreadable edge record", "name", name, "err", err)
+			h.log.Warn("dropping an unreadable edge record", "name", name, "err", err)
+			h.changed[name] = true // save deletes it
 			continue
 		}
 		// Its timeout counts from now: it had no chance to reconnect yet.
@@ -133,7 +140,7 @@ func NewHub(ctx context.Context, c HubConfig) (*Hub, error) {
 			delete(h.edges, name)
 			e.Replaced = true
 			h.edges[replacedKey(name, e.Instance)] = &e
-			h.dirty = true
+			h.changed[name], h.changed[replacedKey(name, e.Instance)] = true, true
 		}
 	}
 	h.recomputeMinLocked()

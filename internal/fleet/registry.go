@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"slices"
+	"sync"
 	"time"
 )
 
@@ -57,7 +58,7 @@ func (h *Hub) addEdgeLocked(name, addr string) *edgeState {
 	now := h.now()
 	e := &edgeState{Name: name, Addr: addr, LastSeen: now, Joined: now, InProcess: name == h.localEdge, kick: make(chan struct{})}
 	h.edges[name] = e
-	h.dirty = true
+	h.changed[name] = true
 	h.recomputeMinLocked()
 	return e
 }
@@ -136,6 +137,7 @@ func (h *Hub) connect(req streamRequest, applied uint64) (*edgeState, error) {
 		kickLocked(e)
 		e.Replaced = true
 		h.edges[replacedKey(req.name, e.Instance)] = e
+		h.changed[replacedKey(req.name, e.Instance)] = true
 		e = nil
 	}
 	if old := h.edges[replacedKey(req.name, req.instance)]; old != nil {
@@ -151,7 +153,7 @@ func (h *Hub) connect(req streamRequest, applied uint64) (*edgeState, error) {
 	e.connected++
 	e.LastSeen = now
 	h.advanceLocked(e, applied)
-	h.dirty = true
+	h.changed[req.name] = true
 	h.recomputeMinLocked()
 	h.wakeLocked()
 	return e, nil
@@ -191,11 +193,11 @@ func (h *Hub) leave(name, instance string) bool {
 func (h *Hub) removeLocked(name string, e *edgeState, reason string) {
 	delete(h.edges, name)
 	kickLocked(e)
+	h.changed[name] = true
 	h.removed = append(h.removed, RemovedEdge{Name: name, At: h.now(), Applied: e.Applied, Reason: reason})
 	if len(h.removed) > 100 {
 		h.removed = h.removed[1:]
 	}
-	h.dirty = true
 	h.recomputeMinLocked()
 	h.wakeLocked()
 }
@@ -225,11 +227,12 @@ func (h *Hub) ack(name, instance string, pos uint64) (head uint64, ok bool) {
 			return 0, false
 		}
 		e.Instance = instance
+		h.changed[name] = true
 	}
 	e.LastSeen = h.now()
 	old := e.Applied
 	if h.advanceLocked(e, pos) {
-		h.dirty = true
+		h.changed[name] = true
 		// Only the last edge to leave the minimum moves it: O(edges) once
 		// per position, not per acknowledgement.
 		if old == h.minAck {
@@ -256,33 +259,74 @@ func (h *Hub) advanceLocked(e *edgeState, pos uint64) bool {
 	return true
 }
 
-// save writes the registry when it changed.
+// saveParallel bounds the registry writes one save has in flight: enough
+// for a store that commits concurrent writes together (the log store) to
+// write a fleet's entries in a few commits, not one commit per edge.
+const saveParallel = 32
+
+// save writes the registry entries that changed since it last ran, each
+// with a write of its own: PutEdge for an entry the registry holds,
+// DeleteEdge for one it dropped. Entries it did not change (another
+// control plane's, in a shared store) are left as they are. An entry
+// whose write failed is written by the next save.
 func (h *Hub) save() {
+	h.saveMu.Lock()
+	defer h.saveMu.Unlock()
+	type write struct {
+		name    string
+		e       *edgeState // nil: the entry left the registry
+		data    []byte
+		applied uint64
+		err     error
+	}
 	h.mu.Lock()
-	if !h.dirty {
-		h.mu.Unlock()
+	writes := make([]write, 0, len(h.changed))
+	for name := range h.changed {
+		w := write{name: name, e: h.edges[name]}
+		if w.e != nil {
+			w.data, _ = json.Marshal(w.e)
+			w.applied = w.e.Applied
+		}
+		writes = append(writes, w)
+	}
+	clear(h.changed)
+	h.mu.Unlock()
+	if len(writes) == 0 {
 		return
 	}
-	h.dirty = false
-	recs := map[string][]byte{}
-	applied := map[string]uint64{}
-	for name, e := range h.edges {
-		data, _ := json.Marshal(e)
-		recs[name] = data
-		applied[name] = e.Applied
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, saveParallel)
+	for i := range writes {
+		w := &writes[i]
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			if w.e != nil {
+				w.err = h.store.PutEdge(ctx, w.name, w.data)
+			} else {
+				w.err = h.store.DeleteEdge(ctx, w.name)
+			}
+		})
 	}
-	h.mu.Unlock()
-	err := h.store.SaveEdges(context.Background(), recs)
+	wg.Wait()
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if err != nil {
-		h.log.Error("saving the edge registry", "err", err)
-		h.dirty = true
-		return
-	}
-	for name, pos := range applied {
-		if e := h.edges[name]; e != nil {
-			e.saved = pos
+	failed := 0
+	var firstErr error
+	for _, w := range writes {
+		switch {
+		case w.err != nil:
+			// Written at the next save, as the entry is by then.
+			h.changed[w.name] = true
+			if failed++; firstErr == nil {
+				firstErr = w.err
+			}
+		case w.e != nil:
+			w.e.saved = w.applied
 		}
+	}
+	if failed > 0 {
+		h.log.Error("saving the edge registry", "failed_entries", failed, "entries", len(writes), "err", firstErr)
 	}
 }

@@ -191,7 +191,7 @@ var pageSize = int64(min(os.Getpagesize(), len(zeros)))
 // write brings in as one large folio, and writeback writes a dirty folio
 // whole, so zeros written in larger pieces would have every frame's
 // fdatasync write the whole folio instead of the page or two the frame
-// touches. Figures: docs/architecture.md, "Storage: an append-only log".
+// touches (docs/architecture.md, "Storage: an append-only log").
 //
 // Space is short when the filesystem has less than 4 × writeAhead free:
 // then the zeros written ahead are a quarter of what is free (none once
@@ -286,8 +286,8 @@ func (s *Store) stamp() *batch {
 // them): under concurrent load, one fdatasync then serves more requests,
 // while a lone writer (one client, or a few far apart) never waits. A
 // frame whose first write arrived while the previous frame was being
-// synced has waited that long already. Figures: docs/architecture.md,
-// "Storage: an append-only log", and docs/benchmarks.md.
+// synced has waited that long already (docs/architecture.md, "Storage:
+// an append-only log").
 const (
 	lingerMax    = 300 * time.Microsecond
 	lingerWrites = 8

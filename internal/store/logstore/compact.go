@@ -14,7 +14,7 @@ import (
 // edge registry, the retained fleet events and the keys of trimmed ones,
 // and the counters (so sequence numbers and event positions are never
 // handed out again). Deleted distributions, trimmed events' data and
-// superseded edge registries are dropped. The new file is fsynced and
+// superseded or deleted edge entries are dropped. The new file is fsynced and
 // renamed over the log, and the directory fsynced: a crash at any point
 // leaves either the old log or the new one, whole.
 //
@@ -49,8 +49,8 @@ func (s *Store) shouldCompact() bool {
 
 // snapshot is the state at one point, for an image encoded without the
 // store's lock: what may change afterwards is copied, what does not
-// (records but for their completion, event data, distribution JSON, the
-// edge map, which is replaced and never changed) is shared.
+// (records but for their completion, event data, distribution JSON, an
+// edge's entry) is shared.
 type snapshot struct {
 	lastSeq, lastPos uint64
 	distributions    map[string][]byte
@@ -72,7 +72,7 @@ func (s *Store) snapshot() *snapshot {
 		lastSeq:       s.lastSeq,
 		lastPos:       s.lastPos,
 		distributions: maps.Clone(s.distributions),
-		edges:         s.edges,
+		edges:         maps.Clone(s.edges),
 		keys:          maps.Clone(s.keys),
 		inProgress:    make(map[uint64]bool, len(s.inProgress)),
 		events:        s.events[:len(s.events):len(s.events)],
@@ -110,9 +110,8 @@ func (sn *snapshot) image(s *Store) []byte {
 		out = appendBytes(out, sn.distributions[id])
 		next(false)
 	}
-	if len(sn.edges) > 0 {
-		out = appendEdges(out, sn.edges)
-	}
+	out = appendRegistry(out, sn.edges)
+	next(false)
 	for _, key := range slices.Sorted(maps.Keys(sn.keys)) {
 		k := sn.keys[key]
 		if i := eventIndex(sn.events, k.pos); i < len(sn.events) && sn.events[i].pos == k.pos {

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"encoding/binary"
-	"maps"
 	"slices"
 
 	"github.com/openfront/openfront/internal/eventlog"
@@ -168,49 +167,4 @@ func (s *Store) trim(before uint64) {
 	// The trimmed events are not cleared: an image being encoded may
 	// still read them (see snapshot). The array goes once appends outgrow it.
 	s.events = s.events[s.eventIndex(before):]
-}
-
-// SaveEdges implements eventlog.Store.
-func (s *Store) SaveEdges(ctx context.Context, edges map[string][]byte) error {
-	s.mu.Lock()
-	if err := s.writable(); err != nil {
-		s.mu.Unlock()
-		return err
-	}
-	s.edges = map[string][]byte{}
-	for name, data := range edges {
-		s.edges[name] = slices.Clone(data)
-	}
-	b := s.stamp()
-	s.edgesEpoch = b.epoch
-	b.buf = appendEdges(b.buf, s.edges)
-	s.mu.Unlock()
-	return b.wait()
-}
-
-func appendEdges(buf []byte, edges map[string][]byte) []byte {
-	buf = append(buf, recEdges)
-	buf = binary.AppendUvarint(buf, uint64(len(edges)))
-	for _, name := range slices.Sorted(maps.Keys(edges)) {
-		buf = appendString(buf, name)
-		buf = appendBytes(buf, edges[name])
-	}
-	return buf
-}
-
-// Edges implements eventlog.Store.
-func (s *Store) Edges(ctx context.Context) (map[string][]byte, error) {
-	if err := s.barrier(); err != nil {
-		return nil, err
-	}
-	// A write made since the barrier must be on disk before it is shown.
-	if err := s.lockWhenDurable(&s.edgesEpoch); err != nil {
-		return nil, err
-	}
-	defer s.mu.Unlock()
-	out := make(map[string][]byte, len(s.edges))
-	for name, data := range s.edges {
-		out[name] = slices.Clone(data)
-	}
-	return out, nil
 }

@@ -28,9 +28,11 @@ import (
 //	deldist   dist
 //	event     pos | key | data
 //	trim      before
-//	edges     n | (name | data)×n
+//	edges     n | (name | data)×n                     (the whole registry; read, no longer written)
 //	counters  last seq | last event position          (written by compaction)
 //	eventkey  pos | key                               (a trimmed event's key, by compaction)
+//	putedge   name | data                             (one edge's registry entry, inserted or replaced)
+//	deledge   name
 //
 // Numbers are uvarints, strings and byte strings a uvarint length and the
 // bytes, times a varint of Unix seconds and a uvarint of nanoseconds. The
@@ -57,6 +59,8 @@ const (
 	recEdges    = 7
 	recCounters = 8
 	recEventKey = 9
+	recPutEdge  = 10
+	recDelEdge  = 11
 )
 
 // Create flags.
@@ -156,8 +160,8 @@ var errTailTooDamaged = errors.New("too long a damaged stretch to search for int
 // torn write (the last frame cut short, then zeros, or a few MiB of
 // stale blocks on a filesystem that writes metadata before data) that is
 // at most a few GiB of checksumming. Over a long stretch of garbage it
-// grows with the cube of the stretch (BenchmarkIntactFrameAfter; figures
-// in docs/architecture.md). So it stops after scanBudget bytes with
+// grows with the cube of the stretch (BenchmarkIntactFrameAfter times
+// it). So it stops after scanBudget bytes with
 // errTailTooDamaged, and Open refuses to open rather than hang.
 func intactFrameAfter(data []byte, off int) (int, error) {
 	budget := scanBudget

@@ -23,7 +23,7 @@
 // at Open), commit.go (batches and the flusher), failure.go (refusing and
 // resuming writes after a failed one), format.go (the format), compact.go
 // (compaction), and one file per API: invalidations.go, distributions.go,
-// events.go (the fleet's event log and edge registry).
+// events.go (the fleet's event log), registry.go (its edge registry).
 package logstore
 
 import (
@@ -141,8 +141,8 @@ type Store struct {
 	// memState is what the log holds, in memory; after a failed write it is
 	// read again from the log (see recoverFrom).
 	memState
-	// edgesEpoch and distsEpoch are the epochs of the last SaveEdges and
-	// of the last PutDistribution or DeleteDistribution.
+	// edgesEpoch and distsEpoch are the epochs of the last PutEdge or
+	// DeleteEdge and of the last PutDistribution or DeleteDistribution.
 	edgesEpoch, distsEpoch uint64
 }
 

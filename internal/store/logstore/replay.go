@@ -136,14 +136,8 @@ func (s *Store) replay(payload []byte) error {
 			if len(s.events) > 0 {
 				s.trim(before)
 			}
-		case recEdges:
-			n := d.uvarint()
-			edges := map[string][]byte{}
-			for i := uint64(0); i < n && d.err == nil; i++ {
-				name, data := d.string(), d.bytes()
-				edges[name] = slices.Clone(data)
-			}
-			s.edges = edges
+		case recEdges, recPutEdge, recDelEdge:
+			s.replayRegistry(typ, &d)
 		case recCounters:
 			s.lastSeq = max(s.lastSeq, d.uvarint())
 			s.lastPos = max(s.lastPos, d.uvarint())

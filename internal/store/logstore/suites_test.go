@@ -15,3 +15,8 @@ func TestEventLogConformance(t *testing.T) {
 	storetest.RunEventLog(t, func(t *testing.T) storetest.EventStore { return open(t, t.TempDir()) })
 	storetest.RunEventLogDurable(t, func(t *testing.T, dir string) storetest.EventStore { return open(t, dir) })
 }
+
+func TestRegistryConformance(t *testing.T) {
+	storetest.RunRegistry(t, func(t *testing.T) storetest.EventStore { return open(t, t.TempDir()) })
+	storetest.RunRegistryDurable(t, func(t *testing.T, dir string) storetest.EventStore { return open(t, dir) })
+}

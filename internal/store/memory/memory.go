@@ -267,29 +267,6 @@ func (s *Store) TrimEvents(ctx context.Context, before uint64) error {
 	return nil
 }
 
-// SaveEdges implements eventlog.Store.
-func (s *Store) SaveEdges(ctx context.Context, edges map[string][]byte) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.edges = cloneEdges(edges)
-	return nil
-}
-
-// Edges implements eventlog.Store.
-func (s *Store) Edges(ctx context.Context) (map[string][]byte, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return cloneEdges(s.edges), nil
-}
-
-func cloneEdges(edges map[string][]byte) map[string][]byte {
-	out := make(map[string][]byte, len(edges))
-	for name, data := range edges {
-		out[name] = slices.Clone(data)
-	}
-	return out
-}
-
 // InProgress implements invalidation.Store.
 func (s *Store) InProgress(ctx context.Context) ([]invalidation.Invalidation, error) {
 	s.mu.Lock()

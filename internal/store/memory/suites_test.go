@@ -14,3 +14,7 @@ func TestDistributionConformance(t *testing.T) {
 func TestEventLogConformance(t *testing.T) {
 	storetest.RunEventLog(t, func(t *testing.T) storetest.EventStore { return memory.New() })
 }
+
+func TestRegistryConformance(t *testing.T) {
+	storetest.RunRegistry(t, func(t *testing.T) storetest.EventStore { return memory.New() })
+}

@@ -2,8 +2,6 @@ package storetest
 
 import (
 	"fmt"
-	"maps"
-	"slices"
 	"sync"
 	"testing"
 
@@ -11,7 +9,7 @@ import (
 )
 
 // RunEventLog checks that the stores open returns keep the fleet's event
-// log and edge registry as eventlog.Store documents. open must return a new,
+// log as eventlog.Store documents (RunRegistry checks the registry). open must return a new,
 // empty store; RunEventLog closes what it opens.
 func RunEventLog(t *testing.T, open func(t *testing.T) EventStore) {
 	t.Helper()
@@ -26,7 +24,6 @@ func RunEventLog(t *testing.T, open func(t *testing.T) EventStore) {
 		{"Trim", testTrim},
 		{"TrimAll", testTrimAll},
 		{"ConcurrentAppends", testConcurrentAppends},
-		{"Edges", testEdges},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -43,9 +40,9 @@ type EventStore interface {
 	Close() error
 }
 
-// RunEventLogDurable checks that appends, trims and the registry survive
-// Close and a new open of the same directory, and that positions are not
-// reused after it.
+// RunEventLogDurable checks that appends and trims survive Close and a
+// new open of the same directory, and that positions are not reused after
+// it.
 func RunEventLogDurable(t *testing.T, open func(t *testing.T, dir string) EventStore) {
 	t.Helper()
 	t.Run("ReopenEventLog", func(t *testing.T) {
@@ -53,10 +50,6 @@ func RunEventLogDurable(t *testing.T, open func(t *testing.T, dir string) EventS
 		s := open(t, dir)
 		pos := appendN(t, s, "k", 5)
 		if err := s.TrimEvents(ctx, pos[2]); err != nil {
-			t.Fatal(err)
-		}
-		edges := map[string][]byte{"edge-a": []byte(`{"pos":3}`), "edge-b": []byte(`{"pos":5}`)}
-		if err := s.SaveEdges(ctx, edges); err != nil {
 			t.Fatal(err)
 		}
 		if err := s.Close(); err != nil {
@@ -72,10 +65,6 @@ func RunEventLogDurable(t *testing.T, open func(t *testing.T, dir string) EventS
 		next, err := s.AppendEvent(ctx, "new", []byte("new"))
 		if err != nil || next <= pos[4] {
 			t.Errorf("append after reopening = %d, %v; want a position above %d", next, err, pos[4])
-		}
-		got, err := s.Edges(ctx)
-		if err != nil || !maps.EqualFunc(got, edges, slices.Equal) {
-			t.Errorf("Edges after reopening = %q, %v; want %q", got, err, edges)
 		}
 	})
 }
@@ -240,34 +229,5 @@ func testConcurrentAppends(t *testing.T, s EventStore) {
 		if byKey[string(ev.Data)] != ev.Pos {
 			t.Errorf("event %q at %d, appended at %d", ev.Data, ev.Pos, byKey[string(ev.Data)])
 		}
-	}
-}
-
-// SaveEdges replaces the whole registry, and neither side's later changes
-// to the byte slices reach the other.
-func testEdges(t *testing.T, s EventStore) {
-	first := map[string][]byte{"a": []byte("A1"), "b": []byte("B1")}
-	if err := s.SaveEdges(ctx, first); err != nil {
-		t.Fatal(err)
-	}
-	first["a"][0] = 'X'
-	got, err := s.Edges(ctx)
-	if err != nil || !maps.EqualFunc(got, map[string][]byte{"a": []byte("A1"), "b": []byte("B1")}, slices.Equal) {
-		t.Errorf("Edges = %q, %v; want a=A1 b=B1", got, err)
-	}
-	got["b"][0] = 'Y'
-	second := map[string][]byte{"b": []byte("B2"), "c": []byte("C2")}
-	if err := s.SaveEdges(ctx, second); err != nil {
-		t.Fatal(err)
-	}
-	got, err = s.Edges(ctx)
-	if err != nil || !maps.EqualFunc(got, map[string][]byte{"b": []byte("B2"), "c": []byte("C2")}, slices.Equal) {
-		t.Errorf("Edges after a second SaveEdges = %q, %v; want b=B2 c=C2", got, err)
-	}
-	if err := s.SaveEdges(ctx, map[string][]byte{}); err != nil {
-		t.Fatal(err)
-	}
-	if got, err := s.Edges(ctx); err != nil || len(got) != 0 {
-		t.Errorf("Edges after saving none = %q, %v", got, err)
 	}
 }
