@@ -11,7 +11,7 @@ import (
 type Registry struct {
 	mu      sync.RWMutex
 	byID    map[string]*Distribution // guarded by mu
-	byAlias map[string]string        // lower-case alias -> Id; guarded by mu
+	byAlias map[string]string        // AliasKey -> Id; guarded by mu
 	// leases keeps a distribution from being deleted while an invalidation
 	// is being written for it (see Acquire).
 	leases sync.Map // Id -> *lease
@@ -42,12 +42,12 @@ func (r *Registry) put(d *Distribution) {
 	defer r.mu.Unlock()
 	if old := r.byID[d.ID]; old != nil {
 		for _, a := range old.Config.Aliases {
-			delete(r.byAlias, strings.ToLower(a))
+			delete(r.byAlias, AliasKey(a))
 		}
 	}
 	r.byID[d.ID] = d
 	for _, a := range d.Config.Aliases {
-		r.byAlias[strings.ToLower(a)] = d.ID
+		r.byAlias[AliasKey(a)] = d.ID
 	}
 }
 
@@ -57,7 +57,7 @@ func (r *Registry) remove(id string) {
 	defer r.mu.Unlock()
 	if old := r.byID[id]; old != nil {
 		for _, a := range old.Config.Aliases {
-			delete(r.byAlias, strings.ToLower(a))
+			delete(r.byAlias, AliasKey(a))
 		}
 	}
 	delete(r.byID, id)
@@ -118,19 +118,7 @@ func (r *Registry) Get(id string) (*Distribution, bool) {
 func (r *Registry) aliasOwner(alias string) string {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	return r.byAlias[strings.ToLower(alias)]
-}
-
-// findRef returns the distribution created with CallerReference ref.
-func (r *Registry) findRef(ref string) *Distribution {
-	r.mu.RLock()
-	defer r.mu.RUnlock()
-	for _, d := range r.byID {
-		if d.CallerReference == ref && !d.FromFile {
-			return d
-		}
-	}
-	return nil
+	return r.byAlias[AliasKey(alias)]
 }
 
 // All returns every distribution, ordered by Id.

@@ -3,26 +3,74 @@ package distribution
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"log/slog"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
+	"github.com/openfront/openfront/internal/resource"
 	"github.com/openfront/openfront/internal/retry"
 )
 
-// Store keeps API-created distributions durably. Implementations live
-// under internal/store.
+// Store keeps API-created distributions durably and enforces, in the
+// write itself, the rules a shared database can enforce with constraints
+// and transactions: one distribution per CallerReference, an alias held
+// by one distribution at most, references to existing resources, and
+// compare-and-swap updates (the If-Match check runs inside the write).
+// Every write is on stable storage when it returns nil, and a write that
+// fails writes nothing. Callers and the store share no memory: what is
+// passed in, handed to change and check, and returned are copies.
+// Change and check functions run inside the write (under the store's
+// lock, or in its transaction): they must not call the store, and may be
+// called more than once (a store retries a write that a failed one in
+// flight decided), only the last call deciding; nil means none.
+// Implementations live under internal/store;
+// storetest.RunDistributions is their conformance suite.
 type Store interface {
-	// PutDistribution durably creates or replaces d.
-	PutDistribution(ctx context.Context, d Distribution) error
-	// DeleteDistribution durably removes the distribution and everything
-	// stored under it (its invalidations), in one transaction.
-	DeleteDistribution(ctx context.Context, id string) error
-	// Distributions returns every stored distribution.
+	// CreateDistribution stores d. It writes nothing and returns
+	// ErrIDTaken when a distribution has d.ID, ErrCallerReferenceTaken
+	// when one has d.CallerReference, ErrAliasTaken when one holds an
+	// alias of d.Config.Aliases (compared by AliasKey), and a
+	// *resource.MissingRefError when one of d.Refs does not exist.
+	CreateDistribution(ctx context.Context, d Distribution) error
+	// UpdateDistribution calls change with a copy of the stored
+	// distribution, inside the write, and stores what change leaves in it
+	// (ID and CallerReference cannot change: a change that alters them
+	// fails the write). An error from change is returned and nothing is
+	// written; ErrNotFound for an unknown Id (change is not called);
+	// ErrAliasTaken and *resource.MissingRefError as for
+	// CreateDistribution.
+	UpdateDistribution(ctx context.Context, id string, change func(d *Distribution) error) (Distribution, error)
+	// DeleteDistribution calls check with the stored distribution, inside
+	// the write, and unless check fails removes the distribution and
+	// everything stored under it (its invalidations) in one transaction.
+	// ErrNotFound for an unknown Id.
+	DeleteDistribution(ctx context.Context, id string, check func(d Distribution) error) error
+	// GetDistribution returns one distribution, or ErrNotFound.
+	GetDistribution(ctx context.Context, id string) (Distribution, error)
+	// Distributions returns every stored distribution, ordered by Id.
 	Distributions(ctx context.Context) ([]Distribution, error)
 }
+
+// Errors a Store returns; a store wraps none of them.
+var (
+	// ErrNotFound: no stored distribution has that Id.
+	ErrNotFound = errors.New("distribution: not found")
+	// ErrIDTaken: a stored distribution has that Id.
+	ErrIDTaken = errors.New("distribution: id taken")
+	// ErrCallerReferenceTaken: a stored distribution was created with
+	// that CallerReference.
+	ErrCallerReferenceTaken = errors.New("distribution: caller reference taken")
+	// ErrAliasTaken: another stored distribution holds one of the aliases.
+	ErrAliasTaken = errors.New("distribution: alias taken")
+)
+
+// AliasKey is the form under which aliases are compared: lower case,
+// without a final dot.
+func AliasKey(alias string) string { return strings.ToLower(strings.TrimSuffix(alias, ".")) }
 
 // Deployer puts a distribution's configuration into service and returns
 // when every edge runs it (identified by its ETag). Only then is the
@@ -57,21 +105,32 @@ type ServiceConfig struct {
 	AccountID string
 	Logger    *slog.Logger
 	Now       func() time.Time
+	// Refs returns the stored resources a configuration names (its
+	// policies, origin access controls), which become the distribution's
+	// Refs: the store refuses a configuration naming one that does not
+	// exist, and the deletion of one a distribution names. Nil: none.
+	Refs func(Config) []resource.Ref
 }
 
 // Service applies CloudFront's distribution rules and keeps the registry
-// and the store in step. Writes are serialized: they are rare, and the
-// uniqueness rules (CallerReference, aliases) are then simple to keep.
+// in step with the store. The store enforces the rules that span
+// distributions (CallerReference and alias uniqueness, references,
+// If-Match) inside each write, so writes to different distributions do
+// not wait for one another.
 type Service struct {
 	reg      *Registry
 	store    Store
 	deployer Deployer
+	refs     func(Config) []resource.Ref
 	suffix   string
 	account  string
 	log      *slog.Logger
 	now      func() time.Time
 
-	mu sync.Mutex // serializes writes
+	// gen numbers writes in the store's order (see publish).
+	gen       atomic.Uint64
+	pubMu     sync.Mutex
+	published map[string]uint64 // Id -> gen of the last write put in the registry; guarded by pubMu
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -80,9 +139,13 @@ type Service struct {
 
 // NewService loads the stored distributions and those of the file.
 func NewService(ctx context.Context, c ServiceConfig) (*Service, error) {
-	s := &Service{store: c.Store, deployer: c.Deployer, suffix: c.DomainSuffix, account: c.AccountID, log: c.Logger, now: c.Now}
+	s := &Service{store: c.Store, deployer: c.Deployer, refs: c.Refs, suffix: c.DomainSuffix, account: c.AccountID,
+		log: c.Logger, now: c.Now, published: map[string]uint64{}}
 	if s.deployer == nil {
 		s.deployer = DelayDeployer{}
+	}
+	if s.refs == nil {
+		s.refs = func(Config) []resource.Ref { return nil }
 	}
 	if s.suffix == "" {
 		s.suffix = "cloudfront.localhost"
@@ -181,21 +244,12 @@ func (s *Service) Create(ctx context.Context, ref string, cfg Config, raw []byte
 	if err := validateTags(tags); err != nil {
 		return Distribution{}, err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.reg.findRef(ref) != nil {
-		return Distribution{}, newError(CodeDistributionAlreadyExists, "The caller reference that you are using to create a distribution is associated with another distribution.")
-	}
-	if err := s.checkAliases(cfg, ""); err != nil {
+	// The store knows the aliases of stored distributions; those of the
+	// file's are the registry's, and never change.
+	if err := s.checkFileAliases(cfg); err != nil {
 		return Distribution{}, err
 	}
-	id := "E" + random(13, upper)
-	for s.reg.Exists(id) {
-		id = "E" + random(13, upper)
-	}
 	d := Distribution{
-		ID:              id,
-		ARN:             s.arn(id),
 		Domain:          "d" + random(13, lower) + "." + s.suffix,
 		ETag:            "E" + random(13, upper),
 		Status:          InProgress,
@@ -204,66 +258,103 @@ func (s *Service) Create(ctx context.Context, ref string, cfg Config, raw []byte
 		Config:          cfg,
 		RawConfig:       raw,
 		Tags:            tags,
+		Refs:            s.refs(cfg),
 	}
-	if err := s.store.PutDistribution(ctx, d); err != nil {
-		return Distribution{}, err
+	// Every write to the distribution comes after this one in the store,
+	// so its number is lower than theirs.
+	gen := s.gen.Add(1)
+	for attempt := 0; ; attempt++ {
+		d.ID = "E" + random(13, upper)
+		d.ARN = s.arn(d.ID)
+		if s.reg.Exists(d.ID) {
+			continue // a file distribution's
+		}
+		err := s.store.CreateDistribution(ctx, d)
+		if errors.Is(err, ErrIDTaken) && attempt < maxIDAttempts {
+			continue
+		}
+		if err != nil {
+			return Distribution{}, storeError(err)
+		}
+		break
 	}
-	s.reg.put(&d)
+	s.publish(gen, d.ID, &d)
 	s.deploy(d)
 	return d, nil
 }
 
+// maxIDAttempts bounds how many random Ids Create tries: 36^13 of them
+// make a second attempt unlikely already.
+const maxIDAttempts = 8
+
 // Update replaces the configuration of the distribution named id, whose
-// current ETag the client must send as ifMatch.
+// current ETag the client must send as ifMatch. The If-Match check runs
+// inside the store's write.
 func (s *Service) Update(ctx context.Context, id, ifMatch, ref string, cfg Config, raw []byte) (Distribution, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	cur, err := s.writable(id, ifMatch, CodeIllegalUpdate)
+	if err := s.apiWritable(id, ifMatch, CodeIllegalUpdate); err != nil {
+		return Distribution{}, err
+	}
+	refs := s.refs(cfg)
+	var gen uint64
+	d, err := s.store.UpdateDistribution(ctx, id, func(d *Distribution) error {
+		if d.FromFile {
+			return newError(CodeIllegalUpdate, "Distribution %s is declared in openfront's configuration file; change it there and restart.", id)
+		}
+		if ifMatch != d.ETag {
+			return errPreconditionFailed()
+		}
+		if ref != d.CallerReference {
+			return newError(CodeIllegalUpdate, "The CallerReference of a distribution can't be changed: it is %q.", d.CallerReference)
+		}
+		if err := s.validate(cfg, id); err != nil {
+			return err
+		}
+		if err := s.checkFileAliases(cfg); err != nil {
+			return err
+		}
+		d.Config, d.RawConfig, d.Refs = cfg, raw, refs
+		d.ETag = "E" + random(13, upper)
+		d.Status = InProgress
+		d.LastModified = s.now().UTC().Truncate(time.Millisecond)
+		gen = s.gen.Add(1)
+		return nil
+	})
 	if err != nil {
-		return Distribution{}, err
+		return Distribution{}, storeError(err)
 	}
-	if ref != cur.CallerReference {
-		return Distribution{}, newError(CodeIllegalUpdate, "The CallerReference of a distribution can't be changed: it is %q.", cur.CallerReference)
-	}
-	if err := s.validate(cfg, id); err != nil {
-		return Distribution{}, err
-	}
-	if err := s.checkAliases(cfg, id); err != nil {
-		return Distribution{}, err
-	}
-	d := cur
-	d.Config, d.RawConfig = cfg, raw
-	d.ETag = "E" + random(13, upper)
-	d.Status = InProgress
-	d.LastModified = s.now().UTC().Truncate(time.Millisecond)
-	if err := s.store.PutDistribution(ctx, d); err != nil {
-		return Distribution{}, err
-	}
-	s.reg.put(&d)
+	s.publish(gen, id, &d)
 	s.deploy(d)
 	return d, nil
 }
 
 // Delete removes a disabled distribution and its invalidations.
 func (s *Service) Delete(ctx context.Context, id, ifMatch string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	cur, err := s.writable(id, ifMatch, CodeIllegalDelete)
-	if err != nil {
+	if err := s.apiWritable(id, ifMatch, CodeIllegalDelete); err != nil {
 		return err
-	}
-	// CloudFront deletes only a distribution whose disabling is deployed.
-	if cur.Config.Enabled || cur.Status != Deployed {
-		return newError(CodeDistributionNotDisabled, "The distribution you are trying to delete has not been disabled.")
 	}
 	// Wait for invalidations being written for it, and keep new ones out.
 	l := s.reg.lease(id)
 	l.Lock()
 	defer l.Unlock()
-	if err := s.store.DeleteDistribution(ctx, id); err != nil {
-		return err
+	var gen uint64
+	err := s.store.DeleteDistribution(ctx, id, func(d Distribution) error {
+		if d.FromFile {
+			return newError(CodeIllegalDelete, "Distribution %s is declared in openfront's configuration file; change it there and restart.", id)
+		}
+		if ifMatch != d.ETag {
+			return errPreconditionFailed()
+		}
+		// CloudFront deletes only a distribution whose disabling is deployed.
+		if d.Config.Enabled || d.Status != Deployed {
+			return newError(CodeDistributionNotDisabled, "The distribution you are trying to delete has not been disabled.")
+		}
+		gen = s.gen.Add(1)
+		return nil
+	})
+	if err != nil {
+		return storeError(err)
 	}
-	s.reg.remove(id)
+	s.publish(gen, id, nil)
 	if rm, ok := s.deployer.(Remover); ok {
 		if err := rm.Remove(ctx, id); err != nil {
 			// The deletion is durable; edges serve the deleted distribution
@@ -274,22 +365,55 @@ func (s *Service) Delete(ctx context.Context, id, ifMatch string) error {
 	return nil
 }
 
-// writable returns the distribution the API may change, checking If-Match.
-func (s *Service) writable(id, ifMatch, fileCode string) (Distribution, error) {
+// apiWritable checks what comes before the store's write: that the
+// distribution exists and is the API's, and that If-Match is there.
+func (s *Service) apiWritable(id, ifMatch, fileCode string) error {
 	p, ok := s.reg.Get(id)
 	if !ok {
-		return Distribution{}, ErrNoSuchDistribution
+		return ErrNoSuchDistribution
 	}
 	if ifMatch == "" {
-		return Distribution{}, newError(CodeInvalidIfMatchVersion, "The If-Match version is missing or not valid for the resource.")
+		return newError(CodeInvalidIfMatchVersion, "The If-Match version is missing or not valid for the resource.")
 	}
 	if p.FromFile {
-		return Distribution{}, newError(fileCode, "Distribution %s is declared in openfront's configuration file; change it there and restart.", id)
+		return newError(fileCode, "Distribution %s is declared in openfront's configuration file; change it there and restart.", id)
 	}
-	if ifMatch != p.ETag {
-		return Distribution{}, newError(CodePreconditionFailed, "The precondition given in one or more of the request-header fields evaluated to false.")
+	return nil
+}
+
+func errPreconditionFailed() error {
+	return newError(CodePreconditionFailed, "The precondition given in one or more of the request-header fields evaluated to false.")
+}
+
+// storeError turns what the store refuses into CloudFront's errors.
+func storeError(err error) error {
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return ErrNoSuchDistribution
+	case errors.Is(err, ErrCallerReferenceTaken):
+		return newError(CodeDistributionAlreadyExists, "The caller reference that you are using to create a distribution is associated with another distribution.")
+	case errors.Is(err, ErrAliasTaken):
+		return newError(CodeCNAMEAlreadyExists, "One or more of the CNAMEs you provided are already associated with a different resource.")
 	}
-	return *p, nil
+	return missingRef(err)
+}
+
+// publish puts d in the registry (nil: removes id) unless a later write
+// of id is there already. Writes to one distribution return in any
+// order, but their change and check functions run in the store's order
+// and number them (gen), as Create does before its write.
+func (s *Service) publish(gen uint64, id string, d *Distribution) {
+	s.pubMu.Lock()
+	defer s.pubMu.Unlock()
+	if gen <= s.published[id] {
+		return
+	}
+	s.published[id] = gen
+	if d == nil {
+		s.reg.remove(id)
+	} else {
+		s.reg.put(d)
+	}
 }
 
 // deploy brings d into service in the background, then marks it Deployed
@@ -310,21 +434,41 @@ func (s *Service) deploy(d Distribution) {
 	}()
 }
 
+// errChanged is markDeployed's change refusing: the distribution changed
+// since the deployed version.
+var errChanged = errors.New("distribution changed since")
+
 func (s *Service) markDeployed(id, etag string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	p, ok := s.reg.Get(id)
-	if !ok || p.ETag != etag || p.Status == Deployed {
-		return nil // deleted or changed since: a later deploy owns it
+	if !ok {
+		return nil // deleted: nothing to mark
 	}
-	d := *p
-	d.Status = Deployed
-	if !d.FromFile {
-		if err := s.store.PutDistribution(s.ctx, d); err != nil {
-			return err
+	if p.FromFile {
+		s.pubMu.Lock()
+		defer s.pubMu.Unlock()
+		if p, ok := s.reg.Get(id); ok && p.ETag == etag && p.Status != Deployed {
+			d := *p
+			d.Status = Deployed
+			s.reg.put(&d)
 		}
+		return nil
 	}
-	s.reg.put(&d)
+	var gen uint64
+	d, err := s.store.UpdateDistribution(s.ctx, id, func(d *Distribution) error {
+		if d.ETag != etag || d.Status == Deployed {
+			return errChanged
+		}
+		d.Status = Deployed
+		gen = s.gen.Add(1)
+		return nil
+	})
+	switch {
+	case errors.Is(err, errChanged) || errors.Is(err, ErrNotFound):
+		return nil // changed or deleted since: a later deploy owns it
+	case err != nil:
+		return err
+	}
+	s.publish(gen, id, &d)
 	return nil
 }
 
@@ -376,33 +520,40 @@ func (s *Service) Untag(ctx context.Context, arn string, keys []string) error {
 }
 
 func (s *Service) retag(ctx context.Context, arn string, change func([]Tag) []Tag) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	id, err := s.idFromARN(arn)
 	if err != nil {
 		return err
 	}
-	p, _ := s.reg.Get(id)
-	if p.FromFile {
+	if p, ok := s.reg.Get(id); ok && p.FromFile {
 		return newError(CodeIllegalUpdate, "Distribution %s is declared in openfront's configuration file; tags can't be changed through the API.", id)
 	}
-	d := *p
-	d.Tags = change(slices.Clone(d.Tags))
-	if len(d.Tags) > 50 {
-		return newError(CodeInvalidTagging, "A resource can have at most 50 tags.")
+	var gen uint64
+	d, err := s.store.UpdateDistribution(ctx, id, func(d *Distribution) error {
+		d.Tags = change(slices.Clone(d.Tags))
+		if len(d.Tags) > 50 {
+			return newError(CodeInvalidTagging, "A resource can have at most 50 tags.")
+		}
+		gen = s.gen.Add(1)
+		return nil
+	})
+	if errors.Is(err, ErrNotFound) {
+		return newError(CodeNoSuchResource, "The specified resource does not exist.")
 	}
-	if err := s.store.PutDistribution(ctx, d); err != nil {
-		return err
+	if err != nil {
+		return storeError(err)
 	}
-	s.reg.put(&d)
+	s.publish(gen, id, &d)
 	return nil
 }
 
-// checkAliases refuses aliases another distribution holds.
-func (s *Service) checkAliases(c Config, self string) error {
+// checkFileAliases refuses aliases a distribution of the configuration
+// file holds (the store checks those of stored distributions).
+func (s *Service) checkFileAliases(c Config) error {
 	for _, a := range c.Aliases {
-		if owner := s.reg.aliasOwner(strings.TrimSuffix(a, ".")); owner != "" && owner != self {
-			return newError(CodeCNAMEAlreadyExists, "One or more of the CNAMEs you provided are already associated with a different resource.")
+		if owner := s.reg.aliasOwner(AliasKey(a)); owner != "" {
+			if p, ok := s.reg.Get(owner); ok && p.FromFile {
+				return newError(CodeCNAMEAlreadyExists, "One or more of the CNAMEs you provided are already associated with a different resource.")
+			}
 		}
 	}
 	return nil

@@ -11,6 +11,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/openfront/openfront/internal/distribution"
 	"github.com/openfront/openfront/internal/invalidation"
 	"github.com/openfront/openfront/internal/store/memory"
 )
@@ -475,7 +476,10 @@ func TestServiceStopsWhenInvalidationGone(t *testing.T) {
 		if _, _, err := svc.Create(ctx, "E1", batch("ref", "/a")); err != nil {
 			t.Fatal(err)
 		}
-		if err := store.DeleteDistribution(ctx, "E1"); err != nil {
+		if err := store.CreateDistribution(ctx, distribution.Distribution{ID: "E1", CallerReference: "e1"}); err != nil {
+			t.Fatal(err)
+		}
+		if err := store.DeleteDistribution(ctx, "E1", nil); err != nil {
 			t.Fatal(err)
 		}
 		time.Sleep(10 * time.Minute)

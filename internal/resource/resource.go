@@ -90,24 +90,35 @@ func (e *MissingRefError) Error() string {
 // rules a shared database can enforce with constraints and transactions:
 // unique Ids and names per kind, references to existing resources, no
 // deleting what is referred to, and compare-and-swap updates. Every write
-// is on stable storage when it returns nil. Implementations live under
-// internal/store; storetest.RunResources is their conformance suite. A
-// store that also keeps distributions counts their Refs as references.
+// is on stable storage when it returns nil, and a write that fails writes
+// nothing; callers and the store share no memory (what is passed in,
+// handed to change and check, and returned are copies). Change and check
+// functions run inside the write (under the store's lock, or in its
+// transaction): they must not call the store, and may be called more
+// than once, only the last call deciding; nil means none. Implementations
+// live under internal/store; storetest.RunResources is their conformance
+// suite. A store that also keeps distributions counts their Refs as
+// references.
 type Store interface {
 	// CreateResource stores r. When another resource of r.Kind has r.Name
 	// it writes nothing and returns that one with ErrNameTaken; when one
 	// has r.ID, ErrIDTaken; when one of r.Refs does not exist, a
-	// *MissingRefError.
-	CreateResource(ctx context.Context, r Resource) (existing Resource, err error)
+	// *MissingRefError. Otherwise admit (when not nil) is called, inside
+	// the write, with the number of resources of r.Kind that are not
+	// Managed: an error from it (a quota) is returned and nothing is
+	// written. On success existing is the zero Resource.
+	CreateResource(ctx context.Context, r Resource, admit func(count int) error) (existing Resource, err error)
 	// UpdateResource calls change with a copy of the stored resource,
 	// inside the write, and stores what change leaves in it (Kind and ID
-	// cannot change). An error from change is returned and nothing is
-	// written; ErrNotFound, ErrNameTaken and *MissingRefError as for
+	// cannot change: a change that alters them fails the write). An
+	// error from change is returned and nothing is written; ErrNotFound
+	// (change is not called), ErrNameTaken and *MissingRefError as for
 	// CreateResource.
 	UpdateResource(ctx context.Context, kind Kind, id string, change func(r *Resource) error) (Resource, error)
 	// DeleteResource calls check with the stored resource, inside the
 	// write, and deletes it unless check fails (its error is returned) or
-	// something refers to it (ErrInUse). ErrNotFound for an unknown one.
+	// something other than itself refers to it (ErrInUse). ErrNotFound
+	// for an unknown one.
 	DeleteResource(ctx context.Context, kind Kind, id string, check func(r Resource) error) error
 	// GetResource returns one resource, or ErrNotFound.
 	GetResource(ctx context.Context, kind Kind, id string) (Resource, error)

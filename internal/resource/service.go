@@ -103,19 +103,13 @@ func (s *Service) noSuch() error { return newError(s.rules.NoSuch, "%s", s.rules
 // kind is IdempotentName and an identical one existed; that one is
 // returned.
 func (s *Service) Create(ctx context.Context, r Resource) (got Resource, created bool, err error) {
+	var admit func(int) error
 	if s.rules.Max > 0 {
-		all, err := s.store.Resources(ctx, s.rules.Kind)
-		if err != nil {
-			return Resource{}, false, err
-		}
-		n := 0
-		for _, x := range all {
-			if !x.Managed {
-				n++
+		admit = func(n int) error {
+			if n >= s.rules.Max {
+				return newError(s.rules.TooMany, "%s", s.rules.TooManyMessage)
 			}
-		}
-		if n >= s.rules.Max {
-			return Resource{}, false, newError(s.rules.TooMany, "%s", s.rules.TooManyMessage)
+			return nil
 		}
 	}
 	r.Kind, r.Managed = s.rules.Kind, false
@@ -123,7 +117,7 @@ func (s *Service) Create(ctx context.Context, r Resource) (got Resource, created
 	r.LastModified = s.now().UTC().Truncate(time.Millisecond)
 	for {
 		r.ID = s.rules.NewID()
-		existing, err := s.store.CreateResource(ctx, r)
+		existing, err := s.store.CreateResource(ctx, r, admit)
 		switch {
 		case errors.Is(err, ErrIDTaken):
 			continue
@@ -237,7 +231,7 @@ func (s *Service) EnsureManaged(ctx context.Context, managed []Resource) error {
 		if m.ETag == "" {
 			m.ETag = s.rules.NewETag()
 		}
-		_, err := s.store.CreateResource(ctx, m)
+		_, err := s.store.CreateResource(ctx, m, nil)
 		if errors.Is(err, ErrIDTaken) || errors.Is(err, ErrNameTaken) {
 			_, err = s.store.UpdateResource(ctx, s.rules.Kind, m.ID, func(r *Resource) error {
 				if r.Managed && r.Name == m.Name && string(r.Config) == string(m.Config) && string(r.Raw) == string(m.Raw) {

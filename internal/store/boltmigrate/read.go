@@ -33,7 +33,8 @@ const FileName = "openfront.db"
 
 // Target receives what is copied: the log store, opened on a new file.
 type Target interface {
-	PutDistribution(ctx context.Context, d distribution.Distribution) error
+	// CreateDistribution stores d as given (distribution.Store's).
+	CreateDistribution(ctx context.Context, d distribution.Distribution) error
 	// Create stores inv as given: its Id, times and status.
 	Create(ctx context.Context, inv invalidation.Invalidation, admit func(invalidation.Usage) error) (invalidation.Invalidation, bool, error)
 }
@@ -81,7 +82,11 @@ func Copy(ctx context.Context, path string, dst Target) (Stats, error) {
 				if err := json.Unmarshal(v, &d); err != nil {
 					return fmt.Errorf("distribution %s: %w", k, err)
 				}
-				if err := dst.PutDistribution(ctx, d); err != nil {
+				// The bbolt versions kept CallerReferences and aliases
+				// unique but for a final dot on an alias: the log store,
+				// which compares aliases without it, refuses such a pair
+				// (the migration stops, naming it, for the operator).
+				if err := dst.CreateDistribution(ctx, d); err != nil {
 					return fmt.Errorf("distribution %s: %w", k, err)
 				}
 				st.Distributions++

@@ -7,10 +7,13 @@ import (
 	"os"
 	"slices"
 	"time"
+
+	"github.com/openfront/openfront/internal/store/catalog"
 )
 
 // Compaction rewrites the log as its live state only: one create record
-// per invalidation with its completion folded in, the distributions, the
+// per invalidation with its completion folded in, the distributions and
+// resources, the
 // edge registry, the retained fleet events and the keys of trimmed ones,
 // and the counters (so sequence numbers and event positions are never
 // handed out again). Deleted distributions, trimmed events' data and
@@ -49,11 +52,11 @@ func (s *Store) shouldCompact() bool {
 
 // snapshot is the state at one point, for an image encoded without the
 // store's lock: what may change afterwards is copied, what does not
-// (records but for their completion, event data, distribution JSON, an
-// edge's entry) is shared.
+// (records but for their completion, event data, distribution JSON and
+// resources, an edge's entry) is shared.
 type snapshot struct {
 	lastSeq, lastPos uint64
-	distributions    map[string][]byte
+	cat              catalog.Snapshot
 	edges            map[string][]byte
 	keys             map[string]keyEntry
 	dists            []distSnapshot // by Id
@@ -69,13 +72,13 @@ type distSnapshot struct {
 // snapshot takes a snapshot; s.mu is held (or Open runs).
 func (s *Store) snapshot() *snapshot {
 	sn := &snapshot{
-		lastSeq:       s.lastSeq,
-		lastPos:       s.lastPos,
-		distributions: maps.Clone(s.distributions),
-		edges:         maps.Clone(s.edges),
-		keys:          maps.Clone(s.keys),
-		inProgress:    make(map[uint64]bool, len(s.inProgress)),
-		events:        s.events[:len(s.events):len(s.events)],
+		lastSeq:    s.lastSeq,
+		lastPos:    s.lastPos,
+		cat:        s.cat.Snapshot(),
+		edges:      maps.Clone(s.edges),
+		keys:       maps.Clone(s.keys),
+		inProgress: make(map[uint64]bool, len(s.inProgress)),
+		events:     s.events[:len(s.events):len(s.events)],
 	}
 	for seq := range s.inProgress {
 		sn.inProgress[seq] = true
@@ -104,10 +107,12 @@ func (sn *snapshot) image(s *Store) []byte {
 	out = append(out, recCounters)
 	out = binary.AppendUvarint(out, sn.lastSeq)
 	out = binary.AppendUvarint(out, sn.lastPos)
-	for _, id := range slices.Sorted(maps.Keys(sn.distributions)) {
-		out = append(out, recPutDist)
-		out = appendString(out, id)
-		out = appendBytes(out, sn.distributions[id])
+	for _, d := range sn.cat.Distributions {
+		out = appendPutDist(out, d.ID, d.Data)
+		next(false)
+	}
+	for _, r := range sn.cat.Resources {
+		out = appendPutRes(out, *r)
 		next(false)
 	}
 	out = appendRegistry(out, sn.edges)

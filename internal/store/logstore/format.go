@@ -33,6 +33,8 @@ import (
 //	eventkey  pos | key                               (a trimmed event's key, by compaction)
 //	putedge   name | data                             (one edge's registry entry, inserted or replaced)
 //	deledge   name
+//	putres    kind | id | name | etag | modified | flags | config | raw | n | (kind | id)×n
+//	delres    kind | id
 //
 // Numbers are uvarints, strings and byte strings a uvarint length and the
 // bytes, times a varint of Unix seconds and a uvarint of nanoseconds. The
@@ -40,6 +42,9 @@ import (
 // invalidation is completed (its completion time follows the paths), a
 // fleet event was logged with it, the event's key is not the derived
 // "inv/<dist>/<id>" (so it follows), and the event's data was trimmed away.
+// A putres record holds a whole resource.Resource (its Refs the n pairs at
+// the end); its flags say whether it is Managed. A putdist or putres
+// record replaces what an earlier one of the same Id (and kind) held.
 const (
 	magic         = "OFRNTLOG"
 	formatVersion = 1
@@ -61,7 +66,12 @@ const (
 	recEventKey = 9
 	recPutEdge  = 10
 	recDelEdge  = 11
+	recPutRes   = 12
+	recDelRes   = 13
 )
+
+// Resource (putres) flags.
+const resFlagManaged = 1 << 0
 
 // Create flags.
 const (

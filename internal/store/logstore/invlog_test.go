@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"testing"
 
+	"github.com/openfront/openfront/internal/distribution"
 	"github.com/openfront/openfront/internal/eventlog"
 	"github.com/openfront/openfront/internal/fleet"
 	"github.com/openfront/openfront/internal/invalidation"
@@ -56,7 +57,10 @@ func TestInvalidationEvents(t *testing.T) {
 
 	// Gone with its distribution, or trimmed: none (the hub appends, and
 	// AppendEvent finds the key).
-	if err := s.DeleteDistribution(bg, "E2"); err != nil {
+	if err := s.CreateDistribution(bg, distribution.Distribution{ID: "E2", CallerReference: "e2"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteDistribution(bg, "E2", nil); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.TrimEvents(bg, evs[5].Pos); err != nil { // d's stays

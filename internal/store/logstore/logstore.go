@@ -22,8 +22,9 @@
 // Files: logstore.go (the Store, Open, Close), replay.go (reading the log
 // at Open), commit.go (batches and the flusher), failure.go (refusing and
 // resuming writes after a failed one), format.go (the format), compact.go
-// (compaction), and one file per API: invalidations.go, distributions.go,
-// events.go (the fleet's event log), registry.go (its edge registry).
+// (compaction), and one file per API: invalidations.go, distributions.go
+// (distributions and resources), events.go (the fleet's event log),
+// registry.go (its edge registry).
 package logstore
 
 import (
@@ -38,6 +39,7 @@ import (
 
 	"github.com/openfront/openfront/internal/eventlog"
 	"github.com/openfront/openfront/internal/invalidation"
+	"github.com/openfront/openfront/internal/store/catalog"
 )
 
 // FileName is the name of the log in the data directory.
@@ -75,8 +77,8 @@ func WithCommitObserver(fn func(time.Duration)) Option {
 	return func(s *Store) { s.observeCommit = fn }
 }
 
-// Store is a log-backed invalidation.Store, distribution.Store and
-// eventlog.Store.
+// Store is a log-backed invalidation.Store, distribution.Store,
+// resource.Store and eventlog.Store.
 type Store struct {
 	dir, path string
 	dirLock   *os.File
@@ -121,6 +123,9 @@ type Store struct {
 	// its directory after a compaction ("dirsync"); an error fails it (a
 	// frame's write after writing half of it).
 	fault atomic.Pointer[func(op string) error]
+	// catalogWaits counts the refusals waiting for a write in flight
+	// (see catalogWrite); tests watch it.
+	catalogWaits atomic.Int64
 
 	mu        sync.Mutex
 	closed    bool
@@ -142,30 +147,31 @@ type Store struct {
 	// read again from the log (see recoverFrom).
 	memState
 	// edgesEpoch and distsEpoch are the epochs of the last PutEdge or
-	// DeleteEdge and of the last PutDistribution or DeleteDistribution.
+	// DeleteEdge and of the last write to the catalog (distributions and
+	// resources).
 	edgesEpoch, distsEpoch uint64
 }
 
 // memState is the log's content in memory; guarded by Store.mu.
 type memState struct {
-	lastSeq       uint64 // last invalidation sequence number handed out (file-wide)
-	lastPos       uint64 // last fleet event position handed out
-	dists         map[string]*dist
-	inProgress    map[uint64]*rec   // InProgress invalidations by sequence number
-	distributions map[string][]byte // JSON of API-created distributions, by Id
-	events        []event           // the fleet's log, by position
-	unsorted      bool              // events out of order (while replaying an image)
-	keys          map[string]keyEntry
-	edges         map[string][]byte
+	lastSeq    uint64 // last invalidation sequence number handed out (file-wide)
+	lastPos    uint64 // last fleet event position handed out
+	dists      map[string]*dist
+	inProgress map[uint64]*rec  // InProgress invalidations by sequence number
+	cat        *catalog.Catalog // API-created distributions and the resources
+	events     []event          // the fleet's log, by position
+	unsorted   bool             // events out of order (while replaying an image)
+	keys       map[string]keyEntry
+	edges      map[string][]byte
 }
 
 func newState() memState {
 	return memState{
-		dists:         map[string]*dist{},
-		inProgress:    map[uint64]*rec{},
-		distributions: map[string][]byte{},
-		keys:          map[string]keyEntry{},
-		edges:         map[string][]byte{},
+		dists:      map[string]*dist{},
+		inProgress: map[uint64]*rec{},
+		cat:        catalog.New(),
+		keys:       map[string]keyEntry{},
+		edges:      map[string][]byte{},
 	}
 }
 

@@ -22,6 +22,7 @@ import (
 	"github.com/openfront/openfront/internal/eventlog"
 	"github.com/openfront/openfront/internal/fleet"
 	"github.com/openfront/openfront/internal/invalidation"
+	"github.com/openfront/openfront/internal/resource"
 	"github.com/openfront/openfront/internal/store/storetest"
 	"github.com/openfront/openfront/internal/testutil"
 )
@@ -29,6 +30,7 @@ import (
 var (
 	_ invalidation.Store = (*Store)(nil)
 	_ distribution.Store = (*Store)(nil)
+	_ resource.Store     = (*Store)(nil)
 	_ eventlog.Store     = (*Store)(nil)
 )
 
@@ -126,7 +128,17 @@ func state(t testing.TB, s *Store) string {
 		t.Fatal(err)
 	}
 	for _, d := range ds {
-		fmt.Fprintf(&b, "dist %s %s\n", d.ID, d.CallerReference)
+		fmt.Fprintf(&b, "dist %s %s %v\n", d.ID, d.CallerReference, d.Refs)
+	}
+	for _, kind := range []resource.Kind{resource.CachePolicy, resource.OriginRequestPolicy, resource.ResponseHeadersPolicy,
+		resource.OriginAccessControl, resource.OriginAccessIdentity} {
+		rs, err := s.Resources(bg, kind)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range rs {
+			fmt.Fprintf(&b, "res %s %s %q %s %v %v %q %q %v\n", r.Kind, r.ID, r.Name, r.ETag, r.LastModified.UnixNano(), r.Managed, r.Config, r.Raw, r.Refs)
+		}
 	}
 	first, last, err := s.LogBounds(bg)
 	if err != nil {
@@ -185,7 +197,33 @@ func workload(t *testing.T, s *Store) []int64 {
 		}
 		note()
 	}
-	if err := s.PutDistribution(bg, distribution.Distribution{ID: "EAPI", CallerReference: "api-ref"}); err != nil {
+	cp := resource.Resource{Kind: resource.CachePolicy, ID: "CP1", Name: "policy", ETag: "EV1", Config: []byte(`{"ttl":1}`), Raw: []byte("<v1/>")}
+	if _, err := s.CreateResource(bg, cp, nil); err != nil {
+		t.Fatal(err)
+	}
+	note()
+	ref := []resource.Ref{{Kind: resource.CachePolicy, ID: "CP1"}}
+	if err := s.CreateDistribution(bg, distribution.Distribution{ID: "EAPI", CallerReference: "api-ref", Refs: ref}); err != nil {
+		t.Fatal(err)
+	}
+	note()
+	if err := s.CreateDistribution(bg, distribution.Distribution{ID: "E1", CallerReference: "e1-ref"}); err != nil {
+		t.Fatal(err)
+	}
+	note()
+	if _, err := s.UpdateResource(bg, cp.Kind, cp.ID, func(r *resource.Resource) error {
+		r.ETag, r.Managed, r.LastModified = "EV2", true, time.Date(2026, 11, 26, 4, 0, 0, 7, time.UTC)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	note()
+	oac := resource.Resource{Kind: resource.OriginAccessControl, ID: "OAC1", Name: "oac", Refs: ref}
+	if _, err := s.CreateResource(bg, oac, nil); err != nil {
+		t.Fatal(err)
+	}
+	note()
+	if err := s.DeleteResource(bg, oac.Kind, oac.ID, nil); err != nil {
 		t.Fatal(err)
 	}
 	note()
@@ -207,7 +245,7 @@ func workload(t *testing.T, s *Store) []int64 {
 		t.Fatal(err)
 	}
 	note()
-	if err := s.DeleteDistribution(bg, "E1"); err != nil {
+	if err := s.DeleteDistribution(bg, "E1", nil); err != nil {
 		t.Fatal(err)
 	}
 	note()
@@ -464,6 +502,9 @@ func TestCompaction(t *testing.T) {
 	small := func(s *Store) { s.compactMin = 1 } // compact as soon as the log doubles
 	s := open(t, dir, ev, small)
 	workload(t, s)
+	if err := s.CreateDistribution(bg, distribution.Distribution{ID: "E5", CallerReference: "e5-ref"}); err != nil {
+		t.Fatal(err)
+	}
 	// Churn: created, completed, their events trimmed.
 	seen := map[string]bool{}
 	for i := range 300 {
@@ -479,7 +520,7 @@ func TestCompaction(t *testing.T) {
 			}
 		}
 	}
-	if err := s.DeleteDistribution(bg, "E5"); err != nil {
+	if err := s.DeleteDistribution(bg, "E5", nil); err != nil {
 		t.Fatal(err)
 	}
 	want := state(t, s)
@@ -761,7 +802,7 @@ func TestReadsAfterBarrierDurable(t *testing.T) {
 	}
 	writer(func(i int) { s.PutEdge(bg, "e", fmt.Appendf(nil, "ver-%08d", i)) })
 	writer(func(i int) {
-		s.PutDistribution(bg, distribution.Distribution{ID: fmt.Sprintf("D%08d", i), CallerReference: "x"})
+		s.CreateDistribution(bg, distribution.Distribution{ID: fmt.Sprintf("D%08d", i), CallerReference: fmt.Sprint("x", i)})
 	})
 	// inOpenBatch: data is in the batch not yet taken by the flusher, so
 	// not on disk (each version's bytes are unique).

@@ -10,6 +10,7 @@ import (
 	"slices"
 
 	"github.com/openfront/openfront/internal/invalidation"
+	"github.com/openfront/openfront/internal/resource"
 )
 
 // load reads the log into memory, or creates it.
@@ -118,11 +119,26 @@ func (s *Store) replay(payload []byte) error {
 			}
 		case recPutDist:
 			id, data := d.string(), d.bytes()
-			s.distributions[id] = slices.Clone(data)
+			if d.err == nil {
+				if err := s.cat.PutDistributionJSON(id, slices.Clone(data)); err != nil {
+					return err
+				}
+			}
 		case recDelDist:
 			id := d.string()
 			if d.err == nil {
+				s.cat.RemoveDistribution(id)
 				s.deleteDist(id, 0)
+			}
+		case recPutRes:
+			r := decodePutRes(&d)
+			if d.err == nil {
+				s.cat.PutResource(r)
+			}
+		case recDelRes:
+			kind, id := d.string(), d.string()
+			if d.err == nil {
+				s.cat.RemoveResource(resource.Kind(kind), id)
 			}
 		case recEvent:
 			pos, key, data := d.uvarint(), d.string(), d.bytes()

@@ -5,8 +5,6 @@ package memory
 import (
 	"cmp"
 	"context"
-	"encoding/json"
-	"fmt"
 	"slices"
 	"sync"
 	"time"
@@ -14,17 +12,23 @@ import (
 	"github.com/openfront/openfront/internal/distribution"
 	"github.com/openfront/openfront/internal/eventlog"
 	"github.com/openfront/openfront/internal/invalidation"
+	"github.com/openfront/openfront/internal/resource"
+	"github.com/openfront/openfront/internal/store/catalog"
 )
 
-// Store is an in-memory invalidation.Store.
+// Store is an in-memory invalidation.Store, distribution.Store,
+// resource.Store and eventlog.Store.
 type Store struct {
-	mu            sync.Mutex
-	dists         map[string]*invalidations            // invalidations by distribution; guarded by mu
-	distributions map[string]distribution.Distribution // guarded by mu
-	events        []eventlog.StoredEvent               // the fleet's log, by position; guarded by mu
-	eventKeys     map[string]uint64                    // guarded by mu
-	lastPos       uint64                               // guarded by mu
-	edges         map[string][]byte                    // guarded by mu
+	mu    sync.Mutex
+	dists map[string]*invalidations // invalidations by distribution; guarded by mu
+	// cat holds distributions and resources, and enforces their rules;
+	// guarded by mu (held across each of its calls, change and check
+	// functions included).
+	cat       *catalog.Catalog
+	events    []eventlog.StoredEvent // the fleet's log, by position; guarded by mu
+	eventKeys map[string]uint64      // guarded by mu
+	lastPos   uint64                 // guarded by mu
+	edges     map[string][]byte      // guarded by mu
 }
 
 type invalidations struct {
@@ -36,7 +40,7 @@ type invalidations struct {
 
 // New returns an empty Store.
 func New() *Store {
-	return &Store{dists: map[string]*invalidations{}, distributions: map[string]distribution.Distribution{},
+	return &Store{dists: map[string]*invalidations{}, cat: catalog.New(),
 		eventKeys: map[string]uint64{}, edges: map[string][]byte{}}
 }
 
@@ -174,52 +178,81 @@ func (s *Store) CountInProgress(ctx context.Context, distributionID string) (int
 	return n, nil
 }
 
-// PutDistribution implements distribution.Store.
-func (s *Store) PutDistribution(ctx context.Context, d distribution.Distribution) error {
+// CreateDistribution implements distribution.Store.
+func (s *Store) CreateDistribution(ctx context.Context, d distribution.Distribution) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.distributions[d.ID] = cloneDist(d)
+	_, err := s.cat.CreateDistribution(d)
+	return err
+}
+
+// UpdateDistribution implements distribution.Store.
+func (s *Store) UpdateDistribution(ctx context.Context, id string, change func(d *distribution.Distribution) error) (distribution.Distribution, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d, _, err := s.cat.UpdateDistribution(id, change)
+	return d, err
+}
+
+// DeleteDistribution implements distribution.Store: the distribution and
+// its invalidations go together.
+func (s *Store) DeleteDistribution(ctx context.Context, id string, check func(d distribution.Distribution) error) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.cat.DeleteDistribution(id, check); err != nil {
+		return err
+	}
+	delete(s.dists, id)
 	return nil
 }
 
-// DeleteDistribution implements distribution.Store.
-func (s *Store) DeleteDistribution(ctx context.Context, id string) error {
+// GetDistribution implements distribution.Store.
+func (s *Store) GetDistribution(ctx context.Context, id string) (distribution.Distribution, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	delete(s.distributions, id)
-	delete(s.dists, id)
-	return nil
+	return s.cat.Distribution(id)
 }
 
 // Distributions implements distribution.Store.
 func (s *Store) Distributions(ctx context.Context) ([]distribution.Distribution, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make([]distribution.Distribution, 0, len(s.distributions))
-	for _, d := range s.distributions {
-		out = append(out, cloneDist(d))
-	}
-	return out, nil
+	return s.cat.Distributions()
 }
 
-// cloneDist returns a copy of d that shares no memory with it, as a
-// durable store's decoded copy would not: through its JSON, which is what
-// the log store keeps, plus the fields the JSON leaves out.
-func cloneDist(d distribution.Distribution) distribution.Distribution {
-	data, err := json.Marshal(d)
-	if err != nil {
-		panic(fmt.Sprintf("memory store: a distribution that does not marshal: %v", err))
-	}
-	var c distribution.Distribution
-	if err := json.Unmarshal(data, &c); err != nil {
-		panic(fmt.Sprintf("memory store: a distribution that does not unmarshal: %v", err))
-	}
-	if d.Origin != nil {
-		u := *d.Origin
-		c.Origin = &u
-	}
-	c.Aliases, c.Enabled = slices.Clone(d.Aliases), d.Enabled
-	return c
+// CreateResource implements resource.Store.
+func (s *Store) CreateResource(ctx context.Context, r resource.Resource, admit func(int) error) (resource.Resource, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cat.CreateResource(r, admit)
+}
+
+// UpdateResource implements resource.Store.
+func (s *Store) UpdateResource(ctx context.Context, kind resource.Kind, id string, change func(r *resource.Resource) error) (resource.Resource, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cat.UpdateResource(kind, id, change)
+}
+
+// DeleteResource implements resource.Store.
+func (s *Store) DeleteResource(ctx context.Context, kind resource.Kind, id string, check func(r resource.Resource) error) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cat.DeleteResource(kind, id, check)
+}
+
+// GetResource implements resource.Store.
+func (s *Store) GetResource(ctx context.Context, kind resource.Kind, id string) (resource.Resource, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cat.Resource(kind, id)
+}
+
+// Resources implements resource.Store.
+func (s *Store) Resources(ctx context.Context, kind resource.Kind) ([]resource.Resource, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cat.Resources(kind), nil
 }
 
 // AppendEvent implements eventlog.Store.

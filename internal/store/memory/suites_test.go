@@ -11,6 +11,10 @@ func TestDistributionConformance(t *testing.T) {
 	storetest.RunDistributions(t, func(t *testing.T) storetest.DistributionStore { return memory.New() })
 }
 
+func TestResourceConformance(t *testing.T) {
+	storetest.RunResources(t, func(t *testing.T) storetest.DistributionStore { return memory.New() })
+}
+
 func TestEventLogConformance(t *testing.T) {
 	storetest.RunEventLog(t, func(t *testing.T) storetest.EventStore { return memory.New() })
 }

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/openfront/openfront/internal/distribution"
 	"github.com/openfront/openfront/internal/invalidation"
 )
 
@@ -1343,12 +1344,12 @@ func testAssignedIDsConcurrent(t *testing.T, s invalidation.Store) {
 // same Id an Id of its deleted invalidations ("unique in the distribution
 // for good").
 func testAssignedIDsAfterDelete(t *testing.T, s invalidation.Store) {
-	del, ok := s.(interface {
-		DeleteDistribution(ctx context.Context, id string) error
-	})
+	del, ok := s.(distribution.Store)
 	if !ok {
 		t.Skip("the store does not delete distributions")
 	}
+	e1 := sampleDist("E1", 1)
+	mustCreateDist(t, del, e1)
 	var m maker
 	seen := map[string]bool{}
 	var before []invalidation.Invalidation
@@ -1357,9 +1358,10 @@ func testAssignedIDsAfterDelete(t *testing.T, s invalidation.Store) {
 		seen[inv.ID] = true
 		before = append(before, inv)
 	}
-	if err := del.DeleteDistribution(ctx, "E1"); err != nil {
+	if err := del.DeleteDistribution(ctx, "E1", nil); err != nil {
 		t.Fatal(err)
 	}
+	mustCreateDist(t, del, e1)
 	for _, old := range before {
 		if _, err := s.Get(ctx, "E1", old.ID); !errors.Is(err, invalidation.ErrNotFound) {
 			t.Errorf("Get(%s) after deleting its distribution = %v, want ErrNotFound", old.ID, err)
