@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# compat/awscli_policies.sh: openfront's policy and origin access APIs
+# compat/awscli_lifecycles.sh: openfront's policy and origin access APIs
 # driven by the AWS CLI, unmodified (see awscli_lib.sh for which CLI). For
 # each of a cache policy, an origin request policy, a response headers
 # policy and an origin access control: create, get, list, update with a
@@ -19,7 +19,7 @@ export EP=$OPENFRONT_ENDPOINT
 rc=0
 cf list-cache-policies >"$TMP/out" 2>"$TMP/err" || rc=$?
 if [[ $rc -ne 0 ]] && grep -q '(NotImplemented)' "$TMP/err"; then
-	line="SKIP awscli-policies: ListCachePolicies answers 501 NotImplemented (the policy API is not in this build)"
+	line="SKIP awscli-lifecycles: ListCachePolicies answers 501 NotImplemented (the policy API is not in this build)"
 	echo "$line"
 	[[ -z ${COMPAT_SKIPS:-} ]] || echo "$line" >>"$COMPAT_SKIPS"
 	exit 0

@@ -176,7 +176,7 @@ def policies_not_implemented():
 
 if __name__ == "__main__":
     if policies_not_implemented():
-        line = "SKIP boto3-policies: ListCachePolicies answers 501 NotImplemented (the policy API is not in this build)"
+        line = "SKIP boto3-lifecycles: ListCachePolicies answers 501 NotImplemented (the policy API is not in this build)"
         print(line)
         if SKIPS:
             with open(SKIPS, "a") as f:

@@ -26,7 +26,7 @@ try {
   await send(new cf.ListCachePoliciesCommand({}));
 } catch (e) {
   if (e.name !== "NotImplemented") throw e;
-  const line = "SKIP js-policies: ListCachePolicies answers 501 NotImplemented (the policy API is not in this build)";
+  const line = "SKIP js-lifecycles: ListCachePolicies answers 501 NotImplemented (the policy API is not in this build)";
   console.log(line);
   if (process.env.COMPAT_SKIPS) appendFileSync(process.env.COMPAT_SKIPS, line + "\n");
   process.exit(0);
