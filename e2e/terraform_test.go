@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -31,9 +33,8 @@ import (
 // tfMirrorDefault is where the machine's provider mirror lives.
 const tfMirrorDefault = "/opt/tf-plugins"
 
-// tfCommandTimeout bounds one terraform command. Against openfront each
-// takes well under a minute (the provider's own waits included); the bound
-// is against a hang.
+// tfCommandTimeout bounds one terraform command: a bound against a hang,
+// far above what a command takes with the provider's fixed waits.
 const tfCommandTimeout = 5 * time.Minute
 
 // terraform is one module's working directory with terraform bound to the
@@ -126,11 +127,31 @@ func providerInMirror(mirror string) string {
 	}
 	found := ""
 	for _, e := range entries {
-		if _, err := os.Stat(filepath.Join(dir, e.Name(), "linux_amd64")); err == nil && e.Name() > found {
+		if _, err := os.Stat(filepath.Join(dir, e.Name(), runtime.GOOS+"_"+runtime.GOARCH)); err == nil &&
+			(found == "" || versionLess(found, e.Name())) {
 			found = e.Name()
 		}
 	}
 	return found
+}
+
+// versionLess compares dotted versions number by number (5.99.0 < 5.100.0).
+func versionLess(a, b string) bool {
+	as, bs := strings.Split(a, "."), strings.Split(b, ".")
+	for i := 0; i < len(as) && i < len(bs); i++ {
+		x, errX := strconv.Atoi(as[i])
+		y, errY := strconv.Atoi(bs[i])
+		if errX != nil || errY != nil {
+			if as[i] != bs[i] {
+				return as[i] < bs[i]
+			}
+			continue
+		}
+		if x != y {
+			return x < y
+		}
+	}
+	return len(as) < len(bs)
 }
 
 // The keys of the provider block: any work in open mode;
