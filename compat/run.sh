@@ -7,9 +7,10 @@
 #   compat/run.sh                 # every suite (what `make compat` runs)
 #   compat/run.sh boto3 js        # some of them: boto3, awscli, js (invalidations),
 #                                 # boto3-dist, awscli-dist, js-dist (distributions),
+#                                 # boto3-pol (policies, origin access),
 #                                 # boto3-lifecycles, awscli-lifecycles, js-lifecycles
-#                                 # (cache, origin request and response headers
-#                                 # policies, origin access controls)
+#                                 # (one lifecycle of each policy kind and an OAC
+#                                 # in every client)
 #   OPENFRONT_BIN=/path/openfront compat/run.sh   # test that binary, no build
 #
 # Each suite gets its own servers, on ports the OS picks (--api-addr
@@ -23,11 +24,11 @@ COMPAT=$ROOT/compat
 BIN=${OPENFRONT_BIN:-}
 PYTHON=${PYTHON:-python3}
 NODE=${NODE:-node}
-ALL_SUITES=(boto3 awscli js boto3-dist awscli-dist js-dist boto3-lifecycles awscli-lifecycles js-lifecycles)
+ALL_SUITES=(boto3 awscli js boto3-dist awscli-dist js-dist boto3-pol boto3-lifecycles awscli-lifecycles js-lifecycles)
 SUITES=("$@")
 [[ ${#SUITES[@]} -gt 0 ]] || SUITES=("${ALL_SUITES[@]}")
 for s in "${SUITES[@]}"; do
-	case $s in boto3 | awscli | js | boto3-dist | awscli-dist | js-dist | boto3-lifecycles | awscli-lifecycles | js-lifecycles) ;; *) echo "compat: unknown suite $s (known: ${ALL_SUITES[*]})" >&2; exit 2 ;; esac
+	case $s in boto3 | awscli | js | boto3-dist | awscli-dist | js-dist | boto3-pol | boto3-lifecycles | awscli-lifecycles | js-lifecycles) ;; *) echo "compat: unknown suite $s (known: ${ALL_SUITES[*]})" >&2; exit 2 ;; esac
 done
 
 if [[ -z $BIN ]]; then
@@ -240,6 +241,22 @@ suite_js-dist() {
 	start_server js-dist -- --config "$EXAMPLE_CONFIG" --memory --deploy-delay 2s || return 1
 	OPENFRONT_ENDPOINT=$SERVER_URL OPENFRONT_DISTRIBUTION_ID=$DIST \
 		run_client "$NODE" "$COMPAT/js/distribution.mjs"
+}
+
+# Policies, origin access controls and identities: every operation and
+# error, round trips of full configurations, the quota, AccessDenied.
+suite_boto3-pol() {
+	"$PYTHON" -c 'import boto3' || return 1
+	start_server boto3-pol-open -- --config "$EXAMPLE_CONFIG" || return 1
+	local open=$SERVER_URL
+	start_server boto3-pol-quota -- --config "$EXAMPLE_CONFIG" || return 1
+	local quota=$SERVER_URL
+	start_server boto3-pol-auth OPENFRONT_ACCESS_KEY_ID=AKIACOMPATFULL000001 OPENFRONT_SECRET_ACCESS_KEY=full/K7MDENG+bPxRfiCYCOMPATKEY \
+		-- --config "$COMPAT/openfront-auth.yaml" || return 1
+	OPENFRONT_ENDPOINT=$open OPENFRONT_QUOTA_ENDPOINT=$quota OPENFRONT_AUTH_ENDPOINT=$SERVER_URL \
+		COMPAT_FULL_KEY_ID=AKIACOMPATFULL000001 COMPAT_FULL_SECRET=full/K7MDENG+bPxRfiCYCOMPATKEY \
+		COMPAT_LIMITED_KEY_ID=AKIACOMPATLIMITED01 COMPAT_LIMITED_SECRET=limited/K7MDENG+bPxRfiCYCOMPATKEY \
+		run_client "$PYTHON" "$COMPAT/boto3_policies_test.py"
 }
 
 # The lifecycle suites: create/get/list/update/delete of a cache policy, an

@@ -37,8 +37,9 @@ func minimalConfig(ref string, aliases ...string) *types.DistributionConfig {
 	}
 }
 
-// fullConfig sets every member openfront does and does not act on.
-func fullConfig(ref string) *types.DistributionConfig {
+// fullConfig sets every member openfront does and does not act on; its
+// S3 origin names the origin access control oac (which must exist).
+func fullConfig(ref, oac string) *types.DistributionConfig {
 	methods := func(ms ...types.Method) []types.Method { return ms }
 	return &types.DistributionConfig{
 		CallerReference:   aws.String(ref),
@@ -66,7 +67,7 @@ func fullConfig(ref string) *types.DistributionConfig {
 				ConnectionAttempts:    aws.Int32(3),
 				ConnectionTimeout:     aws.Int32(10),
 				OriginShield:          &types.OriginShield{Enabled: aws.Bool(false)},
-				OriginAccessControlId: aws.String("E1OACEXAMPLE00"),
+				OriginAccessControlId: aws.String(oac),
 			},
 		}},
 		DefaultCacheBehavior: &types.DefaultCacheBehavior{
@@ -200,7 +201,7 @@ func TestDistributionCreateGet(t *testing.T) {
 func TestDistributionRoundTrip(t *testing.T) {
 	s := startServer(t, options{})
 	c := s.client("", "")
-	sent := fullConfig("full-1")
+	sent := fullConfig("full-1", createOAC(t, c))
 	out, err := createDist(t, c, sent)
 	if err != nil {
 		t.Fatal(err)
@@ -504,7 +505,8 @@ func TestDistributionListAndTags(t *testing.T) {
 func TestDistributionSurvivesKill(t *testing.T) {
 	s := startServer(t, options{})
 	c := s.client("", "")
-	out, err := createDist(t, c, fullConfig("durable"))
+	oac := createOAC(t, c)
+	out, err := createDist(t, c, fullConfig("durable", oac))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -515,8 +517,8 @@ func TestDistributionSurvivesKill(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if *g.ETag != *out.ETag || !reflect.DeepEqual(g.DistributionConfig, fullConfig("durable")) {
-		t.Errorf("after kill -9: ETag %s (was %s), config equal: %v", *g.ETag, *out.ETag, reflect.DeepEqual(g.DistributionConfig, fullConfig("durable")))
+	if *g.ETag != *out.ETag || !reflect.DeepEqual(g.DistributionConfig, fullConfig("durable", oac)) {
+		t.Errorf("after kill -9: ETag %s (was %s), config equal: %v", *g.ETag, *out.ETag, reflect.DeepEqual(g.DistributionConfig, fullConfig("durable", oac)))
 	}
 	_, err = createDist(t, c, minimalConfig("durable"))
 	expectErr(t, err, "DistributionAlreadyExists", 409)
@@ -553,4 +555,17 @@ func TestDistributionDeleteNeedsDeployedDisable(t *testing.T) {
 	}
 	_, err = c.DeleteDistribution(ctx(t), &cloudfront.DeleteDistributionInput{Id: out.Distribution.Id, IfMatch: up.ETag})
 	expectErr(t, err, "DistributionNotDisabled", 409)
+}
+
+// createOAC creates an origin access control, for a distribution to name.
+func createOAC(t *testing.T, c *cloudfront.Client) string {
+	t.Helper()
+	out, err := c.CreateOriginAccessControl(ctx(t), &cloudfront.CreateOriginAccessControlInput{
+		OriginAccessControlConfig: &types.OriginAccessControlConfig{
+			Name: aws.String("e2e-" + t.Name()), SigningProtocol: types.OriginAccessControlSigningProtocolsSigv4,
+			SigningBehavior: types.OriginAccessControlSigningBehaviorsAlways, OriginAccessControlOriginType: types.OriginAccessControlOriginTypesS3}})
+	if err != nil {
+		t.Fatalf("CreateOriginAccessControl: %v", err)
+	}
+	return *out.OriginAccessControl.Id
 }

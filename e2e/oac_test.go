@@ -4,12 +4,14 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudfront"
 	"github.com/aws/aws-sdk-go-v2/service/cloudfront/types"
 
 	"github.com/openfront/openfront/internal/sigv4"
+	"github.com/openfront/openfront/internal/testutil"
 	"github.com/openfront/openfront/internal/testutil/moto"
 )
 
@@ -83,6 +85,8 @@ func TestOACSignsS3Origin(t *testing.T) {
 		if err != nil {
 			t.Fatalf("UpdateOriginAccessControl: %v", err)
 		}
+		// The change reaches the edge through the fleet's log.
+		waitEdgesApplied(t, s)
 		// Not cached yet: fetched unsigned, refused by S3.
 		if r := v.get(domain, "/later.txt"); r.status != http.StatusForbidden || r.body == "later" {
 			t.Errorf("never: %d %q; want S3's 403", r.status, r.body)
@@ -116,4 +120,20 @@ func TestS3EndpointMapsBucketOrigins(t *testing.T) {
 	if r := v.get("media.test", "/private.txt"); r.status != http.StatusForbidden || r.body == "private" {
 		t.Errorf("private object unsigned: %d %q; want moto's 403", r.status, r.body)
 	}
+}
+
+// waitEdgesApplied waits until every edge of s's fleet has applied
+// everything logged so far (the admin view's positions).
+func waitEdgesApplied(t *testing.T, s *server) {
+	t.Helper()
+	fp := &fleetProc{URL: s.URL}
+	head := fleetOf(t, fp).Head
+	testutil.Eventually(t, 30*time.Second, func() bool {
+		for _, e := range fleetOf(t, fp).Edges {
+			if e.Applied < head {
+				return false
+			}
+		}
+		return true
+	}, "the edges to apply the fleet's log")
 }

@@ -18,10 +18,12 @@ import (
 	"github.com/openfront/openfront/internal/config"
 	"github.com/openfront/openfront/internal/console"
 	"github.com/openfront/openfront/internal/distribution"
+	"github.com/openfront/openfront/internal/eventlog"
 	"github.com/openfront/openfront/internal/fastserve"
 	"github.com/openfront/openfront/internal/fleet"
 	"github.com/openfront/openfront/internal/invalidation"
 	"github.com/openfront/openfront/internal/metrics"
+	"github.com/openfront/openfront/internal/resource"
 	"github.com/openfront/openfront/internal/store/boltmigrate"
 	"github.com/openfront/openfront/internal/store/logstore"
 	"github.com/openfront/openfront/internal/store/memory"
@@ -172,6 +174,14 @@ func serve(f serveFlags, cfg *config.Config, log *slog.Logger) error {
 	if err := cp.svc.Resume(context.Background()); err != nil {
 		return fmt.Errorf("resuming in-progress invalidations: %w", err)
 	}
+	if _, shared := cp.store.(eventlog.Notifier); shared {
+		// Other replicas share the store: one of them may die with
+		// invalidations in progress, which this one then completes (the
+		// service's own ones are waited for only twice: both idempotent).
+		adoptCtx, stopAdopting := context.WithCancel(context.Background())
+		defer stopAdopting()
+		go cp.svc.AdoptEvery(adoptCtx, f.edgeTimeout/2, 2*f.edgeTimeout)
+	}
 	example := cp.announce(&f, log)
 	metricsURL := ""
 	if reg != nil {
@@ -231,6 +241,9 @@ type controlPlane struct {
 	dists     *distribution.Service
 	svc       *invalidation.Service
 	keys      map[string]cloudfront.Key
+	// resources are the services of policies, origin access controls and
+	// identities, one per kind.
+	resources []*resource.Service
 	closers   []func() // in the order they were opened
 }
 
@@ -276,6 +289,7 @@ func openControlPlane(f *serveFlags, cfg *config.Config, keys map[string]cloudfr
 		LocalEdge:     localEdge,
 		Store:         cp.store,
 		Distributions: func() []*distribution.Distribution { return cp.dists.Registry().All() },
+		Resources:     func() []resource.Resource { return cp.allResources(log) },
 		EdgeTimeout:   f.edgeTimeout,
 		Logger:        log,
 	})
@@ -287,6 +301,11 @@ func openControlPlane(f *serveFlags, cfg *config.Config, keys map[string]cloudfr
 		reg.Fleet(cp.hub.Status)
 	}
 
+	// Before the distributions: the managed policies they may name are
+	// stored resources.
+	if err := cp.openResources(context.Background(), log); err != nil {
+		return nil, err
+	}
 	var fromFile []*distribution.Distribution
 	for _, d := range cfg.Distributions {
 		fromFile = append(fromFile, distribution.FromFile(d.ID, d.OriginURL, d.Aliases, f.domainSuffix, time.Now()))
@@ -294,6 +313,7 @@ func openControlPlane(f *serveFlags, cfg *config.Config, keys map[string]cloudfr
 	cp.dists, err = distribution.NewService(context.Background(), distribution.ServiceConfig{
 		Store:        cp.store,
 		Deployer:     deployThenDelay{cp.hub, distribution.DelayDeployer{Delay: f.deployDelay}},
+		Refs:         distribution.RefsOf,
 		FromFile:     fromFile,
 		DomainSuffix: f.domainSuffix,
 		AccountID:    f.accountID,
@@ -355,7 +375,7 @@ func (cp *controlPlane) apiServer(f *serveFlags, reg *metrics.Registry, log *slo
 		gatherer = reg.Gatherer()
 	}
 	api := cloudfront.NewHandler(cloudfront.Config{Invalidations: cp.svc, Distributions: cp.dists, Fleet: cp.hub.Handler(),
-		Keys: cp.keys, AccountID: f.accountID, Logger: log, Metrics: apiMetrics})
+		Resources: cp.store, ResourceServices: cp.resources, Keys: cp.keys, AccountID: f.accountID, Logger: log, Metrics: apiMetrics})
 	consoleKeys := map[string]console.Key{}
 	for id, k := range cp.keys {
 		consoleKeys[id] = console.Key{Secret: k.Secret, Distributions: k.Distributions}
@@ -433,6 +453,7 @@ func startLocalEdge(ctx context.Context, f *serveFlags, hub *fleet.Hub, reg *met
 type durableStore interface {
 	invalidation.Store
 	distribution.Store
+	resource.Store
 	fleet.Store
 }
 

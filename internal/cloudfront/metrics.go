@@ -29,6 +29,38 @@ const (
 	OpListDistributionsByCachePolicyID
 	OpListDistributionsByOriginRequestPolicyID
 	OpListDistributionsByResponseHeadersPolicyID
+	// The operations of policies, origin access controls and identities
+	// (resourceapi.go), six per kind.
+	OpCreateCachePolicy
+	OpGetCachePolicy
+	OpGetCachePolicyConfig
+	OpUpdateCachePolicy
+	OpDeleteCachePolicy
+	OpListCachePolicies
+	OpCreateOriginRequestPolicy
+	OpGetOriginRequestPolicy
+	OpGetOriginRequestPolicyConfig
+	OpUpdateOriginRequestPolicy
+	OpDeleteOriginRequestPolicy
+	OpListOriginRequestPolicies
+	OpCreateResponseHeadersPolicy
+	OpGetResponseHeadersPolicy
+	OpGetResponseHeadersPolicyConfig
+	OpUpdateResponseHeadersPolicy
+	OpDeleteResponseHeadersPolicy
+	OpListResponseHeadersPolicies
+	OpCreateOriginAccessControl
+	OpGetOriginAccessControl
+	OpGetOriginAccessControlConfig
+	OpUpdateOriginAccessControl
+	OpDeleteOriginAccessControl
+	OpListOriginAccessControls
+	OpCreateCloudFrontOriginAccessIdentity
+	OpGetCloudFrontOriginAccessIdentity
+	OpGetCloudFrontOriginAccessIdentityConfig
+	OpUpdateCloudFrontOriginAccessIdentity
+	OpDeleteCloudFrontOriginAccessIdentity
+	OpListCloudFrontOriginAccessIdentities
 	// NumOperations is the number of operations.
 	NumOperations
 )
@@ -41,6 +73,11 @@ var OperationNames = [NumOperations]string{
 	"GetDistributionConfig", "UpdateDistribution",
 	"ListTagsForResource", "TagResource", "UntagResource",
 	"ListDistributionsByCachePolicyId", "ListDistributionsByOriginRequestPolicyId", "ListDistributionsByResponseHeadersPolicyId",
+	"CreateCachePolicy", "GetCachePolicy", "GetCachePolicyConfig", "UpdateCachePolicy", "DeleteCachePolicy", "ListCachePolicies",
+	"CreateOriginRequestPolicy", "GetOriginRequestPolicy", "GetOriginRequestPolicyConfig", "UpdateOriginRequestPolicy", "DeleteOriginRequestPolicy", "ListOriginRequestPolicies",
+	"CreateResponseHeadersPolicy", "GetResponseHeadersPolicy", "GetResponseHeadersPolicyConfig", "UpdateResponseHeadersPolicy", "DeleteResponseHeadersPolicy", "ListResponseHeadersPolicies",
+	"CreateOriginAccessControl", "GetOriginAccessControl", "GetOriginAccessControlConfig", "UpdateOriginAccessControl", "DeleteOriginAccessControl", "ListOriginAccessControls",
+	"CreateCloudFrontOriginAccessIdentity", "GetCloudFrontOriginAccessIdentity", "GetCloudFrontOriginAccessIdentityConfig", "UpdateCloudFrontOriginAccessIdentity", "DeleteCloudFrontOriginAccessIdentity", "ListCloudFrontOriginAccessIdentities",
 }
 
 // String returns the operation's CloudFront name.

@@ -1,6 +1,9 @@
 package cloudfront
 
-import "strings"
+import (
+	"slices"
+	"strings"
+)
 
 // OperationOf returns the operation a request's method, path and query
 // name, as the Handler routes them (its operation, which needs an
@@ -12,6 +15,9 @@ func OperationOf(method, path, query string) Operation {
 		return OpUnknown
 	}
 	seg := strings.Split(rest, "/")
+	if op, ok := kindOperation(method, seg); ok {
+		return op
+	}
 	switch {
 	case len(seg) == 1 && seg[0] == "tagging":
 		switch {
@@ -61,4 +67,33 @@ func OperationOf(method, path, query string) Operation {
 		return OpGetInvalidation
 	}
 	return OpUnknown
+}
+
+// kindOperation is OperationOf for the kinds of resourceapi.go.
+func kindOperation(method string, seg []string) (Operation, bool) {
+	for _, api := range kindAPIs {
+		base := strings.Split(strings.TrimPrefix(api.base, "/2020-05-31/"), "/")
+		if len(seg) < len(base) || len(seg) > len(base)+2 || !slices.Equal(seg[:len(base)], base) {
+			continue
+		}
+		rest := seg[len(base):]
+		switch {
+		case len(rest) == 0 && method == "POST":
+			return api.ops[0], true
+		case len(rest) == 0 && method == "GET":
+			return api.ops[5], true
+		case len(rest) == 1 && method == "GET":
+			return api.ops[1], true
+		case len(rest) == 1 && method == "DELETE":
+			return api.ops[4], true
+		case len(rest) == 1 && method == "PUT" && !api.updateOnConfig:
+			return api.ops[3], true
+		case len(rest) == 2 && rest[1] == "config" && method == "GET":
+			return api.ops[2], true
+		case len(rest) == 2 && rest[1] == "config" && method == "PUT" && api.updateOnConfig:
+			return api.ops[3], true
+		}
+		return OpUnknown, true
+	}
+	return OpUnknown, false
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/openfront/openfront/internal/distribution"
 	"github.com/openfront/openfront/internal/invalidation"
+	"github.com/openfront/openfront/internal/resource"
 	"github.com/openfront/openfront/internal/sigv4"
 )
 
@@ -49,6 +50,10 @@ type Config struct {
 	// Resources finds the policies that are not managed, for the
 	// ListDistributionsBy…Id operations (nil: only managed ones exist).
 	Resources ResourceLookup
+	// ResourceServices are the services of cache, origin request and
+	// response headers policies, origin access controls and identities,
+	// one per kind; a kind without one answers NotImplemented.
+	ResourceServices []*resource.Service
 	// Metrics, when not nil, counts every API request (not the fleet's
 	// /openfront/ endpoints) by operation and status, with its duration.
 	Metrics Metrics
@@ -66,12 +71,19 @@ type Handler struct {
 	mux      *http.ServeMux
 	ops      map[string]Operation // route pattern -> operation; read-only after NewHandler
 	metrics  Metrics              // nil: not counted
+	// resources are Config.Resources by kind; read-only after NewHandler.
+	resources map[resource.Kind]*resource.Service
 }
 
 // NewHandler returns a Handler for c.
 func NewHandler(c Config) *Handler {
 	h := &Handler{inv: c.Invalidations, dists: c.Distributions, fleet: c.Fleet, keys: c.Keys, account: c.AccountID, log: c.Logger,
-		ops: map[string]Operation{}, metrics: c.Metrics}
+		ops: map[string]Operation{}, metrics: c.Metrics, resources: map[resource.Kind]*resource.Service{}}
+	for _, s := range c.ResourceServices {
+		if s != nil {
+			h.resources[s.Kind()] = s
+		}
+	}
 	if h.account == "" {
 		h.account = "000000000000"
 	}
@@ -105,6 +117,8 @@ func NewHandler(c Config) *Handler {
 	m.HandleFunc("/2020-05-31/tagging", methodNotAllowed("GET", "POST"))
 	m.HandleFunc(inv, methodNotAllowed("GET", "POST"))
 	m.HandleFunc(inv+"/{Id}", methodNotAllowed("GET"))
+	h.routePolicies(m)
+	h.routeOriginAccess(m)
 	m.HandleFunc("/2020-05-31/", notImplemented)
 	m.HandleFunc("/", unknownOperation)
 	h.mux = m

@@ -127,7 +127,7 @@ var Table = []Setting{
 	{"no_edge", "no-edge", "", Serve, "run the control plane alone, without the in-process edge", "NoEdge"},
 	{"edge_name", "edge-name", "name", Serve | Edge, "name of the edge in the fleet registry (when empty: serve's in-process edge is `local`, an edge its host name and edge port)", "EdgeName"},
 	{"edge_timeout", "edge-timeout", "", Serve, "how long an edge may go without acknowledging (stopped, cut off, dead) before it leaves the registry; edges keep their max_staleness at half of it at most", "EdgeTimeout"},
-	{"control_plane", "control-plane", "", Edge, "URL of the control plane's API (openfront serve), e.g. http://127.0.0.1:4747", "ControlPlane"},
+	{"control_plane", "control-plane", "", Edge, "URL of the control plane's API (openfront serve), e.g. http://127.0.0.1:4747; or the URLs of several replicas sharing one store, separated by commas: the edge follows one (drawn at random) and moves to the next when it dies, missing nothing", "ControlPlane"},
 	{"cache_size", "cache-size", "", Serve | Edge, "bytes of memory the edge cache may hold (suffixes KiB, MiB, GiB)", "CacheSize"},
 	{"max_object_size", "max-object-size", "", Serve | Edge, "largest object the edge caches; larger ones stream through uncached", "MaxObjectSize"},
 	{"max_staleness", "max-staleness", "", Serve | Edge, "how long an edge may go without an acknowledgement accepted by the control plane before it stops serving from its cache (it answers 503 until caught up); at most half edge_timeout", "MaxStaleness"},
@@ -342,8 +342,16 @@ func (s *Settings) Check(cmd Command, sources map[string]Source) error {
 	if uses("api_body_budget") && s.APIBodyBudget < 1<<20 {
 		return bad("api_body_budget", "must be at least 1MiB, not %d", int64(s.APIBodyBudget))
 	}
-	if uses("control_plane") && s.ControlPlane == "" {
-		return bad("control_plane", "is required (the URL of openfront serve's API)")
+	if uses("control_plane") {
+		if s.ControlPlane == "" {
+			return bad("control_plane", "is required (the URL of openfront serve's API)")
+		}
+		for u := range strings.SplitSeq(s.ControlPlane, ",") {
+			p, err := url.Parse(strings.TrimSpace(u))
+			if err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
+				return bad("control_plane", "%q is not an http:// or https:// URL (several replicas' URLs are separated by commas)", strings.TrimSpace(u))
+			}
+		}
 	}
 	if s.CacheSize < 0 {
 		return bad("cache_size", "must not be negative")

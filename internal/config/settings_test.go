@@ -259,3 +259,20 @@ func TestOriginCredentials(t *testing.T) {
 		}
 	}
 }
+
+// --control-plane takes several replicas' URLs, separated by commas, each
+// of which must be an http(s) URL.
+func TestControlPlaneReplicas(t *testing.T) {
+	c, err := load(t, Edge, "", nil, "--control-plane", "http://10.0.0.1:4747, https://cp-b.test:4747/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.ControlPlane != "http://10.0.0.1:4747, https://cp-b.test:4747/" {
+		t.Errorf("control_plane = %q", c.ControlPlane)
+	}
+	for _, bad := range []string{"http://10.0.0.1:4747,", "10.0.0.1:4747", "http://a:1,,http://b:2", "ftp://a:1"} {
+		if _, err := load(t, Edge, "", nil, "--control-plane", bad); err == nil || !strings.Contains(err.Error(), "control_plane") {
+			t.Errorf("--control-plane %q: err %v, want one about control_plane", bad, err)
+		}
+	}
+}

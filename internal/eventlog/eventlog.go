@@ -91,3 +91,39 @@ func ParseInvalidationKey(key string) (distID, id string, ok bool) {
 	}
 	return rest[:i], rest[i+1:], true
 }
+
+// Notifier is what a Store shared by several control-plane replicas (one
+// database, many `openfront serve --no-edge` processes) also implements,
+// so that each replica learns of what the others write without reading
+// the log in a loop. A hub whose Store does not implement it is the only
+// replica: it keeps the head, the acknowledgements of its edges and the
+// completion of work in memory and trusts nothing else to write the log
+// or the registry.
+//
+// The contract:
+//   - After any change to the log (an AppendEvent that added an event,
+//     a TrimEvents) is committed, by any replica (this process included),
+//     every subscription receives a wake-up on its log channel; after any
+//     change to the registry (PutEdge, DeleteEdge of a stored entry), on
+//     its registry channel. It is sent after the commit, so that what the
+//     subscriber reads next includes the change.
+//   - Wake-ups carry nothing: they may be coalesced (many changes, one
+//     wake-up; the channel holds at most one pending) and may be spurious
+//     (a wake-up with nothing changed, e.g. after a reconnection to the
+//     database, which must send one since changes made while it was cut
+//     off were not notified). After each, the subscriber re-reads what it
+//     needs: LogBounds for the head, Edges for the registry.
+//   - A shared log's positions become visible in order: once LogBounds
+//     returns last, every event at or below last (not trimmed) is
+//     readable by EventsAfter. A store whose positions may commit out of
+//     order (a database sequence) reports as last only the end of the
+//     run of committed positions.
+//
+// Subscribe never blocks the writers: a subscriber that does not read
+// holds one pending wake-up, not a queue.
+type Notifier interface {
+	// Subscribe returns the channels that receive a wake-up after each
+	// committed change of the log and of the registry (as above), and a
+	// function that ends the subscription (the channels are not closed).
+	Subscribe() (log, registry <-chan struct{}, cancel func())
+}

@@ -45,6 +45,11 @@ type EdgeStatus struct {
 	Saved uint64 `json:"saved_position"`
 	// Lag is how many logged events the edge has yet to apply.
 	Lag uint64 `json:"lag"`
+	// Replica is the token of the control-plane replica the edge is
+	// attached to, when replicas share the store (empty otherwise); Self
+	// says it is the replica answering.
+	Replica string `json:"replica,omitempty"`
+	Self    bool   `json:"self,omitempty"`
 }
 
 // Status is the fleet as the admin endpoint shows it.
@@ -64,7 +69,13 @@ func (h *Hub) Status() Status {
 	}
 	for key, e := range h.edges {
 		s.Edges = append(s.Edges, EdgeStatus{Name: key, Replaced: e.Replaced, Addr: e.Addr, Connected: e.connected > 0, LastSeen: e.LastSeen,
-			Joined: e.Joined, InProcess: e.InProcess, Applied: e.Applied, Saved: e.saved, Lag: h.head - min(e.Applied, h.head)})
+			Joined: e.Joined, InProcess: e.InProcess, Applied: e.Applied, Saved: e.saved, Lag: h.head - min(e.Applied, h.head),
+			Replica: e.Hub, Self: h.notifier != nil})
+	}
+	for key, r := range h.remote {
+		e := &r.e
+		s.Edges = append(s.Edges, EdgeStatus{Name: key, Replaced: e.Replaced, Addr: e.Addr, LastSeen: e.LastSeen,
+			Joined: e.Joined, InProcess: e.InProcess, Applied: e.Applied, Saved: e.Applied, Lag: h.head - min(e.Applied, h.head), Replica: e.Hub})
 	}
 	slices.SortFunc(s.Edges, func(a, b EdgeStatus) int {
 		if a.Name < b.Name {
@@ -104,6 +115,13 @@ func (h *Hub) EventStatus(key string) (EventStatus, bool) {
 		for n, e := range h.edges {
 			if e.Applied < t.pos {
 				s.Pending = append(s.Pending, n)
+			}
+		}
+		for n, r := range h.remote {
+			if r.e.Applied < t.pos {
+				s.Pending = append(s.Pending, n)
+			} else if _, ok := s.Applied[n]; !ok {
+				s.Applied[n] = r.e.AppliedAt
 			}
 		}
 		slices.Sort(s.Pending)

@@ -29,7 +29,12 @@ type Cache interface {
 
 // FollowerConfig is what a Follower is built from.
 type FollowerConfig struct {
-	// ControlPlane is the control plane's API URL.
+	// ControlPlane is the control plane's API URL: one, or the URLs of
+	// several replicas sharing one store, separated by commas. The
+	// follower starts with one drawn at random (spreading edges over the
+	// replicas) and, whenever a stream ends or cannot be opened, moves to
+	// the next in the list, resuming after the position it applied: an
+	// edge whose replica dies follows another one, missing nothing.
 	ControlPlane string
 	// Name identifies the edge in the registry; Addr is where it serves
 	// viewers (shown by the admin endpoint).
@@ -124,7 +129,7 @@ func NewFollower(c FollowerConfig) *Follower {
 	if c.MaxStaleness <= 0 {
 		c.MaxStaleness = 10 * time.Second
 	}
-	var l link = &httpLink{c: c}
+	var l link = newHTTPLink(c)
 	if c.Hub != nil {
 		l = localLink{c.Hub}
 	}
@@ -295,7 +300,21 @@ func (f *Follower) Run(ctx context.Context) error {
 		if time.Since(start) > 5*time.Second {
 			backoff = 50 * time.Millisecond
 		}
-		f.log.Warn("control plane stream ended; reconnecting", "err", err, "in", backoff)
+		if u := f.link.next(); u != "" {
+			// Another replica, alive while the last one may not be: after
+			// a stream that was up, the first attempt there is not held
+			// back (a replica killed must not cost its edges the backoff
+			// their earlier moves built up).
+			f.mu.Lock()
+			wasUp := f.helloAt.After(start)
+			f.mu.Unlock()
+			if wasUp {
+				backoff = 50 * time.Millisecond
+			}
+			f.log.Warn("control plane stream ended; moving to the next replica", "err", err, "replica", u, "in", backoff)
+		} else {
+			f.log.Warn("control plane stream ended; reconnecting", "err", err, "in", backoff)
+		}
 		select {
 		case <-time.After(backoff):
 		case <-ctx.Done():

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/openfront/openfront/internal/distribution"
+	"github.com/openfront/openfront/internal/eventlog"
 	"github.com/openfront/openfront/internal/resource"
 )
 
@@ -33,6 +34,10 @@ type HubConfig struct {
 	// name belonged to a previous run of the process, which is gone with
 	// it: it leaves the registry at start. No edge of another process may
 	// take LocalEdge's name.
+	//
+	// When Store is shared with other replicas (it implements
+	// eventlog.Notifier), entries of other processes' in-process edges
+	// stay: each is removed by the replica that runs it, or as silent.
 	LocalEdge string
 	Logger    *slog.Logger
 	Now       func() time.Time
@@ -40,8 +45,13 @@ type HubConfig struct {
 
 // Hub is the control plane's side of the fleet.
 type Hub struct {
-	store       Store
-	invLog      InvalidationLog // store, if it implements it; else nil
+	store  Store
+	invLog InvalidationLog // store, if it implements it; else nil
+	// notifier is store, when other replicas may share it (it implements
+	// eventlog.Notifier); nil when this hub is the only one. See
+	// replicas.go.
+	notifier    eventlog.Notifier
+	id          string // this replica's token, in the entries of its edges
 	dists       func() []*distribution.Distribution
 	resources   ResourceSource // never nil
 	edgeTimeout time.Duration
@@ -59,6 +69,10 @@ type Hub struct {
 	minAck   uint64                // lowest Applied of the registry (head when empty); guarded by mu
 	atMin    int                   // edges whose Applied is minAck; guarded by mu
 	tracked  trackRing             // recent logged events by position, for the admin view; guarded by mu
+	// remote holds the registry entries of the edges attached to other
+	// replicas, as the store last showed them (shared store only).
+	// Guarded by mu.
+	remote map[string]*remoteEdge
 	// changed holds the registry keys whose entry changed (or left the
 	// registry) since save last wrote it: save writes those entries only.
 	// Guarded by mu.
@@ -72,6 +86,9 @@ type Hub struct {
 
 	stop        chan struct{}
 	done        chan struct{}
+	bg          sync.WaitGroup // the shared store's watcher and saver
+	saveWake    chan struct{}  // capacity 1: an acknowledgement to write soon (shared store)
+	unsubscribe func()
 	streamsStop chan struct{} // closed by StopStreams
 	stopOnce    sync.Once
 	closeOnce   sync.Once
@@ -89,8 +106,9 @@ func (h *Hub) StopStreams() {
 // NewHub loads the registry and the log position and starts the sweeper.
 func NewHub(ctx context.Context, c HubConfig) (*Hub, error) {
 	h := &Hub{store: c.Store, dists: c.Distributions, resources: c.Resources, edgeTimeout: c.EdgeTimeout, retain: c.Retain, localEdge: c.LocalEdge, log: c.Logger, now: c.Now,
-		edges: map[string]*edgeState{}, changed: map[string]bool{}, appended: make(chan struct{}),
-		stop: make(chan struct{}), done: make(chan struct{}), streamsStop: make(chan struct{})}
+		edges: map[string]*edgeState{}, changed: map[string]bool{}, appended: make(chan struct{}), remote: map[string]*remoteEdge{},
+		saveWake: make(chan struct{}, 1),
+		stop:     make(chan struct{}), done: make(chan struct{}), streamsStop: make(chan struct{})}
 	if h.edgeTimeout <= 0 {
 		h.edgeTimeout = 30 * time.Second
 	}
@@ -107,6 +125,20 @@ func NewHub(ctx context.Context, c HubConfig) (*Hub, error) {
 		return nil, errors.New("fleet: a hub needs a Store")
 	}
 	h.invLog, _ = h.store.(InvalidationLog)
+	var logCh, regCh <-chan struct{}
+	var cancel func()
+	if n, ok := h.store.(eventlog.Notifier); ok {
+		// Subscribed before the first reads, so that no change after them
+		// goes unnoticed.
+		h.notifier = n
+		logCh, regCh, cancel = n.Subscribe()
+		h.id = newToken()
+		defer func() {
+			if h.unsubscribe == nil {
+				cancel() // NewHub failed
+			}
+		}()
+	}
 	if h.dists == nil {
 		h.dists = func() []*distribution.Distribution { return nil }
 	}
@@ -124,6 +156,16 @@ func NewHub(ctx context.Context, c HubConfig) (*Hub, error) {
 		return nil, err
 	}
 	start := h.now()
+	if h.notifier != nil {
+		h.unsubscribe = cancel
+		h.loadShared(stored, start)
+		h.recomputeMinLocked()
+		h.bg.Add(2)
+		go h.watch(logCh, regCh)
+		go h.saver()
+		go h.sweep()
+		return h, nil
+	}
 	for name, data := range stored {
 		var e edgeState
 		if err := json.Unmarshal(data, &e); err != nil {
@@ -161,6 +203,10 @@ func NewHub(ctx context.Context, c HubConfig) (*Hub, error) {
 func (h *Hub) Close() {
 	h.closeOnce.Do(func() { close(h.stop) })
 	<-h.done
+	h.bg.Wait()
+	if h.unsubscribe != nil {
+		h.unsubscribe()
+	}
 }
 
 // sweep drops edges silent for longer than the timeout, saves the
@@ -190,6 +236,9 @@ func (h *Hub) sweep() {
 			}
 		}
 		h.mu.Unlock()
+		if h.notifier != nil {
+			h.sweepShared(now)
+		}
 		h.save()
 		if now.Sub(lastTrim) > time.Minute {
 			lastTrim = now
@@ -204,6 +253,9 @@ func (h *Hub) trim() {
 	low := h.head
 	for _, e := range h.edges {
 		low = min(low, e.Applied)
+	}
+	for _, r := range h.remote {
+		low = min(low, r.e.Applied)
 	}
 	h.mu.Unlock()
 	if low > h.retain {

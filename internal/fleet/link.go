@@ -6,11 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	mrand "math/rand/v2"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/openfront/openfront/internal/sigv4"
@@ -29,11 +31,48 @@ type link interface {
 	// leave takes the edge called name (the process instance) out of the
 	// registry.
 	leave(ctx context.Context, name, instance string) error
+	// next moves to the next control-plane replica, if there are several,
+	// after a stream ended; it returns its URL ("" for none).
+	next() string
 }
 
 // httpLink follows a control plane over its HTTP endpoints, signing each
-// request when the follower has keys.
-type httpLink struct{ c FollowerConfig }
+// request when the follower has keys. With several replicas' URLs, it
+// talks to one at a time (cur) and moves to the next when the follower's
+// stream ends (next): acknowledgements and leave go where the stream is.
+type httpLink struct {
+	c    FollowerConfig
+	urls []string
+	cur  atomic.Uint64 // index in urls, modulo len(urls)
+}
+
+func newHTTPLink(c FollowerConfig) *httpLink {
+	l := &httpLink{c: c}
+	for u := range strings.SplitSeq(c.ControlPlane, ",") {
+		if u = strings.TrimSpace(u); u != "" {
+			l.urls = append(l.urls, strings.TrimSuffix(u, "/"))
+		}
+	}
+	if len(l.urls) == 0 {
+		l.urls = []string{""}
+	}
+	l.cur.Store(uint64(mrand.IntN(len(l.urls))))
+	return l
+}
+
+// next moves to the next replica's URL, and returns it ("" when there is
+// one URL only).
+func (l *httpLink) next() string {
+	if len(l.urls) < 2 {
+		return ""
+	}
+	return l.urls[l.cur.Add(1)%uint64(len(l.urls))]
+}
+
+// base is the URL of the replica the link talks to.
+func (l *httpLink) base() string {
+	return l.urls[l.cur.Load()%uint64(len(l.urls))]
+}
 
 func (l *httpLink) sign(r *http.Request) {
 	if l.c.AccessKeyID != "" {
@@ -42,7 +81,7 @@ func (l *httpLink) sign(r *http.Request) {
 }
 
 func (l *httpLink) url(path string) string {
-	return strings.TrimSuffix(l.c.ControlPlane, "/") + path
+	return l.base() + path
 }
 
 func (l *httpLink) open(ctx context.Context, sr streamRequest) (io.ReadCloser, error) {
@@ -149,6 +188,8 @@ func (l localLink) open(ctx context.Context, req streamRequest) (io.ReadCloser, 
 	}()
 	return pr, nil
 }
+
+func (localLink) next() string { return "" }
 
 func (l localLink) leave(_ context.Context, name, instance string) error {
 	l.hub.leave(name, instance)

@@ -70,7 +70,7 @@ func (h *Hub) announceLocked(evs []loggedEvent) {
 	}
 	if len(run) > 0 {
 		h.frames.add(run[0].Pos-1, run, nil)
-		if len(h.edges) == 0 {
+		if len(h.edges)+len(h.remote) == 0 {
 			h.minAck, h.atMin = h.head, 0
 		}
 	}
@@ -118,7 +118,7 @@ func (h *Hub) WaitApplied(ctx context.Context, pos uint64) error {
 
 // appliedByAllLocked reports whether every edge has applied pos.
 func (h *Hub) appliedByAllLocked(pos uint64) bool {
-	return len(h.edges) == 0 || h.minAck >= pos
+	return len(h.edges)+len(h.remote) == 0 || h.minAck >= pos
 }
 
 // recomputeMinLocked sets minAck and atMin from the registry.
@@ -129,6 +129,14 @@ func (h *Hub) recomputeMinLocked() {
 		case e.Applied < m:
 			m, n = e.Applied, 1
 		case e.Applied == m:
+			n++
+		}
+	}
+	for _, r := range h.remote {
+		switch {
+		case r.e.Applied < m:
+			m, n = r.e.Applied, 1
+		case r.e.Applied == m:
 			n++
 		}
 	}

@@ -29,8 +29,14 @@ type edgeState struct {
 	// Replaced marks a process whose name another one took: it stays,
 	// under its replacedKey, until it is surely no longer serving from its
 	// cache. See Hub.connect.
-	Replaced  bool          `json:"replaced,omitempty"`
+	Replaced bool `json:"replaced,omitempty"`
+	// Hub is the token of the replica the edge is attached to (its
+	// stream, its acknowledgements), in a store shared by several; the
+	// replica that attaches it writes its entry.
+	Hub       string        `json:"hub,omitempty"`
 	saved     uint64        // Applied as the store last saved it
+	written   string        // the entry as this hub last wrote it (shared store)
+	writtenAt time.Time     // when (shared store)
 	connected int           // open streams
 	kick      chan struct{} // closed (by kickLocked) when the edge's streams must end
 	kicked    bool
@@ -56,7 +62,7 @@ func (h *Hub) Expect(name, addr string) {
 
 func (h *Hub) addEdgeLocked(name, addr string) *edgeState {
 	now := h.now()
-	e := &edgeState{Name: name, Addr: addr, LastSeen: now, Joined: now, InProcess: name == h.localEdge, kick: make(chan struct{})}
+	e := &edgeState{Name: name, Addr: addr, LastSeen: now, Joined: now, InProcess: name == h.localEdge, Hub: h.id, kick: make(chan struct{})}
 	h.edges[name] = e
 	h.changed[name] = true
 	h.recomputeMinLocked()
@@ -122,6 +128,9 @@ func (h *Hub) connect(req streamRequest, applied uint64) (*edgeState, error) {
 		return nil, errors.New("this edge process (instance " + req.instance + ") has left the fleet: start a new one")
 	}
 	e := h.edges[req.name]
+	if e == nil {
+		e = h.adoptLocked(req.name) // attached to another replica until now
+	}
 	switch {
 	case req.local:
 	case req.name == h.localEdge:
@@ -150,12 +159,14 @@ func (h *Hub) connect(req streamRequest, applied uint64) (*edgeState, error) {
 	}
 	e.Instance = req.instance
 	e.Addr = req.addr
+	e.Hub = h.id
 	e.connected++
 	e.LastSeen = now
 	h.advanceLocked(e, applied)
 	h.changed[req.name] = true
 	h.recomputeMinLocked()
 	h.wakeLocked()
+	h.saveSoon()
 	return e, nil
 }
 
@@ -172,9 +183,14 @@ func (h *Hub) leave(name, instance string) bool {
 	}
 	key := name
 	e := h.edges[key]
+	if e == nil {
+		e = h.adoptInstanceLocked(key, instance)
+	}
 	if e == nil || e.Instance != instance {
 		key = replacedKey(name, instance)
-		e = h.edges[key]
+		if e = h.edges[key]; e == nil {
+			e = h.adoptInstanceLocked(key, instance)
+		}
 	}
 	ok := e != nil
 	if ok {
@@ -217,7 +233,13 @@ func (h *Hub) ack(name, instance string, pos uint64) (head uint64, ok bool) {
 	defer h.mu.Unlock()
 	e := h.edges[name]
 	if e == nil {
-		return 0, false
+		// Attached to another replica until now (its stream moves here
+		// after it): the acknowledgement of the same process moves it.
+		if e = h.adoptInstanceLocked(name, instance); e == nil {
+			return 0, false
+		}
+		e.Hub = h.id
+		h.changed[name] = true
 	}
 	if e.Instance != instance {
 		// An entry no stream claimed yet (stored before instances were
@@ -241,6 +263,7 @@ func (h *Hub) ack(name, instance string, pos uint64) (head uint64, ok bool) {
 				h.wakeLocked()
 			}
 		}
+		h.saveSoon()
 	}
 	return h.head, true
 }
@@ -279,6 +302,7 @@ func (h *Hub) save() {
 		applied uint64
 		err     error
 	}
+	now := h.now()
 	h.mu.Lock()
 	writes := make([]write, 0, len(h.changed))
 	for name := range h.changed {
@@ -324,6 +348,9 @@ func (h *Hub) save() {
 			}
 		case w.e != nil:
 			w.e.saved = w.applied
+			if h.notifier != nil {
+				w.e.written, w.e.writtenAt = string(w.data), now
+			}
 		}
 	}
 	if failed > 0 {

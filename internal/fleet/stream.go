@@ -70,6 +70,12 @@ func (h *Hub) stream(ctx context.Context, req streamRequest, sink streamSink) er
 	// in the registry (or the resource store) before it is logged, so the
 	// snapshot is never older than the head it claims.
 	h.mu.Lock()
+	if h.notifier != nil {
+		// Another replica's events are published by their commit: an edge
+		// moving here from it may have applied them already, and must
+		// resume, not start over.
+		h.learnHeadLocked(last)
+	}
 	last = min(last, h.head) // what is committed but not yet published comes later
 	h.mu.Unlock()
 	var snap *Snapshot

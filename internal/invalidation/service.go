@@ -109,6 +109,11 @@ type Service struct {
 	// together).
 	cmu        sync.Mutex
 	completing []Invalidation // guarded by cmu
+
+	// adopted holds the invalidations Adopt is completing (by
+	// distribution and Id), so that the next Adopt does not start them
+	// again. Guarded by qmu.
+	adopted map[[2]string]bool
 }
 
 // maxBatch bounds how many invalidations the worker applies together.
@@ -250,6 +255,78 @@ func (s *Service) Resume(ctx context.Context) error {
 		s.log.Info("resuming in-progress invalidations", "count", len(pending))
 	}
 	return nil
+}
+
+// Adopt goes on with the invalidations left InProgress for longer than
+// age, whichever control-plane replica created them: with replicas
+// sharing one store, one that dies leaves its invalidations InProgress,
+// and a surviving replica completes them once every edge applied them.
+// Applying is idempotent (the event is logged once, under its key) and
+// so is recording Completed, so an invalidation its own replica is still
+// completing is only waited for twice. It returns how many it took on;
+// each is completed in the background, as Resume's are (and reported to
+// Config.Completed again).
+func (s *Service) Adopt(ctx context.Context, age time.Duration) (int, error) {
+	pending, err := s.store.InProgress(ctx)
+	if err != nil {
+		return 0, err
+	}
+	now := s.now()
+	n := 0
+	for _, inv := range pending {
+		if now.Sub(inv.CreateTime) < age {
+			continue
+		}
+		key := [2]string{inv.DistributionID, inv.ID}
+		s.qmu.Lock()
+		if s.ctx.Err() != nil {
+			s.qmu.Unlock()
+			return n, nil // closed
+		}
+		if s.adopted[key] {
+			s.qmu.Unlock()
+			continue
+		}
+		if s.adopted == nil {
+			s.adopted = map[[2]string]bool{}
+		}
+		s.adopted[key] = true
+		s.wg.Add(1)
+		s.qmu.Unlock()
+		n++
+		go func() {
+			defer s.wg.Done()
+			retry.Forever(s.ctx, s.completeStep(inv), s.logRetry(inv))
+			s.qmu.Lock()
+			delete(s.adopted, key)
+			s.qmu.Unlock()
+		}()
+	}
+	if n > 0 {
+		s.log.Info("completing invalidations left in progress (by this or another control-plane replica)", "count", n, "older_than", age)
+	}
+	return n, nil
+}
+
+// AdoptEvery runs Adopt(ctx, age) every interval until ctx ends or the
+// service closes: what a control-plane replica sharing its store with
+// others runs, so that the invalidations of a replica that died are
+// completed.
+func (s *Service) AdoptEvery(ctx context.Context, interval, age time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.ctx.Done():
+			return
+		case <-t.C:
+		}
+		if _, err := s.Adopt(ctx, age); err != nil && ctx.Err() == nil {
+			s.log.Warn("looking for invalidations left in progress", "err", err)
+		}
+	}
 }
 
 // complete applies inv in the background and then records it Completed.

@@ -514,3 +514,62 @@ func ExampleService() {
 	// false true
 	// InvalidationBatchAlreadyExists
 }
+
+// gated applies an invalidation once open is closed (or ctx ends).
+type gated struct {
+	open  chan struct{}
+	calls atomic.Int32
+}
+
+func (g *gated) Apply(ctx context.Context, inv invalidation.Invalidation) error {
+	g.calls.Add(1)
+	select {
+	case <-g.open:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// A service sharing its store with another replica's takes on, with
+// Adopt, the invalidations left InProgress for longer than the age given
+// (the other replica died), once each while it completes them, and
+// records them Completed once applied.
+func TestServiceAdoptsOthersInvalidations(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		store := memory.New()
+		dead := newService(store, &gated{open: make(chan struct{})})
+		inv, _, err := dead.Create(ctx, "E1", batch("ref", "/a"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		dead.Close() // dies with it InProgress
+		g := &gated{open: make(chan struct{})}
+		svc := newService(store, g)
+		defer svc.Close()
+		time.Sleep(time.Minute)
+		if n, err := svc.Adopt(ctx, 5*time.Minute); err != nil || n != 0 {
+			t.Fatalf("Adopt of an invalidation a minute old: %d, %v; want 0 (younger than the age)", n, err)
+		}
+		time.Sleep(5 * time.Minute)
+		if n, err := svc.Adopt(ctx, 5*time.Minute); err != nil || n != 1 {
+			t.Fatalf("Adopt: %d, %v; want 1", n, err)
+		}
+		if n, _ := svc.Adopt(ctx, 5*time.Minute); n != 0 {
+			t.Fatalf("a second Adopt while the first completes it took on %d", n)
+		}
+		synctest.Wait()
+		wantStatus(t, svc, inv.ID, invalidation.InProgress, time.Time{})
+		close(g.open)
+		synctest.Wait()
+		if got := mustGet(t, svc, inv.ID); got.Status != invalidation.Completed {
+			t.Fatalf("%s is %s after being applied", inv.ID, got.Status)
+		}
+		if n := g.calls.Load(); n != 1 {
+			t.Errorf("Apply called %d times, want 1", n)
+		}
+		if n, _ := svc.Adopt(ctx, 0); n != 0 {
+			t.Errorf("Adopt after completion took on %d", n)
+		}
+	})
+}

@@ -29,6 +29,7 @@ type Store struct {
 	eventKeys map[string]uint64      // guarded by mu
 	lastPos   uint64                 // guarded by mu
 	edges     map[string][]byte      // guarded by mu
+	notify    notifier               // wakes the Subscribe channels
 }
 
 type invalidations struct {
@@ -258,14 +259,17 @@ func (s *Store) Resources(ctx context.Context, kind resource.Kind) ([]resource.R
 // AppendEvent implements eventlog.Store.
 func (s *Store) AppendEvent(ctx context.Context, key string, data []byte) (uint64, error) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if p, ok := s.eventKeys[key]; ok {
+		s.mu.Unlock()
 		return p, nil
 	}
 	s.lastPos++
 	s.events = append(s.events, eventlog.StoredEvent{Pos: s.lastPos, Data: slices.Clone(data)})
 	s.eventKeys[key] = s.lastPos
-	return s.lastPos, nil
+	pos := s.lastPos
+	s.mu.Unlock()
+	s.changed(false)
+	return pos, nil
 }
 
 // EventsAfter implements eventlog.Store.
@@ -295,8 +299,9 @@ func (s *Store) LogBounds(ctx context.Context) (uint64, uint64, error) {
 // TrimEvents implements eventlog.Store.
 func (s *Store) TrimEvents(ctx context.Context, before uint64) error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	s.events = slices.DeleteFunc(s.events, func(e eventlog.StoredEvent) bool { return e.Pos < before })
+	s.mu.Unlock()
+	s.changed(false)
 	return nil
 }
 

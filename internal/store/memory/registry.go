@@ -10,16 +10,21 @@ import (
 // PutEdge implements eventlog.Store.
 func (s *Store) PutEdge(ctx context.Context, name string, data []byte) error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	s.edges[name] = slices.Clone(data)
+	s.mu.Unlock()
+	s.changed(true)
 	return nil
 }
 
 // DeleteEdge implements eventlog.Store.
 func (s *Store) DeleteEdge(ctx context.Context, name string) error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	_, ok := s.edges[name]
 	delete(s.edges, name)
+	s.mu.Unlock()
+	if ok {
+		s.changed(true)
+	}
 	return nil
 }
 

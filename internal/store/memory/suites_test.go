@@ -22,3 +22,10 @@ func TestEventLogConformance(t *testing.T) {
 func TestRegistryConformance(t *testing.T) {
 	storetest.RunRegistry(t, func(t *testing.T) storetest.EventStore { return memory.New() })
 }
+
+func TestNotifierConformance(t *testing.T) {
+	storetest.RunNotifier(t, func(t *testing.T) storetest.Replicas {
+		s := memory.New()
+		return storetest.Replicas{Writer: s, Watcher: s.Shared()}
+	})
+}
