@@ -7,7 +7,10 @@
 #   compat/run.sh                 # every suite (what `make compat` runs)
 #   compat/run.sh boto3 js        # some of them: boto3, awscli, js (invalidations),
 #                                 # boto3-dist, awscli-dist, js-dist (distributions),
-#                                 # boto3-pol (policies, origin access)
+#                                 # boto3-pol (policies, origin access),
+#                                 # boto3-lifecycles, awscli-lifecycles, js-lifecycles
+#                                 # (one lifecycle of each policy kind and an OAC
+#                                 # in every client)
 #   OPENFRONT_BIN=/path/openfront compat/run.sh   # test that binary, no build
 #
 # Each suite gets its own servers, on ports the OS picks (--api-addr
@@ -21,11 +24,11 @@ COMPAT=$ROOT/compat
 BIN=${OPENFRONT_BIN:-}
 PYTHON=${PYTHON:-python3}
 NODE=${NODE:-node}
-ALL_SUITES=(boto3 awscli js boto3-dist awscli-dist js-dist boto3-pol)
+ALL_SUITES=(boto3 awscli js boto3-dist awscli-dist js-dist boto3-pol boto3-lifecycles awscli-lifecycles js-lifecycles)
 SUITES=("$@")
 [[ ${#SUITES[@]} -gt 0 ]] || SUITES=("${ALL_SUITES[@]}")
 for s in "${SUITES[@]}"; do
-	case $s in boto3 | awscli | js | boto3-dist | awscli-dist | js-dist | boto3-pol) ;; *) echo "compat: unknown suite $s (known: ${ALL_SUITES[*]})" >&2; exit 2 ;; esac
+	case $s in boto3 | awscli | js | boto3-dist | awscli-dist | js-dist | boto3-pol | boto3-lifecycles | awscli-lifecycles | js-lifecycles) ;; *) echo "compat: unknown suite $s (known: ${ALL_SUITES[*]})" >&2; exit 2 ;; esac
 done
 
 if [[ -z $BIN ]]; then
@@ -254,6 +257,35 @@ suite_boto3-pol() {
 		COMPAT_FULL_KEY_ID=AKIACOMPATFULL000001 COMPAT_FULL_SECRET=full/K7MDENG+bPxRfiCYCOMPATKEY \
 		COMPAT_LIMITED_KEY_ID=AKIACOMPATLIMITED01 COMPAT_LIMITED_SECRET=limited/K7MDENG+bPxRfiCYCOMPATKEY \
 		run_client "$PYTHON" "$COMPAT/boto3_policies_test.py"
+}
+
+# The lifecycle suites: create/get/list/update/delete of a cache policy, an
+# origin request policy, a response headers policy and an origin access
+# control, with If-Match and NoSuch... errors; each skips (a SKIP line, exit
+# 0) while the server answers ListCachePolicies with 501 NotImplemented.
+# aws-sdk-go-v2 runs the same lifecycle in e2e TestSDKGoPolicyLifecycles.
+suite_boto3-lifecycles() {
+	"$PYTHON" -c 'import boto3' || {
+		echo "compat: $PYTHON cannot import boto3 (Debian: apt-get install python3-boto3)" >&2
+		return 1
+	}
+	start_server boto3-lifecycles -- --config "$EXAMPLE_CONFIG" || return 1
+	OPENFRONT_ENDPOINT=$SERVER_URL run_client "$PYTHON" "$COMPAT/boto3_lifecycles_test.py"
+}
+
+suite_awscli-lifecycles() {
+	start_server awscli-lifecycles -- --config "$EXAMPLE_CONFIG" || return 1
+	OPENFRONT_ENDPOINT=$SERVER_URL run_client bash "$COMPAT/awscli_lifecycles.sh"
+}
+
+suite_js-lifecycles() {
+	if [[ ! -d $COMPAT/js/node_modules/@aws-sdk/client-cloudfront ]]; then
+		echo "compat: installing compat/js dependencies (npm ci)"
+		(cd "$COMPAT/js" && npm ci --no-audit --no-fund) || return 1
+	fi
+	start_server js-lifecycles -- --config "$EXAMPLE_CONFIG" --memory || return 1
+	OPENFRONT_ENDPOINT=$SERVER_URL OPENFRONT_DISTRIBUTION_ID=$DIST \
+		run_client "$NODE" "$COMPAT/js/lifecycles.mjs"
 }
 
 passed=()
