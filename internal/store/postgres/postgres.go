@@ -320,10 +320,10 @@ func unavailable(err error) bool {
 	if errors.As(err, &pe) {
 		switch {
 		case strings.HasPrefix(pe.Code, "08"), // connection exception
-			strings.HasPrefix(pe.Code, "53"), // insufficient resources (disk full, too many connections)
+			strings.HasPrefix(pe.Code, "53"),  // insufficient resources (disk full, too many connections)
 			strings.HasPrefix(pe.Code, "57P"), // shutting down, starting up
-			strings.HasPrefix(pe.Code, "58"), // system error (I/O)
-			pe.Code == "25006":               // read-only transaction (a standby)
+			strings.HasPrefix(pe.Code, "58"),  // system error (I/O)
+			pe.Code == "25006":                // read-only transaction (a standby)
 			return true
 		}
 		return false
