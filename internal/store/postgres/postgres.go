@@ -26,13 +26,16 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
+	"net"
 	"net/url"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -153,6 +156,18 @@ func Redact(u string) string {
 			p.RawQuery = q.Encode()
 		}
 		return p.String()
+	}
+	if i := strings.Index(u, "://"); i >= 0 {
+		// A URL url.Parse refuses: hide what follows the user's name.
+		rest := u[i+3:]
+		if at := strings.LastIndexByte(rest, '@'); at >= 0 {
+			user, _, _ := strings.Cut(rest[:at], ":")
+			rest = user + ":xxxxx" + rest[at:]
+		}
+		if q := strings.Index(rest, "password="); q >= 0 {
+			rest = rest[:q] + "password=xxxxx"
+		}
+		return u[:i+3] + rest
 	}
 	// A key=value string: hide password=... whatever it is.
 	var out []string
@@ -328,7 +343,18 @@ func unavailable(err error) bool {
 		}
 		return false
 	}
-	// Everything else is about reaching the server: a connection refused
-	// or reset, a timeout, a closed pool.
-	return true
+	// The rest: what says the server was not reached or stopped
+	// answering (refused, reset, closed, the operation's timeout).
+	var ne net.Error
+	var ce *pgconn.ConnectError
+	switch {
+	case pgconn.Timeout(err), errors.Is(err, context.DeadlineExceeded),
+		errors.As(err, &ne), errors.As(err, &ce), pgconn.SafeToRetry(err),
+		errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF),
+		errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET),
+		errors.Is(err, syscall.EPIPE), errors.Is(err, syscall.ENOENT):
+		return true
+	}
+	msg := err.Error()
+	return strings.Contains(msg, "conn closed") || strings.Contains(msg, "closed pool")
 }

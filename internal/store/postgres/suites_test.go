@@ -13,6 +13,8 @@ import (
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
 
+var quiet = slog.New(slog.DiscardHandler)
+
 // open opens a Store on a new database.
 func open(t *testing.T) *Store {
 	t.Helper()
@@ -21,7 +23,7 @@ func open(t *testing.T) *Store {
 
 func openURL(t *testing.T, url string, opts ...Option) *Store {
 	t.Helper()
-	opts = append([]Option{WithLogger(slog.New(slog.DiscardHandler))}, opts...)
+	opts = append([]Option{WithLogger(quiet)}, opts...)
 	s, err := Open(context.Background(), url, opts...)
 	if err != nil {
 		t.Fatalf("Open: %v", err)
