@@ -35,6 +35,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -60,6 +61,10 @@ const DefaultTimeout = 10 * time.Second
 
 // DefaultConnectTimeout bounds each new connection.
 const DefaultConnectTimeout = 5 * time.Second
+
+// pingAfterFailure is how long after a failure connections are pinged
+// before each use.
+const pingAfterFailure = 10 * time.Second
 
 // maxGroup is the most Creates one transaction takes.
 const maxGroup = 256
@@ -98,6 +103,10 @@ type Store struct {
 	timeout  time.Duration
 	maxConns int32
 
+	// lastFail is when an operation last failed for want of the
+	// database (Unix nanoseconds).
+	lastFail atomic.Int64
+
 	mu      sync.Mutex
 	closed  bool          // guarded by mu
 	queue   []*createReq  // Creates waiting for a group; guarded by mu
@@ -123,24 +132,44 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 	if cfg.ConnConfig.ConnectTimeout == 0 || cfg.ConnConfig.ConnectTimeout > DefaultConnectTimeout {
 		cfg.ConnConfig.ConnectTimeout = DefaultConnectTimeout
 	}
+	// After a failure, connections are pinged before use (the pool is
+	// emptied then too, but a connection may have been in use), so that
+	// the first request after the server returns does not fail on one
+	// the server's death left behind.
+	cfg.ShouldPing = func(_ context.Context, p pgxpool.ShouldPingParams) bool {
+		return p.IdleDuration > time.Second || time.Since(time.Unix(0, s.lastFail.Load())) < pingAfterFailure
+	}
 	if s.maxConns > 0 && !strings.Contains(url, "pool_max_conns") {
 		cfg.MaxConns = s.maxConns
 	}
 	s.pool, err = pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: %w", err)
+		return nil, scrub(fmt.Errorf("postgres: %w", err), cfg.ConnConfig.Password)
 	}
 	if err := s.migrate(ctx); err != nil {
 		s.pool.Close()
-		return nil, err
+		return nil, scrub(err, cfg.ConnConfig.Password)
 	}
 	var key []byte
 	if err := s.pool.QueryRow(ctx, `SELECT value FROM meta WHERE name = 'id_key'`).Scan(&key); err != nil {
 		s.pool.Close()
-		return nil, s.fail("reading the Id key", err)
+		return nil, scrub(s.fail("reading the Id key", err), cfg.ConnConfig.Password)
 	}
 	s.ids = invalidation.NewIDCodec(key)
 	return s, nil
+}
+
+// scrub returns err, or when its message holds password an error
+// without it that still wraps ErrUnavailable if err did.
+func scrub(err error, password string) error {
+	if password == "" || !strings.Contains(err.Error(), password) {
+		return err
+	}
+	msg := strings.ReplaceAll(err.Error(), password, "xxxxx")
+	if errors.Is(err, invalidation.ErrUnavailable) {
+		return fmt.Errorf("%w: %s", invalidation.ErrUnavailable, msg)
+	}
+	return errors.New(msg)
 }
 
 // Redact returns url with its password, if any, replaced by "xxxxx", for
@@ -323,6 +352,12 @@ func (s *Store) fail(what string, err error) error {
 		what += ": "
 	}
 	if unavailable(err) {
+		s.lastFail.Store(time.Now().UnixNano())
+		if s.pool != nil {
+			// Drop the connections: those the failure broke would each
+			// fail a request more.
+			s.pool.Reset()
+		}
 		return fmt.Errorf("postgres: %s%w: %w", what, invalidation.ErrUnavailable, err)
 	}
 	return fmt.Errorf("postgres: %s%w", what, err)

@@ -20,6 +20,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -55,10 +56,16 @@ var (
 // Main runs the tests of m and stops the server, if one was started.
 func Main(m *testing.M) {
 	code := m.Run()
+	Stop()
+	os.Exit(code)
+}
+
+// Stop stops the server, if one was started; a TestMain that does not
+// call Main calls it after m.Run.
+func Stop() {
 	if shared != nil {
 		shared.stop()
 	}
-	os.Exit(code)
 }
 
 // Get returns the test binary's server, starting it on first use; it
@@ -244,16 +251,63 @@ func (s *Server) Start() error {
 	}
 }
 
-// Kill kills the postmaster with SIGKILL, as a crash would.
+// Kill kills the postmaster with SIGKILL, as a crash would, and returns
+// once its children (backends, which put themselves in process groups of
+// their own) have noticed and exited too, so that no connection made
+// before is served after; a child still there after 10s is killed.
 func (s *Server) Kill() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.cmd == nil {
 		return errors.New("pgtest: no server of ours runs")
 	}
-	err := s.cmd.Process.Signal(syscall.SIGKILL)
+	pid := s.cmd.Process.Pid
+	// Stopped, it forks no child between the look and the kill.
+	if err := s.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		return err
+	}
+	children := childrenOf(pid)
+	if err := s.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		return err
+	}
+	<-s.exited
 	s.cmd = nil
-	return err
+	deadline := time.Now().Add(10 * time.Second)
+	for _, c := range children {
+		for syscall.Kill(c, 0) == nil {
+			if time.Now().After(deadline) {
+				syscall.Kill(c, syscall.SIGKILL)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	return nil
+}
+
+// childrenOf lists the processes whose parent is pid (Linux's /proc).
+func childrenOf(pid int) []int {
+	var out []int
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		c, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid ...: comm may hold spaces and parentheses.
+		i := strings.LastIndexByte(string(stat), ')')
+		if i < 0 {
+			continue
+		}
+		f := strings.Fields(string(stat[i+1:]))
+		if len(f) >= 2 && f[1] == strconv.Itoa(pid) {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 func (s *Server) stop() {
