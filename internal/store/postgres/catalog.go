@@ -199,9 +199,10 @@ func (s *Store) DeleteDistribution(ctx context.Context, id string, check func(d 
 			}
 		}
 		b := &pgx.Batch{}
-		b.Queue(`SELECT 1 FROM invalidation_usage WHERE distribution_id = $1 FOR UPDATE`, id)
+		b.Queue(`SELECT 1 FROM invalidation_added WHERE distribution_id = $1 FOR UPDATE`, id)
 		b.Queue(`DELETE FROM invalidations WHERE distribution_id = $1`, id)
-		b.Queue(`DELETE FROM invalidation_usage WHERE distribution_id = $1`, id)
+		b.Queue(`DELETE FROM invalidation_added WHERE distribution_id = $1`, id)
+		b.Queue(`DELETE FROM invalidation_freed WHERE distribution_id = $1`, id)
 		b.Queue(`DELETE FROM refs WHERE holder_kind = $1 AND holder_id = $2`, distHolder, id)
 		b.Queue(`DELETE FROM distributions WHERE id = $1`, id)
 		return tx.SendBatch(ctx, b).Close()

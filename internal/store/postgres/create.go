@@ -3,10 +3,14 @@ package postgres
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/binary"
 	"errors"
+	"fmt"
 	"slices"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/openfront/openfront/internal/invalidation"
 )
@@ -18,15 +22,15 @@ import (
 // timer: a group is whatever queued while the previous one committed.
 //
 // A group's transaction locks, in the order of their Ids (no deadlock
-// with another replica's group), the invalidation_usage rows of its
-// distributions (SELECT ... FOR UPDATE): a Create on one of them in any
-// replica waits for the commit, so that each admit sees every
-// invalidation committed before it and the in-progress limits hold
-// across replicas. The requests are then decided in queue order against
+// with another replica's group), the invalidation_added rows of its
+// distributions (SELECT ... FOR UPDATE), then reads their in-progress
+// usage (added minus freed: see the schema): a Create on one of them in any replica waits for the commit, so
+// that each admit sees every invalidation committed before it and the
+// in-progress limits hold across replicas. The requests are then decided in queue order against
 // what the transaction has seen and written so far (a replay of a
-// CallerReference created earlier in the group finds it). Three round
-// trips a group: the locks, the lookups and the sequence numbers (one
-// pipeline); the writes (one pipeline); the commit.
+// CallerReference created earlier in the group finds it). Two round
+// trips a group: BEGIN, the locks, the usage, the lookups and the
+// sequence numbers (one pipeline); the writes and COMMIT (another).
 
 type createReq struct {
 	inv   invalidation.Invalidation
@@ -95,7 +99,7 @@ func (s *Store) createGroup(group []*createReq) []createResult {
 	var err error
 	for attempt := 0; attempt < 5; attempt++ {
 		clear(res)
-		err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error { return s.createTx(ctx, tx, group, res) })
+		err = s.pool.AcquireFunc(ctx, func(c *pgxpool.Conn) error { return s.createTx(ctx, c.Conn(), group, res) })
 		if !retryable(err) {
 			break
 		}
@@ -115,7 +119,17 @@ func (s *Store) createGroup(group []*createReq) []createResult {
 	return res
 }
 
-func (s *Store) createTx(ctx context.Context, tx pgx.Tx, group []*createReq, res []createResult) error {
+// createTx runs a group's transaction in two round trips: BEGIN and the
+// reads, then the writes and COMMIT (pipelines: the statements of each are
+// sent at once). A failed statement fails the rest of its pipeline; the
+// transaction is then rolled back.
+func (s *Store) createTx(ctx context.Context, conn *pgx.Conn, group []*createReq, res []createResult) (err error) {
+	open := false
+	defer func() {
+		if err != nil && open && !conn.IsClosed() {
+			conn.Exec(ctx, "ROLLBACK")
+		}
+	}()
 	var dists []string
 	for _, r := range group {
 		dists = append(dists, r.inv.DistributionID)
@@ -127,76 +141,96 @@ func (s *Store) createTx(ctx context.Context, tx pgx.Tx, group []*createReq, res
 	// invalidations with the group's CallerReferences, the sequence
 	// numbers.
 	b := &pgx.Batch{}
-	b.Queue(`INSERT INTO invalidation_usage (distribution_id) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING`, dists)
-	b.Queue(`SELECT distribution_id, file_paths, wildcard_paths FROM invalidation_usage
-		WHERE distribution_id = ANY($1) ORDER BY distribution_id FOR UPDATE`, dists)
-	var refDists []string
+	b.Queue(`BEGIN`)
+	b.Queue(`INSERT INTO invalidation_added (distribution_id) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING`, dists)
+	b.Queue(`SELECT 1 FROM invalidation_added WHERE distribution_id = ANY($1) ORDER BY distribution_id FOR UPDATE`, dists)
+	// A distribution's invalidation_freed row is made by its first
+	// create's writes: inserting it here would wait for a completion
+	// updating it.
+	b.Queue(`SELECT a.distribution_id, a.file_paths - coalesce(f.file_paths, 0), a.wildcard_paths - coalesce(f.wildcard_paths, 0),
+			f.distribution_id IS NULL
+		FROM invalidation_added a LEFT JOIN invalidation_freed f USING (distribution_id) WHERE a.distribution_id = ANY($1)`, dists)
 	var refs [][]byte
 	for _, r := range group {
-		refDists = append(refDists, r.inv.DistributionID)
 		refs = append(refs, hash(r.inv.Batch.CallerReference))
 	}
-	b.Queue(`SELECT `+invColumns+` FROM invalidations
-		WHERE (distribution_id, ref_hash) IN (SELECT * FROM unnest($1::text[], $2::bytea[]))`, refDists, refs)
+	b.Queue(`SELECT `+invColumns+` FROM invalidations WHERE distribution_id = ANY($1) AND ref_hash = ANY($2)`, dists, refs)
 	b.Queue(`SELECT nextval('invalidation_seq') FROM generate_series(1, $1)`, len(group))
-	br := tx.SendBatch(ctx, b)
-	if _, err := br.Exec(); err != nil {
-		br.Close()
-		return err
-	}
+	open = true
+	br := conn.SendBatch(ctx, b)
 	usage := map[string]invalidation.Usage{}
-	rows, _ := br.Query()
-	for rows.Next() {
-		var d string
-		var u invalidation.Usage
-		if err := rows.Scan(&d, &u.FilePaths, &u.WildcardPaths); err != nil {
-			br.Close()
-			return err
-		}
-		usage[d] = u
-	}
-	if err := rows.Err(); err != nil {
-		br.Close()
-		return err
-	}
 	type refKey struct{ dist, ref string }
 	existing := map[refKey]invalidation.Invalidation{}
-	rows, _ = br.Query()
-	for rows.Next() {
-		inv, _, err := scanInv(rows)
-		if err != nil {
-			br.Close()
-			return err
-		}
-		existing[refKey{inv.DistributionID, inv.Batch.CallerReference}] = inv
-	}
-	if err := rows.Err(); err != nil {
-		br.Close()
-		return err
-	}
 	var seqs []int64
-	rows, _ = br.Query()
-	for rows.Next() {
-		var q int64
-		if err := rows.Scan(&q); err != nil {
-			br.Close()
+	var missingFreed []string
+	err = func() error {
+		for range 3 {
+			if _, err := br.Exec(); err != nil {
+				return err
+			}
+		}
+		rows, _ := br.Query()
+		for rows.Next() {
+			var d string
+			var u invalidation.Usage
+			var noFreed bool
+			if err := rows.Scan(&d, &u.FilePaths, &u.WildcardPaths, &noFreed); err != nil {
+				rows.Close()
+				return err
+			}
+			usage[d] = u
+			if noFreed {
+				missingFreed = append(missingFreed, d)
+			}
+		}
+		if err := rows.Err(); err != nil {
 			return err
 		}
-		seqs = append(seqs, q)
+		rows, _ = br.Query()
+		for rows.Next() {
+			inv, _, err := scanInv(rows)
+			if err != nil {
+				rows.Close()
+				return err
+			}
+			existing[refKey{inv.DistributionID, inv.Batch.CallerReference}] = inv
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		rows, _ = br.Query()
+		for rows.Next() {
+			var q int64
+			if err := rows.Scan(&q); err != nil {
+				rows.Close()
+				return err
+			}
+			seqs = append(seqs, q)
+		}
+		return rows.Err()
+	}()
+	if cerr := br.Close(); err == nil {
+		err = cerr
 	}
-	if err := rows.Err(); err != nil {
-		br.Close()
-		return err
-	}
-	if err := br.Close(); err != nil {
+	if err != nil {
 		return err
 	}
 
-	// Decide each request in order; round trip 2 writes what is created.
-	w := &pgx.Batch{}
-	var evKeys []string
-	var evData [][]byte
-	changed := map[string]bool{}
+	// Decide each request in order; round trip 2 writes what is created,
+	// the invalidations with one INSERT, and commits.
+	var (
+		cols struct {
+			dist, id             []string
+			seq, created         []int64
+			done                 []*int64
+			ref, refHash, paths  [][]byte
+			inProgress           []bool
+			filePaths, wildPaths []int32
+		}
+		evKeys []string
+		evData [][]byte
+		added  = map[string]invalidation.Usage{}
+	)
 	for i, r := range group {
 		k := refKey{r.inv.DistributionID, r.inv.Batch.CallerReference}
 		if old, ok := existing[k]; ok {
@@ -216,18 +250,24 @@ func (s *Store) createTx(ctx context.Context, tx pgx.Tx, group []*createReq, res
 		inProgress := inv.Status == invalidation.InProgress
 		if inProgress {
 			usage[d] = usage[d].Add(u)
-			changed[d] = true
+			added[d] = added[d].Add(u)
 		}
 		var done *int64
 		if !inv.CompleteTime.IsZero() {
 			n := inv.CompleteTime.UnixNano()
 			done = &n
 		}
-		w.Queue(`INSERT INTO invalidations (distribution_id, id, seq, caller_reference, ref_hash, in_progress,
-			create_time, complete_time, paths, file_paths, wildcard_paths)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-			d, inv.ID, seqs[i], []byte(inv.Batch.CallerReference), refs[i], inProgress,
-			inv.CreateTime.UnixNano(), done, bytesOf(inv.Batch.Paths), u.FilePaths, u.WildcardPaths)
+		cols.dist = append(cols.dist, d)
+		cols.id = append(cols.id, inv.ID)
+		cols.seq = append(cols.seq, seqs[i])
+		cols.ref = append(cols.ref, []byte(inv.Batch.CallerReference))
+		cols.refHash = append(cols.refHash, refs[i])
+		cols.inProgress = append(cols.inProgress, inProgress)
+		cols.created = append(cols.created, inv.CreateTime.UnixNano())
+		cols.done = append(cols.done, done)
+		cols.paths = append(cols.paths, encodePaths(inv.Batch.Paths))
+		cols.filePaths = append(cols.filePaths, int32(u.FilePaths))
+		cols.wildPaths = append(cols.wildPaths, int32(u.WildcardPaths))
 		if s.eventOf != nil {
 			if key, data := s.eventOf(inv); key != "" {
 				evKeys = append(evKeys, key)
@@ -237,18 +277,80 @@ func (s *Store) createTx(ctx context.Context, tx pgx.Tx, group []*createReq, res
 		existing[k] = inv
 		res[i] = createResult{inv: cloneInv(inv), created: true}
 	}
-	for d := range changed {
-		u := usage[d]
-		w.Queue(`UPDATE invalidation_usage SET file_paths = $2, wildcard_paths = $3 WHERE distribution_id = $1`,
-			d, u.FilePaths, u.WildcardPaths)
+	w := &pgx.Batch{}
+	if len(missingFreed) > 0 {
+		w.Queue(`INSERT INTO invalidation_freed (distribution_id) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING`, missingFreed)
+	}
+	if len(cols.id) > 0 {
+		w.Queue(`INSERT INTO invalidations (distribution_id, id, seq, caller_reference, ref_hash, in_progress,
+			create_time, complete_time, paths, file_paths, wildcard_paths)
+			SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bytea[], $5::bytea[], $6::boolean[],
+				$7::bigint[], $8::bigint[], $9::bytea[], $10::integer[], $11::integer[])`,
+			cols.dist, cols.id, cols.seq, cols.ref, cols.refHash, cols.inProgress,
+			cols.created, cols.done, cols.paths, cols.filePaths, cols.wildPaths)
+	}
+	if len(added) > 0 {
+		var ds []string
+		var fs, ws []int64
+		for d, u := range added {
+			ds = append(ds, d)
+			fs = append(fs, int64(u.FilePaths))
+			ws = append(ws, int64(u.WildcardPaths))
+		}
+		w.Queue(`UPDATE invalidation_added a SET file_paths = a.file_paths + t.f, wildcard_paths = a.wildcard_paths + t.w
+			FROM unnest($1::text[], $2::bigint[], $3::bigint[]) AS t(d, f, w) WHERE a.distribution_id = t.d`, ds, fs, ws)
 	}
 	if len(evKeys) > 0 {
 		queueAppend(w, evKeys, evData)
 	}
-	if w.Len() == 0 {
-		return nil
+	w.Queue(`COMMIT`)
+	br = conn.SendBatch(ctx, w)
+	var tag pgconn.CommandTag
+	for range w.Len() {
+		if tag, err = br.Exec(); err != nil {
+			break
+		}
 	}
-	return tx.SendBatch(ctx, w).Close()
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	open = false
+	if tag.String() != "COMMIT" {
+		return fmt.Errorf("the transaction did not commit: %s", tag)
+	}
+	return nil
+}
+
+// encodePaths encodes paths for the paths column: each one's length
+// (uvarint), then its bytes.
+func encodePaths(paths []string) []byte {
+	n := 0
+	for _, p := range paths {
+		n += binary.MaxVarintLen64 + len(p)
+	}
+	b := make([]byte, 0, n)
+	for _, p := range paths {
+		b = binary.AppendUvarint(b, uint64(len(p)))
+		b = append(b, p...)
+	}
+	return b
+}
+
+// decodePaths decodes what encodePaths encoded.
+func decodePaths(b []byte) ([]string, error) {
+	var out []string
+	for len(b) > 0 {
+		n, k := binary.Uvarint(b)
+		if k <= 0 || n > uint64(len(b)-k) {
+			return nil, fmt.Errorf("postgres: corrupt paths")
+		}
+		out = append(out, string(b[k:k+int(n)]))
+		b = b[k+int(n):]
+	}
+	return out, nil
 }
 
 // hash is the SHA-256 under which a unique string a client chose is

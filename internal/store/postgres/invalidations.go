@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"errors"
-	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -20,15 +19,15 @@ func scanInv(row pgx.Row) (invalidation.Invalidation, int64, error) {
 	var done *int64
 	var seq int64
 	var ref []byte
-	var paths [][]byte
+	var paths []byte
 	if err := row.Scan(&inv.DistributionID, &inv.ID, &ref, &inProgress,
 		&created, &done, &paths, &seq); err != nil {
 		return inv, 0, err
 	}
 	inv.Batch.CallerReference = string(ref)
-	inv.Batch.Paths = make([]string, len(paths))
-	for i, p := range paths {
-		inv.Batch.Paths[i] = string(p)
+	var err error
+	if inv.Batch.Paths, err = decodePaths(paths); err != nil {
+		return inv, 0, err
 	}
 	inv.Status = invalidation.Completed
 	if inProgress {
@@ -110,50 +109,47 @@ func (s *Store) Complete(ctx context.Context, distributionID, id string, at time
 	return s.CompleteAll(ctx, []invalidation.CompleteItem{{DistributionID: distributionID, ID: id, At: at}})[0]
 }
 
-// CompleteAll implements invalidation.Store: one transaction, which
-// locks the usage rows of the items' distributions in the order of their
-// Ids (as Create does), marks the items and takes their paths off the
-// usage.
+// CompleteAll implements invalidation.Store: one statement, so one
+// transaction and one commit (again, up to 5 times, on a deadlock with
+// another replica's).
 func (s *Store) CompleteAll(ctx context.Context, items []invalidation.CompleteItem) []error {
 	errs := make([]error, len(items))
 	if len(items) == 0 {
 		return errs
 	}
-	var dists []string
-	for _, it := range items {
-		dists = append(dists, it.DistributionID)
+	dist, id, at := make([]string, len(items)), make([]string, len(items)), make([]int64, len(items))
+	for i, it := range items {
+		dist[i], id[i], at[i] = it.DistributionID, it.ID, it.At.UTC().UnixNano()
 	}
-	slices.Sort(dists)
-	dists = slices.Compact(dists)
-	err := s.tx(ctx, func(ctx context.Context, tx pgx.Tx) error {
+	err := s.query(ctx, func(ctx context.Context) error {
 		clear(errs)
-		b := &pgx.Batch{}
-		b.Queue(`SELECT 1 FROM invalidation_usage WHERE distribution_id = ANY($1) ORDER BY distribution_id FOR UPDATE`, dists)
-		for _, it := range items {
-			b.Queue(`WITH u AS (UPDATE invalidations SET in_progress = false, complete_time = $3
-					WHERE distribution_id = $1 AND id = $2 AND in_progress RETURNING file_paths, wildcard_paths),
-				d AS (UPDATE invalidation_usage SET file_paths = invalidation_usage.file_paths - u.file_paths,
-					wildcard_paths = invalidation_usage.wildcard_paths - u.wildcard_paths
-					FROM u WHERE distribution_id = $1 RETURNING 1)
-				SELECT EXISTS (SELECT 1 FROM invalidations WHERE distribution_id = $1 AND id = $2), (SELECT count(*) FROM d)`,
-				it.DistributionID, it.ID, it.At.UTC().UnixNano())
-		}
-		br := tx.SendBatch(ctx, b)
-		defer br.Close()
-		if _, err := br.Exec(); err != nil {
-			return err
-		}
-		for i := range items {
-			var exists bool
-			var n int
-			if err := br.QueryRow().Scan(&exists, &n); err != nil {
+		// One statement (one transaction) for them all: mark those
+		// InProgress Completed, add their paths to what their
+		// distributions freed, and say which do not exist.
+		rows, _ := s.pool.Query(ctx, `WITH items AS (
+				SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[]) WITH ORDINALITY AS t(d, id, at, ord)),
+			done AS (
+				UPDATE invalidations i SET in_progress = false, complete_time = f.at
+				FROM (SELECT DISTINCT ON (d, id) d, id, at FROM items ORDER BY d, id, ord) f -- the first of duplicates
+				WHERE i.distribution_id = f.d AND i.id = f.id AND i.in_progress
+				RETURNING i.distribution_id, i.file_paths, i.wildcard_paths),
+			sums AS (
+				SELECT distribution_id, sum(file_paths) AS f, sum(wildcard_paths) AS w FROM done GROUP BY distribution_id),
+			freed AS (
+				UPDATE invalidation_freed x SET file_paths = x.file_paths + sums.f, wildcard_paths = x.wildcard_paths + sums.w
+				FROM sums WHERE x.distribution_id = sums.distribution_id)
+			SELECT ord FROM items
+			WHERE NOT EXISTS (SELECT 1 FROM invalidations i WHERE i.distribution_id = items.d AND i.id = items.id)`,
+			dist, id, at)
+		for rows.Next() {
+			var ord int64
+			if err := rows.Scan(&ord); err != nil {
+				rows.Close()
 				return err
 			}
-			if !exists {
-				errs[i] = invalidation.ErrNotFound
-			}
+			errs[ord-1] = invalidation.ErrNotFound
 		}
-		return br.Close()
+		return rows.Err()
 	})
 	if err != nil {
 		for i := range errs {

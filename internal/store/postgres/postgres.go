@@ -139,6 +139,12 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 	cfg.ShouldPing = func(_ context.Context, p pgxpool.ShouldPingParams) bool {
 		return p.IdleDuration > time.Second || time.Since(time.Unix(0, s.lastFail.Load())) < pingAfterFailure
 	}
+	// Plan each statement for its arguments and the tables as they are:
+	// a generic plan made while the tables were empty (seq scans, hash
+	// joins) would stay in the connection's cache as they grow.
+	if _, ok := cfg.ConnConfig.RuntimeParams["plan_cache_mode"]; !ok {
+		cfg.ConnConfig.RuntimeParams["plan_cache_mode"] = "force_custom_plan"
+	}
 	if s.maxConns > 0 && !strings.Contains(url, "pool_max_conns") {
 		cfg.MaxConns = s.maxConns
 	}
@@ -315,14 +321,22 @@ func (s *Store) tx(ctx context.Context, fn func(ctx context.Context, tx pgx.Tx) 
 	}
 }
 
-// query runs fn outside a transaction (reads), with the operation timeout.
+// query runs fn outside a transaction (reads, and writes of one
+// statement), with the operation timeout, again (up to 5 times) when the
+// database reports a deadlock or a serialization failure.
 func (s *Store) query(ctx context.Context, fn func(ctx context.Context) error) error {
 	ctx, end, err := s.begin(ctx)
 	if err != nil {
 		return err
 	}
 	defer end()
-	return s.wrap(ctx, fn(ctx))
+	for attempt := 0; ; attempt++ {
+		err = fn(ctx)
+		if attempt < 5 && retryable(err) {
+			continue
+		}
+		return s.wrap(ctx, err)
+	}
 }
 
 // domainError marks an error that is the caller's or the contract's (a

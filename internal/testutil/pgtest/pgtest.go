@@ -43,6 +43,7 @@ type Server struct {
 	mu              sync.Mutex
 	cmd             *exec.Cmd    // the postmaster; guarded by mu
 	exited          <-chan error // receives when cmd exits; guarded by mu
+	durable         bool
 	log             *os.File
 }
 
@@ -72,7 +73,13 @@ func Stop() {
 // skips t when there is none to be had.
 func Get(t testing.TB) *Server {
 	t.Helper()
-	once.Do(func() { shared, initErr = start() })
+	once.Do(func() {
+		if u := os.Getenv(EnvURL); u != "" {
+			shared, initErr = external(u)
+			return
+		}
+		shared, initErr = StartServer(false)
+	})
 	if initErr != nil {
 		t.Skipf("no PostgreSQL for this test: %v (set %s, or put initdb and postgres on PATH)", initErr, EnvURL)
 	}
@@ -87,7 +94,8 @@ func NewDatabase(t testing.TB) string {
 	name := fmt.Sprintf("openfront_test_%d_%d", os.Getpid(), dbSeq.Add(1))
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := s.exec(ctx, `CREATE DATABASE `+name+` TEMPLATE template0`); err != nil {
+	url, err := s.CreateDatabase(ctx, name)
+	if err != nil {
 		t.Fatalf("pgtest: create database: %v", err)
 	}
 	t.Cleanup(func() {
@@ -97,7 +105,7 @@ func NewDatabase(t testing.TB) string {
 			t.Logf("pgtest: drop database %s: %v", name, err)
 		}
 	})
-	return s.url(name)
+	return url
 }
 
 // Own says whether this package started the server (and can kill it).
@@ -132,16 +140,21 @@ func (s *Server) exec(ctx context.Context, sql string) error {
 	return err
 }
 
-func start() (*Server, error) {
-	if u := os.Getenv(EnvURL); u != "" {
-		s := &Server{admin: u}
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := s.exec(ctx, `SELECT 1`); err != nil {
-			return nil, fmt.Errorf("%s: %w", EnvURL, err)
-		}
-		return s, nil
+func external(u string) (*Server, error) {
+	s := &Server{admin: u}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := s.exec(ctx, `SELECT 1`); err != nil {
+		return nil, fmt.Errorf("%s: %w", EnvURL, err)
 	}
+	return s, nil
+}
+
+// StartServer starts a server of its own from the machine's binaries, for
+// programs (benchmarks) as well as tests; Stop stops it. Durable keeps
+// fsync on (the tests turn it off: they kill the server, never the
+// machine).
+func StartServer(durable bool) (*Server, error) {
 	initdb, err := exec.LookPath("initdb")
 	if err != nil {
 		return nil, err
@@ -149,7 +162,7 @@ func start() (*Server, error) {
 	if _, err := exec.LookPath("postgres"); err != nil {
 		return nil, err
 	}
-	s := &Server{}
+	s := &Server{durable: durable}
 	if os.Geteuid() == 0 {
 		if s.cred, err = unprivileged(); err != nil {
 			return nil, err
@@ -206,16 +219,19 @@ func freePort() (int, error) {
 }
 
 // Start starts the server (again, after Kill) and waits until it accepts
-// connections. The settings favour speed over crash safety (fsync off:
-// the tests kill the server, never the machine).
+// connections.
 func (s *Server) Start() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	deadline := time.Now().Add(60 * time.Second)
 	for {
+		fsync, buffers := "off", "32MB"
+		if s.durable {
+			fsync, buffers = "on", "128MB"
+		}
 		cmd := exec.Command("postgres", "-D", s.data, "-p", strconv.Itoa(s.port), "-k", s.sock,
-			"-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "max_connections=200",
-			"-c", "shared_buffers=32MB")
+			"-c", "listen_addresses=127.0.0.1", "-c", "fsync="+fsync, "-c", "max_connections=200",
+			"-c", "shared_buffers="+buffers)
 		cmd.Stdout, cmd.Stderr = s.log, s.log
 		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: s.cred, Pdeathsig: syscall.SIGQUIT}
 		if err := cmd.Start(); err != nil {
@@ -309,6 +325,17 @@ func childrenOf(pid int) []int {
 	}
 	return out
 }
+
+// CreateDatabase creates the database name and returns its URL.
+func (s *Server) CreateDatabase(ctx context.Context, name string) (string, error) {
+	if err := s.exec(ctx, `CREATE DATABASE `+pgx.Identifier{name}.Sanitize()+` TEMPLATE template0`); err != nil {
+		return "", err
+	}
+	return s.url(name), nil
+}
+
+// Stop stops a server StartServer started and removes its files.
+func (s *Server) Stop() { s.stop() }
 
 func (s *Server) stop() {
 	s.mu.Lock()

@@ -27,7 +27,7 @@ CREATE TABLE invalidations (
     in_progress      boolean NOT NULL,
     create_time      bigint NOT NULL, -- Unix nanoseconds
     complete_time    bigint,          -- Unix nanoseconds; NULL while InProgress
-    paths            bytea[] NOT NULL,
+    paths            bytea  NOT NULL, -- each path: its length (uvarint), its bytes
     file_paths       integer NOT NULL,
     wildcard_paths   integer NOT NULL,
     PRIMARY KEY (distribution_id, id),
@@ -36,13 +36,22 @@ CREATE TABLE invalidations (
 CREATE INDEX invalidations_list ON invalidations (distribution_id, seq);
 CREATE INDEX invalidations_in_progress ON invalidations (seq) WHERE in_progress;
 
--- The in-progress usage of each distribution (paths of its InProgress
--- invalidations). Creates lock its row (SELECT ... FOR UPDATE) before
--- admitting, so that the in-progress limits hold across replicas.
-CREATE TABLE invalidation_usage (
+-- The in-progress usage of each distribution with invalidations, in two
+-- rows so that creates and completions do not wait for each other: what
+-- its creates added (invalidation_added, which a create locks, SELECT
+-- ... FOR UPDATE, before it admits, so that the in-progress limits hold
+-- across replicas) minus what completions freed (invalidation_freed,
+-- which creates read without locking: a completion committing meanwhile
+-- only lowers the usage, so a create admits against more, never less).
+CREATE TABLE invalidation_added (
     distribution_id text PRIMARY KEY,
-    file_paths      integer NOT NULL DEFAULT 0,
-    wildcard_paths  integer NOT NULL DEFAULT 0
+    file_paths      bigint NOT NULL DEFAULT 0,
+    wildcard_paths  bigint NOT NULL DEFAULT 0
+);
+CREATE TABLE invalidation_freed (
+    distribution_id text PRIMARY KEY,
+    file_paths      bigint NOT NULL DEFAULT 0,
+    wildcard_paths  bigint NOT NULL DEFAULT 0
 );
 
 CREATE TABLE distributions (
