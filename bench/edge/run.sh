@@ -14,8 +14,15 @@
 #                before round 1
 #   THREADS=2    wrk threads
 #   CONNS=32     wrk connections (keep-alive)
-#   TARGETS="openfront nginx varnish go-plain fasthttp-plain"
-#                go-plain is a reference, not a cache: a Go net/http handler
+#   TARGETS="openfront nginx varnish go-plain fasthttp-plain edge edge-policies"
+#                edge and edge-policies are openfront's edge in the harness
+#                process (bench/edge/harness -mode edge, -mode edge-policies:
+#                the same listener and cache as `openfront serve`, without
+#                the fleet): a plain hit, and a hit of /OBJECT?v=1&utm=bench
+#                under a cache policy keyed on v and a response headers
+#                policy adding five headers; the table then adds
+#                policies/plain, edge-policies req/s over edge's, median of
+#                the per-round ratios. go-plain is a reference, not a cache: a Go net/http handler
 #                writing the same bytes with one w.Write (bench/edge/harness
 #                -mode plain), the ceiling of net/http on the machine;
 #                fasthttp-plain the same answer from a fasthttp server
@@ -47,7 +54,7 @@ DURATION=${DURATION:-10s}
 WARMUP=${WARMUP:-3s}
 THREADS=${THREADS:-2}
 CONNS=${CONNS:-32}
-TARGETS=${TARGETS:-"openfront nginx varnish go-plain fasthttp-plain"}
+TARGETS=${TARGETS:-"openfront nginx varnish go-plain fasthttp-plain edge edge-policies"}
 OBJECTS=${OBJECTS:-"1k 100k"}
 IDLE_MIN=${IDLE_MIN:-80}
 IDLE_WAIT=${IDLE_WAIT:-60}
@@ -153,7 +160,7 @@ if [[ -n ${OPENFRONT_BIN:-} ]]; then
 else
 	(cd "$src" && go build -o "$tmp/bin/openfront" ./cmd/openfront)
 fi
-if [[ " $TARGETS " == *" go-plain "* || " $TARGETS " == *" fasthttp-plain "* ]]; then
+if [[ " $TARGETS " =~ " "(go-plain|fasthttp-plain|edge|edge-policies)" " ]]; then
 	(cd "$src" && go build -o "$tmp/bin/harness" ./bench/edge/harness)
 fi
 (cd "$root" && go build -o "$tmp/bin/origin" ./bench/edge/origin)
@@ -261,8 +268,31 @@ if [[ " $TARGETS " == *" fasthttp-plain "* ]]; then
 	wait_for "$tmp/fasthttp-plain.log" "listening on" "$!"
 fi
 
+for mode in edge edge-policies; do
+	if [[ " $TARGETS " == *" $mode "* ]]; then
+		port=$(free_port)
+		"$tmp/bin/harness" -mode "$mode" -addr "127.0.0.1:$port" -pprof "" >"$tmp/$mode.log" 2>&1 &
+		pids+=($!)
+		wait_for "$tmp/$mode.log" "listening on" "$!"
+		if [[ $mode == edge ]]; then
+			ep_port=$port ep_pid=$!
+		else
+			epol_port=$port epol_pid=$!
+		fi
+	fi
+done
+
+# query_of TARGET: the query string the target's requests carry.
+query_of() {
+	if [[ $1 == edge-policies ]]; then
+		echo "?v=1&utm=bench"
+	fi
+}
+
 port_of() {
 	case $1 in
+	edge) echo "$ep_port" ;;
+	edge-policies) echo "$epol_port" ;;
 	go-plain) echo "$gp_port" ;;
 	fasthttp-plain) echo "$fp_port" ;;
 	openfront) echo "$of_port" ;;
@@ -283,6 +313,8 @@ writes() {
 	varnish) pid=$va_pid ;;
 	go-plain) pid=$gp_pid ;;
 	fasthttp-plain) pid=$fp_pid ;;
+	edge) pid=$ep_pid ;;
+	edge-policies) pid=$epol_pid ;;
 	esac
 	{
 		echo "$pid"
@@ -295,7 +327,7 @@ writes() {
 # is_hit TARGET HEADERS-FILE: succeeds when the response was a cache hit.
 is_hit() {
 	case $1 in
-	openfront | openfront-metrics) grep -qi '^x-cache: Hit from cloudfront' "$2" ;;
+	openfront | openfront-metrics | edge | edge-policies) grep -qi '^x-cache: Hit from cloudfront' "$2" ;;
 	nginx) grep -qi '^x-cache-status: HIT' "$2" ;;
 	varnish) grep -qiE '^x-varnish: [0-9]+ [0-9]+' "$2" && grep -qi '^age: ' "$2" ;;
 	go-plain | fasthttp-plain) grep -qi '^HTTP/1.1 200' "$2" ;; # not a cache: always "hits"
@@ -305,7 +337,7 @@ is_hit() {
 echo "== warming the caches and checking that they answer hits"
 for t in $TARGETS; do
 	for o in $OBJECTS; do
-		url="http://127.0.0.1:$(port_of "$t")/$o"
+		url="http://127.0.0.1:$(port_of "$t")/$o$(query_of "$t")"
 		curl -sS -o /dev/null -H "Host: $HOST" "$url"
 		size=$(curl -sS -D "$tmp/h" -o "$tmp/b" -w '%{size_download}' -H "Host: $HOST" "$url")
 		if ! is_hit "$t" "$tmp/h"; then
@@ -366,7 +398,7 @@ wait_idle() {
 run_wrk() {
 	local out
 	out=$(wrk -t"$THREADS" -c"$CONNS" -d"$3" -H "Host: $HOST" -s "$here/report.lua" \
-		"http://127.0.0.1:$(port_of "$1")/$2")
+		"http://127.0.0.1:$(port_of "$1")/$2$(query_of "$1")")
 	if ! grep -q '^RESULT ' <<<"$out"; then
 		echo "bench-edge: wrk failed against $1 /$2:" >&2
 		echo "$out" >&2
@@ -458,6 +490,8 @@ END {
 	for (j = 1; j <= no; j++) {
 		if (("openfront-metrics" SUBSEP O[j]) in rps)
 			printf "metrics/openfront %-6s %s  (openfront-metrics req/s over openfront'"'"'s, median of the per-round ratios)\n", O[j], ratio("openfront-metrics", O[j], "openfront")
+		if ((("edge-policies" SUBSEP O[j]) in rps) && (("edge" SUBSEP O[j]) in rps))
+			printf "policies/plain    %-6s %s  (edge-policies req/s over edge'"'"'s, median of the per-round ratios)\n", O[j], ratio("edge-policies", O[j], "edge")
 	}
 	print ""
 	print "p50, p99: wrk latency in ms. wr/req: write system calls of the server processes per response."

@@ -10,7 +10,6 @@ import (
 	"github.com/openfront/openfront/internal/edge"
 	"github.com/openfront/openfront/internal/fleet"
 	"github.com/openfront/openfront/internal/metrics"
-	"github.com/openfront/openfront/internal/originaccess"
 	"github.com/openfront/openfront/internal/sigv4"
 )
 
@@ -20,10 +19,6 @@ import (
 type originAccess struct {
 	s3Endpoint *url.URL          // nil: fetched where their domain says
 	creds      sigv4.Credentials // never logged (its String hides the secret)
-	// controls returns an origin access control by Id. Nil until the
-	// control plane's origin access controls reach edges: no origin
-	// request is signed then.
-	controls func(id string) (originaccess.Control, bool)
 }
 
 // originAccessSettings returns what an edge takes from s (checked:
@@ -82,9 +77,8 @@ func newEdgeMember(c memberConfig) (*edgeMember, error) {
 		Logger:        c.log,
 		Metrics:       edgeMetrics,
 
-		S3Endpoint:          c.origins.s3Endpoint,
-		OriginAccessControl: c.origins.controls,
-		OriginCredentials:   c.origins.creds,
+		S3Endpoint:        c.origins.s3Endpoint,
+		OriginCredentials: c.origins.creds,
 	})
 	c.follow.Registry, c.follow.Cache = registry, cache
 	return &edgeMember{cache: cache, follower: fleet.NewFollower(c.follow), accessLog: accessLog}, nil

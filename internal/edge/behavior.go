@@ -17,9 +17,11 @@ const cachingDisabledPolicy = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
 
 // site is what the edge acts on of one version of a distribution's
 // configuration: its cache behaviors, in CloudFront's order, and its custom
-// error responses. It is built once per version (Edge.site) and immutable.
+// error responses. It is built once per version and per version of the
+// edge's resources (Edge.site), and immutable.
 type site struct {
 	d         *distribution.Distribution // the version it was built from
+	res       *resources                 // the resources it was built with
 	ds        *distState                 // the distribution's cache state; set by Edge.site
 	behaviors []behavior                 // CacheBehaviors, in order
 	def       behavior                   // DefaultCacheBehavior
@@ -32,15 +34,16 @@ type errorPage struct {
 	status int    // ResponseCode; the origin's status when 0
 }
 
-// newSite compiles d's configuration.
-func newSite(d *distribution.Distribution) *site {
+// newSite compiles d's configuration against the edge's resources res
+// (nil: none).
+func newSite(d *distribution.Distribution, res *resources) *site {
 	c := &d.Config
-	s := &site{d: d, def: compileBehavior(d, &c.DefaultBehavior)}
+	s := &site{d: d, res: res, def: compileBehavior(d, &c.DefaultBehavior, res)}
 	if s.def.origin == nil {
 		s.def.origin = d.Origin // a distribution built without Origins
 	}
 	for i := range c.Behaviors {
-		s.behaviors = append(s.behaviors, compileBehavior(d, &c.Behaviors[i]))
+		s.behaviors = append(s.behaviors, compileBehavior(d, &c.Behaviors[i], res))
 	}
 	for _, er := range c.CustomErrorResponses {
 		if er.ResponsePagePath == "" {
@@ -126,20 +129,31 @@ type behavior struct {
 	connect, read time.Duration // the origin's timeouts; 0: the edge's defaults
 	attempts      int           // connection attempts, at least 1
 
-	forwardQuery bool
-	queryKeys    []string // when not empty, only these parameters are in the key
-	rootObject   string
+	keyQuery    sel    // the query string parameters in the cache key
+	originQuery selSet // those the origin is sent: the key's and the origin request policy's
+	rootObject  string
 
 	allowed       methods // AllowedMethods; GET and HEAD always
 	cachedOptions bool    // OPTIONS is among CachedMethods: its answers are cached
 	noCache       bool    // CachingDisabled, MaxTTL 0, or every header forwarded
 
-	headers     []string // forwarded headers, canonical names, sorted: part of the key
-	allHeaders  bool     // "*": every viewer header is forwarded
-	cookies     string   // none, all or whitelist
-	cookieNames []string
+	headers    []string // forwarded headers, canonical names, sorted: part of the key
+	allHeaders bool     // "*": every viewer header is forwarded
+	keyCookies sel      // the cookies in the cache key
+	fwdCookies selSet   // those the origin is sent: the key's and the origin request policy's
+	setCookie  bool     // the origin's Set-Cookie is kept in objects: cookies are in the key
+
+	// The behavior's policies found in the edge's resources (policies.go);
+	// nil when it names none or one the edge does not know.
+	cachePolicy   *cachePolicy
+	originPolicy  *originPolicy
+	headersPolicy *headersPolicy
+	// aePolicy: the cache policy normalizes Accept-Encoding (aeGzip,
+	// aeBr) into the key and the origin request (compress.go).
+	aePolicy, aeGzip, aeBr bool
 
 	minTTL, defaultTTL, maxTTL time.Duration
+	maxTTLSec                  int64 // MaxTTL as configured: 0 caches nothing
 	errorTTL                   []distribution.ErrorResponse
 
 	compress bool // Compress: gzip for viewers that accept it (compress.go)
@@ -151,35 +165,74 @@ type behavior struct {
 
 // behaviorOf derives d's default behavior.
 func behaviorOf(d *distribution.Distribution) behavior {
-	return newSite(d).def
+	return newSite(d, nil).def
 }
 
-// compileBehavior derives a behavior of d. Missing values take CloudFront's
+// compileBehavior derives a behavior of d, with the policies it names
+// found in res (nil: none known). Missing values take CloudFront's
 // defaults (those of distribution.FromFile).
-func compileBehavior(d *distribution.Distribution, cb *distribution.CacheBehavior) behavior {
+//
+// A behavior whose CachePolicyId names a cache policy the edge knows takes
+// its TTLs and cache key from it (policies.go); one naming a policy the
+// edge does not know (a managed one not stored as a resource) keeps the
+// TTLs and query string setting the protocol layer derived for it, with
+// no headers or cookies in the key.
+func compileBehavior(d *distribution.Distribution, cb *distribution.CacheBehavior, res *resources) behavior {
 	c := &d.Config
 	b := behavior{
-		pattern:      compilePattern(cb.PathPattern),
-		attempts:     1,
-		forwardQuery: cb.ForwardQueryString,
-		queryKeys:    cb.QueryStringCacheKeys,
-		rootObject:   strings.TrimPrefix(c.DefaultRootObject, "/"),
-		allowed:      mGet | mHead,
-		cookies:      cb.ForwardCookies,
-		cookieNames:  cb.CookieNames,
-		minTTL:       time.Duration(cb.MinTTL) * time.Second,
-		defaultTTL:   time.Duration(cb.DefaultTTL) * time.Second,
-		maxTTL:       time.Duration(cb.MaxTTL) * time.Second,
-		errorTTL:     c.CustomErrorResponses,
-		noCache:      cb.CachePolicyID == cachingDisabledPolicy,
-		compress:     cb.Compress,
+		pattern:    compilePattern(cb.PathPattern),
+		attempts:   1,
+		rootObject: strings.TrimPrefix(c.DefaultRootObject, "/"),
+		allowed:    mGet | mHead,
+		minTTL:     time.Duration(cb.MinTTL) * time.Second,
+		defaultTTL: time.Duration(cb.DefaultTTL) * time.Second,
+		maxTTL:     time.Duration(cb.MaxTTL) * time.Second,
+		maxTTLSec:  cb.MaxTTL,
+		errorTTL:   c.CustomErrorResponses,
+		noCache:    cb.CachePolicyID == cachingDisabledPolicy,
+		compress:   cb.Compress,
 	}
+	switch {
+	case !cb.ForwardQueryString:
+	case len(cb.QueryStringCacheKeys) > 0:
+		b.keyQuery = sel{mode: selWhitelist, names: cb.QueryStringCacheKeys}
+	default:
+		b.keyQuery = sel{mode: selAll}
+	}
+	// Legacy settings send the origin the whole query string when any of
+	// it is in the key (QueryStringCacheKeys narrows the key only).
+	if b.keyQuery.mode != selNone {
+		b.originQuery = selSet{sel{mode: selAll}, sel{}}
+	}
+	switch cb.ForwardCookies {
+	case "all":
+		b.keyCookies = sel{mode: selAll}
+	case "whitelist":
+		b.keyCookies = sel{mode: selWhitelist, names: cb.CookieNames}
+	}
+	b.fwdCookies = selSet{b.keyCookies, sel{}}
+	b.setCookie = b.keyCookies.mode != selNone
+	for _, h := range cb.ForwardedHeaders {
+		if h == "*" {
+			b.allHeaders, b.noCache = true, true
+			continue
+		}
+		b.headers = append(b.headers, http.CanonicalHeaderKey(h))
+	}
+	slices.Sort(b.headers)
+	if cp := res.cachePolicy(cb.CachePolicyID); cp != nil {
+		b.applyCachePolicy(cp)
+	}
+	if op := res.originPolicy(cb.OriginRequestPolicyID); op != nil {
+		b.applyOriginPolicy(op)
+	}
+	b.headersPolicy = res.headersPolicy(cb.ResponseHeadersPolicyID)
 	// A MaxTTL of 0 caches nothing, whatever the origin's Cache-Control
 	// says (ttl.go): such a behavior is served as CachingDisabled is, so
 	// that concurrent viewers do not even share one origin response. The
 	// TTLs are taken as given: the API and the configuration file put
 	// CloudFront's defaults in where none is set, so 0 is always explicit.
-	if cb.MaxTTL <= 0 {
+	if b.maxTTLSec <= 0 {
 		b.noCache = true
 	}
 	for _, m := range cb.AllowedMethods {
@@ -190,14 +243,6 @@ func compileBehavior(d *distribution.Distribution, cb *distribution.CacheBehavio
 			b.cachedOptions = b.allowed&mOptions != 0
 		}
 	}
-	for _, h := range cb.ForwardedHeaders {
-		if h == "*" {
-			b.allHeaders, b.noCache = true, true
-			continue
-		}
-		b.headers = append(b.headers, http.CanonicalHeaderKey(h))
-	}
-	slices.Sort(b.headers)
 	// An origin group's primary member serves; failover is not done yet.
 	if o, ok := c.OriginFor(cb.TargetOriginID); ok {
 		b.origin = o.URL()
@@ -239,58 +284,66 @@ func (b *behavior) errorCachingTTL(status int) (time.Duration, bool) {
 // variant returns the part of the cache key that the viewer's forwarded
 // headers and cookies make, "" when none is forwarded.
 func (b *behavior) variant(r *http.Request) string {
-	if len(b.headers) == 0 && (b.cookies == "" || b.cookies == "none") {
+	if len(b.headers) == 0 && b.keyCookies.mode == selNone {
 		return ""
 	}
 	var sb strings.Builder
 	for _, h := range b.headers {
-		v := strings.Join(r.Header.Values(h), ",")
-		if h == "Host" {
+		var v string
+		switch {
+		case h == "Host":
 			v = strings.ToLower(r.Host)
+		case isCloudFrontHeader(h):
+			v, _ = cloudFrontHeader(h, r)
+		default:
+			v = strings.Join(r.Header.Values(h), ",")
 		}
 		sb.WriteString(h)
 		sb.WriteByte('=')
 		sb.WriteString(v)
 		sb.WriteByte('\n')
 	}
-	if c := b.cookieHeader(r); c != "" {
+	if c := cookieHeader(r, selSet{b.keyCookies, sel{}}); c != "" {
 		sb.WriteString("Cookie=")
 		sb.WriteString(c)
 	}
 	return sb.String()
 }
 
-// cookieHeader returns the Cookie header the origin gets: none, all of
-// the viewer's, or the whitelisted ones.
-func (b *behavior) cookieHeader(r *http.Request) string {
-	switch b.cookies {
-	case "all":
+// keyVaries reports whether the key has viewer headers or cookies.
+func (b *behavior) keyVaries() bool {
+	return len(b.headers) > 0 || b.keyCookies.mode != selNone
+}
+
+// cookieHeader returns the Cookie header made of the viewer's cookies
+// that s selects, in the viewer's order.
+func cookieHeader(r *http.Request, s selSet) string {
+	switch {
+	case s.none():
+		return ""
+	case s.all():
 		return strings.Join(r.Header.Values("Cookie"), "; ")
-	case "whitelist":
-		var kept []string
-		for _, c := range r.Cookies() {
-			if slices.Contains(b.cookieNames, c.Name) {
-				kept = append(kept, c.Name+"="+c.Value)
-			}
-		}
-		return strings.Join(kept, "; ")
 	}
-	return ""
+	var kept []string
+	for _, c := range r.Cookies() {
+		if s.keep(c.Name) {
+			kept = append(kept, c.Name+"="+c.Value)
+		}
+	}
+	return strings.Join(kept, "; ")
 }
 
 // forwardViewerHeaders copies to an origin request the viewer headers the
-// behavior forwards, and sets Host to the viewer's when Host is forwarded.
+// behavior forwards (its key's, and its origin request policy's), and
+// sets Host to the viewer's when Host is forwarded.
 func (b *behavior) forwardViewerHeaders(out *http.Request, r *http.Request) {
-	for _, h := range b.headers {
-		if h == "Host" {
-			out.Host = r.Host
-			continue
-		}
-		if v := r.Header.Values(h); len(v) > 0 {
-			out.Header[h] = v
-		}
+	if b.originPolicy != nil {
+		b.originPolicy.forward(out, r)
 	}
-	if c := b.cookieHeader(r); c != "" {
+	for _, h := range b.headers {
+		forwardOne(out, r, h)
+	}
+	if c := cookieHeader(r, b.fwdCookies); c != "" {
 		out.Header.Set("Cookie", c)
 	}
 	for _, h := range b.originHeaders {

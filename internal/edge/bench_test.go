@@ -157,7 +157,7 @@ func BenchmarkLookup(b *testing.B) {
 			st.exact = map[string]uint64{}
 			st.markers.Store(0)
 			pats := make([]pattern, len(paths))
-			beh := &site{def: behavior{forwardQuery: true}}
+			beh := &site{def: behavior{keyQuery: sel{mode: selAll}}}
 			for i, p := range paths {
 				pats[i] = invalidationPattern(beh, p)
 			}

@@ -76,23 +76,121 @@ func acceptsGzipValue(v string) bool {
 	return false
 }
 
-// setOriginAcceptEncoding sets the Accept-Encoding of an origin request h
-// made for a behavior with Compress: the normalized "gzip" when the
-// request is for the gzip copy (gzip, see wantsGzip), none otherwise.
-// Without Compress, h is left as it is (Accept-Encoding is then forwarded
-// only when whitelisted, as any other header).
-func setOriginAcceptEncoding(b *behavior, h http.Header, gzip bool) {
+// setOriginAcceptEncoding sets the Accept-Encoding of an origin request h:
+// the normalized ae (see behavior.acceptEncoding), none when ae is empty,
+// for a behavior with Compress or a cache policy that normalizes it.
+// Otherwise h is left as it is (Accept-Encoding is then forwarded only
+// when selected, as any other header).
+func setOriginAcceptEncoding(b *behavior, h http.Header, ae string) {
 	switch {
-	case !b.compress:
-	case gzip:
-		h["Accept-Encoding"] = []string{"gzip"}
+	case !b.compress && !b.aePolicy:
+	case ae != "":
+		h["Accept-Encoding"] = aeValues(ae)
 	default:
 		delete(h, "Accept-Encoding")
 	}
 }
 
-// gzipVariant is the line compressed copies add to the cache key (the form
-// of the lines of forwarded headers, see behavior.variant).
+// The normalized Accept-Encoding values.
+const (
+	aeGzipValue   = "gzip"
+	aeBrValue     = "br"
+	aeBrGzipValue = "br,gzip"
+)
+
+var (
+	aeGzipVals   = []string{aeGzipValue}
+	aeBrVals     = []string{aeBrValue}
+	aeBrGzipVals = []string{aeBrGzipValue}
+)
+
+func aeValues(ae string) []string {
+	switch ae {
+	case aeGzipValue:
+		return aeGzipVals[:1:1]
+	case aeBrValue:
+		return aeBrVals[:1:1]
+	}
+	return aeBrGzipVals[:1:1]
+}
+
+// hasGzip reports whether the normalized ae has gzip.
+func hasGzip(ae string) bool { return ae == aeGzipValue || ae == aeBrGzipValue }
+
+// acceptEncoding returns the normalized Accept-Encoding that the
+// behavior puts in the key and the origin request of viewer request r
+// asking with method, "" for none. With a cache policy that enables Gzip
+// or Brotli: "br,gzip", "br" or "gzip" as the viewer accepts the enabled
+// encodings (CloudFront's normalization: other codings, and "*", are
+// dropped; an HTTP/1.0 request has none). Otherwise, with Compress: "gzip"
+// for a GET from a viewer that accepts gzip (the legacy settings allow
+// gzip only).
+func (b *behavior) acceptEncoding(r *http.Request, method string) string {
+	if !b.aePolicy {
+		if wantsGzip(b, r, method) {
+			return aeGzipValue
+		}
+		return ""
+	}
+	if r.ProtoMajor == 1 && r.ProtoMinor == 0 {
+		return ""
+	}
+	gz, br := false, false
+	for _, v := range r.Header["Accept-Encoding"] {
+		g, bb := acceptedCodings(v)
+		gz, br = gz || g, br || bb
+	}
+	return b.normalizedAE(gz, br)
+}
+
+// normalizedAE is the normalized Accept-Encoding of a viewer that accepts
+// gzip (gz) and Brotli (br), under a cache policy that normalizes it.
+func (b *behavior) normalizedAE(gz, br bool) string {
+	gz, br = gz && b.aeGzip, br && b.aeBr
+	switch {
+	case gz && br:
+		return aeBrGzipValue
+	case br:
+		return aeBrValue
+	case gz:
+		return aeGzipValue
+	}
+	return ""
+}
+
+// acceptedCodings reports whether one Accept-Encoding value lists gzip
+// and br with a q above 0.
+func acceptedCodings(v string) (gzip, br bool) {
+	for part := range strings.SplitSeq(v, ",") {
+		coding, params, _ := strings.Cut(part, ";")
+		coding = strings.TrimSpace(coding)
+		isGzip, isBr := strings.EqualFold(coding, "gzip"), strings.EqualFold(coding, "br")
+		if !isGzip && !isBr {
+			continue
+		}
+		if name, q, ok := strings.Cut(strings.TrimSpace(params), "="); ok && strings.EqualFold(strings.TrimSpace(name), "q") {
+			if f, err := strconv.ParseFloat(strings.TrimSpace(q), 64); err == nil && f <= 0 {
+				continue
+			}
+		}
+		gzip, br = gzip || isGzip, br || isBr
+	}
+	return gzip, br
+}
+
+// aeVariant is the line a normalized Accept-Encoding adds to the cache
+// key (the form of the lines of forwarded headers, see behavior.variant).
+func aeVariant(ae string) string {
+	switch ae {
+	case aeGzipValue:
+		return gzipVariant
+	case aeBrValue:
+		return "Accept-Encoding=br\n"
+	}
+	return "Accept-Encoding=br,gzip\n"
+}
+
+// gzipVariant is the line compressed copies add to the cache key.
 const gzipVariant = "Accept-Encoding=gzip\n"
 
 // compressibleTypes are the Content-Type values CloudFront compresses: the
@@ -189,4 +287,10 @@ func weakETag(et string) string {
 	default:
 		return ""
 	}
+}
+
+// wantsGzip reports whether the viewer's request is for the gzipped copy
+// of an object under legacy settings with Compress.
+func wantsGzip(b *behavior, r *http.Request, method string) bool {
+	return b.compress && method == http.MethodGet && acceptsGzip(r)
 }

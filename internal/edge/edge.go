@@ -27,14 +27,18 @@
 // the registry holds it (a new version is compiled once, on its first
 // request).
 //
-// Not yet: cache policies other than the managed CachingDisabled (their
-// TTLs and query string setting come through the distribution package;
-// their header and cookie keys do not), origin request policies, viewer
-// protocol policies (the listener is plain HTTP: redirect-to-https and
-// https-only are not enforced), Brotli and compressing answers that are
-// not cached (Compress gzips cached objects, compress.go), origin groups
-// (failover),
-// caching of the edge's own 502 and 504, and signed URLs.
+// Cache, origin request and response headers policies are resources the
+// fleet hands the edge (resources.go, policies.go): a behavior acts on
+// those it names as soon as the edge holds them, and on an update from
+// the next request. A behavior naming a policy the edge does not hold (a
+// managed one) keeps the TTLs and query string setting the distribution
+// package derived for it.
+//
+// Not yet: viewer protocol policies (the listener is plain HTTP:
+// redirect-to-https and https-only are not enforced), compressing with
+// Brotli and compressing answers that are not cached (Compress gzips
+// cached objects, compress.go), origin groups (failover), caching of the
+// edge's own 502 and 504, and signed URLs.
 package edge
 
 import (
@@ -134,8 +138,8 @@ type Config struct {
 	// OriginAccessControl returns the origin access control whose Id an
 	// origin names (distribution.Origin.OriginAccessControlID). It is
 	// asked on every origin request to such an origin, so a changed
-	// control applies at once. Nil: no control is known, and no origin
-	// request is signed.
+	// control applies at once. Nil: the edge's own table, which the
+	// fleet's resource events fill (OriginAccessControl method).
 	OriginAccessControl func(id string) (originaccess.Control, bool)
 	// OriginCredentials sign the requests an origin access control has
 	// signed (SigV4, service s3). Without them such requests go unsigned,
@@ -176,6 +180,11 @@ type Edge struct {
 	// removed, so readers need no lock.
 	statesMu sync.Mutex
 	states   atomic.Pointer[map[string]*distState]
+
+	// res is the edge's resources (resources.go), replaced as a whole
+	// under resMu; nil until the first is put.
+	resMu sync.Mutex
+	res   atomic.Pointer[resources]
 
 	sweptMu   sync.Mutex
 	lastSweep time.Time // guarded by sweptMu
@@ -251,6 +260,9 @@ func New(c Config) *Edge {
 		noDist:         c.Metrics.Distribution(NoDistribution),
 		oacs:           c.OriginAccessControl,
 		creds:          c.OriginCredentials,
+	}
+	if e.oacs == nil {
+		e.oacs = e.OriginAccessControl
 	}
 	if ep := c.S3Endpoint; ep != nil && ep.Host != "" {
 		e.s3Endpoint = &url.URL{Scheme: ep.Scheme, Host: ep.Host}
@@ -419,6 +431,8 @@ func (e *Edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		e.refuse(w, r, http.StatusForbidden, msgBadRequest, id, "behavior without an origin")
 	case !b.allows(r.Method):
 		e.refuse(w, r, http.StatusForbidden, msgMethod, id, "method not allowed by the cache behavior")
+	case r.Method == http.MethodOptions && b.answersPreflight(r):
+		e.preflight(w, r, b, id)
 	case b.noCache:
 		e.passthrough(w, r, s, b, id)
 	case r.Method == http.MethodGet || r.Method == http.MethodHead:
@@ -445,13 +459,15 @@ func (e *Edge) refuse(w http.ResponseWriter, r *http.Request, status int, msg, i
 }
 
 // site returns d's compiled configuration, compiling it when d is a
-// version of the distribution this edge has not seen yet.
+// version of the distribution, or the resources are a version, this edge
+// has not compiled it against yet.
 func (e *Edge) site(d *distribution.Distribution) *site {
 	ds := e.state(d.ID)
-	if s := ds.site.Load(); s != nil && s.d == d {
+	res := e.res.Load()
+	if s := ds.site.Load(); s != nil && s.d == d && s.res == res {
 		return s
 	}
-	s := newSite(d)
+	s := newSite(d, res)
 	s.ds = ds
 	if e.s3Endpoint != nil {
 		for _, b := range s.all() {
@@ -477,6 +493,7 @@ type request struct {
 	key    string // cache key: Id, name and the variant of forwarded headers
 	viewer *http.Request
 	id     string // X-Amz-Cf-Id
+	ae     string // the normalized Accept-Encoding of the key and the origin request; "" for none
 	gzip   bool   // for the gzipped copy: compress what the origin sends
 }
 
@@ -486,28 +503,23 @@ func (e *Edge) newRequest(r *http.Request, s *site, b *behavior, method, rawPath
 		name:   objectName(b, rawPath, rawQuery),
 		target: originTarget(b, rawPath, rawQuery),
 	}
-	q.key = cacheKey(s, b, r, method, q.name)
-	q.gzip = wantsGzip(b, r, method)
+	q.ae = b.acceptEncoding(r, method)
+	q.key = cacheKey(s, b, r, method, q.name, q.ae)
+	q.gzip = b.compress && hasGzip(q.ae)
 	return q
-}
-
-// wantsGzip reports whether the viewer's request is for the gzipped copy
-// of an object (compress.go).
-func wantsGzip(b *behavior, r *http.Request, method string) bool {
-	return b.compress && method == http.MethodGet && acceptsGzip(r)
 }
 
 // cacheKey returns the key the object name is cached under for viewer
 // request r asking with method (GET, or a cached OPTIONS): the
 // distribution's Id, the name and the variant of forwarded headers and
-// cookies.
-func cacheKey(s *site, b *behavior, r *http.Request, method, name string) string {
+// cookies and of the normalized Accept-Encoding ae.
+func cacheKey(s *site, b *behavior, r *http.Request, method, name, ae string) string {
 	v := b.variant(r)
 	if method == http.MethodOptions {
 		v = "OPTIONS\n" + v // a header line always has '='
 	}
-	if wantsGzip(b, r, method) {
-		v += gzipVariant
+	if ae != "" {
+		v += aeVariant(ae)
 	}
 	if v == "" {
 		return s.d.ID + "\x00" + name
@@ -562,10 +574,10 @@ func (e *Edge) serveCached(w http.ResponseWriter, r *http.Request, q *request, r
 	case res.ent == nil:
 		e.failure(w, r, q.s, res.status, res.msg, q.id)
 	case res.ent.status >= 400 && e.custom(w, r, q.s, res.ent.status, q.id):
-	case fastHit(r, res.ent):
-		e.serveFast(w, r, res.ent, res.xcache, res.xcache != xMiss, rid)
+	case fastHit(r, res.ent, q.b):
+		e.serveFast(w, r, q.b, res.ent, res.xcache, res.xcache != xMiss, rid)
 	default:
-		e.serveEntry(w, r, res.ent, res.xcache, res.xcache != xMiss, q.id)
+		e.serveEntry(w, r, q.b, res.ent, res.xcache, res.xcache != xMiss, q.id, res.fbl)
 	}
 }
 
@@ -593,11 +605,12 @@ func (e *Edge) remove(key string, ent *entry) {
 	})
 }
 
-// serveEntry answers from a cached (or once-fetched) object. Objects with
-// status 200 are served to GET and HEAD as http.ServeContent does, so
-// Range, If-Range, If-None-Match and If-Modified-Since are answered from
-// the cache.
-func (e *Edge) serveEntry(w http.ResponseWriter, r *http.Request, ent *entry, xcache string, cached bool, id string) {
+// serveEntry answers from a cached (or once-fetched) object, with the
+// response headers policy of b (nil: none). Objects with status 200 are
+// served to GET and HEAD as http.ServeContent does, so Range, If-Range,
+// If-None-Match and If-Modified-Since are answered from the cache. fbl is
+// the origin's first-byte latency when the origin was asked.
+func (e *Edge) serveEntry(w http.ResponseWriter, r *http.Request, b *behavior, ent *entry, xcache string, cached bool, id string, fbl time.Duration) {
 	h := w.Header()
 	for k, v := range ent.header {
 		h[k] = v[:len(v):len(v)] // an Add must not write into the cached slice
@@ -612,6 +625,7 @@ func (e *Edge) serveEntry(w http.ResponseWriter, r *http.Request, ent *entry, xc
 		}
 		h.Set("Age", strconv.FormatInt(max(age, 0), 10))
 	}
+	e.applyHeadersPolicy(h, r, b, xcache, fbl, id)
 	if ent.status == http.StatusOK && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
 		if _, ok := ent.header["Content-Type"]; !ok {
 			h["Content-Type"] = nil // do not sniff: the origin sent none
@@ -655,7 +669,7 @@ func (e *Edge) serveLarge(w http.ResponseWriter, r *http.Request, q *request, l 
 	defer resp.Body.Close()
 	h := w.Header()
 	for k, v := range cleanHeader(resp.Header) {
-		if k != "Set-Cookie" || q.b.cookies == "all" || q.b.cookies == "whitelist" {
+		if k != "Set-Cookie" || q.b.setCookie {
 			h[k] = v
 		}
 	}
@@ -664,6 +678,7 @@ func (e *Edge) serveLarge(w http.ResponseWriter, r *http.Request, q *request, l 
 		xcache = xError
 	}
 	e.stamp(h, xcache, q.id)
+	e.applyHeadersPolicy(h, r, q.b, xcache, l.fbl, q.id)
 	w.WriteHeader(resp.StatusCode)
 	if r.Method == http.MethodHead {
 		return

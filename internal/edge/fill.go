@@ -4,6 +4,7 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"sync/atomic"
 	"time"
 )
 
@@ -24,7 +25,10 @@ type entry struct {
 	originAge int64       // the origin's Age header, seconds
 	weight    uint32      // what it counts against CacheSize
 	hit       *hitHeader  // the fast path's headers of a 200 (hit.go); nil: none
-	gzipped   bool        // the edge gzipped body (compress.go)
+	// policyHit is hit under the last response headers policy it was
+	// served with (hit.go: hitFields); set on a hit, not part of weight.
+	policyHit atomic.Pointer[policyHit]
+	gzipped   bool // the edge gzipped body (compress.go)
 }
 
 // entryOverhead approximates the memory of an entry and its cache node
@@ -40,7 +44,7 @@ func newEntry(q *request, seq uint64, status int, h http.Header, body []byte, no
 	originAge := int64(seconds(h.Get("Age")) / time.Second)
 	h.Del("Content-Length")
 	h.Del("Age")
-	if q.b.cookies != "all" && q.b.cookies != "whitelist" {
+	if !q.b.setCookie {
 		h.Del("Set-Cookie")
 	}
 	ent := &entry{
@@ -68,13 +72,15 @@ type fillResult struct {
 	tooLarge bool   // the body is over MaxObjectSize: fetch it uncached
 	status   int    // with neither: the error page's status and message
 	msg      string
+	fbl      time.Duration // the origin's first-byte latency; 0 when not asked
 }
 
 // largeResponse is an origin response too large to cache, for the leader
 // of the fill to stream.
 type largeResponse struct {
 	resp   *http.Response
-	prefix []byte // the part of the body already read; nil if none was
+	prefix []byte        // the part of the body already read; nil if none was
+	fbl    time.Duration // the origin's first-byte latency
 }
 
 // fill fetches the object from the origin and caches it when it may be.
@@ -94,7 +100,7 @@ func (e *Edge) fill(q *request, stale *entry) (fillResult, *largeResponse) {
 		stale = nil
 	}
 	conditional := stale != nil && (stale.etag != "" || stale.lastMod != "")
-	resp, err := e.fetch(q, stale, conditional)
+	resp, fbl, err := e.fetch(q, stale, conditional)
 	if err != nil {
 		return e.originFailed(q, stale, err), nil
 	}
@@ -103,7 +109,7 @@ func (e *Edge) fill(q *request, stale *entry) (fillResult, *largeResponse) {
 	case resp.StatusCode == http.StatusNotModified && conditional:
 		var ent *entry
 		ent, kept = e.revalidate(q, seq, stale, resp, now)
-		return fillResult{ent: ent, xcache: xRefreshHit}, nil
+		return fillResult{ent: ent, xcache: xRefreshHit, fbl: fbl}, nil
 	case resp.StatusCode >= 500 && stale != nil:
 		drain(resp.Body)
 		e.log.Warn("origin error; serving the stale object", "distribution", q.d.ID, "target", q.target, "status", resp.StatusCode)
@@ -114,11 +120,12 @@ func (e *Edge) fill(q *request, stale *entry) (fillResult, *largeResponse) {
 		return e.originFailed(q, stale, err), nil
 	}
 	if large != nil {
+		large.fbl = fbl
 		return fillResult{tooLarge: true}, large
 	}
 	var ent *entry
 	ent, kept = e.store(q, seq, resp, body, now)
-	return fillResult{ent: ent, xcache: xMiss}, nil
+	return fillResult{ent: ent, xcache: xMiss, fbl: fbl}, nil
 }
 
 // originFailed is a fill's result when its origin request failed: the
@@ -133,15 +140,15 @@ func (e *Edge) originFailed(q *request, stale *entry, err error) fillResult {
 }
 
 // fetch makes q's origin request, conditional on stale's validators when
-// conditional, and counts the origin's latency.
-func (e *Edge) fetch(q *request, stale *entry, conditional bool) (*http.Response, error) {
+// conditional, and counts the origin's latency, which it returns.
+func (e *Edge) fetch(q *request, stale *entry, conditional bool) (*http.Response, time.Duration, error) {
 	b := q.b
 	req, err := http.NewRequestWithContext(b.withTimeouts(e.ctx), q.method, originURL(b, q.target), nil)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	b.forwardViewerHeaders(req, q.viewer)
-	setOriginAcceptEncoding(b, req.Header, q.gzip)
+	setOriginAcceptEncoding(b, req.Header, q.ae)
 	e.setOriginHeaders(req.Header, q.viewer, q.id)
 	if conditional && stale.etag != "" {
 		req.Header.Set("If-None-Match", stale.etag)
@@ -153,10 +160,11 @@ func (e *Edge) fetch(q *request, stale *entry, conditional bool) (*http.Response
 	start := time.Now()
 	resp, err := e.transport.RoundTrip(req) // tries ConnectionAttempts times
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	q.ds.metrics.OriginLatency(time.Since(start))
-	return resp, nil
+	fbl := time.Since(start)
+	q.ds.metrics.OriginLatency(fbl)
+	return resp, max(fbl, time.Nanosecond), nil
 }
 
 // revalidate makes the object of the origin's 304 to a conditional

@@ -90,11 +90,46 @@ func (e *Edge) prepare(ent *entry) {
 	}
 }
 
-// fastHit reports whether r may be answered from ent by serveFast: a GET
-// or HEAD of a 200 object without a header that makes http.ServeContent
-// answer anything but the full object.
-func fastHit(r *http.Request, ent *entry) bool {
-	return ent.hit != nil && fastRequest(r)
+// fastHit reports whether r may be answered from ent by serveFast under
+// behavior b: a GET or HEAD of a 200 object without a header that makes
+// http.ServeContent answer anything but the full object, on a behavior
+// whose response headers policy, if any, adds nothing that depends on
+// the request (CORS for a request with Origin, a sampled Server-Timing).
+func fastHit(r *http.Request, ent *entry, b *behavior) bool {
+	return ent.hit != nil && fastRequest(r) && (b.headersPolicy == nil || !b.headersPolicy.perRequest(r))
+}
+
+// policyHit is an object's fast-path header under one response headers
+// policy: its hitHeader with the policy's removals, security and custom
+// headers applied.
+type policyHit struct {
+	p   *headersPolicy
+	hit *hitHeader
+}
+
+// hitFields returns the fast-path header of ent under behavior b: ent's
+// own, or with b's response headers policy applied, built on the first
+// hit under that policy (a new version of the policy is another pointer)
+// and kept with the object.
+func hitFields(ent *entry, b *behavior) *hitHeader {
+	p := b.headersPolicy
+	if p == nil {
+		return ent.hit
+	}
+	if ph := ent.policyHit.Load(); ph != nil && ph.p == p {
+		return ph.hit
+	}
+	h := make(http.Header, len(ent.hit.fields)+len(p.set))
+	for _, f := range ent.hit.fields {
+		h[f.key] = f.vals
+	}
+	p.applyStatic(h)
+	hh := &hitHeader{fields: make([]hitField, 0, len(h))}
+	for k, v := range h {
+		hh.fields = append(hh.fields, hitField{key: k, vals: v[:len(v):len(v)]})
+	}
+	ent.policyHit.Store(&policyHit{p: p, hit: hh})
+	return hh
 }
 
 // fastRequest reports whether r is a GET or HEAD that http.ServeContent
@@ -123,8 +158,17 @@ func (e *Edge) serveFresh(w http.ResponseWriter, r *http.Request, s *site, b *be
 	if !fastRequest(r) {
 		return false
 	}
-	name := objectName(b, rawPath, r.URL.RawQuery)
-	ent := e.lookup(s.ds, cacheKey(s, b, r, http.MethodGet, name), name)
+	if b.headersPolicy != nil && b.headersPolicy.perRequest(r) {
+		return false
+	}
+	var key, name string
+	if ae := b.acceptEncoding(r, http.MethodGet); b.keyVaries() || ae != "" {
+		name = objectName(b, rawPath, r.URL.RawQuery)
+		key = cacheKey(s, b, r, http.MethodGet, name, ae)
+	} else {
+		key, name = keyedName(s.d.ID, "", b, rawPath, r.URL.RawQuery) // as cacheKey, in one allocation
+	}
+	ent := e.lookup(s.ds, key, name)
 	if ent == nil || ent.hit == nil {
 		return false
 	}
@@ -134,7 +178,7 @@ func (e *Edge) serveFresh(w http.ResponseWriter, r *http.Request, s *site, b *be
 	if !now.Before(ent.expires) {
 		return false
 	}
-	e.writeFast(w, r, ent, xHit, true, rid, now)
+	e.writeFast(w, r, hitFields(ent, b), ent, xHit, true, rid, now)
 	return true
 }
 
@@ -145,20 +189,22 @@ var (
 	xRefreshHitVals = []string{xRefreshHit}
 )
 
-// serveFast answers r with ent's full 200 body (fastHit is true).
-func (e *Edge) serveFast(w http.ResponseWriter, r *http.Request, ent *entry, xcache string, cached bool, id *requestID) {
+// serveFast answers r with ent's full 200 body under behavior b (fastHit
+// is true).
+func (e *Edge) serveFast(w http.ResponseWriter, r *http.Request, b *behavior, ent *entry, xcache string, cached bool, id *requestID) {
 	var now time.Time
 	if cached || ent.originAge > 0 {
 		now = e.now()
 	}
-	e.writeFast(w, r, ent, xcache, cached, id, now)
+	e.writeFast(w, r, hitFields(ent, b), ent, xcache, cached, id, now)
 }
 
-// writeFast is serveFast with the edge's clock read: now, needed only
-// when cached or ent has an origin Age.
-func (e *Edge) writeFast(w http.ResponseWriter, r *http.Request, ent *entry, xcache string, cached bool, id *requestID, now time.Time) {
+// writeFast is serveFast with the object's fast-path header hit and the
+// edge's clock read: now, needed only when cached or ent has an origin
+// Age.
+func (e *Edge) writeFast(w http.ResponseWriter, r *http.Request, hit *hitHeader, ent *entry, xcache string, cached bool, id *requestID, now time.Time) {
 	h := w.Header()
-	for _, f := range ent.hit.fields {
+	for _, f := range hit.fields {
 		h[f.key] = f.vals
 	}
 	switch xcache {

@@ -33,13 +33,13 @@ func fastPathServer(t *testing.T, h *harness) *httptest.Server {
 		s := e.site(d)
 		b := s.match(r.URL.EscapedPath())
 		name := objectName(b, r.URL.EscapedPath(), r.URL.RawQuery)
-		ent := e.lookup(s.ds, cacheKey(s, b, r, http.MethodGet, name), name)
+		ent := e.lookup(s.ds, cacheKey(s, b, r, http.MethodGet, name, ""), name)
 		if ent == nil {
 			t.Errorf("%s: not cached", r.URL)
 			http.Error(w, "not cached", http.StatusInternalServerError)
 			return
 		}
-		e.serveEntry(w, r, ent, xHit, true, newRequestID().String())
+		e.serveEntry(w, r, nil, ent, xHit, true, newRequestID().String(), 0)
 	}))
 	t.Cleanup(srv.Close)
 	return srv
@@ -307,13 +307,13 @@ func BenchmarkHit(b *testing.B) {
 		e := h.edge
 		d, _ := e.dists.ByHost("bench.test")
 		s := e.site(d)
-		ent := e.lookup(s.ds, cacheKey(s, &s.def, req, http.MethodGet, uri), uri)
+		ent := e.lookup(s.ds, cacheKey(s, &s.def, req, http.MethodGet, uri, ""), uri)
 		b.Run(fmt.Sprintf("general/%dKiB", size>>10), func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				clear(w.h)
 				w.n = 0
-				e.serveEntry(w, req, ent, xHit, true, newRequestID().String())
+				e.serveEntry(w, req, nil, ent, xHit, true, newRequestID().String(), 0)
 			}
 			if w.n != size {
 				b.Fatalf("wrote %d bytes", w.n)

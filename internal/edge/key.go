@@ -1,7 +1,6 @@
 package edge
 
 import (
-	"slices"
 	"strings"
 )
 
@@ -36,44 +35,118 @@ import (
 
 // objectName returns the name the behavior caches the object of a request
 // for rawPath?rawQuery under. rawPath is the escaped path as sent.
-// With QueryStringCacheKeys, only the parameters named there are kept in
-// the name, in their order in the request.
+// When the key has only some query string parameters (a whitelist, or
+// all but some), only those are kept in the name, in their order in the
+// request.
 func objectName(b *behavior, rawPath, rawQuery string) string {
 	p := namePath(b, rawPath)
-	if !b.forwardQuery || rawQuery == "" {
+	if b.keyQuery.mode == selNone || rawQuery == "" {
 		return p
 	}
 	q := canonical(rawQuery, true)
-	if len(b.queryKeys) > 0 {
-		if q = keepParams(q, b.queryKeys); q == "" {
+	if b.keyQuery.mode != selAll {
+		if q = keepParams(q, selSet{b.keyQuery, sel{}}); q == "" {
 			return p
 		}
 	}
 	return p + "?" + q
 }
 
-// originTarget is the request-target the origin is asked for: the path
-// part of the name and, when the behavior forwards query strings, the
-// whole canonical query string (QueryStringCacheKeys narrows the cache key,
-// not what the origin gets).
-func originTarget(b *behavior, rawPath, rawQuery string) string {
+// keyedName returns the cache key id + "\x00" + objectName(b, rawPath,
+// rawQuery) + suffix in one allocation (none for the name itself), and
+// the name as a part of it: what a hit needs to look an object up.
+func keyedName(id, suffix string, b *behavior, rawPath, rawQuery string) (key, name string) {
 	p := namePath(b, rawPath)
-	if !b.forwardQuery || rawQuery == "" {
-		return p
+	q := ""
+	if b.keyQuery.mode != selNone && rawQuery != "" {
+		q = canonical(rawQuery, true)
 	}
-	return p + "?" + canonical(rawQuery, true)
+	start := len(id) + 1
+	if q == "" {
+		key = id + "\x00" + p + suffix
+		return key, key[start : start+len(p)]
+	}
+	var sb strings.Builder
+	sb.Grow(start + len(p) + 1 + len(q) + len(suffix))
+	sb.WriteString(id)
+	sb.WriteByte(0)
+	sb.WriteString(p)
+	sb.WriteByte('?')
+	if b.keyQuery.mode == selAll {
+		sb.WriteString(q)
+	} else if n := writeParams(&sb, q, selSet{b.keyQuery, sel{}}); n == 0 {
+		// No parameter kept: the name has no '?'.
+		key = id + "\x00" + p + suffix
+		return key, key[start : start+len(p)]
+	}
+	end := sb.Len()
+	sb.WriteString(suffix)
+	key = sb.String()
+	return key, key[start:end]
 }
 
-// keepParams returns the parameters of query whose names are in keys.
-func keepParams(query string, keys []string) string {
-	var kept []string
-	for _, kv := range strings.Split(query, "&") {
-		k, _, _ := strings.Cut(kv, "=")
-		if slices.Contains(keys, k) {
-			kept = append(kept, kv)
+// writeParams writes to sb the parameters of query whose names s keeps,
+// in their order, and returns how many it wrote.
+func writeParams(sb *strings.Builder, query string, s selSet) int {
+	n := 0
+	for rest := query; ; {
+		kv, more, found := strings.Cut(rest, "&")
+		if k, _, _ := strings.Cut(kv, "="); s.keep(k) {
+			if n > 0 {
+				sb.WriteByte('&')
+			}
+			sb.WriteString(kv)
+			n++
+		}
+		if !found {
+			return n
+		}
+		rest = more
+	}
+}
+
+// originTarget is the request-target the origin is asked for: the path
+// part of the name and the canonical query string's parameters the
+// behavior sends the origin (legacy settings: the whole query string when
+// any of it is in the key; QueryStringCacheKeys narrows the cache key,
+// not what the origin gets; policies: the cache key's and the origin
+// request policy's).
+func originTarget(b *behavior, rawPath, rawQuery string) string {
+	p := namePath(b, rawPath)
+	if b.originQuery.none() || rawQuery == "" {
+		return p
+	}
+	q := canonical(rawQuery, true)
+	if !b.originQuery.all() {
+		if q = keepParams(q, b.originQuery); q == "" {
+			return p
 		}
 	}
-	return strings.Join(kept, "&")
+	return p + "?" + q
+}
+
+// keepParams returns the parameters of query whose names s keeps, in
+// their order. It does not allocate when it keeps them all.
+func keepParams(query string, s selSet) string {
+	all := true
+	for rest := query; ; {
+		kv, more, found := strings.Cut(rest, "&")
+		if k, _, _ := strings.Cut(kv, "="); !s.keep(k) {
+			all = false
+			break
+		}
+		if !found {
+			break
+		}
+		rest = more
+	}
+	if all {
+		return query
+	}
+	var sb strings.Builder
+	sb.Grow(len(query))
+	writeParams(&sb, query, s)
+	return sb.String()
 }
 
 // namePath is the path part of an object name: rawPath normalized
@@ -119,7 +192,7 @@ func invalidationPattern(s *site, p string) pattern {
 	if !wild {
 		return pattern{name: objectName(b, rawPath, rawQuery)}
 	}
-	if !b.forwardQuery {
+	if b.keyQuery.mode == selNone {
 		return pattern{name: objectName(b, rawPath, "")}
 	}
 	return pattern{name: namePath(b, rawPath) + "?" + canonical(trimPartialEscape(rawQuery), true), wildcard: true}

@@ -60,7 +60,7 @@ func (e *Edge) rewritePassthrough(pr *httputil.ProxyRequest) {
 	// The normalized Accept-Encoding, as for a cached object (compress.go):
 	// the origin's answer is relayed with its encoding, which only a
 	// viewer accepting gzip may be asked for.
-	setOriginAcceptEncoding(info.b, h, acceptsGzip(pr.In))
+	setOriginAcceptEncoding(info.b, h, info.b.acceptEncoding(pr.In, http.MethodGet))
 	e.setOriginHeaders(h, pr.In, info.id)
 	e.signOrigin(pr.Out, info.b, pr.In) // last: it signs the headers as sent
 }
@@ -90,6 +90,7 @@ func (e *Edge) stampPassthrough(resp *http.Response) error {
 		xcache = xError
 	}
 	e.stamp(resp.Header, xcache, info.id)
+	e.applyHeadersPolicy(resp.Header, info.viewer, info.b, xcache, max(time.Since(info.start), time.Nanosecond), info.id)
 	return nil
 }
 

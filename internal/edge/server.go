@@ -126,7 +126,7 @@ func (e *Edge) serveFastHTTP(ctx *fasthttp.RequestCtx, fresh func() bool) bool {
 		return false
 	}
 	var acceptEncoding []byte
-	multiAE := false
+	multiAE, origin := false, false
 	for k, v := range rh.All() {
 		// The server normalizes request header names (Range, If-Match...).
 		switch string(k) {
@@ -139,6 +139,8 @@ func (e *Edge) serveFastHTTP(ctx *fasthttp.RequestCtx, fresh func() bool) bool {
 				multiAE = true
 			}
 			acceptEncoding = v
+		case "Origin":
+			origin = true
 		case "Transfer-Encoding", "Content-Length":
 			return false // a body on a GET: let net/http's rules apply
 		}
@@ -164,17 +166,27 @@ func (e *Edge) serveFastHTTP(ctx *fasthttp.RequestCtx, fresh func() bool) bool {
 	if head {
 		method = http.MethodHead
 	}
-	if b.origin == nil || !b.allows(method) || b.noCache || len(b.headers) > 0 || (b.cookies != "" && b.cookies != "none") {
+	if b.origin == nil || !b.allows(method) || b.noCache || b.keyVaries() {
 		return false
 	}
-	// As wantsGzip for the GET key serveFresh looks up (HEAD too); never
-	// over HTTP/1.0.
-	gzip := b.compress && rh.IsHTTP11() && acceptsGzipValue(string(acceptEncoding))
-	name := objectName(b, rawPath, rawQuery)
-	key := site.d.ID + "\x00" + name
-	if gzip {
-		key += "\x00" + gzipVariant
+	if p := b.headersPolicy; p != nil && (p.timing > 0 || (p.cors != nil && origin)) {
+		return false // per-request headers: the general path's
 	}
+	// The normalized Accept-Encoding of the GET key serveFresh looks up
+	// (HEAD too); none over HTTP/1.0.
+	var ae string
+	switch {
+	case !rh.IsHTTP11():
+	case b.aePolicy:
+		ae = b.normalizedAE(acceptedCodings(string(acceptEncoding)))
+	case b.compress && acceptsGzipValue(string(acceptEncoding)):
+		ae = aeGzipValue
+	}
+	var suffix string
+	if ae != "" {
+		suffix = "\x00" + aeVariant(ae) // a constant: no allocation
+	}
+	key, name := keyedName(site.d.ID, suffix, b, rawPath, rawQuery)
 	ent := e.lookup(site.ds, key, name)
 	if ent == nil || ent.hit == nil {
 		return false
@@ -183,7 +195,7 @@ func (e *Edge) serveFastHTTP(ctx *fasthttp.RequestCtx, fresh func() bool) bool {
 	if !now.Before(ent.expires) {
 		return false
 	}
-	e.writeFastHTTP(ctx, ent, now, head)
+	e.writeFastHTTP(ctx, hitFields(ent, b), ent, now, head)
 	site.ds.metrics.Request(ResultHit)
 	return true
 }
@@ -211,10 +223,11 @@ func plainTarget(uri []byte) (rawPath, rawQuery string, ok bool) {
 			return "", "", false
 		}
 	}
-	if i < len(uri) {
-		return string(uri[:i]), string(uri[i+1:]), true
+	s := string(uri) // one allocation for both
+	if i < len(s) {
+		return s[:i], s[i+1:], true
 	}
-	return string(uri), "", true
+	return s, "", true
 }
 
 // plainPathByte holds the bytes a path may have for net/url's EscapedPath
@@ -224,9 +237,12 @@ var plainPathByte = fastserve.AlnumAnd("-._~!$&'()*+,;=:@/")
 
 // writeFastHTTP is writeFast (hit.go) on a fasthttp response: ent's full
 // 200 answer as a cache hit.
-func (e *Edge) writeFastHTTP(ctx *fasthttp.RequestCtx, ent *entry, now time.Time, head bool) {
+func (e *Edge) writeFastHTTP(ctx *fasthttp.RequestCtx, hit *hitHeader, ent *entry, now time.Time, head bool) {
 	h := &ctx.Response.Header
-	for _, f := range ent.hit.fields {
+	// The names are canonical already (http.Header keys, and ours): as
+	// fasthttp would normalize them, without the cost per header.
+	h.DisableNormalizing()
+	for _, f := range hit.fields {
 		for _, v := range f.vals {
 			h.Add(f.key, v)
 		}

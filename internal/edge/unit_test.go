@@ -42,9 +42,9 @@ func TestCanonical(t *testing.T) {
 
 func TestInvalidationPattern(t *testing.T) {
 	plain := behavior{}
-	fwd := behavior{forwardQuery: true}
+	fwd := behavior{keyQuery: sel{mode: selAll}}
 	root := behavior{rootObject: "index.html"}
-	keys := behavior{forwardQuery: true, queryKeys: []string{"v"}}
+	keys := behavior{keyQuery: sel{mode: selWhitelist, names: []string{"v"}}, originQuery: selSet{{mode: selAll}}}
 	for _, c := range []struct {
 		b    *behavior
 		path string

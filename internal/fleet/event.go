@@ -3,6 +3,7 @@ package fleet
 import (
 	"github.com/openfront/openfront/internal/distribution"
 	"github.com/openfront/openfront/internal/invalidation"
+	"github.com/openfront/openfront/internal/resource"
 )
 
 // Kinds of events.
@@ -15,7 +16,12 @@ const (
 	// are forgotten. Logged when the control plane starts with a file
 	// that differs from the last one logged.
 	KindConfigFile = "config-file"
-	KindSnapshot   = "snapshot" // replace everything (sent on connect, never logged)
+	// KindResource makes Resource (a new resource or a new version of
+	// one: a policy, an origin access control...) known to edges;
+	// KindResourceRemove makes them forget ResourceKind ResourceID.
+	KindResource       = "resource"
+	KindResourceRemove = "resource-remove"
+	KindSnapshot       = "snapshot" // replace everything (sent on connect, never logged)
 )
 
 // Event is one change every edge applies, in log order. Kind must stay
@@ -30,15 +36,22 @@ type Event struct {
 	// file changed since it was last logged.
 	Distributions []distribution.Distribution `json:"dists,omitempty"`
 	Hash          string                      `json:"hash,omitempty"`
+	// Resource is a KindResource event's resource (without Raw: edges act
+	// on Config); ResourceKind and ResourceID name a KindResourceRemove's.
+	Resource     *resource.Resource `json:"res,omitempty"`
+	ResourceKind resource.Kind      `json:"res_kind,omitempty"`
+	ResourceID   string             `json:"res_id,omitempty"`
 }
 
 // Snapshot is the state an edge starts from when it cannot resume: every
-// distribution as of position Head. With Purge, the edge must also drop
-// everything it cached, because it missed events that were trimmed.
+// distribution and every resource as of position Head. With Purge, the
+// edge must also drop everything it cached, because it missed events that
+// were trimmed.
 type Snapshot struct {
 	Head          uint64                      `json:"head"`
 	Purge         bool                        `json:"purge,omitempty"`
 	Distributions []distribution.Distribution `json:"distributions"`
+	Resources     []resource.Resource         `json:"resources,omitempty"`
 }
 
 // hello opens every stream: the log position the edge must reach to be

@@ -452,8 +452,13 @@ func (f *Follower) apply(ctx context.Context, pos uint64, kind string, data []by
 				}
 			}
 		}
+		// Resources first: the distributions that refer to them are then
+		// compiled against them.
+		if rs, ok := f.c.Cache.(Resources); ok {
+			rs.ReplaceResources(s.Resources)
+		}
 		f.c.Registry.Replace(ds)
-		f.log.Info("loaded the control plane's snapshot", "distributions", len(ds), "position", s.Head, "purged", s.Purge)
+		f.log.Info("loaded the control plane's snapshot", "distributions", len(ds), "resources", len(s.Resources), "position", s.Head, "purged", s.Purge)
 	default:
 		var ev Event
 		if !decodeInvalidationEvent(data, &ev) {
@@ -482,6 +487,22 @@ func (f *Follower) apply(ctx context.Context, pos uint64, kind string, data []by
 		case KindConfigFile:
 			if err := f.applyConfigFile(ctx, ev.Distributions); err != nil {
 				return err
+			}
+		case KindResource:
+			if ev.Resource == nil {
+				return fmt.Errorf("event %d: resource missing", pos)
+			}
+			if rs, ok := f.c.Cache.(Resources); ok {
+				// A configuration the edge cannot read is not retried: the
+				// next version replaces it.
+				if err := rs.PutResource(*ev.Resource); err != nil {
+					f.log.Error("ignoring a resource the edge cannot read", "kind", ev.Resource.Kind, "id", ev.Resource.ID,
+						"etag", ev.Resource.ETag, "position", pos, "err", err)
+				}
+			}
+		case KindResourceRemove:
+			if rs, ok := f.c.Cache.(Resources); ok {
+				rs.ForgetResource(ev.ResourceKind, ev.ResourceID)
 			}
 		default:
 			f.log.Warn("ignoring an event of unknown kind", "kind", ev.Kind, "position", pos)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/openfront/openfront/internal/distribution"
+	"github.com/openfront/openfront/internal/resource"
 )
 
 // HubConfig is what a Hub is built from.
@@ -16,6 +17,9 @@ type HubConfig struct {
 	Store Store
 	// Distributions returns every distribution, for snapshots.
 	Distributions func() []*distribution.Distribution
+	// Resources returns every resource (policies, origin access
+	// controls...), for snapshots; none when nil.
+	Resources ResourceSource
 	// EdgeTimeout is how long an edge may stay silent (no acknowledgement,
 	// no new stream) before it leaves the registry, so that work does not
 	// wait for it forever. Edges acknowledge at least every heartbeat, and
@@ -39,6 +43,7 @@ type Hub struct {
 	store       Store
 	invLog      InvalidationLog // store, if it implements it; else nil
 	dists       func() []*distribution.Distribution
+	resources   ResourceSource // never nil
 	edgeTimeout time.Duration
 	retain      uint64
 	localEdge   string
@@ -83,7 +88,7 @@ func (h *Hub) StopStreams() {
 
 // NewHub loads the registry and the log position and starts the sweeper.
 func NewHub(ctx context.Context, c HubConfig) (*Hub, error) {
-	h := &Hub{store: c.Store, dists: c.Distributions, edgeTimeout: c.EdgeTimeout, retain: c.Retain, localEdge: c.LocalEdge, log: c.Logger, now: c.Now,
+	h := &Hub{store: c.Store, dists: c.Distributions, resources: c.Resources, edgeTimeout: c.EdgeTimeout, retain: c.Retain, localEdge: c.LocalEdge, log: c.Logger, now: c.Now,
 		edges: map[string]*edgeState{}, changed: map[string]bool{}, appended: make(chan struct{}),
 		stop: make(chan struct{}), done: make(chan struct{}), streamsStop: make(chan struct{})}
 	if h.edgeTimeout <= 0 {
@@ -104,6 +109,9 @@ func NewHub(ctx context.Context, c HubConfig) (*Hub, error) {
 	h.invLog, _ = h.store.(InvalidationLog)
 	if h.dists == nil {
 		h.dists = func() []*distribution.Distribution { return nil }
+	}
+	if h.resources == nil {
+		h.resources = func() []resource.Resource { return nil }
 	}
 	_, last, err := h.store.LogBounds(ctx)
 	if err != nil {

@@ -1,7 +1,8 @@
 // Package fleet keeps a fleet of edges in step with the control plane.
 //
 // The control plane (Hub) appends every change an edge must apply — an
-// invalidation, a distribution's new configuration, a deletion — to a
+// invalidation, a distribution's new configuration, a deletion, a new
+// version of a resource such as a cache policy — to a
 // durable, ordered log, and pushes it to each edge over a long-lived
 // Server-Sent Events stream whose event ids are log positions. Each edge
 // (Follower) applies events in order and acknowledges the position it has

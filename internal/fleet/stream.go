@@ -66,9 +66,9 @@ func (h *Hub) stream(ctx context.Context, req streamRequest, sink streamSink) er
 	if err != nil {
 		return err
 	}
-	// Read the head before the distributions: a distribution change is in
-	// the registry before it is logged, so the snapshot is never older
-	// than the head it claims.
+	// Read the head before the distributions and resources: a change is
+	// in the registry (or the resource store) before it is logged, so the
+	// snapshot is never older than the head it claims.
 	h.mu.Lock()
 	last = min(last, h.head) // what is committed but not yet published comes later
 	h.mu.Unlock()
@@ -88,6 +88,10 @@ func (h *Hub) stream(ctx context.Context, req streamRequest, sink streamSink) er
 			c := *d
 			c.RawConfig = nil
 			snap.Distributions = append(snap.Distributions, c)
+		}
+		for _, r := range h.resources() {
+			r.Raw = nil // edges act on Config only
+			snap.Resources = append(snap.Resources, r)
 		}
 		cur, credited = last, 0 // nothing is applied until the snapshot is
 	}

@@ -14,6 +14,12 @@
 // the body into), to measure what the extra write system calls of that
 // path cost.
 //
+// -mode edge-policies is -mode edge with the distribution's default
+// behavior under a cache policy whose key has one query string parameter
+// (v) and a response headers policy adding five headers (three security
+// headers, two custom ones), given to the edge as the fleet gives them:
+// request /1k?v=1&utm=bench to measure a hit under policies.
+//
 // -mode plain is the ceiling of a Go net/http server on the machine: the
 // same bodies and the same response headers as an openfront hit (values
 // of the same lengths), written with one w.Write and no cache logic.
@@ -25,6 +31,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -40,6 +47,8 @@ import (
 
 	"github.com/openfront/openfront/internal/distribution"
 	"github.com/openfront/openfront/internal/edge"
+	"github.com/openfront/openfront/internal/policy"
+	"github.com/openfront/openfront/internal/resource"
 	"github.com/valyala/fasthttp"
 )
 
@@ -68,9 +77,12 @@ func main() {
 		return
 	}
 
-	if *mode == "edge" {
+	if *mode == "edge" || *mode == "edge-policies" {
 		// As `openfront serve` serves it: the fasthttp viewer listener.
 		e := newEdge(origin.URL)
+		if *mode == "edge-policies" {
+			e = newPolicyEdge(origin.URL)
+		}
 		defer e.Close()
 		listenAndServe(*mode, *addr, *pprofAddr, e.NewServer(edge.ServerConfig{}).Serve)
 		return
@@ -78,7 +90,7 @@ func main() {
 
 	h, closeFn := handler(*mode, origin.URL, objects, modTime)
 	if h == nil {
-		fmt.Fprintln(os.Stderr, "harness: -mode edge, edge-nordfrom or plain")
+		fmt.Fprintln(os.Stderr, "harness: -mode edge, edge-policies, edge-nordfrom, plain or fasthttp-plain")
 		os.Exit(2)
 	}
 	defer closeFn()
@@ -179,6 +191,38 @@ func newEdge(originURL string) *edge.Edge {
 	u, _ := url.Parse(originURL)
 	reg := distribution.NewRegistry(distribution.FromFile("EBENCH", u, []string{"bench.test"}, "cloudfront.localhost", time.Now()))
 	return edge.New(edge.Config{Distributions: reg, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+}
+
+// newPolicyEdge is newEdge whose default behavior names a cache policy
+// keyed on the query string parameter v and a response headers policy
+// adding five headers, both given to the edge as resources.
+func newPolicyEdge(originURL string) *edge.Edge {
+	u, _ := url.Parse(originURL)
+	d := distribution.FromFile("EBENCH", u, []string{"bench.test"}, "cloudfront.localhost", time.Now())
+	d.Config.DefaultBehavior.CachePolicyID = "bench-cache-policy"
+	d.Config.DefaultBehavior.ResponseHeadersPolicyID = "bench-headers-policy"
+	e := edge.New(edge.Config{Distributions: distribution.NewRegistry(d), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	cp, _ := json.Marshal(policy.CachePolicy{Name: "bench", MinTTL: 1, DefaultTTL: 86400, MaxTTL: 31536000,
+		Headers: policy.Selection{Behavior: policy.None}, Cookies: policy.Selection{Behavior: policy.None},
+		QueryStrings: policy.Selection{Behavior: policy.Whitelist, Names: []string{"v"}}})
+	rhp, _ := json.Marshal(policy.ResponseHeadersPolicy{Name: "bench",
+		Security: &policy.SecurityHeaders{
+			FrameOptions:            &policy.FrameOptions{Override: true, FrameOption: "DENY"},
+			ContentTypeOptions:      &policy.ContentTypeOptions{Override: true},
+			StrictTransportSecurity: &policy.StrictTransportSecurity{Override: true, MaxAgeSec: 63072000, IncludeSubdomains: true},
+		},
+		CustomHeaders: []policy.CustomHeader{{Header: "X-Bench-A", Value: "a", Override: true}, {Header: "X-Bench-B", Value: "b", Override: false}},
+	})
+	for _, r := range []resource.Resource{
+		{Kind: resource.CachePolicy, ID: "bench-cache-policy", ETag: "E1", Config: cp},
+		{Kind: resource.ResponseHeadersPolicy, ID: "bench-headers-policy", ETag: "E1", Config: rhp},
+	} {
+		if err := e.PutResource(r); err != nil {
+			fmt.Fprintln(os.Stderr, "harness:", err)
+			os.Exit(1)
+		}
+	}
+	return e
 }
 
 // handler returns the handler of mode in front of the origin at originURL,
