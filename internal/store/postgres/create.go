@@ -38,6 +38,13 @@ type createReq struct {
 	done  chan createResult // buffered 1
 }
 
+// completeReq is a CompleteAll waiting for a group.
+type completeReq struct {
+	items []invalidation.CompleteItem
+	errs  []error      // the group's results for items (see mergeCompletes)
+	done  chan []error // buffered 1
+}
+
 type createResult struct {
 	inv     invalidation.Invalidation
 	created bool
@@ -48,18 +55,9 @@ type createResult struct {
 func (s *Store) Create(ctx context.Context, inv invalidation.Invalidation, admit func(invalidation.Usage) error) (invalidation.Invalidation, bool, error) {
 	inv.Batch.Paths = slices.Clone(inv.Batch.Paths)
 	r := &createReq{inv: inv, admit: admit, done: make(chan createResult, 1)}
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
+	if !s.enqueue(r, nil) {
 		return invalidation.Invalidation{}, false, ErrClosed
 	}
-	s.queue = append(s.queue, r)
-	if !s.running {
-		s.running = true
-		s.wg.Add(1)
-		go s.groupLoop()
-	}
-	s.mu.Unlock()
 	select {
 	case res := <-r.done:
 		return res.inv, res.created, res.err
@@ -70,36 +68,81 @@ func (s *Store) Create(ctx context.Context, inv invalidation.Invalidation, admit
 	}
 }
 
+// enqueue queues a Create or a CompleteAll for the group loop, starting
+// it if none runs; false if the store is closed.
+func (s *Store) enqueue(c *createReq, d *completeReq) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false
+	}
+	if c != nil {
+		s.queue = append(s.queue, c)
+	}
+	if d != nil {
+		s.completes = append(s.completes, d)
+	}
+	if !s.running {
+		s.running = true
+		s.wg.Add(1)
+		go s.groupLoop()
+	}
+	return true
+}
+
 func (s *Store) groupLoop() {
 	defer s.wg.Done()
 	for {
 		s.mu.Lock()
 		n := min(len(s.queue), maxGroup)
-		if n == 0 {
+		m, items := 0, 0
+		for m < len(s.completes) && items < maxCompleteItems {
+			items += len(s.completes[m].items)
+			m++
+		}
+		if n == 0 && m == 0 {
 			s.running = false
 			s.mu.Unlock()
 			return
 		}
 		group := slices.Clone(s.queue[:n])
 		s.queue = slices.Delete(s.queue, 0, n)
+		completes := slices.Clone(s.completes[:m])
+		s.completes = slices.Delete(s.completes, 0, m)
 		s.mu.Unlock()
-		res := s.createGroup(group)
+		res := s.createGroup(group, completes)
 		for i, r := range group {
 			r.done <- res[i]
+		}
+		for _, r := range completes {
+			r.done <- r.errs
 		}
 	}
 }
 
 // createGroup runs the requests of group in one transaction and returns
 // their results.
-func (s *Store) createGroup(group []*createReq) []createResult {
+func (s *Store) createGroup(group []*createReq, completes []*completeReq) []createResult {
 	res := make([]createResult, len(group))
 	ctx, cancel := context.WithTimeout(context.Background(), s.timeout)
 	defer cancel()
 	var err error
+	if len(group) == 0 {
+		if err = s.completeAlone(ctx, completes); err != nil {
+			err = s.fail("complete", err)
+			for _, r := range completes {
+				for i := range r.errs {
+					r.errs[i] = err
+				}
+			}
+		}
+		return res
+	}
+	items, errs := mergeCompletes(completes)
 	for attempt := 0; attempt < 5; attempt++ {
 		clear(res)
-		err = s.pool.AcquireFunc(ctx, func(c *pgxpool.Conn) error { return s.createTx(ctx, c.Conn(), group, res) })
+		clear(errs)
+		err = s.pool.AcquireFunc(ctx, func(c *pgxpool.Conn) error { return s.createTx(ctx, c.Conn(), group, res, items, errs) })
 		if !retryable(err) {
 			break
 		}
@@ -110,6 +153,9 @@ func (s *Store) createGroup(group []*createReq) []createResult {
 			if res[i].err == nil {
 				res[i] = createResult{err: err}
 			}
+		}
+		for i := range errs {
+			errs[i] = err
 		}
 		return res
 	}
@@ -123,7 +169,8 @@ func (s *Store) createGroup(group []*createReq) []createResult {
 // reads, then the writes and COMMIT (pipelines: the statements of each are
 // sent at once). A failed statement fails the rest of its pipeline; the
 // transaction is then rolled back.
-func (s *Store) createTx(ctx context.Context, conn *pgx.Conn, group []*createReq, res []createResult) (err error) {
+func (s *Store) createTx(ctx context.Context, conn *pgx.Conn, group []*createReq, res []createResult,
+	completes []invalidation.CompleteItem, completeErrs []error) (err error) {
 	open := false
 	defer func() {
 		if err != nil && open && !conn.IsClosed() {
@@ -303,10 +350,22 @@ func (s *Store) createTx(ctx context.Context, conn *pgx.Conn, group []*createReq
 	if len(evKeys) > 0 {
 		queueAppend(w, evKeys, evData)
 	}
+	ci := -1
+	if len(completes) > 0 {
+		ci = w.Len()
+		w.Queue(completeSQL, completeArgs(completes)...)
+	}
 	w.Queue(`COMMIT`)
 	br = conn.SendBatch(ctx, w)
 	var tag pgconn.CommandTag
-	for range w.Len() {
+	for i := range w.Len() {
+		if i == ci {
+			rows, _ := br.Query()
+			if err = notFound(rows, completeErrs); err != nil {
+				break
+			}
+			continue
+		}
 		if tag, err = br.Exec(); err != nil {
 			break
 		}

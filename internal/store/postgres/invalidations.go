@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -109,54 +110,103 @@ func (s *Store) Complete(ctx context.Context, distributionID, id string, at time
 	return s.CompleteAll(ctx, []invalidation.CompleteItem{{DistributionID: distributionID, ID: id, At: at}})[0]
 }
 
-// CompleteAll implements invalidation.Store: one statement, so one
-// transaction and one commit (again, up to 5 times, on a deadlock with
-// another replica's).
-func (s *Store) CompleteAll(ctx context.Context, items []invalidation.CompleteItem) []error {
-	errs := make([]error, len(items))
-	if len(items) == 0 {
-		return errs
-	}
+// completeSQL marks the items ($1 distribution Ids, $2 Ids, $3 times)
+// that are InProgress Completed (the first of duplicates deciding), adds
+// their paths to what their distributions freed, and returns the
+// (1-based) positions of the items that do not exist.
+const completeSQL = `WITH items AS (
+		SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[]) WITH ORDINALITY AS t(d, id, at, ord)),
+	done AS (
+		UPDATE invalidations i SET in_progress = false, complete_time = f.at
+		FROM (SELECT DISTINCT ON (d, id) d, id, at FROM items ORDER BY d, id, ord) f
+		WHERE i.distribution_id = f.d AND i.id = f.id AND i.in_progress
+		RETURNING i.distribution_id, i.file_paths, i.wildcard_paths),
+	sums AS (
+		SELECT distribution_id, sum(file_paths) AS f, sum(wildcard_paths) AS w FROM done GROUP BY distribution_id),
+	freed AS (
+		UPDATE invalidation_freed x SET file_paths = x.file_paths + sums.f, wildcard_paths = x.wildcard_paths + sums.w
+		FROM sums WHERE x.distribution_id = sums.distribution_id)
+	SELECT ord FROM items
+	WHERE NOT EXISTS (SELECT 1 FROM invalidations i WHERE i.distribution_id = items.d AND i.id = items.id)`
+
+// completeArgs are completeSQL's arguments for items.
+func completeArgs(items []invalidation.CompleteItem) []any {
 	dist, id, at := make([]string, len(items)), make([]string, len(items)), make([]int64, len(items))
 	for i, it := range items {
 		dist[i], id[i], at[i] = it.DistributionID, it.ID, it.At.UTC().UnixNano()
 	}
-	err := s.query(ctx, func(ctx context.Context) error {
-		clear(errs)
-		// One statement (one transaction) for them all: mark those
-		// InProgress Completed, add their paths to what their
-		// distributions freed, and say which do not exist.
-		rows, _ := s.pool.Query(ctx, `WITH items AS (
-				SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[]) WITH ORDINALITY AS t(d, id, at, ord)),
-			done AS (
-				UPDATE invalidations i SET in_progress = false, complete_time = f.at
-				FROM (SELECT DISTINCT ON (d, id) d, id, at FROM items ORDER BY d, id, ord) f -- the first of duplicates
-				WHERE i.distribution_id = f.d AND i.id = f.id AND i.in_progress
-				RETURNING i.distribution_id, i.file_paths, i.wildcard_paths),
-			sums AS (
-				SELECT distribution_id, sum(file_paths) AS f, sum(wildcard_paths) AS w FROM done GROUP BY distribution_id),
-			freed AS (
-				UPDATE invalidation_freed x SET file_paths = x.file_paths + sums.f, wildcard_paths = x.wildcard_paths + sums.w
-				FROM sums WHERE x.distribution_id = sums.distribution_id)
-			SELECT ord FROM items
-			WHERE NOT EXISTS (SELECT 1 FROM invalidations i WHERE i.distribution_id = items.d AND i.id = items.id)`,
-			dist, id, at)
-		for rows.Next() {
-			var ord int64
-			if err := rows.Scan(&ord); err != nil {
-				rows.Close()
-				return err
-			}
-			errs[ord-1] = invalidation.ErrNotFound
+	return []any{dist, id, at}
+}
+
+// notFound reads completeSQL's rows into errs.
+func notFound(rows pgx.Rows, errs []error) error {
+	for rows.Next() {
+		var ord int64
+		if err := rows.Scan(&ord); err != nil {
+			rows.Close()
+			return err
 		}
-		return rows.Err()
-	})
-	if err != nil {
-		for i := range errs {
-			errs[i] = err
-		}
+		errs[ord-1] = invalidation.ErrNotFound
+	}
+	return rows.Err()
+}
+
+// CompleteAll implements invalidation.Store. Completions join the group
+// of Creates under way (create.go): their statement goes in the group's
+// transaction, so that they cost no commit of their own; with no Create
+// waiting, they are one statement (one transaction) of their own.
+func (s *Store) CompleteAll(ctx context.Context, items []invalidation.CompleteItem) []error {
+	if len(items) == 0 {
+		return []error{}
+	}
+	r := &completeReq{items: slices.Clone(items), done: make(chan []error, 1)}
+	if !s.enqueue(nil, r) {
+		return fill(len(items), ErrClosed)
+	}
+	select {
+	case errs := <-r.done:
+		return errs
+	case <-ctx.Done():
+		return fill(len(items), ctx.Err())
+	}
+}
+
+func fill(n int, err error) []error {
+	errs := make([]error, n)
+	for i := range errs {
+		errs[i] = err
 	}
 	return errs
+}
+
+// completeAlone runs the completions of reqs in one statement.
+func (s *Store) completeAlone(ctx context.Context, reqs []*completeReq) error {
+	items, errs := mergeCompletes(reqs)
+	for attempt := 0; ; attempt++ {
+		clear(errs)
+		rows, _ := s.pool.Query(ctx, completeSQL, completeArgs(items)...)
+		err := notFound(rows, errs)
+		if attempt < 5 && retryable(err) {
+			continue
+		}
+		return err
+	}
+}
+
+// mergeCompletes returns the items of reqs end to end and one slice of
+// errors over them, whose parts are each request's.
+func mergeCompletes(reqs []*completeReq) ([]invalidation.CompleteItem, []error) {
+	var items []invalidation.CompleteItem
+	for _, r := range reqs {
+		items = append(items, r.items...)
+	}
+	errs := make([]error, len(items))
+	at := 0
+	for _, r := range reqs {
+		r.errs = errs[at : at+len(r.items) : at+len(r.items)]
+		at += len(r.items)
+	}
+	return items, errs
 }
 
 // CountInProgress implements invalidation.Store.

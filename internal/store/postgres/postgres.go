@@ -66,6 +66,10 @@ const DefaultConnectTimeout = 5 * time.Second
 // before each use.
 const pingAfterFailure = 10 * time.Second
 
+// maxCompleteItems bounds the completions a group takes (it takes whole
+// CompleteAll calls, at least one).
+const maxCompleteItems = 4096
+
 // maxGroup is the most Creates one transaction takes.
 const maxGroup = 256
 
@@ -107,13 +111,14 @@ type Store struct {
 	// database (Unix nanoseconds).
 	lastFail atomic.Int64
 
-	mu      sync.Mutex
-	closed  bool          // guarded by mu
-	queue   []*createReq  // Creates waiting for a group; guarded by mu
-	running bool          // a group loop runs; guarded by mu
-	idle    chan struct{} // closed when no group loop runs; guarded by mu
-	groups  uint64        // transactions of Creates committed; guarded by mu
-	wg      sync.WaitGroup
+	mu        sync.Mutex
+	closed    bool           // guarded by mu
+	queue     []*createReq   // Creates waiting for a group; guarded by mu
+	completes []*completeReq // CompleteAlls waiting for a group; guarded by mu
+	running   bool           // a group loop runs; guarded by mu
+	idle      chan struct{}  // closed when no group loop runs; guarded by mu
+	groups    uint64         // transactions of Creates committed; guarded by mu
+	wg        sync.WaitGroup
 }
 
 // Open connects to the database at url (a postgres:// URL or a key=value
