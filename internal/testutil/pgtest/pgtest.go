@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"os/exec"
 	"os/user"
@@ -113,21 +114,16 @@ func (s *Server) Own() bool { return s.dir != "" }
 
 func (s *Server) url(db string) string {
 	if !s.Own() {
-		cfg, err := pgx.ParseConfig(s.admin)
-		if err != nil {
-			return s.admin
-		}
 		// Same server and role, another database.
-		return fmt.Sprintf("postgres://%s@%s/%s?%s", userinfo(cfg), net.JoinHostPort(cfg.Host, strconv.Itoa(int(cfg.Port))), db, "sslmode=prefer")
+		if strings.Contains(s.admin, "://") {
+			if u, err := url.Parse(s.admin); err == nil {
+				u.Path = "/" + db
+				return u.String()
+			}
+		}
+		return s.admin + " dbname=" + db
 	}
 	return fmt.Sprintf("postgres://postgres@/%s?host=%s&port=%d", db, s.sock, s.port)
-}
-
-func userinfo(cfg *pgx.ConnConfig) string {
-	if cfg.Password == "" {
-		return cfg.User
-	}
-	return cfg.User + ":" + cfg.Password
 }
 
 func (s *Server) exec(ctx context.Context, sql string) error {
