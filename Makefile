@@ -32,6 +32,16 @@ bench:
 # then 1 to 100 simulated edges (in-process followers) for completion time
 # and control-plane CPU. Prints figures (and the target line); see
 # docs/benchmarks.md. Own binaries, so concurrent builds are not raced.
+# CreateInvalidation at concurrency 16 through `openfront serve
+# --postgres-url` beside the log store and the do-nothing ceilings (same
+# run), then start-up time and RSS with 1,000,000 invalidations stored on
+# PostgreSQL. Starts its own PostgreSQL (initdb, postgres on PATH). Prints
+# figures; see docs/benchmarks.md.
+HA_FLAGS ?=
+.PHONY: bench-ha
+bench-ha:
+	$(GO) build -o bin/bench/ha/openfront ./cmd/openfront && $(GO) build -o bin/bench/ha/createinv ./bench/createinv && $(GO) build -o bin/bench/ha/pgha ./bench/pgha && bin/bench/ha/pgha -bin bin/bench/ha/openfront -createinv bin/bench/ha/createinv $(HA_FLAGS)
+
 .PHONY: bench-propagation
 PROPAGATION_FLAGS ?= -n 500 -rounds 3 -sim-sizes 1,10,50,100 -sim-n 500 -sim-rounds 2
 bench-propagation:

@@ -25,6 +25,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/openfront/openfront/internal/testutil"
+	"github.com/openfront/openfront/internal/testutil/pgtest"
 )
 
 // binary is the openfront executable built once for all tests.
@@ -66,6 +67,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	code := m.Run()
+	pgtest.Stop()
 	os.RemoveAll(dir)
 	os.Exit(code)
 }

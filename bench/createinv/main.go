@@ -84,6 +84,7 @@ func main() {
 		invDelay    = flag.Duration("invalidation-delay", 0, "openfront --invalidation-delay (0, the default, completes each invalidation at once: one more store write per create)")
 		extraArgs   = flag.String("openfront-args", "", "extra flags for `openfront serve`, space-separated (experiments: --memory, --invalidation-delay 1h)")
 		perfDir     = flag.String("perf", "", "record openfront with perf during its first point at the highest concurrency; reports in DIR")
+		pgURL       = flag.String("postgres-url", "", "also measure a second openfront on this PostgreSQL database (target openfront-postgres, serve --postgres-url through OPENFRONT_POSTGRES_URL), in the same rounds; make bench-ha starts a server for it")
 		withMetrics = flag.Bool("metrics", false, "also measure a second openfront with --metrics-addr 127.0.0.1:0 (target openfront+metrics, its own data directory), in the same rounds: the cost of the metrics")
 		serveMode   = flag.String("serve", "", "internal: run a do-nothing server instead of the benchmark (-serve=nothing or nothing-fasthttp)")
 	)
@@ -139,6 +140,14 @@ func main() {
 			[]string{"OPENFRONT_ACCESS_KEY_ID=" + keyID, "OPENFRONT_SECRET_ACCESS_KEY=" + keySecret}, *bin, mArgs...)
 		defer ofm.stop()
 	}
+	var ofp *proc
+	if *pgURL != "" {
+		pArgs := slices.Clone(ofArgs)
+		pArgs[slices.Index(pArgs, dataDir)] = filepath.Join(tmp, "data-unused")
+		ofp = start("openfront-postgres", "openfront API listening on ",
+			[]string{"OPENFRONT_ACCESS_KEY_ID=" + keyID, "OPENFRONT_SECRET_ACCESS_KEY=" + keySecret, "OPENFRONT_POSTGRES_URL=" + *pgURL}, *bin, pArgs...)
+		defer ofp.stop()
+	}
 	ceil := start("ceiling", ceilingBanner, nil, self, "-serve=nothing")
 	defer ceil.stop()
 	ceilFast := start("ceiling-fasthttp", ceilingBanner, nil, self, "-serve=nothing-fasthttp")
@@ -155,6 +164,9 @@ func main() {
 	}
 	if ofm != nil {
 		fmt.Printf("openfront+metrics: %s (pid %d), the same with --metrics-addr 127.0.0.1:0 (data in %s)\n", ofm.url, ofm.cmd.Process.Pid, dataDirM)
+	}
+	if ofp != nil {
+		fmt.Printf("openfront-postgres: %s (pid %d), the same on PostgreSQL (--postgres-url)\n", ofp.url, ofp.cmd.Process.Pid)
 	}
 	fmt.Printf("ceiling:   %s (pid %d), net/http, reads the body and answers a fixed 201 <Invalidation>\n", ceil.url, ceil.cmd.Process.Pid)
 	fmt.Printf("ceiling-fasthttp: %s (pid %d), fasthttp, the same answer\n", ceilFast.url, ceilFast.cmd.Process.Pid)
@@ -183,6 +195,11 @@ func main() {
 		pids["openfront+metrics"] = ofm.cmd.Process.Pid
 		dbs["openfront+metrics"] = dataDirM
 		targets = append(targets, "openfront+metrics")
+	}
+	if ofp != nil {
+		clients["openfront-postgres"] = newClient(hc, ofp.url)
+		pids["openfront-postgres"] = ofp.cmd.Process.Pid
+		targets = append(targets, "openfront-postgres")
 	}
 
 	type key struct {
@@ -264,6 +281,11 @@ func main() {
 				tput, p99 := ratios(om, ce, cf)
 				row(tw, strconv.Itoa(r+1), "openfront+metrics", c, om, tput, p99)
 			}
+			if ofp != nil {
+				op := results[key{"openfront-postgres", c}][r]
+				tput, p99 := ratios(op, ce, cf)
+				row(tw, strconv.Itoa(r+1), "openfront-postgres", c, op, tput, p99)
+			}
 		}
 	}
 	tw.Flush()
@@ -328,6 +350,19 @@ func main() {
 	}
 	fmt.Printf("\ntarget at concurrency %d (throughput ≥ 0.80 × ceiling, p99 ≤ 2 × ceiling's, against both ceilings): throughput met in %d/%d rounds, p99 met in %d/%d rounds\n",
 		hi, okT, *rounds, okP, *rounds)
+	if ofp != nil {
+		okPG := 0
+		var vs []string
+		for i := range results[key{"openfront-postgres", hi}] {
+			tv, _ := vsStricter(results[key{"openfront-postgres", hi}][i], results[key{"ceiling", hi}][i], results[key{"ceiling-fasthttp", hi}][i])
+			vs = append(vs, fmt.Sprintf("%.2f", tv))
+			if tv >= 0.4 {
+				okPG++
+			}
+		}
+		fmt.Printf("PostgreSQL target at concurrency %d (throughput ≥ 0.40 × the stricter ceiling): met in %d/%d rounds (%s)\n",
+			hi, okPG, *rounds, strings.Join(vs, " "))
+	}
 }
 
 // vsStricter returns o's throughput and p99 as ratios to the stricter of

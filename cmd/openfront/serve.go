@@ -27,6 +27,7 @@ import (
 	"github.com/openfront/openfront/internal/store/boltmigrate"
 	"github.com/openfront/openfront/internal/store/logstore"
 	"github.com/openfront/openfront/internal/store/memory"
+	"github.com/openfront/openfront/internal/store/postgres"
 )
 
 // serveFlags are the settings `openfront serve` runs with, from the one
@@ -36,6 +37,7 @@ type serveFlags struct {
 	edgeAddr          string
 	dataDir           string
 	memory            bool
+	postgresURL       string
 	invalidationDelay time.Duration
 	accountID         string
 	domainSuffix      string
@@ -61,7 +63,7 @@ func serveSettings(s config.Settings) serveFlags {
 		name = "local"
 	}
 	return serveFlags{
-		apiAddr: s.APIAddr, edgeAddr: s.EdgeAddr, dataDir: s.DataDir, memory: s.Memory,
+		apiAddr: s.APIAddr, edgeAddr: s.EdgeAddr, dataDir: s.DataDir, memory: s.Memory, postgresURL: s.PostgresURL,
 		invalidationDelay: s.InvalidationDelay, accountID: s.AccountID, domainSuffix: s.DomainSuffix,
 		deployDelay: s.DeployDelay, cacheSize: int64(s.CacheSize), maxObjectSize: int64(s.MaxObjectSize),
 		popName: s.Pop, noEdge: s.NoEdge, edgeName: name, edgeTimeout: s.EdgeTimeout, maxStaleness: s.MaxStaleness,
@@ -264,10 +266,18 @@ func openControlPlane(f *serveFlags, cfg *config.Config, keys map[string]cloudfr
 			cp.close()
 		}
 	}()
-	if f.memory {
+	switch {
+	case f.memory:
 		cp.store = memory.New()
 		log.Warn("memory mode: nothing is written to disk; every invalidation is lost on exit")
-	} else {
+	case f.postgresURL != "":
+		s, err := postgres.Open(context.Background(), f.postgresURL,
+			postgres.WithInvalidationEvent(fleet.InvalidationEvent), postgres.WithLogger(log))
+		if err != nil {
+			return nil, fmt.Errorf("store: %w", err)
+		}
+		cp.store, cp.storeKind = s, "postgres"
+	default:
 		s, kind, err := openStore(f.dataDir, log, reg)
 		if err != nil {
 			return nil, fmt.Errorf("store: %w", err)
@@ -399,9 +409,12 @@ func (cp *controlPlane) announce(f *serveFlags, log *slog.Logger) string {
 	} else {
 		log.Info("authentication on: requests must be signed with AWS Signature Version 4", "keys", len(cp.keys))
 	}
-	if f.memory {
+	switch {
+	case f.memory:
 		log.Info("store", "kind", cp.storeKind)
-	} else {
+	case f.postgresURL != "":
+		log.Info("store", "kind", cp.storeKind, "database", postgres.Redact(f.postgresURL))
+	default:
 		log.Info("store", "kind", cp.storeKind, "dir", f.dataDir)
 	}
 	example := "EDFDVBD6EXAMPLE"

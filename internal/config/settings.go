@@ -20,10 +20,14 @@ import (
 // and a flag (Table); a value comes from the first of these that sets it:
 // flag, environment, file, default.
 type Settings struct {
-	APIAddr           string        `yaml:"api_addr"`
-	EdgeAddr          string        `yaml:"edge_addr"`
-	DataDir           string        `yaml:"data_dir"`
-	Memory            bool          `yaml:"memory"`
+	APIAddr  string `yaml:"api_addr"`
+	EdgeAddr string `yaml:"edge_addr"`
+	DataDir  string `yaml:"data_dir"`
+	Memory   bool   `yaml:"memory"`
+	// PostgresURL, when set, is the database serve keeps everything in
+	// instead of DataDir. Its password is never logged; Check's errors
+	// never show it.
+	PostgresURL       string        `yaml:"postgres_url"`
 	InvalidationDelay time.Duration `yaml:"invalidation_delay"`
 	DeployDelay       time.Duration `yaml:"deploy_delay"`
 	AccountID         string        `yaml:"account_id"`
@@ -120,6 +124,7 @@ var Table = []Setting{
 	{"edge_addr", "edge-addr", "", Serve | Edge, "address of the viewer (edge) listener", "EdgeAddr"},
 	{"data_dir", "data-dir", "", Serve, "directory of the durable store", "DataDir"},
 	{"memory", "memory", "", Serve, "keep everything in memory (nothing survives a restart)", "Memory"},
+	{"postgres_url", "postgres-url", "", Serve, "PostgreSQL database to keep everything in instead of data_dir, shared by the replicas that name it (postgres://user:password@host:5432/db?sslmode=...; libpq's URL and key=value forms and PG* variables). A write is acknowledged once committed, as durable as the server's synchronous_commit. Its password is never logged: prefer the environment or the file to a flag, or a .pgpass file", "PostgresURL"},
 	{"invalidation_delay", "invalidation-delay", "", Serve, "time an invalidation stays InProgress (rehearse real CloudFront timing with minutes)", "InvalidationDelay"},
 	{"deploy_delay", "deploy-delay", "", Serve, "time a created or updated distribution stays InProgress before Deployed", "DeployDelay"},
 	{"account_id", "account-id", "", Serve, "AWS account id used in ARNs", "AccountID"},
@@ -334,6 +339,15 @@ func (s *Settings) Check(cmd Command, sources map[string]Source) error {
 		"write_timeout": s.WriteTimeout, "body_timeout": s.BodyTimeout} {
 		if d <= 0 {
 			return bad(key, "must be positive, not %s", d)
+		}
+	}
+	if uses("postgres_url") && s.PostgresURL != "" {
+		if s.Memory {
+			return bad("postgres_url", "cannot be used with memory: choose one store")
+		}
+		if strings.Contains(s.PostgresURL, "://") && !strings.HasPrefix(s.PostgresURL, "postgres://") && !strings.HasPrefix(s.PostgresURL, "postgresql://") {
+			// The value is not shown: it may hold a password.
+			return bad("postgres_url", "must be a postgres:// or postgresql:// URL, or libpq's key=value form")
 		}
 	}
 	if s.MinBodyRate < 0 {

@@ -95,11 +95,16 @@ func TestSettingsErrors(t *testing.T) {
 		{"bad log format", "log_format: xml\n", nil, nil, `line 1: log_format: "xml" is not text or json`},
 		{"bad log format flag", "", nil, []string{"--log-format", "JSON"}, `--log-format: log_format: "JSON" is not text or json`},
 		{"bad metrics address", "", envOf("OPENFRONT_METRICS_ADDR=9090"), nil, `OPENFRONT_METRICS_ADDR: metrics_addr: "9090" is not a host:port address`},
+		{"postgres and memory", "memory: true\n", envOf("OPENFRONT_POSTGRES_URL=postgres://u:s3cret@db/of"), nil, "OPENFRONT_POSTGRES_URL: postgres_url: cannot be used with memory"},
+		{"postgres scheme", "postgres_url: mysql://u:s3cret@db/of\n", nil, nil, "line 1: postgres_url: must be a postgres:// or postgresql:// URL"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := load(t, Serve, tc.file, tc.env, tc.args...)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("error = %v, want it to contain %q", err, tc.want)
+			}
+			if err != nil && strings.Contains(err.Error(), "s3cret") {
+				t.Errorf("error %v shows a password", err)
 			}
 		})
 	}

@@ -26,6 +26,7 @@ var allowed = map[string][]string{
 	"config":              {},
 	"testutil":            {},
 	"testutil/moto":       {"sigv4"},
+	"testutil/pgtest":     {},
 	"cloudfront/xmlmodel": {},
 	"accesslog":           {},
 	// The domain.

@@ -1,0 +1,191 @@
+package postgres
+
+import (
+	"context"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/openfront/openfront/internal/eventlog"
+	"github.com/openfront/openfront/internal/invalidation"
+)
+
+// The fleet's event log. Positions come from event_counter's one row: an
+// append locks it (SELECT ... FOR UPDATE) before it looks for its keys
+// and holds it until it commits, so appends are serialized across
+// replicas and a position is handed out only after every lower one has
+// committed. A reader that has seen position N thus never later sees an
+// event at N or below appear (a sequence, bigserial, would hand out
+// positions in start order and let them commit in another). Keys stay in
+// event_keys after their events are trimmed.
+
+// appendSQL, run after the counter is locked (a statement of its own, so
+// that its snapshot sees every append committed before the lock), logs
+// the keys of $1 not logged yet with the data of $2, at the next
+// positions in order, and returns every key's position.
+const appendSQL = `WITH input AS (
+		SELECT k, d, ord FROM unnest($1::bytea[], $2::bytea[]) WITH ORDINALITY AS t(k, d, ord)),
+	new AS (
+		SELECT k, d, row_number() OVER (ORDER BY ord) AS n FROM input
+		WHERE NOT EXISTS (SELECT 1 FROM event_keys WHERE key = input.k)),
+	c AS (
+		UPDATE event_counter SET last_pos = last_pos + (SELECT count(*) FROM new)
+		RETURNING last_pos - (SELECT count(*) FROM new) AS base),
+	ev AS (
+		INSERT INTO events (pos, data) SELECT c.base + new.n, new.d FROM new, c),
+	keys AS (
+		INSERT INTO event_keys (key, pos) SELECT new.k, c.base + new.n FROM new, c RETURNING key, pos)
+	SELECT key, pos FROM keys
+	UNION ALL
+	SELECT key, pos FROM event_keys WHERE key = ANY($1)`
+
+const lockCounterSQL = `SELECT last_pos FROM event_counter FOR UPDATE`
+
+// queueAppend queues on b the append of keys (distinct) with data.
+func queueAppend(b *pgx.Batch, keys []string, data [][]byte) {
+	for i := range data {
+		data[i] = nonNil(data[i])
+	}
+	b.Queue(lockCounterSQL)
+	b.Queue(appendSQL, bytesOf(keys), data)
+}
+
+// AppendEvent implements eventlog.Store.
+func (s *Store) AppendEvent(ctx context.Context, key string, data []byte) (uint64, error) {
+	var pos int64
+	err := s.tx(ctx, func(ctx context.Context, tx pgx.Tx) error {
+		b := &pgx.Batch{}
+		queueAppend(b, []string{key}, [][]byte{data})
+		br := tx.SendBatch(ctx, b)
+		defer br.Close()
+		if _, err := br.Exec(); err != nil {
+			return err
+		}
+		var k []byte
+		if err := br.QueryRow().Scan(&k, &pos); err != nil {
+			return err
+		}
+		return br.Close()
+	})
+	return uint64(pos), err
+}
+
+// EventsAfter implements eventlog.Store.
+func (s *Store) EventsAfter(ctx context.Context, after uint64, limit int) ([]eventlog.StoredEvent, error) {
+	var out []eventlog.StoredEvent
+	err := s.query(ctx, func(ctx context.Context) error {
+		out = nil
+		rows, _ := s.pool.Query(ctx, `SELECT pos, data FROM events WHERE pos > $1 ORDER BY pos LIMIT $2`, int64(after), limit)
+		for rows.Next() {
+			var e eventlog.StoredEvent
+			var pos int64
+			if err := rows.Scan(&pos, &e.Data); err != nil {
+				rows.Close()
+				return err
+			}
+			e.Pos = uint64(pos)
+			out = append(out, e)
+		}
+		return rows.Err()
+	})
+	return out, err
+}
+
+// LogBounds implements eventlog.Store.
+func (s *Store) LogBounds(ctx context.Context) (first, last uint64, err error) {
+	err = s.query(ctx, func(ctx context.Context) error {
+		var f *int64
+		var l int64
+		if err := s.pool.QueryRow(ctx, `SELECT (SELECT min(pos) FROM events), last_pos FROM event_counter`).Scan(&f, &l); err != nil {
+			return err
+		}
+		last, first = uint64(l), uint64(l)+1
+		if f != nil {
+			first = uint64(*f)
+		}
+		return nil
+	})
+	return first, last, err
+}
+
+// TrimEvents implements eventlog.Store.
+func (s *Store) TrimEvents(ctx context.Context, before uint64) error {
+	return s.query(ctx, func(ctx context.Context) error {
+		_, err := s.pool.Exec(ctx, `DELETE FROM events WHERE pos < $1`, int64(min(before, 1<<63-1)))
+		return err
+	})
+}
+
+// InvalidationEvents implements eventlog.InvalidationLog: the events
+// Create logged (WithInvalidationEvent), looked up by their keys.
+func (s *Store) InvalidationEvents(ctx context.Context, invs []invalidation.Invalidation, evs []eventlog.StoredEvent) error {
+	keys := make([]string, len(invs))
+	for i, inv := range invs {
+		keys[i] = eventlog.InvalidationKey(inv.DistributionID, inv.ID)
+	}
+	return s.query(ctx, func(ctx context.Context) error {
+		clear(evs)
+		rows, _ := s.pool.Query(ctx, `SELECT k.key, e.pos, e.data FROM event_keys k JOIN events e ON e.pos = k.pos
+			WHERE k.key = ANY($1)`, bytesOf(keys))
+		found := map[string]eventlog.StoredEvent{}
+		for rows.Next() {
+			var k []byte
+			var pos int64
+			var data []byte
+			if err := rows.Scan(&k, &pos, &data); err != nil {
+				rows.Close()
+				return err
+			}
+			found[string(k)] = eventlog.StoredEvent{Pos: uint64(pos), Data: data}
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for i, k := range keys {
+			evs[i] = found[k]
+		}
+		return nil
+	})
+}
+
+// PutEdge implements eventlog.Store.
+func (s *Store) PutEdge(ctx context.Context, name string, data []byte) error {
+	return s.query(ctx, func(ctx context.Context) error {
+		_, err := s.pool.Exec(ctx, `INSERT INTO edges (name, data) VALUES ($1, $2)
+			ON CONFLICT (name) DO UPDATE SET data = excluded.data`, []byte(name), nonNil(data))
+		return err
+	})
+}
+
+// DeleteEdge implements eventlog.Store.
+func (s *Store) DeleteEdge(ctx context.Context, name string) error {
+	return s.query(ctx, func(ctx context.Context) error {
+		_, err := s.pool.Exec(ctx, `DELETE FROM edges WHERE name = $1`, []byte(name))
+		return err
+	})
+}
+
+// Edges implements eventlog.Store.
+func (s *Store) Edges(ctx context.Context) (map[string][]byte, error) {
+	var out map[string][]byte
+	err := s.query(ctx, func(ctx context.Context) error {
+		out = map[string][]byte{}
+		rows, _ := s.pool.Query(ctx, `SELECT name, data FROM edges`)
+		for rows.Next() {
+			var name, data []byte
+			if err := rows.Scan(&name, &data); err != nil {
+				rows.Close()
+				return err
+			}
+			out[string(name)] = data
+		}
+		return rows.Err()
+	})
+	return out, err
+}
+
+func nonNil(b []byte) []byte {
+	if b == nil {
+		return []byte{}
+	}
+	return b
+}
