@@ -158,6 +158,7 @@ func serve(f serveFlags, cfg *config.Config, log *slog.Logger) error {
 	followCtx, stopFollowing := context.WithCancel(context.Background())
 	defer stopFollowing()
 	edgeURL := ""
+	var local *edgeMember
 	followed := make(chan error, 1)
 	if !f.noEdge {
 		m, url, err := startLocalEdge(followCtx, &f, cp.hub, reg, log, &ss, followed)
@@ -167,7 +168,7 @@ func serve(f serveFlags, cfg *config.Config, log *slog.Logger) error {
 		}
 		// Deferred before the servers stop: runs after they have.
 		defer m.close()
-		edgeURL = url
+		edgeURL, local = url, m
 	}
 
 	// Deploys and completions interrupted by a restart go on, now that
@@ -195,6 +196,12 @@ func serve(f serveFlags, cfg *config.Config, log *slog.Logger) error {
 		}
 		ss.add(reg.NewServer(log), mln)
 		metricsURL = "http://" + mln.Addr().String() + "/metrics"
+	}
+	if local != nil {
+		// Announce the edge once it serves: until it has caught up with
+		// the log (the managed policies, the file's distributions) it
+		// answers 503.
+		waitCaughtUp(ctx, local.follower, 10*time.Second, log)
 	}
 	fmt.Printf("openfront API listening on %s\n", endpoint)
 	fmt.Printf("openfront console on %s%s\n", endpoint, console.Prefix)
@@ -588,4 +595,21 @@ func (r readThrough) Acquire(id string) (func(), bool) {
 		return nil, false
 	}
 	return r.dists.Registry().Acquire(id)
+}
+
+// waitCaughtUp returns once the follower has caught up with the control
+// plane, ctx ends or within has passed (then the edge answers 503 until
+// it catches up, as any edge does).
+func waitCaughtUp(ctx context.Context, f *fleet.Follower, within time.Duration, log *slog.Logger) {
+	deadline := time.Now().Add(within)
+	for !f.Fresh() {
+		if ctx.Err() != nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			log.Warn("the in-process edge has not caught up with the control plane yet; it answers 503 until it has", "waited", within)
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }
