@@ -182,7 +182,6 @@ func canonicalS3Query(raw string) string {
 	if raw == "" {
 		return ""
 	}
-	type pair struct{ k, v string }
 	var ps []pair
 	for part := range strings.SplitSeq(raw, "&") {
 		if part == "" {
@@ -191,22 +190,7 @@ func canonicalS3Query(raw string) string {
 		k, v, _ := strings.Cut(part, "=")
 		ps = append(ps, pair{escape(queryUnescape(k), true), escape(queryUnescape(v), true)})
 	}
-	slices.SortFunc(ps, func(a, b pair) int {
-		if c := strings.Compare(a.k, b.k); c != 0 {
-			return c
-		}
-		return strings.Compare(a.v, b.v)
-	})
-	var b strings.Builder
-	for i, p := range ps {
-		if i > 0 {
-			b.WriteByte('&')
-		}
-		b.WriteString(p.k)
-		b.WriteByte('=')
-		b.WriteString(p.v)
-	}
-	return b.String()
+	return joinPairs(ps)
 }
 
 // queryUnescape decodes s as a query component; one that is not a valid

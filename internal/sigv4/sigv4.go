@@ -612,29 +612,13 @@ func unreserved(s string) bool {
 }
 
 func canonicalQuery(q url.Values) string {
-	type pair struct{ k, v string }
 	var ps []pair
 	for k, vs := range q {
 		for _, v := range vs {
 			ps = append(ps, pair{escape(k, true), escape(v, true)})
 		}
 	}
-	slices.SortFunc(ps, func(a, b pair) int {
-		if c := strings.Compare(a.k, b.k); c != 0 {
-			return c
-		}
-		return strings.Compare(a.v, b.v)
-	})
-	var b strings.Builder
-	for i, p := range ps {
-		if i > 0 {
-			b.WriteByte('&')
-		}
-		b.WriteString(p.k)
-		b.WriteByte('=')
-		b.WriteString(p.v)
-	}
-	return b.String()
+	return joinPairs(ps)
 }
 
 // escape percent-encodes s as SigV4 requires: unreserved characters stay,
@@ -686,3 +670,27 @@ func Sign(r *http.Request, body []byte, keyID, secret, region, service string, n
 // signKeys caches Sign's signing keys (an edge signs every stream and
 // acknowledgement with one key).
 var signKeys keyCache
+
+// joinPairs sorts escaped query pairs by name, then value, and joins them
+// as the canonical query string.
+func joinPairs(ps []pair) string {
+	slices.SortFunc(ps, func(a, b pair) int {
+		if c := strings.Compare(a.k, b.k); c != 0 {
+			return c
+		}
+		return strings.Compare(a.v, b.v)
+	})
+	var b strings.Builder
+	for i, p := range ps {
+		if i > 0 {
+			b.WriteByte('&')
+		}
+		b.WriteString(p.k)
+		b.WriteByte('=')
+		b.WriteString(p.v)
+	}
+	return b.String()
+}
+
+// pair is one escaped query parameter.
+type pair struct{ k, v string }
