@@ -239,8 +239,9 @@ func TestFleetReplicasOnSharedStore(t *testing.T) {
 		reps[v].restart()
 	}
 	sort.Slice(took, func(i, j int) bool { return took[i] < took[j] })
+	// With 20 rounds the p99 is the slowest round.
 	t.Logf("failover (kill -9 of edge-1's replica → edge-1 acknowledging an invalidation made at the other), %d rounds: p50 %v, p99 %v, all %v",
-		len(took), took[len(took)/2], took[len(took)-1], took)
+		len(took), took[len(took)/2], took[(len(took)*99+99)/100-1], took)
 }
 
 // waitInReplicas waits until every replica's registry lists each named
