@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -16,7 +17,8 @@ import (
 // of a transaction that rolled back. Each Store holds one connection of
 // its own, outside the pool, that LISTENs on both and fans each
 // notification out to the Store's subscriptions; when it drops, the
-// listener reconnects (with a backoff up to maxListenBackoff) and, once
+// listener reconnects (at once, then with a backoff from minListenBackoff
+// doubling to maxListenBackoff while attempts fail) and, once
 // LISTENing again, wakes every subscription on both channels, since
 // changes committed while it was cut off were not notified.
 const (
@@ -44,6 +46,7 @@ type subscription struct {
 // listener is the Store's LISTEN connection and its subscriptions.
 type listener struct {
 	connect func(ctx context.Context) (*pgx.Conn, error)
+	log     *slog.Logger
 
 	mu        sync.Mutex
 	subs      map[*subscription]struct{} // guarded by mu
@@ -56,10 +59,11 @@ type listener struct {
 }
 
 // startListener starts the listener's loop; stop ends it.
-func startListener(connect func(ctx context.Context) (*pgx.Conn, error)) *listener {
+func startListener(connect func(ctx context.Context) (*pgx.Conn, error), log *slog.Logger) *listener {
 	ctx, cancel := context.WithCancel(context.Background())
 	l := &listener{
 		connect: connect,
+		log:     log,
 		subs:    map[*subscription]struct{}{},
 		ready:   make(chan struct{}),
 		cancel:  cancel,
@@ -75,60 +79,63 @@ func (l *listener) stop() {
 }
 
 // run connects, LISTENs and dispatches until ctx ends, reconnecting after
-// each failure.
+// each failure: at once after a session that was LISTENing, then with a
+// backoff doubling from minListenBackoff to maxListenBackoff.
 func (l *listener) run(ctx context.Context) {
 	defer close(l.done)
 	backoff := minListenBackoff
 	first := true
 	for ctx.Err() == nil {
-		if err := l.session(ctx, &first); err == nil || ctx.Err() != nil {
+		listened, err := l.session(ctx, &first)
+		if ctx.Err() != nil {
 			return
 		}
 		l.mu.Lock()
 		l.listening = false
 		l.mu.Unlock()
+		if listened {
+			l.log.Warn("postgres: the LISTEN connection dropped; reconnecting", "err", err)
+			backoff = minListenBackoff
+			continue
+		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-time.After(backoff):
 		}
 		backoff = min(2*backoff, maxListenBackoff)
-		if l.isListening() {
-			backoff = minListenBackoff
-		}
 	}
-}
-
-func (l *listener) isListening() bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.listening
 }
 
 // session is one connection's life: LISTEN, the wake-up every
-// (re)connection owes, then the notifications until the connection fails.
-func (l *listener) session(ctx context.Context, first *bool) error {
+// (re)connection owes, then the notifications until the connection fails;
+// listened says it got as far as LISTEN.
+func (l *listener) session(ctx context.Context, first *bool) (listened bool, err error) {
 	conn, err := l.connect(ctx)
 	if err != nil {
-		return err
+		return false, err
 	}
 	defer conn.Close(context.Background())
 	if _, err := conn.Exec(ctx, `LISTEN `+logChannel+`; LISTEN `+registryChannel); err != nil {
-		return err
+		return false, err
 	}
 	l.mu.Lock()
 	l.listening = true
 	l.connects++
+	n := l.connects
 	l.mu.Unlock()
 	if *first {
 		*first = false
 		close(l.ready)
 	}
+	if n > 1 {
+		l.log.Info("postgres: LISTENing again; waking every subscription")
+	}
 	l.wake(true, true)
 	for {
 		n, err := conn.WaitForNotification(ctx)
 		if err != nil {
-			return err
+			return true, err
 		}
 		l.wake(n.Channel == logChannel, n.Channel == registryChannel)
 	}

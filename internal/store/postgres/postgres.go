@@ -172,8 +172,12 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 	s.ids = invalidation.NewIDCodec(key)
 	connCfg := cfg.ConnConfig
 	s.listener = startListener(func(ctx context.Context) (*pgx.Conn, error) {
-		return pgx.ConnectConfig(ctx, connCfg.Copy())
-	})
+		c, err := pgx.ConnectConfig(ctx, connCfg.Copy())
+		if err != nil {
+			err = scrub(err, connCfg.Password)
+		}
+		return c, err
+	}, s.log)
 	// Wait (boundedly) for the first LISTEN, so that a Subscribe right
 	// after Open misses nothing committed later; if it is late, the
 	// wake-up it owes once it LISTENs covers what was missed.
