@@ -355,6 +355,8 @@ type fleetStatus struct {
 		Applied   uint64    `json:"applied_position"`
 		Saved     uint64    `json:"saved_position"`
 		Lag       uint64    `json:"lag"`
+		Replica   string    `json:"replica"`
+		Self      bool      `json:"self"`
 	} `json:"edges"`
 	Removed []struct {
 		Name    string    `json:"name"`

@@ -667,13 +667,3 @@ func TestFleetEdgeWithReplicaURLs(t *testing.T) {
 		t.Fatalf("after Completed: %v", r)
 	}
 }
-
-// Several `openfront serve --no-edge` replicas on one database, edges
-// following them with --control-plane URL1,URL2, a replica killed with
-// SIGKILL: the in-process tests (internal/fleet/replicas_test.go) cover
-// this over a shared memory store; through the binary it needs the
-// PostgreSQL store, since two serve processes cannot share the log store
-// (its data directory is locked by one writer).
-func TestFleetReplicasOnSharedStore(t *testing.T) {
-	t.Skip("needs the PostgreSQL store wired into `openfront serve` (not on this branch): two serve processes cannot share the log store's data directory")
-}

@@ -40,13 +40,16 @@ const appendSQL = `WITH input AS (
 
 const lockCounterSQL = `SELECT last_pos FROM event_counter FOR UPDATE`
 
-// queueAppend queues on b the append of keys (distinct) with data.
+// queueAppend queues on b the append of keys (distinct) with data, and
+// the notification of the log's change.
 func queueAppend(b *pgx.Batch, keys []string, data [][]byte) {
 	for i := range data {
 		data[i] = nonNil(data[i])
 	}
 	b.Queue(lockCounterSQL)
 	b.Queue(appendSQL, bytesOf(keys), data)
+	// Delivered at commit: every replica's hub then reads the new head.
+	b.Queue(notifyLogSQL)
 }
 
 // AppendEvent implements eventlog.Store.
@@ -109,8 +112,12 @@ func (s *Store) LogBounds(ctx context.Context) (first, last uint64, err error) {
 
 // TrimEvents implements eventlog.Store.
 func (s *Store) TrimEvents(ctx context.Context, before uint64) error {
-	return s.query(ctx, func(ctx context.Context) error {
-		_, err := s.pool.Exec(ctx, `DELETE FROM events WHERE pos < $1`, int64(min(before, 1<<63-1)))
+	return s.tx(ctx, func(ctx context.Context, tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `DELETE FROM events WHERE pos < $1`, int64(min(before, 1<<63-1)))
+		if err != nil || tag.RowsAffected() == 0 {
+			return err
+		}
+		_, err = tx.Exec(ctx, notifyLogSQL)
 		return err
 	})
 }
@@ -149,17 +156,24 @@ func (s *Store) InvalidationEvents(ctx context.Context, invs []invalidation.Inva
 
 // PutEdge implements eventlog.Store.
 func (s *Store) PutEdge(ctx context.Context, name string, data []byte) error {
-	return s.query(ctx, func(ctx context.Context) error {
-		_, err := s.pool.Exec(ctx, `INSERT INTO edges (name, data) VALUES ($1, $2)
-			ON CONFLICT (name) DO UPDATE SET data = excluded.data`, []byte(name), nonNil(data))
+	return s.tx(ctx, func(ctx context.Context, tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `INSERT INTO edges (name, data) VALUES ($1, $2)
+			ON CONFLICT (name) DO UPDATE SET data = excluded.data`, []byte(name), nonNil(data)); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, notifyRegistrySQL)
 		return err
 	})
 }
 
 // DeleteEdge implements eventlog.Store.
 func (s *Store) DeleteEdge(ctx context.Context, name string) error {
-	return s.query(ctx, func(ctx context.Context) error {
-		_, err := s.pool.Exec(ctx, `DELETE FROM edges WHERE name = $1`, []byte(name))
+	return s.tx(ctx, func(ctx context.Context, tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `DELETE FROM edges WHERE name = $1`, []byte(name))
+		if err != nil || tag.RowsAffected() == 0 {
+			return err
+		}
+		_, err = tx.Exec(ctx, notifyRegistrySQL)
 		return err
 	})
 }

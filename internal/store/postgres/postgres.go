@@ -98,7 +98,8 @@ func WithTimeout(d time.Duration) Option { return func(s *Store) { s.timeout = d
 func WithMaxConns(n int32) Option { return func(s *Store) { s.maxConns = n } }
 
 // Store is a PostgreSQL invalidation.Store, distribution.Store,
-// resource.Store, eventlog.Store and eventlog.InvalidationLog.
+// resource.Store, eventlog.Store, eventlog.InvalidationLog and
+// eventlog.Notifier (LISTEN/NOTIFY; see notify.go).
 type Store struct {
 	pool     *pgxpool.Pool
 	ids      invalidation.IDCodec // set at Open, read-only after
@@ -119,6 +120,8 @@ type Store struct {
 	idle      chan struct{}  // closed when no group loop runs; guarded by mu
 	groups    uint64         // transactions of Creates committed; guarded by mu
 	wg        sync.WaitGroup
+
+	listener *listener // set at Open; see notify.go
 }
 
 // Open connects to the database at url (a postgres:// URL or a key=value
@@ -167,6 +170,22 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 		return nil, scrub(s.fail("reading the Id key", err), cfg.ConnConfig.Password)
 	}
 	s.ids = invalidation.NewIDCodec(key)
+	connCfg := cfg.ConnConfig
+	s.listener = startListener(func(ctx context.Context) (*pgx.Conn, error) {
+		c, err := pgx.ConnectConfig(ctx, connCfg.Copy())
+		if err != nil {
+			err = scrub(err, connCfg.Password)
+		}
+		return c, err
+	}, s.log)
+	// Wait (boundedly) for the first LISTEN, so that a Subscribe right
+	// after Open misses nothing committed later; if it is late, the
+	// wake-up it owes once it LISTENs covers what was missed.
+	select {
+	case <-s.listener.ready:
+	case <-time.After(DefaultConnectTimeout):
+	case <-ctx.Done():
+	}
 	return s, nil
 }
 
@@ -291,6 +310,7 @@ func (s *Store) Close() error {
 	s.closed = true
 	s.mu.Unlock()
 	s.wg.Wait()
+	s.listener.stop()
 	s.pool.Close()
 	return nil
 }
