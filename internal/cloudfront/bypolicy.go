@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"strconv"
 	"strings"
 
 	"github.com/openfront/openfront/internal/cloudfront/xmlmodel"
@@ -96,14 +95,7 @@ func (h *Handler) listByPolicy(op byPolicy, lookup ResourceLookup) http.HandlerF
 			ids = append(ids, d.ID)
 		}
 		n, p := xmlmodel.New, xmlmodel.NewParent
-		list := p("DistributionIdList", n("Marker", marker))
-		if next != "" {
-			list.Children = append(list.Children, n("NextMarker", next))
-		}
-		list.Children = append(list.Children,
-			n("MaxItems", strconv.Itoa(maxItems)),
-			n("IsTruncated", strconv.FormatBool(next != "")),
-			n("Quantity", strconv.Itoa(len(ids))))
+		list := listHead("DistributionIdList", marker, next, maxItems, len(ids))
 		if len(ids) > 0 {
 			items := p("Items")
 			for _, id := range ids {

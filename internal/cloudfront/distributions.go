@@ -137,15 +137,8 @@ func (h *Handler) listDistributions(w http.ResponseWriter, r *http.Request) {
 	}
 	marker := r.URL.Query().Get("Marker")
 	page, next := h.dists.List(marker, maxItems)
-	n, p := xmlmodel.New, xmlmodel.NewParent
-	list := p("DistributionList", n("Marker", marker))
-	if next != "" {
-		list.Children = append(list.Children, n("NextMarker", next))
-	}
-	list.Children = append(list.Children,
-		n("MaxItems", strconv.Itoa(maxItems)),
-		n("IsTruncated", strconv.FormatBool(next != "")),
-		n("Quantity", strconv.Itoa(len(page))))
+	p := xmlmodel.NewParent
+	list := listHead("DistributionList", marker, next, maxItems, len(page))
 	if len(page) > 0 {
 		items := p("Items")
 		for i := range page {
@@ -308,4 +301,20 @@ func (h *Handler) tagging(w http.ResponseWriter, r *http.Request) {
 	default:
 		h.fail(w, r, requestID(r), invalidArgument("The parameter Operation must be Tag or Untag."))
 	}
+}
+
+// listHead is the start of a distribution list document (DistributionList,
+// DistributionIdList): Marker, NextMarker when there is a next page,
+// MaxItems, IsTruncated and Quantity, in the model's order.
+func listHead(name, marker, next string, maxItems, quantity int) *xmlmodel.Element {
+	n := xmlmodel.New
+	list := xmlmodel.NewParent(name, n("Marker", marker))
+	if next != "" {
+		list.Children = append(list.Children, n("NextMarker", next))
+	}
+	list.Children = append(list.Children,
+		n("MaxItems", strconv.Itoa(maxItems)),
+		n("IsTruncated", strconv.FormatBool(next != "")),
+		n("Quantity", strconv.Itoa(quantity)))
+	return list
 }
