@@ -167,6 +167,18 @@ func typedBehavior(b *xmlmodel.Element) (distribution.CacheBehavior, error) {
 	out.CachePolicyID, _ = b.Value("CachePolicyId")
 	out.OriginRequestPolicyID, _ = b.Value("OriginRequestPolicyId")
 	out.ResponseHeadersPolicyID, _ = b.Value("ResponseHeadersPolicyId")
+	for _, fa := range b.Items("FunctionAssociations") {
+		var a distribution.FunctionAssociation
+		a.EventType, _ = fa.Value("EventType")
+		a.FunctionARN, _ = fa.Value("FunctionARN")
+		out.FunctionAssociations = append(out.FunctionAssociations, a)
+	}
+	if on, _ := b.Bool("TrustedKeyGroups", "Enabled"); on {
+		out.TrustedKeyGroups = texts(b.Items("TrustedKeyGroups"))
+	}
+	if on, _ := b.Bool("TrustedSigners", "Enabled"); on {
+		out.TrustedSigners = texts(b.Items("TrustedSigners"))
+	}
 	fv := b.Find("ForwardedValues")
 	switch {
 	case out.CachePolicyID != "" && fv != nil:

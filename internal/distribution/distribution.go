@@ -168,6 +168,21 @@ type CacheBehavior struct {
 	// behavior's policies ("" for none).
 	OriginRequestPolicyID   string `json:"origin_request_policy,omitempty"`
 	ResponseHeadersPolicyID string `json:"response_headers_policy,omitempty"`
+	// FunctionAssociations are the CloudFront Functions the behavior runs.
+	FunctionAssociations []FunctionAssociation `json:"functions,omitempty"`
+	// TrustedKeyGroups (key group Ids) and TrustedSigners (AWS account
+	// numbers, "self" for the distribution's own) are set only when the
+	// behavior's list is Enabled: the behavior then serves only signed
+	// requests.
+	TrustedKeyGroups []string `json:"trusted_key_groups,omitempty"`
+	TrustedSigners   []string `json:"trusted_signers,omitempty"`
+}
+
+// FunctionAssociation is one of a behavior's FunctionAssociations.
+type FunctionAssociation struct {
+	// EventType is "viewer-request" or "viewer-response".
+	EventType   string `json:"event"`
+	FunctionARN string `json:"arn"`
 }
 
 // ErrorResponse is a CustomErrorResponse.

@@ -35,24 +35,25 @@ var allowed = map[string][]string{
 	"distribution": {"retry", "resource"},
 	"policy":       {"resource"},
 	"originaccess": {"resource"},
+	"function":     {"resource"},
 	// The event log's vocabulary, shared by the fleet and the stores.
 	"eventlog": {"invalidation", "retry"},
 	// Storage: the domain and the event log, never the fleet, the edge or
 	// the protocol.
 	"store/": {"invalidation", "distribution", "resource", "eventlog", "retry"},
 	// The edge and the fleet sit on the domain.
-	"edge":  {"invalidation", "distribution", "retry", "fastserve", "accesslog", "sigv4", "resource", "policy", "originaccess"},
-	"fleet": {"invalidation", "distribution", "retry", "eventlog", "sigv4", "resource", "policy", "originaccess"},
+	"edge":  {"invalidation", "distribution", "retry", "fastserve", "accesslog", "sigv4", "resource", "policy", "originaccess", "function"},
+	"fleet": {"invalidation", "distribution", "retry", "eventlog", "sigv4", "resource", "policy", "originaccess", "function"},
 	// The protocol.
-	"cloudfront":         {"invalidation", "distribution", "retry", "cloudfront/xmlmodel", "sigv4", "resource", "policy", "originaccess"},
-	"cloudfront/fastapi": {"cloudfront", "invalidation", "distribution", "retry", "cloudfront/xmlmodel", "sigv4", "fastserve", "resource", "policy", "originaccess"},
+	"cloudfront":         {"invalidation", "distribution", "retry", "cloudfront/xmlmodel", "sigv4", "resource", "policy", "originaccess", "function"},
+	"cloudfront/fastapi": {"cloudfront", "invalidation", "distribution", "retry", "cloudfront/xmlmodel", "sigv4", "fastserve", "resource", "policy", "originaccess", "function"},
 	// Operating it: what it shows, it reads through the domain and the fleet.
-	"console": {"invalidation", "distribution", "retry", "eventlog", "fleet", "sigv4", "resource", "policy", "originaccess"},
-	"metrics": {"invalidation", "distribution", "retry", "eventlog", "fleet", "sigv4", "edge", "fastserve", "accesslog", "cloudfront", "cloudfront/xmlmodel", "resource", "policy", "originaccess"},
+	"console": {"invalidation", "distribution", "retry", "eventlog", "fleet", "sigv4", "resource", "policy", "originaccess", "function"},
+	"metrics": {"invalidation", "distribution", "retry", "eventlog", "fleet", "sigv4", "edge", "fastserve", "accesslog", "cloudfront", "cloudfront/xmlmodel", "resource", "policy", "originaccess", "function"},
 }
 
 // noHTTP are the packages that must not depend on net/http.
-var noHTTP = []string{"invalidation", "distribution", "resource", "policy", "originaccess", "eventlog", "store/", "retry", "config", "cloudfront/xmlmodel", "accesslog"}
+var noHTTP = []string{"invalidation", "distribution", "resource", "policy", "originaccess", "function", "eventlog", "store/", "retry", "config", "cloudfront/xmlmodel", "accesslog"}
 
 func matches(rule, pkg string) bool {
 	if strings.HasSuffix(rule, "/") {

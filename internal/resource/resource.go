@@ -1,7 +1,8 @@
 // Package resource holds the API's configuration resources that live beside
 // distributions and that distributions refer to by Id: cache, origin
 // request and response headers policies, origin access controls and
-// origin access identities (and, later, functions and key groups). Each is
+// origin access identities, functions, public keys, key groups and
+// KeyValueStores. Each is
 // a named, versioned document with an ETag. The package knows the rules
 // every kind shares (unique names, If-Match, references and "in use") and
 // the storage interface that enforces them; what a kind's configuration
@@ -26,6 +27,15 @@ const (
 	ResponseHeadersPolicy Kind = "response-headers-policy"
 	OriginAccessControl   Kind = "origin-access-control"
 	OriginAccessIdentity  Kind = "origin-access-identity"
+	// Function is a CloudFront Function; its Id and Name are the
+	// function's name, and its Config is a function.Function.
+	Function Kind = "function"
+	// PublicKey and KeyGroup are the keys signed URLs and cookies are
+	// checked against.
+	PublicKey Kind = "public-key"
+	KeyGroup  Kind = "key-group"
+	// KeyValueStore is a KeyValueStore's control-plane record.
+	KeyValueStore Kind = "key-value-store"
 )
 
 // Resource is one stored resource.
