@@ -14,7 +14,8 @@ import (
 // Compaction rewrites the log as its live state only: one create record
 // per invalidation with its completion folded in, the distributions and
 // resources, the
-// edge registry, the retained fleet events and the keys of trimmed ones,
+// edge registry, the retained fleet events (with their keys; those of
+// invalidations the retention forgot without) and the keys of trimmed ones,
 // and the counters (so sequence numbers and event positions are never
 // handed out again). Deleted distributions, trimmed events' data and
 // superseded or deleted edge entries are dropped. The new file is fsynced and
@@ -117,9 +118,14 @@ func (sn *snapshot) image(s *Store) []byte {
 	}
 	out = appendRegistry(out, sn.edges)
 	next(false)
+	// written marks the retained events written with their key or
+	// invalidation; the others (those of invalidations the retention
+	// forgot) are written after, without a key.
+	written := make([]bool, len(sn.events))
 	for _, key := range slices.Sorted(maps.Keys(sn.keys)) {
 		k := sn.keys[key]
 		if i := eventIndex(sn.events, k.pos); i < len(sn.events) && sn.events[i].pos == k.pos {
+			written[i] = true
 			out = appendEventRec(out, k.pos, key, sn.events[i].data)
 		} else {
 			out = append(out, recEventKey)
@@ -135,6 +141,7 @@ func (sn *snapshot) image(s *Store) []byte {
 				ev = evRef{ok: true, pos: r.eventPos, trimmed: true}
 				if i := eventIndex(sn.events, r.eventPos); i < len(sn.events) && sn.events[i].pos == r.eventPos {
 					ev.data, ev.trimmed = sn.events[i].data, false
+					written[i] = true
 				}
 			}
 			// Completed before the snapshot, r's completion no longer changes.
@@ -144,6 +151,13 @@ func (sn *snapshot) image(s *Store) []byte {
 				at = r.completed
 			}
 			out = s.appendCreate(out, r, done, at, ev)
+			next(false)
+		}
+	}
+	for i, e := range sn.events {
+		if !written[i] {
+			// An edge resuming from before it must still get it.
+			out = appendEventRec(out, e.pos, "", e.data)
 			next(false)
 		}
 	}

@@ -67,6 +67,7 @@ func (s *Store) recoverFrom(err error, b *batch) error {
 		s.log.Error("log store: cannot read the log back after a failed write; refusing writes until restart", "path", s.path, "err", rerr)
 	} else {
 		s.memState = t
+		s.expireLocked() // as Open would
 	}
 	// Nothing in memory refers to b's or open's epochs any more.
 	s.lastStamp, s.distsEpoch, s.edgesEpoch = s.durable, min(s.distsEpoch, s.durable), min(s.edgesEpoch, s.durable)

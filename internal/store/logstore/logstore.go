@@ -123,6 +123,11 @@ type Store struct {
 	// its directory after a compaction ("dirsync"); an error fails it (a
 	// frame's write after writing half of it).
 	fault atomic.Pointer[func(op string) error]
+	// retention, now and stopExpire are set at Open, read-only after;
+	// stopExpire is closed by Close to end expireLoop.
+	retention  Retention
+	now        func() time.Time
+	stopExpire chan struct{}
 	// catalogWaits counts the refusals waiting for a write in flight
 	// (see catalogWrite); tests watch it.
 	catalogWaits atomic.Int64
@@ -141,6 +146,7 @@ type Store struct {
 	lastWrite time.Time
 	gap       time.Duration
 	frames    uint64 // frames written since Open (commits)
+	forgotten uint64 // invalidations forgotten under the retention since Open
 	end       int64  // size of the log after the last frame written
 
 	// memState is what the log holds, in memory; after a failed write it is
@@ -190,6 +196,8 @@ func Open(dir string, opts ...Option) (*Store, error) {
 		kick:          make(chan struct{}, 1),
 		compacted:     make(chan compactResult, 1),
 		flushed:       make(chan struct{}),
+		stopExpire:    make(chan struct{}),
+		now:           time.Now,
 		memState:      newState(),
 	}
 	for _, o := range opts {
@@ -209,6 +217,9 @@ func Open(dir string, opts ...Option) (*Store, error) {
 	s.lazyKick = time.AfterFunc(time.Hour, s.kickFlusher)
 	s.lazyKick.Stop()
 	go s.flushLoop()
+	if s.retention != (Retention{}) {
+		go s.expireLoop()
+	}
 	return s, nil
 }
 
@@ -230,6 +241,7 @@ func (s *Store) Close() error {
 		default:
 		}
 		<-s.flushed
+		close(s.stopExpire)
 		s.dirLock.Close()
 	})
 	return nil

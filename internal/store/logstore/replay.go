@@ -68,6 +68,9 @@ func (s *Store) load() error {
 		data = data[:off]
 	}
 	s.sortEvents()
+	// What the retention forgets is left out of the image, so that the
+	// log is compacted when it holds much of it.
+	s.expireLocked()
 	img := s.snapshot().image(s)
 	s.size, s.snapSize = int64(len(data)), int64(headerSize+len(img))
 	s.alloc = max(s.alloc, s.size)
@@ -144,7 +147,9 @@ func (s *Store) replay(payload []byte) error {
 			pos, key, data := d.uvarint(), d.string(), d.bytes()
 			if d.err == nil {
 				s.replayEvent(pos, slices.Clone(data))
-				s.keys[key] = keyEntry{pos: pos}
+				if key != "" { // "": an event whose invalidation was forgotten
+					s.keys[key] = keyEntry{pos: pos}
+				}
 			}
 		case recTrim:
 			before := d.uvarint()
