@@ -39,6 +39,7 @@ type serveFlags struct {
 	memory            bool
 	postgresURL       string
 	invalidationDelay time.Duration
+	retention         logstore.Retention
 	accountID         string
 	domainSuffix      string
 	deployDelay       time.Duration
@@ -69,6 +70,7 @@ func serveSettings(s config.Settings) serveFlags {
 		popName: s.Pop, noEdge: s.NoEdge, edgeName: name, edgeTimeout: s.EdgeTimeout, maxStaleness: s.MaxStaleness,
 		metricsAddr: s.MetricsAddr, shutdownTimeout: s.ShutdownTimeout, accessLogDir: s.AccessLogDir,
 		listeners: listenerSettings(s), origins: originAccessSettings(s),
+		retention: logstore.Retention{MaxAge: s.InvalidationRetention, MaxPerDistribution: s.InvalidationRetentionCount},
 	}
 }
 
@@ -285,7 +287,7 @@ func openControlPlane(f *serveFlags, cfg *config.Config, keys map[string]cloudfr
 		}
 		cp.store, cp.storeKind = s, "postgres"
 	default:
-		s, kind, err := openStore(f.dataDir, log, reg)
+		s, kind, err := openStore(f.dataDir, f.retention, log, reg)
 		if err != nil {
 			return nil, fmt.Errorf("store: %w", err)
 		}
@@ -485,13 +487,14 @@ type durableStore interface {
 // (internal/store/logstore), after moving a bbolt file of an earlier
 // openfront (openfront.db) into it if dir holds one. An invalidation's
 // fleet event is logged with it: one durable write per create, and the
-// hub's Apply finds it logged. With reg, its group commits are timed.
-func openStore(dir string, log *slog.Logger, reg *metrics.Registry) (durableStore, string, error) {
+// hub's Apply finds it logged. It forgets the Completed invalidations
+// that ret says. With reg, its group commits are timed.
+func openStore(dir string, ret logstore.Retention, log *slog.Logger, reg *metrics.Registry) (durableStore, string, error) {
 	openLog := func(d string) (boltmigrate.Log, error) { return logstore.Open(d, logstore.WithLogger(log)) }
 	if _, err := boltmigrate.Migrate(context.Background(), dir, logstore.FileName, openLog, log); err != nil {
 		return nil, "", err
 	}
-	opts := []logstore.Option{logstore.WithInvalidationEvent(fleet.InvalidationEvent), logstore.WithLogger(log)}
+	opts := []logstore.Option{logstore.WithInvalidationEvent(fleet.InvalidationEvent), logstore.WithLogger(log), logstore.WithRetention(ret)}
 	if reg != nil {
 		opts = append(opts, logstore.WithCommitObserver(reg.StoreCommits()))
 	}

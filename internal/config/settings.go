@@ -29,29 +29,33 @@ type Settings struct {
 	// never show it.
 	PostgresURL       string        `yaml:"postgres_url"`
 	InvalidationDelay time.Duration `yaml:"invalidation_delay"`
-	DeployDelay       time.Duration `yaml:"deploy_delay"`
-	AccountID         string        `yaml:"account_id"`
-	DomainSuffix      string        `yaml:"domain_suffix"`
-	NoEdge            bool          `yaml:"no_edge"`
-	EdgeName          string        `yaml:"edge_name"`
-	EdgeTimeout       time.Duration `yaml:"edge_timeout"`
-	ControlPlane      string        `yaml:"control_plane"`
-	CacheSize         ByteSize      `yaml:"cache_size"`
-	MaxObjectSize     ByteSize      `yaml:"max_object_size"`
-	MaxStaleness      time.Duration `yaml:"max_staleness"`
-	Pop               string        `yaml:"pop"`
-	LogLevel          string        `yaml:"log_level"`
-	LogFormat         string        `yaml:"log_format"`
-	MetricsAddr       string        `yaml:"metrics_addr"`
-	ShutdownTimeout   time.Duration `yaml:"shutdown_timeout"`
-	AccessLogDir      string        `yaml:"access_log_dir"`
-	ReadHeaderTimeout time.Duration `yaml:"read_header_timeout"`
-	IdleTimeout       time.Duration `yaml:"idle_timeout"`
-	WriteTimeout      time.Duration `yaml:"write_timeout"`
-	BodyTimeout       time.Duration `yaml:"body_timeout"`
-	MinBodyRate       int           `yaml:"min_body_rate"`
-	APIBodyBudget     ByteSize      `yaml:"api_body_budget"`
-	S3Endpoint        string        `yaml:"s3_endpoint"`
+	// InvalidationRetention and InvalidationRetentionCount say which
+	// Completed invalidations the log store (data_dir) forgets.
+	InvalidationRetention      time.Duration `yaml:"invalidation_retention"`
+	InvalidationRetentionCount int           `yaml:"invalidation_retention_count"`
+	DeployDelay                time.Duration `yaml:"deploy_delay"`
+	AccountID                  string        `yaml:"account_id"`
+	DomainSuffix               string        `yaml:"domain_suffix"`
+	NoEdge                     bool          `yaml:"no_edge"`
+	EdgeName                   string        `yaml:"edge_name"`
+	EdgeTimeout                time.Duration `yaml:"edge_timeout"`
+	ControlPlane               string        `yaml:"control_plane"`
+	CacheSize                  ByteSize      `yaml:"cache_size"`
+	MaxObjectSize              ByteSize      `yaml:"max_object_size"`
+	MaxStaleness               time.Duration `yaml:"max_staleness"`
+	Pop                        string        `yaml:"pop"`
+	LogLevel                   string        `yaml:"log_level"`
+	LogFormat                  string        `yaml:"log_format"`
+	MetricsAddr                string        `yaml:"metrics_addr"`
+	ShutdownTimeout            time.Duration `yaml:"shutdown_timeout"`
+	AccessLogDir               string        `yaml:"access_log_dir"`
+	ReadHeaderTimeout          time.Duration `yaml:"read_header_timeout"`
+	IdleTimeout                time.Duration `yaml:"idle_timeout"`
+	WriteTimeout               time.Duration `yaml:"write_timeout"`
+	BodyTimeout                time.Duration `yaml:"body_timeout"`
+	MinBodyRate                int           `yaml:"min_body_rate"`
+	APIBodyBudget              ByteSize      `yaml:"api_body_budget"`
+	S3Endpoint                 string        `yaml:"s3_endpoint"`
 	// The origin credentials sign origin requests for origin access
 	// controls. They are never logged; Check's errors never show them.
 	OriginAccessKeyID     string `yaml:"origin_access_key_id"`
@@ -62,25 +66,29 @@ type Settings struct {
 // Defaults returns every setting at its default.
 func Defaults() Settings {
 	return Settings{
-		APIAddr:           "127.0.0.1:4747",
-		EdgeAddr:          "127.0.0.1:4748",
-		DataDir:           "./openfront-data",
-		AccountID:         "000000000000",
-		DomainSuffix:      "cloudfront.localhost",
-		EdgeTimeout:       30 * time.Second,
-		CacheSize:         256 << 20,
-		MaxObjectSize:     32 << 20,
-		MaxStaleness:      10 * time.Second,
-		Pop:               "LOCAL1-C1",
-		LogLevel:          "info",
-		LogFormat:         "text",
-		ShutdownTimeout:   30 * time.Second,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		WriteTimeout:      30 * time.Second,
-		BodyTimeout:       10 * time.Minute,
-		MinBodyRate:       1024,
-		APIBodyBudget:     64 << 20,
+		APIAddr:  "127.0.0.1:4747",
+		EdgeAddr: "127.0.0.1:4748",
+		DataDir:  "./openfront-data",
+		// CloudFront lists the invalidations of the current and the
+		// previous billing period at least (up to 62 days).
+		InvalidationRetention:      90 * 24 * time.Hour,
+		InvalidationRetentionCount: 100000,
+		AccountID:                  "000000000000",
+		DomainSuffix:               "cloudfront.localhost",
+		EdgeTimeout:                30 * time.Second,
+		CacheSize:                  256 << 20,
+		MaxObjectSize:              32 << 20,
+		MaxStaleness:               10 * time.Second,
+		Pop:                        "LOCAL1-C1",
+		LogLevel:                   "info",
+		LogFormat:                  "text",
+		ShutdownTimeout:            30 * time.Second,
+		ReadHeaderTimeout:          10 * time.Second,
+		IdleTimeout:                2 * time.Minute,
+		WriteTimeout:               30 * time.Second,
+		BodyTimeout:                10 * time.Minute,
+		MinBodyRate:                1024,
+		APIBodyBudget:              64 << 20,
 	}
 }
 
@@ -126,6 +134,8 @@ var Table = []Setting{
 	{"memory", "memory", "", Serve, "keep everything in memory (nothing survives a restart)", "Memory"},
 	{"postgres_url", "postgres-url", "", Serve, "PostgreSQL database to keep everything in instead of data_dir, shared by the replicas that name it (postgres://user:password@host:5432/db?sslmode=...; libpq's URL and key=value forms and PG* variables). A write is acknowledged once committed, as durable as the server's synchronous_commit. Its password is never logged: prefer the environment or the file to a flag, or a .pgpass file", "PostgresURL"},
 	{"invalidation_delay", "invalidation-delay", "", Serve, "time an invalidation stays InProgress (rehearse real CloudFront timing with minutes)", "InvalidationDelay"},
+	{"invalidation_retention", "invalidation-retention", "", Serve, "how long the durable store (data_dir) keeps a Completed invalidation after it completed (in memory, and listed); older ones are forgotten (GetInvalidation 404, a CallerReference replay creates a new one) and compacted out of the log; 0: kept for good. Not with postgres_url, which keeps every invalidation in the database", "InvalidationRetention"},
+	{"invalidation_retention_count", "invalidation-retention-count", "", Serve, "most Completed invalidations the durable store (data_dir) keeps per distribution; past it, the oldest are forgotten as with invalidation_retention; 0: no limit. InProgress ones are always kept", "InvalidationRetentionCount"},
 	{"deploy_delay", "deploy-delay", "", Serve, "time a created or updated distribution stays InProgress before Deployed", "DeployDelay"},
 	{"account_id", "account-id", "", Serve, "AWS account id used in ARNs", "AccountID"},
 	{"domain_suffix", "domain-suffix", "", Serve, "suffix of distributions' domain names (d1234567890abc.<suffix>)", "DomainSuffix"},
@@ -326,7 +336,7 @@ func (s *Settings) Check(cmd Command, sources map[string]Source) error {
 			return bad(key, "%q is not a host:port address", addr)
 		}
 	}
-	for key, d := range map[string]time.Duration{"invalidation_delay": s.InvalidationDelay, "deploy_delay": s.DeployDelay,
+	for key, d := range map[string]time.Duration{"invalidation_delay": s.InvalidationDelay, "deploy_delay": s.DeployDelay, "invalidation_retention": s.InvalidationRetention,
 		"edge_timeout": s.EdgeTimeout, "max_staleness": s.MaxStaleness, "shutdown_timeout": s.ShutdownTimeout} {
 		if uses(key) && d < 0 {
 			return bad(key, "must not be negative")
@@ -349,6 +359,9 @@ func (s *Settings) Check(cmd Command, sources map[string]Source) error {
 			// The value is not shown: it may hold a password.
 			return bad("postgres_url", "must be a postgres:// or postgresql:// URL, or libpq's key=value form")
 		}
+	}
+	if uses("invalidation_retention_count") && s.InvalidationRetentionCount < 0 {
+		return bad("invalidation_retention_count", "must be 0 or more, not %d", s.InvalidationRetentionCount)
 	}
 	if s.MinBodyRate < 0 {
 		return bad("min_body_rate", "must be 0 or more, not %d", s.MinBodyRate)

@@ -88,6 +88,8 @@ func TestSettingsErrors(t *testing.T) {
 		{"bad duration in file", "edge_timeout: soon\n", nil, nil, "line 1"},
 		{"negative in file", "edge_timeout: -1s\n", nil, nil, "line 1: edge_timeout: must not be negative"},
 		{"negative size", "cache_size: -1\n", nil, nil, "line 1"},
+		{"negative retention", "", nil, []string{"--invalidation-retention", "-1h"}, "--invalidation-retention: invalidation_retention: must not be negative"},
+		{"negative retention count", "", envOf("OPENFRONT_INVALIDATION_RETENTION_COUNT=-5"), nil, "OPENFRONT_INVALIDATION_RETENTION_COUNT: invalidation_retention_count: must be 0 or more, not -5"},
 		{"bad env", "", envOf("OPENFRONT_MAX_STALENESS=often"), nil, "OPENFRONT_MAX_STALENESS: \"often\" is not a duration"},
 		{"bad flag value", "", nil, []string{"--log-level", "loud"}, `--log-level: log_level: "loud" is not debug, info, warn or error`},
 		{"bad address", "api_addr: nowhere\n", nil, nil, `line 1: api_addr: "nowhere" is not a host:port address`},
