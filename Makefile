@@ -42,6 +42,16 @@ HA_FLAGS ?=
 bench-ha:
 	$(GO) build -o bin/bench/ha/openfront ./cmd/openfront && $(GO) build -o bin/bench/ha/createinv ./bench/createinv && $(GO) build -o bin/bench/ha/pgha ./bench/pgha && bin/bench/ha/pgha -bin bin/bench/ha/openfront -createinv bin/bench/ha/createinv $(HA_FLAGS)
 
+# Start-up time and memory (VmRSS, VmHWM) of `openfront serve` with
+# 1,000,000 invalidations stored (bulk-filled, not through the API) on the
+# log store, with every invalidation kept and with a count retention, and
+# on PostgreSQL (its own server: initdb, postgres on PATH). Everything in
+# one temporary directory, removed. Prints figures; see docs/benchmarks.md.
+SCALE_FLAGS ?=
+.PHONY: bench-scale
+bench-scale:
+	$(GO) build -o bin/bench/scale/openfront ./cmd/openfront && $(GO) build -o bin/bench/scale/scale ./bench/scale && bin/bench/scale/scale -bin bin/bench/scale/openfront $(SCALE_FLAGS)
+
 .PHONY: bench-propagation
 PROPAGATION_FLAGS ?= -n 500 -rounds 3 -sim-sizes 1,10,50,100 -sim-n 500 -sim-rounds 2
 bench-propagation:
