@@ -33,6 +33,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -219,6 +220,11 @@ func Open(dir string, opts ...Option) (*Store, error) {
 	go s.flushLoop()
 	if s.retention != (Retention{}) {
 		go s.expireLoop()
+	}
+	if s.forgotten > 0 {
+		// What the retention forgot while the log was read is garbage
+		// now: give it back rather than keep the heap at its peak.
+		debug.FreeOSMemory()
 	}
 	return s, nil
 }

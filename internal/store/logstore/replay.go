@@ -35,6 +35,7 @@ func (s *Store) load() error {
 	}
 	s.ids = invalidation.NewIDCodec(s.idKey[:])
 	off := headerSize
+	expired := off // where the retention was last applied
 	for off < len(data) {
 		payload, next, ok := frameAt(data, off)
 		if !ok {
@@ -44,6 +45,13 @@ func (s *Store) load() error {
 			return fmt.Errorf("frame at offset %d: %w", off, err)
 		}
 		off = next
+		if off-expired >= expireEvery {
+			// Forget as the log is read, so that the memory of a long
+			// history held by a log not yet compacted does not all
+			// come back at once.
+			s.expireLocked()
+			expired = off
+		}
 	}
 	if off < len(data) && allZero(data[off:]) {
 		// Space written ahead (see writeFrame), or a crash while it was
@@ -74,7 +82,9 @@ func (s *Store) load() error {
 	img := s.snapshot().image(s)
 	s.size, s.snapSize = int64(len(data)), int64(headerSize+len(img))
 	s.alloc = max(s.alloc, s.size)
-	if s.shouldCompact() {
+	// A log that is mostly what the retention forgot is compacted at
+	// once, however little it grew: otherwise every Open reads it again.
+	if s.shouldCompact() || (s.forgotten > 0 && s.size > 2*s.snapSize) {
 		before := s.size
 		err := s.writeImage(img)
 		if err == nil {
@@ -95,6 +105,10 @@ func (s *Store) load() error {
 	// The cut, if any, must be on disk before anything follows it.
 	return datasync(s.f)
 }
+
+// expireEvery is how many bytes of the log Open replays between two
+// applications of the retention.
+const expireEvery = 16 << 20
 
 func allZero(b []byte) bool {
 	for len(b) > 0 {

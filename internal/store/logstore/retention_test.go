@@ -302,3 +302,29 @@ func TestRetentionKeepsEvents(t *testing.T) {
 		t.Errorf("AppendEvent after = %d, %v; want 6", pos, err)
 	}
 }
+
+// TestRetentionCompactsAtOpen: a log that is mostly forgotten
+// invalidations is compacted at Open, however little it grew, and the
+// forgotten ones are out of it.
+func TestRetentionCompactsAtOpen(t *testing.T) {
+	dir := t.TempDir()
+	s := open(t, dir)
+	for i := range 200 {
+		got := create(t, s, newInv("E1", fmt.Sprint("ref-", i), "/a"))
+		if err := s.Complete(bg, "E1", got.ID, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.Close()
+	s = open(t, dir, WithRetention(Retention{MaxPerDistribution: 2}))
+	held, forgotten := s.Retained()
+	s.Close()
+	if held != 2 || forgotten != 198 {
+		t.Errorf("held %d, forgot %d; want 2, 198", held, forgotten)
+	}
+	s = open(t, dir) // without retention: what the log holds
+	defer s.Close()
+	if held, _ := s.Retained(); held != 2 {
+		t.Errorf("the log holds %d invalidations, want 2", held)
+	}
+}
