@@ -221,11 +221,10 @@ func Open(dir string, opts ...Option) (*Store, error) {
 	if s.retention != (Retention{}) {
 		go s.expireLoop()
 	}
-	if s.forgotten > 0 {
-		// What the retention forgot while the log was read is garbage
-		// now: give it back rather than keep the heap at its peak.
-		debug.FreeOSMemory()
-	}
+	// The file read whole, and what the retention forgot while it was
+	// read, are garbage now: give them back rather than keep the heap at
+	// its peak (one collection, at start-up).
+	debug.FreeOSMemory()
 	return s, nil
 }
 
