@@ -328,3 +328,65 @@ func TestRetentionCompactsAtOpen(t *testing.T) {
 		t.Errorf("the log holds %d invalidations, want 2", held)
 	}
 }
+
+// TestRetentionUnderLoad: forgetting while writers create and complete
+// and compactions run loses none of the newest invalidations and keeps
+// the count, also after reopening.
+func TestRetentionUnderLoad(t *testing.T) {
+	dir := t.TempDir()
+	opts := []Option{WithInvalidationEvent(fleet.InvalidationEvent), WithRetention(Retention{MaxPerDistribution: 20}),
+		func(s *Store) { s.compactMin = 1 << 10 }}
+	s := open(t, dir, opts...)
+	stop := make(chan struct{})
+	var expiring sync.WaitGroup
+	expiring.Go(func() {
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+				s.expire()
+			}
+		}
+	})
+	var wg sync.WaitGroup
+	last := make([][]string, 2)
+	for w := range 2 {
+		wg.Go(func() {
+			dist := fmt.Sprint("E", w)
+			for i := range 600 {
+				got := create(t, s, newInv(dist, fmt.Sprint("w", w, "-", i), "/p"))
+				if err := s.Complete(bg, dist, got.ID, time.Now()); err != nil {
+					t.Error(err)
+					return
+				}
+				if i >= 580 {
+					last[w] = append(last[w], got.ID)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(stop)
+	expiring.Wait()
+	s.expire()
+	check := func(s *Store) {
+		t.Helper()
+		if held, _ := s.Retained(); held != 40 {
+			t.Errorf("held %d, want 40 (20 per distribution)", held)
+		}
+		// Each distribution's newest 20 (one writer each) are there.
+		for w, ids := range last {
+			for _, id := range ids {
+				if inv, err := s.Get(bg, fmt.Sprint("E", w), id); err != nil || inv.Status != invalidation.Completed {
+					t.Errorf("Get(%s): %s, %v", id, inv.Status, err)
+				}
+			}
+		}
+	}
+	check(s)
+	s.Close()
+	s = open(t, dir, opts...)
+	defer s.Close()
+	check(s)
+}
