@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
+	"time"
 	"unicode/utf8"
 
 	"github.com/openfront/openfront/internal/resource"
@@ -40,6 +41,8 @@ type PublicKey struct {
 	Comment         string `json:"comment,omitempty"`
 	// EncodedKey is the key in PEM (SubjectPublicKeyInfo), as uploaded.
 	EncodedKey string `json:"encoded_key"`
+	// Created is when the key was uploaded (the API's CreatedTime).
+	Created time.Time `json:"created"`
 }
 
 // KeyGroup is a stored key group: resource.Resource.Config of kind
