@@ -322,3 +322,120 @@ func TestSignedURLsAWSCLI(t *testing.T) {
 	st.expectDenied(t, target(t, cli("/private/cli3.txt", "--date-less-than", soon, "--ip-address", "192.0.2.0/24")), "AccessDenied", "Access denied")
 	st.expectDenied(t, target(t, cli("/private/cli4.txt", "--date-less-than", past)), "AccessDenied", "Access denied")
 }
+
+// TestKeyGroupAPI: the public key and key group operations through
+// aws-sdk-go-v2, with each of CloudFront's errors by code and status.
+func TestKeyGroupAPI(t *testing.T) {
+	s := startServer(t, options{args: []string{"--deploy-delay", "0s"}})
+	c := s.client("", "")
+	keyPEM := func() string {
+		k, err := rsa.GenerateKey(rand.Reader, 2048)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return publicKeyPEM(t, &k.PublicKey)
+	}
+	_, _, err := createPublicKey(t, c, "bad", "-----BEGIN PUBLIC KEY-----\nnot a key\n-----END PUBLIC KEY-----\n")
+	expectErr(t, err, "InvalidArgument", 400)
+	small, _ := rsa.GenerateKey(rand.Reader, 1024)
+	_, _, err = createPublicKey(t, c, "small", publicKeyPEM(t, &small.PublicKey))
+	expectErr(t, err, "InvalidArgument", 400)
+
+	pem1 := keyPEM()
+	k1, k1Tag, err := createPublicKey(t, c, "k1", pem1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(k1, "K") || len(k1) != 14 {
+		t.Errorf("public key Id %q", k1)
+	}
+	_, _, err = createPublicKey(t, c, "k1", keyPEM())
+	expectErr(t, err, "PublicKeyAlreadyExists", 409)
+
+	got, err := c.GetPublicKey(ctx(t), &cloudfront.GetPublicKeyInput{Id: aws.String(k1)})
+	if err != nil || aws.ToString(got.ETag) != k1Tag || aws.ToString(got.PublicKey.PublicKeyConfig.EncodedKey) != pem1 || got.PublicKey.CreatedTime == nil {
+		t.Fatalf("GetPublicKey: %v %+v", err, got)
+	}
+	created := *got.PublicKey.CreatedTime
+	// Only the comment may change.
+	_, err = c.UpdatePublicKey(ctx(t), &cloudfront.UpdatePublicKeyInput{Id: aws.String(k1), IfMatch: aws.String(k1Tag),
+		PublicKeyConfig: &types.PublicKeyConfig{Name: aws.String("k1"), CallerReference: aws.String("k1-ref"), EncodedKey: aws.String(keyPEM())}})
+	expectErr(t, err, "CannotChangeImmutablePublicKeyFields", 400)
+	up, err := c.UpdatePublicKey(ctx(t), &cloudfront.UpdatePublicKeyInput{Id: aws.String(k1), IfMatch: aws.String(k1Tag),
+		PublicKeyConfig: &types.PublicKeyConfig{Name: aws.String("k1"), CallerReference: aws.String("k1-ref"), EncodedKey: aws.String(pem1), Comment: aws.String("new")}})
+	if err != nil || aws.ToString(up.ETag) == k1Tag || !up.PublicKey.CreatedTime.Equal(created) || aws.ToString(up.PublicKey.PublicKeyConfig.Comment) != "new" {
+		t.Fatalf("UpdatePublicKey: %v %+v", err, up)
+	}
+	k1Tag = aws.ToString(up.ETag)
+	_, err = c.UpdatePublicKey(ctx(t), &cloudfront.UpdatePublicKeyInput{Id: aws.String(k1), IfMatch: aws.String("stale"),
+		PublicKeyConfig: &types.PublicKeyConfig{Name: aws.String("k1"), CallerReference: aws.String("k1-ref"), EncodedKey: aws.String(pem1)}})
+	expectErr(t, err, "PreconditionFailed", 412)
+	_, err = c.GetPublicKey(ctx(t), &cloudfront.GetPublicKeyInput{Id: aws.String("KNOSUCHKEY0000")})
+	expectErr(t, err, "NoSuchPublicKey", 404)
+
+	// Key groups.
+	_, err = c.CreateKeyGroup(ctx(t), &cloudfront.CreateKeyGroupInput{KeyGroupConfig: &types.KeyGroupConfig{Name: aws.String("g"), Items: []string{"KNOSUCHKEY0000"}}})
+	expectErr(t, err, "InvalidArgument", 400)
+	var six []string
+	for i := range 5 {
+		id, _, err := createPublicKey(t, c, "more-"+string(rune('a'+i)), keyPEM())
+		if err != nil {
+			t.Fatal(err)
+		}
+		six = append(six, id)
+	}
+	six = append(six, k1)
+	_, err = c.CreateKeyGroup(ctx(t), &cloudfront.CreateKeyGroupInput{KeyGroupConfig: &types.KeyGroupConfig{Name: aws.String("g"), Items: six}})
+	expectErr(t, err, "TooManyPublicKeysInKeyGroup", 400)
+	kg, err := c.CreateKeyGroup(ctx(t), &cloudfront.CreateKeyGroupInput{KeyGroupConfig: &types.KeyGroupConfig{Name: aws.String("g"), Items: []string{k1}, Comment: aws.String("c")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gid, gTag := aws.ToString(kg.KeyGroup.Id), aws.ToString(kg.ETag)
+	_, err = c.CreateKeyGroup(ctx(t), &cloudfront.CreateKeyGroupInput{KeyGroupConfig: &types.KeyGroupConfig{Name: aws.String("g"), Items: []string{k1}}})
+	expectErr(t, err, "KeyGroupAlreadyExists", 409)
+	_, err = c.GetKeyGroup(ctx(t), &cloudfront.GetKeyGroupInput{Id: aws.String("no-such-group")})
+	expectErr(t, err, "NoSuchResource", 404)
+	cfgOut, err := c.GetKeyGroupConfig(ctx(t), &cloudfront.GetKeyGroupConfigInput{Id: aws.String(gid)})
+	if err != nil || aws.ToString(cfgOut.ETag) != gTag || !slices.Equal(cfgOut.KeyGroupConfig.Items, []string{k1}) {
+		t.Fatalf("GetKeyGroupConfig: %v %+v", err, cfgOut)
+	}
+	lk, err := c.ListKeyGroups(ctx(t), &cloudfront.ListKeyGroupsInput{})
+	if err != nil || aws.ToInt32(lk.KeyGroupList.Quantity) != 1 || aws.ToString(lk.KeyGroupList.Items[0].KeyGroup.Id) != gid {
+		t.Fatalf("ListKeyGroups: %v %+v", err, lk)
+	}
+	lp, err := c.ListPublicKeys(ctx(t), &cloudfront.ListPublicKeysInput{MaxItems: aws.Int32(2)})
+	if err != nil || aws.ToInt32(lp.PublicKeyList.Quantity) != 2 || lp.PublicKeyList.NextMarker == nil {
+		t.Fatalf("ListPublicKeys: %v %+v", err, lp)
+	}
+
+	// A key in a group, a group a distribution trusts: in use.
+	_, err = c.DeletePublicKey(ctx(t), &cloudfront.DeletePublicKeyInput{Id: aws.String(k1), IfMatch: aws.String(k1Tag)})
+	expectErr(t, err, "PublicKeyInUse", 409)
+	def := legacyBehavior("web", false)
+	def.TrustedKeyGroups = &types.TrustedKeyGroups{Enabled: aws.Bool(true), Quantity: aws.Int32(1), Items: []string{"no-such-group"}}
+	cfg := edgeConfig("kg-api", def, types.Origin{Id: aws.String("web"), DomainName: aws.String("example.com"),
+		CustomOriginConfig: &types.CustomOriginConfig{HTTPPort: aws.Int32(80), HTTPSPort: aws.Int32(443), OriginProtocolPolicy: types.OriginProtocolPolicyHttpOnly}})
+	_, err = createDist(t, c, cfg)
+	expectErr(t, err, "TrustedKeyGroupDoesNotExist", 400)
+	def.TrustedKeyGroups.Items = []string{gid}
+	d, err := createDist(t, c, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.DeleteKeyGroup(ctx(t), &cloudfront.DeleteKeyGroupInput{Id: aws.String(gid), IfMatch: aws.String(gTag)})
+	expectErr(t, err, "ResourceInUse", 409)
+	gd, err := c.GetDistribution(ctx(t), &cloudfront.GetDistributionInput{Id: d.Distribution.Id})
+	if err != nil || !aws.ToBool(gd.Distribution.ActiveTrustedKeyGroups.Enabled) {
+		t.Fatalf("GetDistribution: %v", err)
+	}
+
+	// Quotas: 10 public keys.
+	for i := 6; i < 10; i++ {
+		if _, _, err := createPublicKey(t, c, "fill-"+string(rune('a'+i)), keyPEM()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, _, err = createPublicKey(t, c, "one-too-many", keyPEM())
+	expectErr(t, err, "TooManyPublicKeys", 400)
+}
