@@ -5,6 +5,8 @@ import (
 	"net/netip"
 	"strings"
 
+	"github.com/valyala/fasthttp"
+
 	"github.com/openfront/openfront/internal/signing"
 )
 
@@ -89,4 +91,35 @@ func (e *Edge) denySigned(w http.ResponseWriter, r *http.Request, s *site, d *si
 		header: http.Header{"Server": {"CloudFront"}, "Content-Type": {"text/xml"}},
 		body:   []byte(body),
 	}, id)
+}
+
+// admitSignedFast is admitSigned on the fasthttp listener's fast path, for
+// a signed URL: it returns the query without the signing parameters and
+// true when the request is admitted, false when it has none in its query
+// (signed cookies) or is refused, which the general path then answers.
+func (e *Edge) admitSignedFast(ctx *fasthttp.RequestCtx, b *behavior, rawPath, rawQuery string) (string, bool) {
+	rest, p := signing.SplitQuery(rawQuery)
+	if !p.Any {
+		return "", false
+	}
+	scheme := "http://"
+	if ctx.IsTLS() {
+		scheme = "https://"
+	}
+	host := ctx.Request.Header.Host()
+	var u strings.Builder
+	u.Grow(len(scheme) + len(host) + len(rawPath) + 1 + len(rest))
+	u.WriteString(scheme)
+	u.Write(host)
+	u.WriteString(rawPath)
+	if rest != "" {
+		u.WriteByte('?')
+		u.WriteString(rest)
+	}
+	ip, _ := netip.AddrFromSlice(ctx.RemoteIP())
+	req := signing.Request{URL: u.String(), IP: ip.Unmap(), Params: p}
+	if e.signed.Check(b.trust, &req) != nil {
+		return "", false
+	}
+	return rest, true
 }

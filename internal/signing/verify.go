@@ -223,24 +223,16 @@ func (v *Verifier) Check(t Trust, r *Request) *Denial {
 	if p.Signature == "" {
 		return DenyAccessDenied
 	}
-	var signed []byte
 	canned := p.Policy == ""
-	switch {
-	case !canned:
-		b, err := decodeB64(p.Policy)
-		if err != nil {
-			return DenyBadPolicy
+	if canned {
+		if p.Expires == "" {
+			return DenyAccessDenied
 		}
-		signed = b
-	case p.Expires != "":
 		if _, err := strconv.ParseInt(p.Expires, 10, 64); err != nil {
 			return DenyAccessDenied
 		}
-		signed = cannedPolicy(r.URL, p.Expires)
-	default:
-		return DenyAccessDenied
 	}
-	st, d := v.verified(key, h, signed, p.Signature, canned)
+	st, d := v.verified(key, h, r, canned)
 	if d != nil {
 		return d
 	}
@@ -259,8 +251,9 @@ func cannedPolicy(u, expires string) []byte {
 
 // verified returns the statement signed is, when sig is key's signature
 // of it with hash h: from the cache, or verified and cached.
-func (v *Verifier) verified(key *Key, h crypto.Hash, signed []byte, sig string, canned bool) (*statement, *Denial) {
-	id := cacheID(key.ID, h, signed, sig)
+func (v *Verifier) verified(key *Key, h crypto.Hash, r *Request, canned bool) (*statement, *Denial) {
+	p := &r.Params
+	id := cacheID(key.ID, h, r, canned)
 	now := v.now().Unix()
 	if v.maxBytes > 0 {
 		v.mu.RLock()
@@ -270,7 +263,17 @@ func (v *Verifier) verified(key *Key, h crypto.Hash, signed []byte, sig string, 
 			return st, nil
 		}
 	}
-	raw, err := decodeB64(sig)
+	var signed []byte
+	if canned {
+		signed = cannedPolicy(r.URL, p.Expires)
+	} else {
+		b, err := decodeB64(p.Policy)
+		if err != nil {
+			return nil, DenyBadPolicy
+		}
+		signed = b
+	}
+	raw, err := decodeB64(p.Signature)
 	if err != nil {
 		return nil, DenyBadSignature
 	}
@@ -292,15 +295,32 @@ func (v *Verifier) verified(key *Key, h crypto.Hash, signed []byte, sig string, 
 	return st, nil
 }
 
-func cacheID(keyID string, h crypto.Hash, signed []byte, sig string) [32]byte {
-	d := sha256.New()
-	d.Write([]byte(keyID))
-	d.Write([]byte{0, byte(h), 0})
-	d.Write(signed)
-	d.Write([]byte{0})
-	d.Write([]byte(sig))
-	var id [32]byte
-	d.Sum(id[:0])
+// idBufs are the buffers cacheID hashes, reused.
+var idBufs = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
+// cacheID names a signature in the cache: the key, the hash, what is
+// signed as sent (the canned policy's URL and expiry, or the custom
+// policy's parameter) and the signature.
+func cacheID(keyID string, h crypto.Hash, r *Request, canned bool) [32]byte {
+	bp := idBufs.Get().(*[]byte)
+	b := append((*bp)[:0], keyID...)
+	b = append(b, 0, byte(h))
+	if canned {
+		b = append(b, 'c', 0)
+		b = append(b, r.URL...)
+		b = append(b, 0)
+		b = append(b, r.Params.Expires...)
+	} else {
+		b = append(b, 'p', 0)
+		b = append(b, r.Params.Policy...)
+	}
+	b = append(b, 0)
+	b = append(b, r.Params.Signature...)
+	id := sha256.Sum256(b)
+	if cap(b) <= 64<<10 {
+		*bp = b
+		idBufs.Put(bp)
+	}
 	return id
 }
 
