@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/openfront/openfront/internal/distribution"
 	"github.com/openfront/openfront/internal/resource"
 	"github.com/openfront/openfront/internal/signing"
 )
@@ -130,4 +131,21 @@ func TestSignedKeyNotTrusted(t *testing.T) {
 	h.expect(host, u, "/a", miss)
 	putRes(t, h.edge, res(t, resource.KeyGroup, "kg1", "E2", signing.KeyGroup{Name: "g", Keys: []string{"KOTHER"}}))
 	expectDenied(t, h, host, u, "InvalidKey")
+}
+
+// A refused signed request gets the distribution's custom error page for
+// 403, fetched from the origin without a signature.
+func TestSignedRefusalCustomErrorPage(t *testing.T) {
+	o := newOrigin(t)
+	echo(o)
+	d := dist("ESIGN2", o)
+	d.Config.DefaultBehavior.TrustedKeyGroups = []string{"kg1"}
+	d.Config.CustomErrorResponses = []distribution.ErrorResponse{{ErrorCode: 403, ResponsePagePath: "/denied.html", ResponseCode: "403"}}
+	h := newHarness(t, Config{}, d)
+	putRes(t, h.edge, res(t, resource.PublicKey, "KTEST", "E1", signing.PublicKey{Name: "k", CallerReference: "c", EncodedKey: signedPEM(signedTestKey)}))
+	putRes(t, h.edge, res(t, resource.KeyGroup, "kg1", "E1", signing.KeyGroup{Name: "g", Keys: []string{"KTEST"}}))
+	r := h.get("esign2.cloudfront.localhost", "/private.txt")
+	if r.status != http.StatusForbidden || r.body != "/denied.html" || r.xcache() != errX {
+		t.Fatalf("got %d %q %q, want 403 with the page", r.status, r.body, r.xcache())
+	}
 }
