@@ -149,3 +149,20 @@ func TestSignedRefusalCustomErrorPage(t *testing.T) {
 		t.Fatalf("got %d %q %q, want 403 with the page", r.status, r.body, r.xcache())
 	}
 }
+
+// TrustedSigners stand for the account's public keys: any uploaded key
+// signs for a behavior trusting an account (openfront has one).
+func TestSignedTrustedSigners(t *testing.T) {
+	o := newOrigin(t)
+	echo(o)
+	d := dist("ESIGN3", o)
+	d.Config.DefaultBehavior.TrustedSigners = []string{"self"}
+	h := newHarness(t, Config{}, d)
+	host := "esign3.cloudfront.localhost"
+	u := cannedURL(t, signedTestKey, "KTEST", host, "/a", h.clock.Now().Add(time.Hour))
+	expectDenied(t, h, host, u, "InvalidKey") // no key uploaded yet
+	putRes(t, h.edge, res(t, resource.PublicKey, "KTEST", "E1", signing.PublicKey{Name: "k", CallerReference: "c", EncodedKey: signedPEM(signedTestKey)}))
+	h.expect(host, u, "/a", miss)
+	h.edge.ForgetResource(resource.PublicKey, "KTEST")
+	expectDenied(t, h, host, u, "InvalidKey")
+}
