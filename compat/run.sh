@@ -11,6 +11,8 @@
 #                                 # boto3-lifecycles, awscli-lifecycles, js-lifecycles
 #                                 # (one lifecycle of each policy kind and an OAC
 #                                 # in every client)
+#                                 # boto3-keys, awscli-sign (public keys, key
+#                                 # groups, signed URLs at the edge)
 #   OPENFRONT_BIN=/path/openfront compat/run.sh   # test that binary, no build
 #
 # Each suite gets its own servers, on ports the OS picks (--api-addr
@@ -24,11 +26,11 @@ COMPAT=$ROOT/compat
 BIN=${OPENFRONT_BIN:-}
 PYTHON=${PYTHON:-python3}
 NODE=${NODE:-node}
-ALL_SUITES=(boto3 awscli js boto3-dist awscli-dist js-dist boto3-pol boto3-lifecycles awscli-lifecycles js-lifecycles)
+ALL_SUITES=(boto3 awscli js boto3-dist awscli-dist js-dist boto3-pol boto3-lifecycles awscli-lifecycles js-lifecycles boto3-keys awscli-sign)
 SUITES=("$@")
 [[ ${#SUITES[@]} -gt 0 ]] || SUITES=("${ALL_SUITES[@]}")
 for s in "${SUITES[@]}"; do
-	case $s in boto3 | awscli | js | boto3-dist | awscli-dist | js-dist | boto3-pol | boto3-lifecycles | awscli-lifecycles | js-lifecycles) ;; *) echo "compat: unknown suite $s (known: ${ALL_SUITES[*]})" >&2; exit 2 ;; esac
+	case $s in boto3 | awscli | js | boto3-dist | awscli-dist | js-dist | boto3-pol | boto3-lifecycles | awscli-lifecycles | js-lifecycles | boto3-keys | awscli-sign) ;; *) echo "compat: unknown suite $s (known: ${ALL_SUITES[*]})" >&2; exit 2 ;; esac
 done
 
 if [[ -z $BIN ]]; then
@@ -116,6 +118,7 @@ start_server() {
 	SERVER_URL=
 	for _ in $(seq 100); do
 		SERVER_URL=$(sed -n 's|^openfront API listening on \(http://127\.0\.0\.1:[0-9][0-9]*\)$|\1|p' "$dir/stdout")
+		SERVER_EDGE_URL=$(sed -n 's|^openfront edge listening on \(http://127\.0\.0\.1:[0-9][0-9]*\)$|\1|p' "$dir/stdout")
 		if [[ -n $SERVER_URL ]]; then
 			echo "compat: server $name (pid $pid) at $SERVER_URL: serve $*"
 			return 0
@@ -286,6 +289,25 @@ suite_js-lifecycles() {
 	start_server js-lifecycles -- --config "$EXAMPLE_CONFIG" --memory || return 1
 	OPENFRONT_ENDPOINT=$SERVER_URL OPENFRONT_DISTRIBUTION_ID=$DIST \
 		run_client "$NODE" "$COMPAT/js/lifecycles.mjs"
+}
+
+# Public keys, key groups and signed URLs at the edge: every operation and
+# error in boto3, then URLs signed by botocore's CloudFrontSigner and by
+# `aws cloudfront sign` (which skips, saying why, without the CLI).
+suite_boto3-keys() {
+	"$PYTHON" -c 'import boto3, cryptography' || {
+		echo "compat: $PYTHON cannot import boto3 and cryptography" >&2
+		return 1
+	}
+	start_server boto3-keys -- --deploy-delay 0s || return 1
+	OPENFRONT_ENDPOINT=$SERVER_URL OPENFRONT_EDGE_ENDPOINT=$SERVER_EDGE_URL \
+		run_client "$PYTHON" "$COMPAT/boto3_keygroups_test.py"
+}
+
+suite_awscli-sign() {
+	start_server awscli-sign -- --deploy-delay 0s || return 1
+	OPENFRONT_ENDPOINT=$SERVER_URL OPENFRONT_EDGE_ENDPOINT=$SERVER_EDGE_URL \
+		run_client bash "$COMPAT/awscli_sign.sh"
 }
 
 passed=()

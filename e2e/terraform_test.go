@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -825,5 +827,117 @@ output "origin_access_control_id" {
 
 output "origin_access_identity_id" {
   value = aws_cloudfront_origin_access_identity.legacy.id
+}
+`
+
+// TestTerraformKeyGroups: aws_cloudfront_public_key, aws_cloudfront_key_group
+// and a distribution whose default behavior trusts the group: apply, a
+// clean plan, an update of the comments, a clean plan, destroy.
+func TestTerraformKeyGroups(t *testing.T) {
+	s := startServer(t, options{args: []string{"--deploy-delay", "0s"}})
+	c := s.client("", "")
+	tf := newTerraform(t, s.URL, terraformKeyGroupsModule)
+	k, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(tf.dir, "key.pem"), publicKeyPEM(t, &k.PublicKey))
+
+	tf.apply()
+	outs := tfOutputs(t, tf)
+	keyID, groupID, distID := outs["public_key_id"], outs["key_group_id"], outs["distribution_id"]
+	d, err := c.GetDistribution(ctx(t), &cloudfront.GetDistributionInput{Id: aws.String(distID)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	atkg := d.Distribution.ActiveTrustedKeyGroups
+	if !aws.ToBool(atkg.Enabled) || len(atkg.Items) != 1 || aws.ToString(atkg.Items[0].KeyGroupId) != groupID ||
+		!reflect.DeepEqual(atkg.Items[0].KeyPairIds.Items, []string{keyID}) {
+		t.Errorf("ActiveTrustedKeyGroups %+v, want group %s with key %s", atkg, groupID, keyID)
+	}
+	tf.planClean()
+
+	tf.apply("comment=changed by terraform")
+	g, err := c.GetKeyGroup(ctx(t), &cloudfront.GetKeyGroupInput{Id: aws.String(groupID)})
+	if err != nil || aws.ToString(g.KeyGroup.KeyGroupConfig.Comment) != "changed by terraform" {
+		t.Fatalf("key group after the update: %v %+v", err, g)
+	}
+	pk, err := c.GetPublicKey(ctx(t), &cloudfront.GetPublicKeyInput{Id: aws.String(keyID)})
+	if err != nil || aws.ToString(pk.PublicKey.PublicKeyConfig.Comment) != "changed by terraform" {
+		t.Fatalf("public key after the update: %v %+v", err, pk)
+	}
+	tf.planClean()
+
+	tf.run(0, "destroy", "-auto-approve", "-input=false", "-no-color")
+	_, err = c.GetKeyGroup(ctx(t), &cloudfront.GetKeyGroupInput{Id: aws.String(groupID)})
+	expectErr(t, err, "NoSuchResource", http.StatusNotFound)
+	_, err = c.GetPublicKey(ctx(t), &cloudfront.GetPublicKeyInput{Id: aws.String(keyID)})
+	expectErr(t, err, "NoSuchPublicKey", http.StatusNotFound)
+}
+
+const terraformKeyGroupsModule = `
+variable "comment" {
+  type    = string
+  default = "made by terraform"
+}
+
+resource "aws_cloudfront_public_key" "signer" {
+  name        = "tf-signer"
+  comment     = var.comment
+  encoded_key = file("${path.module}/key.pem")
+}
+
+resource "aws_cloudfront_key_group" "signers" {
+  name    = "tf-signers"
+  comment = var.comment
+  items   = [aws_cloudfront_public_key.signer.id]
+}
+
+resource "aws_cloudfront_distribution" "private" {
+  enabled             = true
+  comment             = "signed URLs"
+  wait_for_deployment = true
+
+  origin {
+    domain_name = "origin.example.com"
+    origin_id   = "web"
+    custom_origin_config {
+      http_port              = 80
+      https_port             = 443
+      origin_protocol_policy = "http-only"
+      origin_ssl_protocols   = ["TLSv1.2"]
+    }
+  }
+
+  default_cache_behavior {
+    target_origin_id       = "web"
+    viewer_protocol_policy = "allow-all"
+    allowed_methods        = ["GET", "HEAD"]
+    cached_methods         = ["GET", "HEAD"]
+    cache_policy_id        = "658327ea-f89d-4fab-a63d-7e88639e58f6"
+    trusted_key_groups     = [aws_cloudfront_key_group.signers.id]
+  }
+
+  restrictions {
+    geo_restriction {
+      restriction_type = "none"
+    }
+  }
+
+  viewer_certificate {
+    cloudfront_default_certificate = true
+  }
+}
+
+output "public_key_id" {
+  value = aws_cloudfront_public_key.signer.id
+}
+
+output "key_group_id" {
+  value = aws_cloudfront_key_group.signers.id
+}
+
+output "distribution_id" {
+  value = aws_cloudfront_distribution.private.id
 }
 `

@@ -33,7 +33,7 @@ func TestWireErrors(t *testing.T) {
 		{"unknown distribution", "GET", "/2020-05-31/distribution/ENOPE/invalidation/IX", "", 404, "NoSuchDistribution"},
 		{"unknown invalidation", "GET", invPath + "/INOPE", "", 404, "NoSuchInvalidation"},
 		{"wrong method", "DELETE", invPath, "", 405, "MethodNotAllowed"},
-		{"unimplemented operation", "GET", "/2020-05-31/key-group", "", 501, "NotImplemented"},
+		{"unimplemented operation", "GET", "/2020-05-31/field-level-encryption", "", 501, "NotImplemented"},
 		{"wrong method on a policy", "PATCH", "/2020-05-31/cache-policy", "", 405, "MethodNotAllowed"},
 		{"unknown path", "GET", "/favicon.ico", "", 404, "UnknownOperation"},
 	}

@@ -68,6 +68,10 @@ BEHAVIOR = {
     "MinTTL": "only with ForwardedValues (with a CachePolicyId: InvalidArgument); MinTTL ≤ DefaultTTL ≤ MaxTTL (InvalidTTLOrder)",
     "DefaultTTL": "only with ForwardedValues (with a CachePolicyId: InvalidArgument)",
     "MaxTTL": "only with ForwardedValues (with a CachePolicyId: InvalidArgument)",
+    "TrustedKeyGroups.Enabled": "true: the behavior serves only signed URLs and cookies (docs/compatibility.md, \"Public keys, key groups and signed URLs\")",
+    "TrustedKeyGroups.Items[]": "refs (TrustedKeyGroupDoesNotExist 400 when unknown; more than 4 in a distribution: TooManyKeyGroupsAssociatedToDistribution 400); their public keys verify the behavior's signed URLs and cookies",
+    "TrustedSigners.Enabled": "true: the behavior serves only signed URLs and cookies",
+    "TrustedSigners.Items[]": "differs: any account number (or self) stands for the account's public keys, openfront having no CloudFront key pairs",
 }
 
 # Every member path openfront acts on, with a note. Mirrors distconfig.go.

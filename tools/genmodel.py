@@ -59,6 +59,12 @@ ROOTS = [
     "CloudFrontOriginAccessIdentityConfig",
     "CloudFrontOriginAccessIdentity",
     "CloudFrontOriginAccessIdentityList",
+    "PublicKeyConfig",
+    "PublicKey",
+    "PublicKeyList",
+    "KeyGroupConfig",
+    "KeyGroup",
+    "KeyGroupList",
 ]
 SCALARS = {"string", "integer", "long", "boolean", "timestamp", "double"}
 

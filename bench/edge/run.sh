@@ -14,7 +14,7 @@
 #                before round 1
 #   THREADS=2    wrk threads
 #   CONNS=32     wrk connections (keep-alive)
-#   TARGETS="openfront nginx varnish go-plain fasthttp-plain edge edge-policies"
+#   TARGETS="openfront nginx varnish go-plain fasthttp-plain edge edge-policies edge-signed"
 #                edge and edge-policies are openfront's edge in the harness
 #                process (bench/edge/harness -mode edge, -mode edge-policies:
 #                the same listener and cache as `openfront serve`, without
@@ -22,7 +22,10 @@
 #                under a cache policy keyed on v and a response headers
 #                policy adding five headers; the table then adds
 #                policies/plain, edge-policies req/s over edge's, median of
-#                the per-round ratios. go-plain is a reference, not a cache: a Go net/http handler
+#                the per-round ratios. edge-signed (-mode edge-signed): a hit
+#                of /OBJECT with a signed URL (custom policy, RSA 2048,
+#                SHA1) under a behavior trusting a key group; the table adds
+#                signed/plain, edge-signed req/s over edge's. go-plain is a reference, not a cache: a Go net/http handler
 #                writing the same bytes with one w.Write (bench/edge/harness
 #                -mode plain), the ceiling of net/http on the machine;
 #                fasthttp-plain the same answer from a fasthttp server
@@ -54,7 +57,7 @@ DURATION=${DURATION:-10s}
 WARMUP=${WARMUP:-3s}
 THREADS=${THREADS:-2}
 CONNS=${CONNS:-32}
-TARGETS=${TARGETS:-"openfront nginx varnish go-plain fasthttp-plain edge edge-policies"}
+TARGETS=${TARGETS:-"openfront nginx varnish go-plain fasthttp-plain edge edge-policies edge-signed"}
 OBJECTS=${OBJECTS:-"1k 100k"}
 IDLE_MIN=${IDLE_MIN:-80}
 IDLE_WAIT=${IDLE_WAIT:-60}
@@ -160,7 +163,7 @@ if [[ -n ${OPENFRONT_BIN:-} ]]; then
 else
 	(cd "$src" && go build -o "$tmp/bin/openfront" ./cmd/openfront)
 fi
-if [[ " $TARGETS " =~ " "(go-plain|fasthttp-plain|edge|edge-policies)" " ]]; then
+if [[ " $TARGETS " =~ " "(go-plain|fasthttp-plain|edge|edge-policies|edge-signed)" " ]]; then
 	(cd "$src" && go build -o "$tmp/bin/harness" ./bench/edge/harness)
 fi
 (cd "$root" && go build -o "$tmp/bin/origin" ./bench/edge/origin)
@@ -268,31 +271,36 @@ if [[ " $TARGETS " == *" fasthttp-plain "* ]]; then
 	wait_for "$tmp/fasthttp-plain.log" "listening on" "$!"
 fi
 
-for mode in edge edge-policies; do
+for mode in edge edge-policies edge-signed; do
 	if [[ " $TARGETS " == *" $mode "* ]]; then
 		port=$(free_port)
 		"$tmp/bin/harness" -mode "$mode" -addr "127.0.0.1:$port" -pprof "" >"$tmp/$mode.log" 2>&1 &
 		pids+=($!)
 		wait_for "$tmp/$mode.log" "listening on" "$!"
-		if [[ $mode == edge ]]; then
-			ep_port=$port ep_pid=$!
-		else
-			epol_port=$port epol_pid=$!
-		fi
+		case $mode in
+		edge) ep_port=$port ep_pid=$! ;;
+		edge-policies) epol_port=$port epol_pid=$! ;;
+		edge-signed)
+			esig_port=$port esig_pid=$!
+			esig_query=$(sed -n 's|^signed query: ||p' "$tmp/$mode.log")
+			;;
+		esac
 	fi
 done
 
 # query_of TARGET: the query string the target's requests carry.
 query_of() {
-	if [[ $1 == edge-policies ]]; then
-		echo "?v=1&utm=bench"
-	fi
+	case $1 in
+	edge-policies) echo "?v=1&utm=bench" ;;
+	edge-signed) echo "$esig_query" ;;
+	esac
 }
 
 port_of() {
 	case $1 in
 	edge) echo "$ep_port" ;;
 	edge-policies) echo "$epol_port" ;;
+	edge-signed) echo "$esig_port" ;;
 	go-plain) echo "$gp_port" ;;
 	fasthttp-plain) echo "$fp_port" ;;
 	openfront) echo "$of_port" ;;
@@ -315,6 +323,7 @@ writes() {
 	fasthttp-plain) pid=$fp_pid ;;
 	edge) pid=$ep_pid ;;
 	edge-policies) pid=$epol_pid ;;
+	edge-signed) pid=$esig_pid ;;
 	esac
 	{
 		echo "$pid"
@@ -324,10 +333,35 @@ writes() {
 	done | awk '{n += $1} END {print n + 0}'
 }
 
+# cpu_ticks TARGET: prints the CPU time (user + system, in clock ticks) the
+# target's processes have used.
+cpu_ticks() {
+	local pid
+	case $1 in
+	openfront) pid=$of_pid ;;
+	openfront-metrics) pid=$om_pid ;;
+	nginx) pid=$ng_pid ;;
+	varnish) pid=$va_pid ;;
+	go-plain) pid=$gp_pid ;;
+	fasthttp-plain) pid=$fp_pid ;;
+	edge) pid=$ep_pid ;;
+	edge-policies) pid=$epol_pid ;;
+	edge-signed) pid=$esig_pid ;;
+	esac
+	{
+		echo "$pid"
+		pgrep -P "$pid" || true
+	} | while read -r p; do
+		# Fields 14 and 15 after the command name, which may hold spaces.
+		sed 's/^.*) //' "/proc/$p/stat" 2>/dev/null | awk '{print $12 + $13}' || true
+	done | awk '{n += $1} END {print n + 0}'
+}
+TICK_US=$((1000000 / $(getconf CLK_TCK)))
+
 # is_hit TARGET HEADERS-FILE: succeeds when the response was a cache hit.
 is_hit() {
 	case $1 in
-	openfront | openfront-metrics | edge | edge-policies) grep -qi '^x-cache: Hit from cloudfront' "$2" ;;
+	openfront | openfront-metrics | edge | edge-policies | edge-signed) grep -qi '^x-cache: Hit from cloudfront' "$2" ;;
 	nginx) grep -qi '^x-cache-status: HIT' "$2" ;;
 	varnish) grep -qiE '^x-varnish: [0-9]+ [0-9]+' "$2" && grep -qi '^age: ' "$2" ;;
 	go-plain | fasthttp-plain) grep -qi '^HTTP/1.1 200' "$2" ;; # not a cache: always "hits"
@@ -428,11 +462,14 @@ for r in $(seq "$ROUNDS"); do
 		for t in "${round_order[@]}"; do
 			idle=$(wait_idle)
 			w0=$(writes "$t")
+			c0=$(cpu_ticks "$t")
 			line=$(run_wrk "$t" "$o" "$DURATION")
+			c1=$(cpu_ticks "$t")
 			w1=$(writes "$t")
 			n=$(sed -n 's/.*requests=\([0-9]*\).*/\1/p' <<<"$line")
 			wpr=$(awk -v w=$((w1 - w0)) -v n="$n" 'BEGIN {printf "%.2f", n ? w / n : 0}')
-			echo "round=$r target=$t object=$o ${line#RESULT } writes_per_req=$wpr idle_before=$idle load1=$(cut -d' ' -f1 /proc/loadavg)" | tee -a "$results"
+			cpr=$(awk -v c=$(((c1 - c0) * TICK_US)) -v n="$n" 'BEGIN {printf "%.1f", n ? c / n : 0}')
+			echo "round=$r target=$t object=$o ${line#RESULT } writes_per_req=$wpr cpu_us_per_req=$cpr idle_before=$idle load1=$(cut -d' ' -f1 /proc/loadavg)" | tee -a "$results"
 		done
 	done
 done
@@ -467,12 +504,13 @@ function maxof(list,   n, a, i, m) { n = split(list, a, " "); m = a[1]; for (i =
 	k = f["target"] SUBSEP f["object"]
 	rps[k] = rps[k] " " f["rps"]; p50[k] = p50[k] " " f["p50_us"]; p99[k] = p99[k] " " f["p99_us"]
 	wpr[k] = wpr[k] " " f["writes_per_req"]
+	cpr[k] = cpr[k] " " f["cpu_us_per_req"]
 	byround[f["round"], k] = f["rps"]
 	rounds[f["round"]] = 1
 }
 END {
 	nt = split(targets, T, " "); no = split(objects, O, " ")
-	printf "%-17s %-6s %10s %19s %8s %8s %7s %18s %18s\n", "target", "object", "req/s", "(min-max)", "p50", "p99", "wr/req", "of/varnish", "of/nginx"
+	printf "%-17s %-6s %10s %19s %8s %8s %7s %8s %18s %18s\n", "target", "object", "req/s", "(min-max)", "p50", "p99", "wr/req", "cpu/req", "of/varnish", "of/nginx"
 	for (j = 1; j <= no; j++) {
 		o = O[j]
 		for (i = 1; i <= nt; i++) {
@@ -482,9 +520,9 @@ END {
 			if (t == "openfront" || t == "openfront-metrics" || t == "go-plain" || t == "fasthttp-plain") {
 				ratios_v = ratio(t, o, "varnish"); ratios_n = ratio(t, o, "nginx")
 			}
-			printf "%-17s %-6s %10.0f %19s %8.2f %8.2f %7.2f %18s %18s\n", t, o, median(rps[k]),
+			printf "%-17s %-6s %10.0f %19s %8.2f %8.2f %7.2f %8.1f %18s %18s\n", t, o, median(rps[k]),
 				sprintf("(%.0f-%.0f)", minof(rps[k]), maxof(rps[k])),
-				median(p50[k]) / 1000, median(p99[k]) / 1000, median(wpr[k]), ratios_v, ratios_n
+				median(p50[k]) / 1000, median(p99[k]) / 1000, median(wpr[k]), median(cpr[k]), ratios_v, ratios_n
 		}
 	}
 	for (j = 1; j <= no; j++) {
@@ -492,9 +530,12 @@ END {
 			printf "metrics/openfront %-6s %s  (openfront-metrics req/s over openfront'"'"'s, median of the per-round ratios)\n", O[j], ratio("openfront-metrics", O[j], "openfront")
 		if ((("edge-policies" SUBSEP O[j]) in rps) && (("edge" SUBSEP O[j]) in rps))
 			printf "policies/plain    %-6s %s  (edge-policies req/s over edge'"'"'s, median of the per-round ratios)\n", O[j], ratio("edge-policies", O[j], "edge")
+		if ((("edge-signed" SUBSEP O[j]) in rps) && (("edge" SUBSEP O[j]) in rps))
+			printf "signed/plain      %-6s %s  (edge-signed req/s over edge'"'"'s, median of the per-round ratios)\n", O[j], ratio("edge-signed", O[j], "edge")
 	}
 	print ""
 	print "p50, p99: wrk latency in ms. wr/req: write system calls of the server processes per response."
+	print "cpu/req: CPU time (user + system) of the server processes per response, in microseconds."
 	print "of/varnish, of/nginx: openfront req/s over theirs, median of the per-round ratios (min-max);"
 	print "on the go-plain and fasthttp-plain rows, theirs: the most a net/http (fasthttp) server reaches here."
 }

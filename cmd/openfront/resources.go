@@ -25,6 +25,8 @@ func (cp *controlPlane) openResources(ctx context.Context, log *slog.Logger) err
 		cloudfront.PolicyRules(resource.ResponseHeadersPolicy),
 		cloudfront.OriginAccessRules(resource.OriginAccessControl),
 		cloudfront.OriginAccessRules(resource.OriginAccessIdentity),
+		cloudfront.KeyGroupRules(resource.PublicKey),
+		cloudfront.KeyGroupRules(resource.KeyGroup),
 	}
 	managed, err := managedResources()
 	if err != nil {
@@ -46,7 +48,8 @@ func (cp *controlPlane) openResources(ctx context.Context, log *slog.Logger) err
 
 // resourceKinds are the kinds the API keeps.
 var resourceKinds = []resource.Kind{resource.CachePolicy, resource.OriginRequestPolicy, resource.ResponseHeadersPolicy,
-	resource.OriginAccessControl, resource.OriginAccessIdentity}
+	resource.OriginAccessControl, resource.OriginAccessIdentity,
+	resource.PublicKey, resource.KeyGroup}
 
 // allResources returns every resource the store keeps, for the hub's
 // snapshots. A kind the store fails to read is logged and left out.

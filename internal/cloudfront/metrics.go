@@ -61,6 +61,18 @@ const (
 	OpUpdateCloudFrontOriginAccessIdentity
 	OpDeleteCloudFrontOriginAccessIdentity
 	OpListCloudFrontOriginAccessIdentities
+	OpCreatePublicKey
+	OpGetPublicKey
+	OpGetPublicKeyConfig
+	OpUpdatePublicKey
+	OpDeletePublicKey
+	OpListPublicKeys
+	OpCreateKeyGroup
+	OpGetKeyGroup
+	OpGetKeyGroupConfig
+	OpUpdateKeyGroup
+	OpDeleteKeyGroup
+	OpListKeyGroups
 	// NumOperations is the number of operations.
 	NumOperations
 )
@@ -78,6 +90,8 @@ var OperationNames = [NumOperations]string{
 	"CreateResponseHeadersPolicy", "GetResponseHeadersPolicy", "GetResponseHeadersPolicyConfig", "UpdateResponseHeadersPolicy", "DeleteResponseHeadersPolicy", "ListResponseHeadersPolicies",
 	"CreateOriginAccessControl", "GetOriginAccessControl", "GetOriginAccessControlConfig", "UpdateOriginAccessControl", "DeleteOriginAccessControl", "ListOriginAccessControls",
 	"CreateCloudFrontOriginAccessIdentity", "GetCloudFrontOriginAccessIdentity", "GetCloudFrontOriginAccessIdentityConfig", "UpdateCloudFrontOriginAccessIdentity", "DeleteCloudFrontOriginAccessIdentity", "ListCloudFrontOriginAccessIdentities",
+	"CreatePublicKey", "GetPublicKey", "GetPublicKeyConfig", "UpdatePublicKey", "DeletePublicKey", "ListPublicKeys",
+	"CreateKeyGroup", "GetKeyGroup", "GetKeyGroupConfig", "UpdateKeyGroup", "DeleteKeyGroup", "ListKeyGroups",
 }
 
 // String returns the operation's CloudFront name.

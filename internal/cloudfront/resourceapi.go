@@ -30,6 +30,12 @@ type kindAPI struct {
 	typed bool
 	// updateOnConfig: Update is PUT {Id}/config, not PUT {Id}.
 	updateOnConfig bool
+	// bareList: the list of an untyped kind has no Marker or IsTruncated
+	// (public keys, key groups).
+	bareList bool
+	// refs returns the resources a typed configuration refers to (nil:
+	// none), which the store keeps from being deleted under it.
+	refs func(typed []byte) []resource.Ref
 	// decode checks a decoded, normalized configuration and returns the
 	// resource's Name and typed Config; it may fill members into cfg
 	// (CloudFront's defaults) before it is stored as sent back. old is
@@ -46,6 +52,14 @@ type kindAPI struct {
 	// ops are the operations: create, get, get config, update, delete,
 	// list.
 	ops [6]Operation
+}
+
+// refsOf is the api's refs of a typed configuration.
+func (api *kindAPI) refsOf(typed []byte) []resource.Ref {
+	if api.refs == nil {
+		return nil
+	}
+	return api.refs(typed)
 }
 
 // kindHandler serves one kind over its service.
@@ -143,7 +157,7 @@ func (k *kindHandler) create(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	xmlmodel.Normalize(cfg, k.api.config) // decode may have filled members
-	res, _, err := k.svc.Create(r.Context(), resource.Resource{Name: name, Config: typed, Raw: encodeRaw(cfg)})
+	res, _, err := k.svc.Create(r.Context(), resource.Resource{Name: name, Config: typed, Raw: encodeRaw(cfg), Refs: k.api.refsOf(typed)})
 	if err != nil {
 		k.fail(w, r, err)
 		return
@@ -203,7 +217,7 @@ func (k *kindHandler) update(w http.ResponseWriter, r *http.Request) {
 			return err
 		}
 		xmlmodel.Normalize(c, k.api.config)
-		old.Name, old.Config, old.Raw = name, typed, encodeRaw(c)
+		old.Name, old.Config, old.Raw, old.Refs = name, typed, encodeRaw(c), k.api.refsOf(typed)
 		return nil
 	})
 	if err != nil {
@@ -264,14 +278,14 @@ func (k *kindHandler) listAll(w http.ResponseWriter, r *http.Request) {
 	}
 	n, p := xmlmodel.New, xmlmodel.NewParent
 	list := p(k.api.list)
-	if !k.api.typed {
+	if !k.api.typed && !k.api.bareList {
 		list.Children = append(list.Children, n("Marker", marker))
 	}
 	if next != "" {
 		list.Children = append(list.Children, n("NextMarker", next))
 	}
 	list.Children = append(list.Children, n("MaxItems", strconv.Itoa(maxItems)))
-	if !k.api.typed {
+	if !k.api.typed && !k.api.bareList {
 		list.Children = append(list.Children, n("IsTruncated", strconv.FormatBool(next != "")))
 	}
 	list.Children = append(list.Children, n("Quantity", strconv.Itoa(len(page))))

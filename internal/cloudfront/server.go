@@ -119,6 +119,7 @@ func NewHandler(c Config) *Handler {
 	m.HandleFunc(inv+"/{Id}", methodNotAllowed("GET"))
 	h.routePolicies(m)
 	h.routeOriginAccess(m)
+	h.routeKeyGroups(m)
 	m.HandleFunc("/2020-05-31/", notImplemented)
 	m.HandleFunc("/", unknownOperation)
 	h.mux = m

@@ -7,8 +7,9 @@ import (
 )
 
 // RefsOf returns the resources c names, each once: the cache, origin
-// request and response headers policies of its cache behaviors (the
-// default one first, then the others in order) and the origin access
+// request and response headers policies and the trusted key groups of its
+// cache behaviors (the default one first, then the others in order) and
+// the origin access
 // controls of its origins. Managed policies are stored resources like any
 // other, so they are refs too. It is what ServiceConfig.Refs should be.
 func RefsOf(c Config) []resource.Ref {
@@ -26,6 +27,9 @@ func RefsOf(c Config) []resource.Ref {
 		add(resource.CachePolicy, b.CachePolicyID)
 		add(resource.OriginRequestPolicy, b.OriginRequestPolicyID)
 		add(resource.ResponseHeadersPolicy, b.ResponseHeadersPolicyID)
+		for _, g := range b.TrustedKeyGroups {
+			add(resource.KeyGroup, g)
+		}
 	}
 	for _, o := range c.Origins {
 		add(resource.OriginAccessControl, o.OriginAccessControlID)
@@ -41,6 +45,7 @@ const (
 	CodeNoSuchResponseHeadersPolicy = "NoSuchResponseHeadersPolicy"
 	CodeInvalidOriginAccessControl  = "InvalidOriginAccessControl"
 	CodeInvalidOriginAccessIdentity = "InvalidOriginAccessIdentity"
+	CodeTrustedKeyGroupDoesNotExist = "TrustedKeyGroupDoesNotExist"
 )
 
 // codeForMissing returns the error code and message CloudFront answers a
@@ -62,6 +67,8 @@ func codeForMissing(kind resource.Kind) (code, message string) {
 		return CodeInvalidOriginAccessControl, "The origin access control does not exist."
 	case resource.OriginAccessIdentity:
 		return CodeInvalidOriginAccessIdentity, "The origin access identity is not valid or doesn't exist."
+	case resource.KeyGroup:
+		return CodeTrustedKeyGroupDoesNotExist, "The specified key group does not exist."
 	}
 	return CodeInvalidArgument, "The " + string(kind) + " that the distribution names does not exist."
 }

@@ -16,7 +16,8 @@ func TestRefsOf(t *testing.T) {
 		Behaviors: []CacheBehavior{
 			{PathPattern: "/a/*", CachePolicyID: "cp-2", ResponseHeadersPolicyID: "rhp-1"},
 			{PathPattern: "/b/*", CachePolicyID: "cp-1", OriginRequestPolicyID: "cp-2"},
-			{PathPattern: "/c/*"},
+			{PathPattern: "/c/*", TrustedKeyGroups: []string{"kg-1", "kg-2"}},
+			{PathPattern: "/d/*", TrustedKeyGroups: []string{"kg-2"}},
 		},
 	}
 	want := []resource.Ref{
@@ -26,6 +27,8 @@ func TestRefsOf(t *testing.T) {
 		{Kind: resource.CachePolicy, ID: "cp-2"},
 		// The same Id of another kind is another ref.
 		{Kind: resource.OriginRequestPolicy, ID: "cp-2"},
+		{Kind: resource.KeyGroup, ID: "kg-1"},
+		{Kind: resource.KeyGroup, ID: "kg-2"},
 		{Kind: resource.OriginAccessControl, ID: "E1OAC"},
 	}
 	if got := RefsOf(c); !reflect.DeepEqual(got, want) {
@@ -43,7 +46,8 @@ func TestCodeForMissing(t *testing.T) {
 		resource.ResponseHeadersPolicy: "NoSuchResponseHeadersPolicy",
 		resource.OriginAccessControl:   "InvalidOriginAccessControl",
 		resource.OriginAccessIdentity:  "InvalidOriginAccessIdentity",
-		resource.Kind("key-group"):     "InvalidArgument",
+		resource.KeyGroup:              "TrustedKeyGroupDoesNotExist",
+		resource.Kind("unknown"):       "InvalidArgument",
 	} {
 		got, msg := codeForMissing(kind)
 		if got != code || msg == "" {

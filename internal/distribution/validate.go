@@ -8,6 +8,14 @@ import (
 	"strings"
 )
 
+// MaxKeyGroupsPerDistribution is how many key groups a distribution's
+// behaviors may trust in all (CloudFront's quota).
+const MaxKeyGroupsPerDistribution = 4
+
+// CodeTooManyKeyGroupsAssociatedToDistribution is the error past
+// MaxKeyGroupsPerDistribution.
+const CodeTooManyKeyGroupsAssociatedToDistribution = "TooManyKeyGroupsAssociatedToDistribution"
+
 // validate checks the configuration's own rules, one section after the
 // other: the first broken rule is the error.
 func (s *Service) validate(c Config, self string) error {
@@ -83,7 +91,14 @@ func validateOriginGroups(groups []OriginGroup, ids map[string]bool) (map[string
 // targets an origin or group, and the others have unique path patterns.
 func validateBehaviors(def CacheBehavior, behaviors []CacheBehavior, targets map[string]bool) error {
 	patterns := map[string]bool{}
+	groups := map[string]bool{}
 	for i, b := range append([]CacheBehavior{def}, behaviors...) {
+		for _, g := range b.TrustedKeyGroups {
+			groups[g] = true
+		}
+		if len(groups) > MaxKeyGroupsPerDistribution {
+			return newError(CodeTooManyKeyGroupsAssociatedToDistribution, "The number of key groups referenced by this distribution is more than the maximum allowed. For more information, see Quotas (formerly known as limits) in the Amazon CloudFront Developer Guide.")
+		}
 		if !targets[b.TargetOriginID] {
 			return newError(CodeNoSuchOrigin, "One or more of your origins or origin groups do not exist.")
 		}

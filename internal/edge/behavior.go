@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/openfront/openfront/internal/distribution"
+	"github.com/openfront/openfront/internal/signing"
 )
 
 // cachingDisabledPolicy is the Id of CloudFront's managed cache policy
@@ -158,6 +159,10 @@ type behavior struct {
 
 	compress bool // Compress: gzip for viewers that accept it (compress.go)
 
+	// trust: the behavior serves only signed requests, signed by one of
+	// these keys (signed.go); nil when it is not restricted.
+	trust signing.Trust
+
 	oac  string   // the origin's OriginAccessControlID; "" for none
 	s3   s3Domain // what the origin's domain name says, when s3ok
 	s3ok bool     // the origin's domain name is an S3 bucket's (s3origin.go)
@@ -227,6 +232,7 @@ func compileBehavior(d *distribution.Distribution, cb *distribution.CacheBehavio
 		b.applyOriginPolicy(op)
 	}
 	b.headersPolicy = res.headersPolicy(cb.ResponseHeadersPolicyID)
+	b.trust = res.trust(cb.TrustedKeyGroups, cb.TrustedSigners)
 	// A MaxTTL of 0 caches nothing, whatever the origin's Cache-Control
 	// says (ttl.go): such a behavior is served as CachingDisabled is, so
 	// that concurrent viewers do not even share one origin response. The

@@ -63,6 +63,7 @@ import (
 	"github.com/openfront/openfront/internal/distribution"
 	"github.com/openfront/openfront/internal/invalidation"
 	"github.com/openfront/openfront/internal/originaccess"
+	"github.com/openfront/openfront/internal/signing"
 	"github.com/openfront/openfront/internal/sigv4"
 )
 
@@ -145,6 +146,10 @@ type Config struct {
 	// signed (SigV4, service s3). Without them such requests go unsigned,
 	// and a warning is logged once.
 	OriginCredentials sigv4.Credentials
+	// SignedCacheBytes bounds the cache of verified signed URL and cookie
+	// signatures (signed.go); signing.DefaultCacheBytes when 0, none when
+	// negative.
+	SignedCacheBytes int
 }
 
 // Edge is a caching reverse proxy in front of every distribution's origin.
@@ -170,6 +175,7 @@ type Edge struct {
 	oacs           func(id string) (originaccess.Control, bool)
 	creds          sigv4.Credentials // signs for origin access controls
 	noCredsOnce    sync.Once         // warns of missing credentials once
+	signed         *signing.Verifier // checks signed URLs and cookies
 
 	cache   *otter.Cache[string, *entry]
 	clock   atomic.Uint64 // advanced by each Apply; see markers.go
@@ -260,6 +266,7 @@ func New(c Config) *Edge {
 		noDist:         c.Metrics.Distribution(NoDistribution),
 		oacs:           c.OriginAccessControl,
 		creds:          c.OriginCredentials,
+		signed:         signing.NewVerifier(c.SignedCacheBytes, c.Now),
 	}
 	if e.oacs == nil {
 		e.oacs = e.OriginAccessControl
@@ -431,6 +438,8 @@ func (e *Edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		e.refuse(w, r, http.StatusForbidden, msgBadRequest, id, "behavior without an origin")
 	case !b.allows(r.Method):
 		e.refuse(w, r, http.StatusForbidden, msgMethod, id, "method not allowed by the cache behavior")
+	case b.trust != nil && !e.admitSigned(w, r, s, b, id):
+		// refused: a signed behavior and no valid signature (signed.go)
 	case r.Method == http.MethodOptions && b.answersPreflight(r):
 		e.preflight(w, r, b, id)
 	case b.noCache:

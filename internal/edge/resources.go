@@ -8,12 +8,13 @@ import (
 	"github.com/openfront/openfront/internal/originaccess"
 	"github.com/openfront/openfront/internal/policy"
 	"github.com/openfront/openfront/internal/resource"
+	"github.com/openfront/openfront/internal/signing"
 )
 
 // The edge's resources.
 //
-// Cache, origin request and response headers policies and origin access
-// controls reach the edge as resources (fleet events and snapshots). The
+// Cache, origin request and response headers policies, origin access
+// controls, public keys and key groups reach the edge as resources (fleet events and snapshots). The
 // edge keeps them, compiled, in one immutable table that a change
 // replaces as a whole (copy on write) and that requests read through an
 // atomic pointer, so a hit takes no lock. A distribution's compiled
@@ -28,6 +29,8 @@ type resources struct {
 	origin  map[string]*originPolicy
 	headers map[string]*headersPolicy
 	oac     map[string]originaccess.Control
+	keys    map[string]*signing.Key     // public keys by Id, parsed
+	groups  map[string]signing.KeyGroup // key groups by Id
 }
 
 func (t *resources) cachePolicy(id string) *cachePolicy {
@@ -54,8 +57,11 @@ func (t *resources) headersPolicy(id string) *headersPolicy {
 // clone returns a copy of t whose maps may be changed.
 func (t *resources) clone() *resources {
 	n := &resources{cache: map[string]*cachePolicy{}, origin: map[string]*originPolicy{},
-		headers: map[string]*headersPolicy{}, oac: map[string]originaccess.Control{}}
+		headers: map[string]*headersPolicy{}, oac: map[string]originaccess.Control{},
+		keys: map[string]*signing.Key{}, groups: map[string]signing.KeyGroup{}}
 	if t != nil {
+		maps.Copy(n.keys, t.keys)
+		maps.Copy(n.groups, t.groups)
 		maps.Copy(n.cache, t.cache)
 		maps.Copy(n.origin, t.origin)
 		maps.Copy(n.headers, t.headers)
@@ -92,6 +98,22 @@ func (t *resources) put(r resource.Resource) error {
 			return fmt.Errorf("origin access control %s: %w", r.ID, err)
 		}
 		t.oac[r.ID] = c
+	case resource.PublicKey:
+		k, err := signing.DecodePublicKey(r.Config)
+		if err != nil {
+			return fmt.Errorf("public key %s: %w", r.ID, err)
+		}
+		key, err := signing.NewKey(r.ID, k.EncodedKey)
+		if err != nil {
+			return fmt.Errorf("public key %s: %w", r.ID, err)
+		}
+		t.keys[r.ID] = key
+	case resource.KeyGroup:
+		g, err := signing.DecodeKeyGroup(r.Config)
+		if err != nil {
+			return fmt.Errorf("key group %s: %w", r.ID, err)
+		}
+		t.groups[r.ID] = g
 	}
 	return nil
 }
@@ -107,6 +129,10 @@ func (t *resources) forget(kind resource.Kind, id string) {
 		delete(t.headers, id)
 	case resource.OriginAccessControl:
 		delete(t.oac, id)
+	case resource.PublicKey:
+		delete(t.keys, id)
+	case resource.KeyGroup:
+		delete(t.groups, id)
 	}
 }
 
@@ -160,4 +186,29 @@ func (e *Edge) OriginAccessControl(id string) (originaccess.Control, bool) {
 	}
 	c, ok := t.oac[id]
 	return c, ok
+}
+
+// trust returns the keys a behavior trusting key groups groups and, for
+// TrustedSigners, signers (any: every public key of the account) accepts
+// signatures from; nil when it trusts none (not restricted). A key group
+// or key the edge does not know adds nothing: its signatures are refused.
+func (t *resources) trust(groups, signers []string) signing.Trust {
+	if len(groups) == 0 && len(signers) == 0 {
+		return nil
+	}
+	tr := signing.Trust{}
+	if t == nil {
+		return tr
+	}
+	if len(signers) > 0 {
+		maps.Copy(tr, t.keys)
+	}
+	for _, id := range groups {
+		for _, k := range t.groups[id].Keys {
+			if key := t.keys[k]; key != nil {
+				tr[k] = key
+			}
+		}
+	}
+	return tr
 }

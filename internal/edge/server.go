@@ -169,6 +169,13 @@ func (e *Edge) serveFastHTTP(ctx *fasthttp.RequestCtx, fresh func() bool) bool {
 	if b.origin == nil || !b.allows(method) || b.noCache || b.keyVaries() {
 		return false
 	}
+	if b.trust != nil {
+		// A signed URL admitted goes on without its signing parameters;
+		// anything else (cookies, a refusal) is the general path's.
+		if rawQuery, ok = e.admitSignedFast(ctx, b, rawPath, rawQuery); !ok {
+			return false
+		}
+	}
 	if p := b.headersPolicy; p != nil && (p.timing > 0 || (p.cors != nil && origin)) {
 		return false // per-request headers: the general path's
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 )
 
@@ -127,7 +128,7 @@ func (s *Service) Create(ctx context.Context, r Resource) (got Resource, created
 			}
 			return Resource{}, false, newError(s.rules.AlreadyExists, "%s", s.rules.AlreadyExistsMessage)
 		case err != nil:
-			return Resource{}, false, err
+			return Resource{}, false, s.storeError(err)
 		}
 		s.publish(ctx, r)
 		return r, true, nil
@@ -214,7 +215,7 @@ func (s *Service) storeError(err error) error {
 	case errors.Is(err, ErrInUse):
 		return newError(s.rules.InUse, "%s", s.rules.InUseMessage)
 	case errors.As(err, &mre):
-		return newError(CodeInvalidArgument, "The %s %s does not exist.", mre.Ref.Kind, mre.Ref.ID)
+		return newError(CodeInvalidArgument, "The %s %s does not exist.", strings.ReplaceAll(string(mre.Ref.Kind), "-", " "), mre.Ref.ID)
 	}
 	return err
 }

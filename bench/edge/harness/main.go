@@ -20,6 +20,12 @@
 // headers, two custom ones), given to the edge as the fleet gives them:
 // request /1k?v=1&utm=bench to measure a hit under policies.
 //
+// -mode edge-signed is -mode edge with the distribution's default behavior
+// trusting a key group of one RSA 2048 key (generated at start): it prints
+// "signed query: ?Policy=...&Signature=...&Key-Pair-Id=..." (a custom
+// policy for http://bench.test/*, valid a day), to request /1k with it to
+// measure a hit on a signed URL.
+//
 // -mode plain is the ceiling of a Go net/http server on the machine: the
 // same bodies and the same response headers as an openfront hit (values
 // of the same lengths), written with one w.Write and no cache logic.
@@ -31,7 +37,14 @@ package main
 
 import (
 	"bytes"
+	"crypto"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha1"
+	"crypto/x509"
+	"encoding/base64"
 	"encoding/json"
+	"encoding/pem"
 	"flag"
 	"fmt"
 	"io"
@@ -43,12 +56,14 @@ import (
 	"net/url"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/openfront/openfront/internal/distribution"
 	"github.com/openfront/openfront/internal/edge"
 	"github.com/openfront/openfront/internal/policy"
 	"github.com/openfront/openfront/internal/resource"
+	"github.com/openfront/openfront/internal/signing"
 	"github.com/valyala/fasthttp"
 )
 
@@ -77,11 +92,14 @@ func main() {
 		return
 	}
 
-	if *mode == "edge" || *mode == "edge-policies" {
+	if *mode == "edge" || *mode == "edge-policies" || *mode == "edge-signed" {
 		// As `openfront serve` serves it: the fasthttp viewer listener.
 		e := newEdge(origin.URL)
-		if *mode == "edge-policies" {
+		switch *mode {
+		case "edge-policies":
 			e = newPolicyEdge(origin.URL)
+		case "edge-signed":
+			e = newSignedEdge(origin.URL)
 		}
 		defer e.Close()
 		listenAndServe(*mode, *addr, *pprofAddr, e.NewServer(edge.ServerConfig{}).Serve)
@@ -90,7 +108,7 @@ func main() {
 
 	h, closeFn := handler(*mode, origin.URL, objects, modTime)
 	if h == nil {
-		fmt.Fprintln(os.Stderr, "harness: -mode edge, edge-policies, edge-nordfrom, plain or fasthttp-plain")
+		fmt.Fprintln(os.Stderr, "harness: -mode edge, edge-policies, edge-signed, edge-nordfrom, plain or fasthttp-plain")
 		os.Exit(2)
 	}
 	defer closeFn()
@@ -222,6 +240,47 @@ func newPolicyEdge(originURL string) *edge.Edge {
 			os.Exit(1)
 		}
 	}
+	return e
+}
+
+// newSignedEdge is newEdge whose default behavior trusts a key group of a
+// fresh RSA 2048 key, given to the edge as resources; it prints the query
+// string of a URL signed for every object (a custom policy).
+func newSignedEdge(originURL string) *edge.Edge {
+	u, _ := url.Parse(originURL)
+	d := distribution.FromFile("EBENCH", u, []string{"bench.test"}, "cloudfront.localhost", time.Now())
+	d.Config.DefaultBehavior.TrustedKeyGroups = []string{"bench-key-group"}
+	e := edge.New(edge.Config{Distributions: distribution.NewRegistry(d), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "harness:", err)
+		os.Exit(1)
+	}
+	der, _ := x509.MarshalPKIXPublicKey(&key.PublicKey)
+	pk, _ := json.Marshal(signing.PublicKey{Name: "bench", CallerReference: "bench",
+		EncodedKey: string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))})
+	kg, _ := json.Marshal(signing.KeyGroup{Name: "bench", Keys: []string{"KBENCHKEY00001"}})
+	for _, r := range []resource.Resource{
+		{Kind: resource.PublicKey, ID: "KBENCHKEY00001", ETag: "E1", Config: pk},
+		{Kind: resource.KeyGroup, ID: "bench-key-group", ETag: "E1", Config: kg},
+	} {
+		if err := e.PutResource(r); err != nil {
+			fmt.Fprintln(os.Stderr, "harness:", err)
+			os.Exit(1)
+		}
+	}
+	pol := fmt.Sprintf(`{"Statement":[{"Resource":"http://bench.test/*","Condition":{"DateLessThan":{"AWS:EpochTime":%d}}}]}`,
+		time.Now().Add(24*time.Hour).Unix())
+	digest := sha1.Sum([]byte(pol))
+	sig, err := rsa.SignPKCS1v15(rand.Reader, key, crypto.SHA1, digest[:])
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "harness:", err)
+		os.Exit(1)
+	}
+	b64 := func(b []byte) string {
+		return strings.NewReplacer("+", "-", "=", "_", "/", "~").Replace(base64.StdEncoding.EncodeToString(b))
+	}
+	fmt.Printf("signed query: ?Policy=%s&Signature=%s&Key-Pair-Id=KBENCHKEY00001\n", b64([]byte(pol)), b64(sig))
 	return e
 }
 
