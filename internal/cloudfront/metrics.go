@@ -61,6 +61,18 @@ const (
 	OpUpdateCloudFrontOriginAccessIdentity
 	OpDeleteCloudFrontOriginAccessIdentity
 	OpListCloudFrontOriginAccessIdentities
+	OpCreateKeyValueStore
+	OpDescribeKeyValueStore
+	OpUpdateKeyValueStore
+	OpDeleteKeyValueStore
+	OpListKeyValueStores
+	// The cloudfront-keyvaluestore service's operations (the data plane).
+	OpKVSDescribeKeyValueStore
+	OpKVSGetKey
+	OpKVSListKeys
+	OpKVSPutKey
+	OpKVSDeleteKey
+	OpKVSUpdateKeys
 	// NumOperations is the number of operations.
 	NumOperations
 )
@@ -78,6 +90,8 @@ var OperationNames = [NumOperations]string{
 	"CreateResponseHeadersPolicy", "GetResponseHeadersPolicy", "GetResponseHeadersPolicyConfig", "UpdateResponseHeadersPolicy", "DeleteResponseHeadersPolicy", "ListResponseHeadersPolicies",
 	"CreateOriginAccessControl", "GetOriginAccessControl", "GetOriginAccessControlConfig", "UpdateOriginAccessControl", "DeleteOriginAccessControl", "ListOriginAccessControls",
 	"CreateCloudFrontOriginAccessIdentity", "GetCloudFrontOriginAccessIdentity", "GetCloudFrontOriginAccessIdentityConfig", "UpdateCloudFrontOriginAccessIdentity", "DeleteCloudFrontOriginAccessIdentity", "ListCloudFrontOriginAccessIdentities",
+	"CreateKeyValueStore", "DescribeKeyValueStore", "UpdateKeyValueStore", "DeleteKeyValueStore", "ListKeyValueStores",
+	"KVS:DescribeKeyValueStore", "KVS:GetKey", "KVS:ListKeys", "KVS:PutKey", "KVS:DeleteKey", "KVS:UpdateKeys",
 }
 
 // String returns the operation's CloudFront name.

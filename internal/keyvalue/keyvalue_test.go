@@ -1,0 +1,88 @@
+package keyvalue
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+)
+
+func typeOf(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Type
+	}
+	return ""
+}
+
+func TestApplyLimits(t *testing.T) {
+	s := &Store{}
+	if err := s.Apply([]Pair{{"a", "1"}, {"b", "22"}}, nil, false); err != nil {
+		t.Fatal(err)
+	}
+	if s.Size() != 5 || len(s.Keys) != 2 {
+		t.Fatalf("size %d, %d keys", s.Size(), len(s.Keys))
+	}
+	for _, c := range []struct {
+		puts    []Pair
+		deletes []string
+		strict  bool
+		want    string
+	}{
+		{puts: []Pair{{strings.Repeat("k", MaxKeyBytes+1), "v"}}, want: "ValidationException"},
+		{puts: []Pair{{"", "v"}}, want: "ValidationException"},
+		{puts: []Pair{{"k", strings.Repeat("v", MaxValueBytes+1)}}, want: "ValidationException"},
+		{puts: []Pair{{"k", "\xff"}}, want: "ValidationException"},
+		{puts: []Pair{{"k", "1"}, {"k", "2"}}, want: "ValidationException"},
+		{puts: []Pair{{"a", "1"}}, deletes: []string{"a"}, want: "ValidationException"},
+		{deletes: []string{"nope"}, strict: true, want: "ResourceNotFoundException"},
+	} {
+		if err := s.Apply(c.puts, c.deletes, c.strict); typeOf(err) != c.want {
+			t.Errorf("%v %v: %v, want %s", c.puts, c.deletes, err, c.want)
+		}
+	}
+	if s.Size() != 5 || s.Keys["a"] != "1" {
+		t.Fatalf("a failed Apply changed the store: %v", s.Keys)
+	}
+	// Exactly at MaxKeyBytes and MaxValueBytes is allowed.
+	if err := s.Apply([]Pair{{strings.Repeat("k", MaxKeyBytes), strings.Repeat("v", MaxValueBytes)}}, []string{"a"}, true); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestApplyStoreQuota(t *testing.T) {
+	s := &Store{}
+	v := strings.Repeat("v", MaxValueBytes)
+	// Fill to just under MaxStoreBytes with 1 KiB values on 8-byte keys.
+	var puts []Pair
+	for i := 0; s.Size()+int64(len(puts))*(8+MaxValueBytes) <= MaxStoreBytes-(8+MaxValueBytes); i++ {
+		puts = append(puts, Pair{Key: fmt.Sprintf("%08d", i), Value: v})
+	}
+	if err := s.Apply(puts, nil, false); err != nil {
+		t.Fatal(err)
+	}
+	size := s.Size()
+	if err := s.Apply([]Pair{{"overflow", v}}, nil, false); typeOf(err) != "ServiceQuotaExceededException" {
+		t.Fatalf("size %d + %d: %v", size, 8+MaxValueBytes, err)
+	}
+	// Replacing a value by one of the same size stays within the quota.
+	if err := s.Apply([]Pair{{puts[0].Key, strings.Repeat("w", MaxValueBytes)}}, nil, false); err != nil {
+		t.Fatal(err)
+	}
+	// Deleting in the same batch makes room.
+	if err := s.Apply([]Pair{{"overflow", v}}, []string{puts[1].Key}, false); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestARN(t *testing.T) {
+	arn := ARN("123456789012", "8562a61f-caba-4845-9d99-b97d1a7e5d3c")
+	if id, ok := IDOfARN(arn); !ok || id != "8562a61f-caba-4845-9d99-b97d1a7e5d3c" {
+		t.Fatalf("%s: %q %v", arn, id, ok)
+	}
+	for _, bad := range []string{"", "arn:aws:cloudfront::1:function/x", "arn:aws:s3:::b", "arn:aws:cloudfront::1:key-value-store/"} {
+		if _, ok := IDOfARN(bad); ok {
+			t.Errorf("%q parsed", bad)
+		}
+	}
+}
