@@ -1,10 +1,13 @@
 package edge
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 
+	"github.com/openfront/openfront/internal/keyvalue"
 	"github.com/openfront/openfront/internal/originaccess"
 	"github.com/openfront/openfront/internal/policy"
 	"github.com/openfront/openfront/internal/resource"
@@ -12,8 +15,8 @@ import (
 
 // The edge's resources.
 //
-// Cache, origin request and response headers policies and origin access
-// controls reach the edge as resources (fleet events and snapshots). The
+// Cache, origin request and response headers policies, origin access
+// controls and KeyValueStores (keys and all) reach the edge as resources (fleet events and snapshots). The
 // edge keeps them, compiled, in one immutable table that a change
 // replaces as a whole (copy on write) and that requests read through an
 // atomic pointer, so a hit takes no lock. A distribution's compiled
@@ -28,6 +31,9 @@ type resources struct {
 	origin  map[string]*originPolicy
 	headers map[string]*headersPolicy
 	oac     map[string]originaccess.Control
+	// kvs are the KeyValueStores' pairs by store Id; each map is built
+	// once and never changed (a new version replaces it).
+	kvs map[string]map[string]string
 }
 
 func (t *resources) cachePolicy(id string) *cachePolicy {
@@ -54,12 +60,14 @@ func (t *resources) headersPolicy(id string) *headersPolicy {
 // clone returns a copy of t whose maps may be changed.
 func (t *resources) clone() *resources {
 	n := &resources{cache: map[string]*cachePolicy{}, origin: map[string]*originPolicy{},
-		headers: map[string]*headersPolicy{}, oac: map[string]originaccess.Control{}}
+		headers: map[string]*headersPolicy{}, oac: map[string]originaccess.Control{},
+		kvs: map[string]map[string]string{}}
 	if t != nil {
 		maps.Copy(n.cache, t.cache)
 		maps.Copy(n.origin, t.origin)
 		maps.Copy(n.headers, t.headers)
 		maps.Copy(n.oac, t.oac)
+		maps.Copy(n.kvs, t.kvs)
 	}
 	return n
 }
@@ -92,6 +100,15 @@ func (t *resources) put(r resource.Resource) error {
 			return fmt.Errorf("origin access control %s: %w", r.ID, err)
 		}
 		t.oac[r.ID] = c
+	case resource.KeyValueStore:
+		s, err := keyvalue.Decode(r.Config)
+		if err != nil {
+			return fmt.Errorf("key value store %s: %w", r.ID, err)
+		}
+		if s.Keys == nil {
+			s.Keys = map[string]string{}
+		}
+		t.kvs[r.ID] = s.Keys
 	}
 	return nil
 }
@@ -107,6 +124,8 @@ func (t *resources) forget(kind resource.Kind, id string) {
 		delete(t.headers, id)
 	case resource.OriginAccessControl:
 		delete(t.oac, id)
+	case resource.KeyValueStore:
+		delete(t.kvs, id)
 	}
 }
 
@@ -160,4 +179,36 @@ func (e *Edge) OriginAccessControl(id string) (originaccess.Control, bool) {
 	}
 	c, ok := t.oac[id]
 	return c, ok
+}
+
+// KeyValues reads the KeyValueStores as this edge last learnt them, for
+// the functions' runtime (cf.kvs()): a PutKey is visible here once its
+// version of the store has reached the edge through the fleet, as an
+// invalidation does. It takes no lock.
+type KeyValues struct{ e *Edge }
+
+// KeyValues returns the edge's reader of KeyValueStores.
+func (e *Edge) KeyValues() KeyValues { return KeyValues{e} }
+
+// ErrNoKeyValueStore is Get's error for a store the edge does not know
+// (deleted, not yet propagated, or not a KeyValueStore ARN).
+var ErrNoKeyValueStore = errors.New("edge: no such key value store")
+
+// Get returns the value of key in the store with the ARN, and whether
+// the store has the key. An unknown store is ErrNoKeyValueStore.
+func (k KeyValues) Get(_ context.Context, storeARN, key string) (string, bool, error) {
+	id, ok := keyvalue.IDOfARN(storeARN)
+	if !ok {
+		return "", false, ErrNoKeyValueStore
+	}
+	t := k.e.res.Load()
+	if t == nil {
+		return "", false, ErrNoKeyValueStore
+	}
+	keys, ok := t.kvs[id]
+	if !ok {
+		return "", false, ErrNoKeyValueStore
+	}
+	v, found := keys[key]
+	return v, found, nil
 }
