@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"net/url"
@@ -10,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -205,4 +207,57 @@ func TestSDKGoKeyValueStore(t *testing.T) {
 	if _, err := d.GetKey(cx, &kvs.GetKeyInput{KvsARN: arn, Key: aws.String("d")}); !errors.As(err, &rnf) {
 		t.Errorf("GetKey in a deleted store: %v", err)
 	}
+}
+
+// A store filled to its 5 MB quota: the write that would pass it is
+// ServiceQuotaExceededException, and a PutKey into the full store (which
+// rewrites its whole record and logs it for the edges) still works; its
+// duration is logged as a figure.
+func TestKeyValueStoreFull(t *testing.T) {
+	if testing.Short() {
+		t.Skip("fills a 5 MB store")
+	}
+	s := startServer(t, options{})
+	c := s.client("", "")
+	d := s.kvsClient("AKIDDUMMY", "dummy-secret")
+	cx := ctx(t)
+	created, err := c.CreateKeyValueStore(cx, &cloudfront.CreateKeyValueStoreInput{Name: aws.String("full")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	arn := created.KeyValueStore.ARN
+	etag := created.ETag
+	value := strings.Repeat("v", 1024)
+	start := time.Now()
+	var size int64
+	for batch := 0; ; batch++ {
+		puts := make([]kvstypes.PutKeyRequestListItem, 50)
+		for i := range puts {
+			puts[i] = kvstypes.PutKeyRequestListItem{Key: aws.String(fmt.Sprintf("key-%08d", batch*50+i)), Value: aws.String(value)}
+		}
+		out, err := d.UpdateKeys(cx, &kvs.UpdateKeysInput{KvsARN: arn, IfMatch: etag, Puts: puts})
+		if err != nil {
+			var quota *kvstypes.ServiceQuotaExceededException
+			if !errors.As(err, &quota) {
+				t.Fatalf("batch %d at %d bytes: %v", batch, size, err)
+			}
+			if size+50*(12+1024) <= 5<<20 {
+				t.Fatalf("refused at %d bytes, under the quota", size)
+			}
+			break
+		}
+		etag, size = out.ETag, aws.ToInt64(out.TotalSizeInBytes)
+	}
+	t.Logf("filled to %d bytes in %v", size, time.Since(start))
+	var took []time.Duration
+	for i := range 5 {
+		start = time.Now()
+		put, err := d.PutKey(cx, &kvs.PutKeyInput{KvsARN: arn, Key: aws.String("key-00000000"), Value: aws.String(fmt.Sprint("small ", i)), IfMatch: etag})
+		if err != nil {
+			t.Fatalf("PutKey into the full store: %v", err)
+		}
+		took = append(took, time.Since(start))
+		etag = put.ETag
+	}
+	t.Logf("PutKeys into a %d-byte store took %v", size, took)
 }

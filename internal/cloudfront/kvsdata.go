@@ -135,20 +135,25 @@ func writeKVSJSON(w http.ResponseWriter, etag string, v any) {
 // kvsStore finds the store the request's KvsARN names and checks that
 // the signing key may act on it.
 func (h *Handler) kvsStore(r *http.Request, action string) (resource.Resource, *keyvalue.Store, error) {
-	arn := r.PathValue("KvsARN")
-	id, ok := keyvalue.IDOfARN(arn)
-	if !ok || keyvalue.ARN(h.account, id) != arn {
-		return resource.Resource{}, nil, keyvalue.NotFound("The key value store")
-	}
-	if err := h.authorizeAccount(r, action, arn); err != nil {
-		return resource.Resource{}, nil, err
-	}
-	res, err := h.kvsService().Get(r.Context(), id)
+	res, err := h.kvsRecord(r, action)
 	if err != nil {
 		return resource.Resource{}, nil, err
 	}
 	s, err := keyvalue.Decode(res.Config)
 	return res, s, err
+}
+
+// kvsRecord is kvsStore without decoding the store.
+func (h *Handler) kvsRecord(r *http.Request, action string) (resource.Resource, error) {
+	arn := r.PathValue("KvsARN")
+	id, ok := keyvalue.IDOfARN(arn)
+	if !ok || keyvalue.ARN(h.account, id) != arn {
+		return resource.Resource{}, keyvalue.NotFound("The key value store")
+	}
+	if err := h.authorizeAccount(r, action, arn); err != nil {
+		return resource.Resource{}, err
+	}
+	return h.kvsService().Get(r.Context(), id)
 }
 
 // kvsCounts are the store's figures every write answers with.
@@ -250,7 +255,7 @@ func (h *Handler) kvsListKeys(w http.ResponseWriter, r *http.Request) {
 // kvsWrite applies puts and deletes to the store in one
 // compare-and-swap of its record, under If-Match.
 func (h *Handler) kvsWrite(w http.ResponseWriter, r *http.Request, action string, puts []keyvalue.Pair, deletes []string, strictDelete bool) {
-	res, _, err := h.kvsStore(r, action)
+	res, err := h.kvsRecord(r, action)
 	if err != nil {
 		h.kvsFail(w, r, err)
 		return

@@ -8,7 +8,9 @@
 package keyvalue
 
 import (
-	"encoding/json"
+	"bytes"
+	"encoding/binary"
+	"errors"
 	"fmt"
 	"regexp"
 	"slices"
@@ -38,26 +40,80 @@ const (
 
 // Store is a KeyValueStore: its control-plane fields and its pairs.
 type Store struct {
-	Comment string    `json:"comment,omitempty"`
-	Created time.Time `json:"created"`
+	Comment string
+	Created time.Time
 	// Keys are the pairs; nil for an empty store.
-	Keys map[string]string `json:"keys,omitempty"`
+	Keys map[string]string
 }
 
-// Decode reads a Store from its resource's Config.
+// magic starts an encoded Store: its format's name and version.
+const magic = "OFKV1\n"
+
+// Decode reads a Store from its resource's Config (Encode's format).
 func Decode(config []byte) (*Store, error) {
+	b, ok := bytes.CutPrefix(config, []byte(magic))
+	if !ok {
+		return nil, errors.New("keyvalue: not an encoded store")
+	}
 	var s Store
-	if err := json.Unmarshal(config, &s); err != nil {
-		return nil, fmt.Errorf("keyvalue: %w", err)
+	next := func() (string, bool) {
+		n, w := binary.Uvarint(b)
+		if w <= 0 || n > uint64(len(b)-w) {
+			return "", false
+		}
+		v := string(b[w : w+int(n)])
+		b = b[w+int(n):]
+		return v, true
+	}
+	comment, ok1 := next()
+	ms, w := binary.Varint(b)
+	if !ok1 || w <= 0 {
+		return nil, errors.New("keyvalue: a truncated store")
+	}
+	b = b[w:]
+	count, w := binary.Uvarint(b)
+	if w <= 0 || count > uint64(len(b)) {
+		return nil, errors.New("keyvalue: a truncated store")
+	}
+	b = b[w:]
+	s.Comment, s.Created = comment, time.UnixMilli(ms).UTC()
+	if count > 0 {
+		s.Keys = make(map[string]string, count)
+	}
+	for range count {
+		k, ok1 := next()
+		v, ok2 := next()
+		if !ok1 || !ok2 {
+			return nil, errors.New("keyvalue: a truncated store")
+		}
+		s.Keys[k] = v
+	}
+	if len(b) != 0 {
+		return nil, errors.New("keyvalue: bytes after the store")
 	}
 	return &s, nil
 }
 
-// Encode is the Config of a store's resource.
+// Encode is the Config of a store's resource: length-prefixed strings,
+// keys in order, which a 5 MB store reads and writes in a few
+// milliseconds (JSON takes tens).
 func (s *Store) Encode() []byte {
-	b, err := json.Marshal(s)
-	if err != nil {
-		panic(err) // strings and a time always marshal
+	n := len(magic) + 3*binary.MaxVarintLen64 + len(s.Comment)
+	for k, v := range s.Keys {
+		n += len(k) + len(v) + 2*binary.MaxVarintLen64
+	}
+	b := make([]byte, 0, n)
+	b = append(b, magic...)
+	b = binary.AppendUvarint(b, uint64(len(s.Comment)))
+	b = append(b, s.Comment...)
+	b = binary.AppendVarint(b, s.Created.UnixMilli())
+	b = binary.AppendUvarint(b, uint64(len(s.Keys)))
+	for _, k := range s.SortedKeys() {
+		v := s.Keys[k]
+		b = binary.AppendUvarint(b, uint64(len(k)))
+		b = append(b, k...)
+		b = binary.AppendUvarint(b, uint64(len(v)))
+		b = append(b, v...)
 	}
 	return b
 }

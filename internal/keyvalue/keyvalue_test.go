@@ -3,8 +3,10 @@ package keyvalue
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"strings"
 	"testing"
+	"time"
 )
 
 func typeOf(err error) string {
@@ -84,5 +86,30 @@ func TestARN(t *testing.T) {
 		if _, ok := IDOfARN(bad); ok {
 			t.Errorf("%q parsed", bad)
 		}
+	}
+}
+
+func TestEncodeRoundTrip(t *testing.T) {
+	s := &Store{Comment: "c ☃", Created: time.UnixMilli(1700000000123).UTC(), Keys: map[string]string{"b": "2", "a": "", "ключ": "значение"}}
+	b := s.Encode()
+	got, err := Decode(b)
+	if err != nil || got.Comment != s.Comment || !got.Created.Equal(s.Created) || !maps.Equal(got.Keys, s.Keys) {
+		t.Fatalf("%+v %v", got, err)
+	}
+	if e, err := Decode((&Store{}).Encode()); err != nil || len(e.Keys) != 0 {
+		t.Fatalf("empty: %+v %v", e, err)
+	}
+	// Every truncation, and trailing bytes, is an error, never a panic.
+	for i := range len(b) {
+		if _, err := Decode(b[:i]); err == nil {
+			t.Errorf("a store cut at %d of %d bytes decoded", i, len(b))
+		}
+	}
+	if _, err := Decode(append(b, 0)); err == nil {
+		t.Error("trailing bytes decoded")
+	}
+	// A huge count or length is refused without allocating it.
+	if _, err := Decode([]byte(magic + "\x00\x00\xff\xff\xff\xff\xff\xff\xff\xff\x01")); err == nil {
+		t.Error("a huge count decoded")
 	}
 }
