@@ -162,6 +162,15 @@ func TestSDKGoKeyValueStore(t *testing.T) {
 	if !errors.As(err, &invalid) {
 		t.Errorf("a 513-byte key: %v", err)
 	}
+	many := make([]kvstypes.DeleteKeyRequestListItem, 51)
+	for i := range many {
+		many[i].Key = aws.String(fmt.Sprint("k", i))
+	}
+	_, err = d.UpdateKeys(cx, &kvs.UpdateKeysInput{KvsARN: arn, IfMatch: up.ETag, Deletes: many})
+	var quota *kvstypes.ServiceQuotaExceededException
+	if !errors.As(err, &quota) {
+		t.Errorf("UpdateKeys of 51 keys: %v", err)
+	}
 	del, err := d.DeleteKey(cx, &kvs.DeleteKeyInput{KvsARN: arn, Key: aws.String("e"), IfMatch: up.ETag})
 	if err != nil || aws.ToInt32(del.ItemCount) != 4 {
 		t.Fatalf("DeleteKey: %+v %v", del, err)
@@ -260,4 +269,39 @@ func TestKeyValueStoreFull(t *testing.T) {
 		etag = put.ETag
 	}
 	t.Logf("PutKeys into a %d-byte store took %v", size, took)
+}
+
+// The account's quota of 50 stores.
+func TestKeyValueStoreQuota(t *testing.T) {
+	s := startServer(t, options{})
+	c := s.client("", "")
+	cx := ctx(t)
+	for i := range 50 {
+		if _, err := c.CreateKeyValueStore(cx, &cloudfront.CreateKeyValueStoreInput{Name: aws.String(fmt.Sprint("q", i))}); err != nil {
+			t.Fatalf("store %d: %v", i, err)
+		}
+	}
+	_, err := c.CreateKeyValueStore(cx, &cloudfront.CreateKeyValueStoreInput{Name: aws.String("q50")})
+	var limit *cftypes.EntityLimitExceeded
+	if !errors.As(err, &limit) {
+		t.Fatalf("the 51st store: %v", err)
+	}
+	// Pages of 20 through every store.
+	var names []string
+	for marker := (*string)(nil); ; {
+		l, err := c.ListKeyValueStores(cx, &cloudfront.ListKeyValueStoresInput{Marker: marker, MaxItems: aws.Int32(20)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, it := range l.KeyValueStoreList.Items {
+			names = append(names, aws.ToString(it.Name))
+		}
+		if l.KeyValueStoreList.NextMarker == nil {
+			break
+		}
+		marker = l.KeyValueStoreList.NextMarker
+	}
+	if len(names) != 50 {
+		t.Errorf("listed %d stores", len(names))
+	}
 }
