@@ -202,15 +202,20 @@ func TestSDKGoKeyValueStore(t *testing.T) {
 		t.Fatalf("after a restart: %+v %v", dd, err)
 	}
 
-	// Delete: If-Match is the store's current ETag (the data plane's
-	// writes changed it).
+	// Each plane has its ETag: the key writes left the control plane's
+	// as UpdateKeyValueStore made it, and Delete takes it.
 	desc, err = c.DescribeKeyValueStore(cx, &cloudfront.DescribeKeyValueStoreInput{Name: aws.String("sdk-kvs")})
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = c.DeleteKeyValueStore(cx, &cloudfront.DeleteKeyValueStoreInput{Name: aws.String("sdk-kvs"), IfMatch: upd.ETag})
+	if aws.ToString(desc.ETag) != aws.ToString(upd.ETag) || aws.ToString(desc.ETag) == aws.ToString(dd.ETag) {
+		t.Errorf("control-plane ETag %q after key writes, want UpdateKeyValueStore's %q (the data plane's is %q)", aws.ToString(desc.ETag), aws.ToString(upd.ETag), aws.ToString(dd.ETag))
+	}
+	_, err = c.DeleteKeyValueStore(cx, &cloudfront.DeleteKeyValueStoreInput{Name: aws.String("sdk-kvs"), IfMatch: created.ETag})
 	expectErr(t, err, "PreconditionFailed", http.StatusPreconditionFailed)
-	if _, err := c.DeleteKeyValueStore(cx, &cloudfront.DeleteKeyValueStoreInput{Name: aws.String("sdk-kvs"), IfMatch: desc.ETag}); err != nil {
+	_, err = c.DeleteKeyValueStore(cx, &cloudfront.DeleteKeyValueStoreInput{Name: aws.String("sdk-kvs"), IfMatch: dd.ETag})
+	expectErr(t, err, "PreconditionFailed", http.StatusPreconditionFailed)
+	if _, err := c.DeleteKeyValueStore(cx, &cloudfront.DeleteKeyValueStoreInput{Name: aws.String("sdk-kvs"), IfMatch: upd.ETag}); err != nil {
 		t.Fatalf("DeleteKeyValueStore: %v", err)
 	}
 	if _, err := d.GetKey(cx, &kvs.GetKeyInput{KvsARN: arn, Key: aws.String("d")}); !errors.As(err, &rnf) {

@@ -2,6 +2,7 @@ package cloudfront
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -16,8 +17,12 @@ import (
 // CloudFront API, REST-XML, by the store's Name) here, the data plane
 // (the cloudfront-keyvaluestore service, REST-JSON, by the store's ARN)
 // in kvsdata.go. Both act on one resource.KeyValueStore record per
-// store whose Config is the keyvalue.Store, keys included; its ETag is
-// the version both planes' If-Match compare with.
+// store whose Config is the keyvalue.Store, keys included. As in
+// CloudFront, each plane has its own ETag: the control plane's is
+// keyvalue.Store.ETag, changed by UpdateKeyValueStore only; the data
+// plane's is the record's, changed by every write. A control-plane write
+// checks If-Match against the former, then writes the record under the
+// record's ETag it read (retrying when a key write came between).
 
 // KeyValueStoreRules are the rules resource.Service applies to
 // KeyValueStores: CloudFront's error codes (the generic Entity* ones),
@@ -91,7 +96,7 @@ func (h *Handler) writeKVS(w http.ResponseWriter, status int, r *resource.Resour
 	var b strings.Builder
 	b.WriteString(xmlHeader)
 	xmlmodel.Encode(&b, h.kvsElement(r, s), true)
-	w.Header().Set("ETag", r.ETag)
+	w.Header().Set("ETag", s.ETag)
 	writeXML(w, status, b.String())
 }
 
@@ -134,7 +139,7 @@ func (h *Handler) createKeyValueStore(w http.ResponseWriter, r *http.Request) {
 		fail(err)
 		return
 	}
-	s := &keyvalue.Store{Comment: comment, Created: time.Now().UTC().Truncate(time.Millisecond)}
+	s := &keyvalue.Store{Comment: comment, ETag: newControlETag(), Created: time.Now().UTC().Truncate(time.Millisecond)}
 	res, _, err := h.kvsService().Create(r.Context(), resource.Resource{Name: name, Config: s.Encode()})
 	if err != nil {
 		fail(err)
@@ -177,23 +182,24 @@ func (h *Handler) updateKeyValueStore(w http.ResponseWriter, r *http.Request) {
 		fail(err)
 		return
 	}
-	res, s, err := h.storeByName(r.Context(), r.PathValue("Name"))
-	if err == nil {
-		err = h.authorizeAccount(r, "UpdateKeyValueStore", keyvalue.ARN(h.account, res.ID))
-	}
-	if err != nil {
-		fail(err)
-		return
-	}
-	res, err = h.kvsService().Update(r.Context(), res.ID, ifMatch(r), func(old *resource.Resource) error {
-		st, err := keyvalue.Decode(old.Config)
-		if err != nil {
-			return err
-		}
-		st.Comment = comment
-		old.Config = st.Encode()
-		s = st
-		return nil
+	var res resource.Resource
+	var s *keyvalue.Store
+	err = h.controlWrite(r, "UpdateKeyValueStore", func(rec resource.Resource) error {
+		var err error
+		res, err = h.kvsService().Update(r.Context(), rec.ID, rec.ETag, func(old *resource.Resource) error {
+			st, err := keyvalue.Decode(old.Config)
+			if err != nil {
+				return err
+			}
+			if st.ETag != ifMatch(r) {
+				return errControlETag
+			}
+			st.Comment, st.ETag = comment, newControlETag()
+			old.Config = st.Encode()
+			s = st
+			return nil
+		})
+		return err
 	})
 	if err != nil {
 		fail(err)
@@ -203,19 +209,56 @@ func (h *Handler) updateKeyValueStore(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) deleteKeyValueStore(w http.ResponseWriter, r *http.Request) {
-	res, _, err := h.storeByName(r.Context(), r.PathValue("Name"))
-	if err == nil {
-		err = h.authorizeAccount(r, "DeleteKeyValueStore", keyvalue.ARN(h.account, res.ID))
-	}
-	if err == nil {
-		err = h.kvsService().Delete(r.Context(), res.ID, ifMatch(r))
-	}
+	err := h.controlWrite(r, "DeleteKeyValueStore", func(rec resource.Resource) error {
+		return h.kvsService().Delete(r.Context(), rec.ID, rec.ETag)
+	})
 	if err != nil {
 		h.fail(w, r, requestID(r), err)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
 }
+
+// errControlETag is a control-plane If-Match that is not the store's
+// control-plane ETag.
+var errControlETag = &apiError{http.StatusPreconditionFailed, resource.CodePreconditionFailed,
+	"The precondition given in one or more of the request-header fields evaluated to false."}
+
+// maxControlRetries bounds how often a control-plane write starts again
+// because key writes changed the record between its read and its write.
+const maxControlRetries = 16
+
+// controlWrite runs write on the record of the store the path names once
+// the request's If-Match is the store's control-plane ETag. write must
+// write under the record's ETag it is given: a key written meanwhile
+// changes it, and write is run again on the new record.
+func (h *Handler) controlWrite(r *http.Request, action string, write func(rec resource.Resource) error) error {
+	if ifMatch(r) == "" {
+		return &apiError{http.StatusBadRequest, resource.CodeInvalidIfMatchVersion, "The If-Match version is missing or not valid for the resource."}
+	}
+	for range maxControlRetries {
+		rec, s, err := h.storeByName(r.Context(), r.PathValue("Name"))
+		if err != nil {
+			return err
+		}
+		if err := h.authorizeAccount(r, action, keyvalue.ARN(h.account, rec.ID)); err != nil {
+			return err
+		}
+		if s.ETag != ifMatch(r) {
+			return errControlETag
+		}
+		err = write(rec)
+		var re *resource.Error
+		if errors.As(err, &re) && re.Code == resource.CodePreconditionFailed {
+			continue // the record changed under us: a key write
+		}
+		return err
+	}
+	return &apiError{http.StatusServiceUnavailable, "ServiceUnavailable", "The key value store is being written too often to change it now. Retry the request."}
+}
+
+// newControlETag is a fresh control-plane ETag, as CloudFront's.
+func newControlETag() string { return "E" + resource.RandomID(13) }
 
 func (h *Handler) listKeyValueStores(w http.ResponseWriter, r *http.Request) {
 	fail := func(err error) { h.fail(w, r, requestID(r), err) }

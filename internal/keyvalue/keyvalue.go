@@ -41,6 +41,11 @@ const (
 // Store is a KeyValueStore: its control-plane fields and its pairs.
 type Store struct {
 	Comment string
+	// ETag is the control plane's version of the store (its Comment):
+	// CloudFront's control plane and data plane have an ETag each, and a
+	// key written does not change the control plane's. The data plane's
+	// is the resource record's.
+	ETag    string
 	Created time.Time
 	// Keys are the pairs; nil for an empty store.
 	Keys map[string]string
@@ -66,8 +71,9 @@ func Decode(config []byte) (*Store, error) {
 		return v, true
 	}
 	comment, ok1 := next()
+	etag, ok2 := next()
 	ms, w := binary.Varint(b)
-	if !ok1 || w <= 0 {
+	if !ok1 || !ok2 || w <= 0 {
 		return nil, errors.New("keyvalue: a truncated store")
 	}
 	b = b[w:]
@@ -76,7 +82,7 @@ func Decode(config []byte) (*Store, error) {
 		return nil, errors.New("keyvalue: a truncated store")
 	}
 	b = b[w:]
-	s.Comment, s.Created = comment, time.UnixMilli(ms).UTC()
+	s.Comment, s.ETag, s.Created = comment, etag, time.UnixMilli(ms).UTC()
 	if count > 0 {
 		s.Keys = make(map[string]string, count)
 	}
@@ -98,7 +104,7 @@ func Decode(config []byte) (*Store, error) {
 // keys in order, which a 5 MB store reads and writes in a few
 // milliseconds (JSON takes tens).
 func (s *Store) Encode() []byte {
-	n := len(magic) + 3*binary.MaxVarintLen64 + len(s.Comment)
+	n := len(magic) + 4*binary.MaxVarintLen64 + len(s.Comment) + len(s.ETag)
 	for k, v := range s.Keys {
 		n += len(k) + len(v) + 2*binary.MaxVarintLen64
 	}
@@ -106,6 +112,8 @@ func (s *Store) Encode() []byte {
 	b = append(b, magic...)
 	b = binary.AppendUvarint(b, uint64(len(s.Comment)))
 	b = append(b, s.Comment...)
+	b = binary.AppendUvarint(b, uint64(len(s.ETag)))
+	b = append(b, s.ETag...)
 	b = binary.AppendVarint(b, s.Created.UnixMilli())
 	b = binary.AppendUvarint(b, uint64(len(s.Keys)))
 	for _, k := range s.SortedKeys() {
