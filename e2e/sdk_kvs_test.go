@@ -19,6 +19,8 @@ import (
 	cftypes "github.com/aws/aws-sdk-go-v2/service/cloudfront/types"
 	kvs "github.com/aws/aws-sdk-go-v2/service/cloudfrontkeyvaluestore"
 	kvstypes "github.com/aws/aws-sdk-go-v2/service/cloudfrontkeyvaluestore/types"
+
+	"github.com/openfront/openfront/internal/testutil/pgtest"
 )
 
 // aws-sdk-go-v2 through KeyValueStores: the control plane
@@ -308,5 +310,63 @@ func TestKeyValueStoreQuota(t *testing.T) {
 	}
 	if len(names) != 50 {
 		t.Errorf("listed %d stores", len(names))
+	}
+}
+
+// Two replicas on one PostgreSQL database: a key written through one is
+// read through the other, two writes with the same If-Match (one per
+// replica) are one success and one ConflictException, and after both are
+// killed the keys are there.
+func TestKeyValueStorePostgresReplicas(t *testing.T) {
+	db := pgtest.NewDatabase(t)
+	env := []string{"OPENFRONT_POSTGRES_URL=" + db}
+	a := startServer(t, options{env: env, args: []string{"--edge-name", "kvs-a"}})
+	b := startServer(t, options{env: env, args: []string{"--edge-name", "kvs-b"}})
+	cx := ctx(t)
+	created, err := a.client("", "").CreateKeyValueStore(cx, &cloudfront.CreateKeyValueStoreInput{Name: aws.String("pg")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	arn := created.KeyValueStore.ARN
+	da, db2 := a.kvsClient("AKIDDUMMY", "dummy-secret"), b.kvsClient("AKIDDUMMY", "dummy-secret")
+	d, err := db2.DescribeKeyValueStore(cx, &kvs.DescribeKeyValueStoreInput{KvsARN: arn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	put, err := da.PutKey(cx, &kvs.PutKeyInput{KvsARN: arn, Key: aws.String("k"), Value: aws.String("from a"), IfMatch: d.ETag})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := db2.GetKey(cx, &kvs.GetKeyInput{KvsARN: arn, Key: aws.String("k")}); err != nil || aws.ToString(got.Value) != "from a" {
+		t.Fatalf("GetKey on the other replica: %+v %v", got, err)
+	}
+	errs := make(chan error, 2)
+	for i, c := range []*kvs.Client{da, db2} {
+		go func() {
+			_, err := c.PutKey(cx, &kvs.PutKeyInput{KvsARN: arn, Key: aws.String(fmt.Sprint("r", i)), Value: aws.String("v"), IfMatch: put.ETag})
+			errs <- err
+		}()
+	}
+	var ok, conflicts int
+	for range 2 {
+		var conflict *kvstypes.ConflictException
+		switch err := <-errs; {
+		case err == nil:
+			ok++
+		case errors.As(err, &conflict):
+			conflicts++
+		default:
+			t.Errorf("a racing PutKey: %v", err)
+		}
+	}
+	if ok != 1 || conflicts != 1 {
+		t.Errorf("two PutKeys with one If-Match on two replicas: %d succeeded, %d conflicted", ok, conflicts)
+	}
+	a.kill()
+	b.kill()
+	b.restart()
+	out, err := b.kvsClient("AKIDDUMMY", "dummy-secret").DescribeKeyValueStore(cx, &kvs.DescribeKeyValueStoreInput{KvsARN: arn})
+	if err != nil || aws.ToInt32(out.ItemCount) != 2 {
+		t.Fatalf("after kill -9 of both replicas: %+v %v", out, err)
 	}
 }
