@@ -68,13 +68,37 @@ func (h *Handler) authorizeAccount(r *http.Request, action, arn string) error {
 }
 
 // storeByName finds the store with the name; EntityNotFound when none.
+// The store keeps records by Id, and listing them copies every store
+// (up to 50 of 5 MB): the Id of a name found once is remembered
+// (kvsNames), and a remembered Id is checked by reading that store alone.
+// An unknown name still lists them all.
 func (h *Handler) storeByName(ctx context.Context, name string) (resource.Resource, *keyvalue.Store, error) {
+	h.kvsMu.Lock()
+	id, ok := h.kvsNames[name]
+	h.kvsMu.Unlock()
+	if ok {
+		r, err := h.kvsService().Get(ctx, id)
+		if err == nil && r.Name == name {
+			s, err := keyvalue.Decode(r.Config)
+			return r, s, err
+		}
+		// Deleted (perhaps through another replica): look again.
+	}
+	if !keyvalue.ValidName(name) {
+		return resource.Resource{}, nil, &apiError{http.StatusNotFound, "EntityNotFound", "The specified key value store does not exist."}
+	}
 	all, err := h.kvsService().List(ctx)
 	if err != nil {
 		return resource.Resource{}, nil, err
 	}
 	for _, r := range all {
 		if r.Name == name {
+			h.kvsMu.Lock()
+			if h.kvsNames == nil || len(h.kvsNames) >= maxKVSNames {
+				h.kvsNames = map[string]string{}
+			}
+			h.kvsNames[name] = r.ID
+			h.kvsMu.Unlock()
 			s, err := keyvalue.Decode(r.Config)
 			return r, s, err
 		}
@@ -256,6 +280,9 @@ func (h *Handler) controlWrite(r *http.Request, action string, write func(rec re
 	}
 	return &apiError{http.StatusServiceUnavailable, "ServiceUnavailable", "The key value store is being written too often to change it now. Retry the request."}
 }
+
+// maxKVSNames bounds the names storeByName remembers.
+const maxKVSNames = 1024
 
 // newControlETag is a fresh control-plane ETag, as CloudFront's.
 func newControlETag() string { return "E" + resource.RandomID(13) }

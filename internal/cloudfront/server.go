@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/openfront/openfront/internal/distribution"
@@ -76,6 +77,11 @@ type Handler struct {
 	metrics     Metrics              // nil: not counted
 	// resources are Config.Resources by kind; read-only after NewHandler.
 	resources map[resource.Kind]*resource.Service
+	// kvsNames remembers the Id of a KeyValueStore's name; an entry is
+	// checked against the store on every use, and the map is emptied
+	// past maxKVSNames entries (names of deleted stores linger).
+	kvsMu    sync.Mutex
+	kvsNames map[string]string // guarded by kvsMu
 }
 
 // NewHandler returns a Handler for c.
