@@ -84,6 +84,8 @@ func TestKeyValueStoreWire(t *testing.T) {
 	kvsError(t, s.do("PUT", store+"/keys/k", `{"Value":`, "If-Match", detag), 400, "SerializationException")
 	kvsError(t, s.do("PUT", store+"/keys/k", `{"Valeur":"v"}`, "If-Match", detag), 400, "SerializationException")
 	kvsError(t, s.do("PUT", store+"/keys/k", `{}`, "If-Match", detag), 400, "ValidationException")
+	kvsError(t, s.do("PUT", store+"/keys/k", `{"Value":"`+strings.Repeat("v", 20<<10)+`"}`, "If-Match", detag), 400, "ValidationException")
+	kvsError(t, s.do("POST", store+"/keys", `{"Puts":[`+strings.Repeat(`{"Key":"k","Value":"v"},`, 200<<10)+`{"Key":"k","Value":"v"}]}`, "If-Match", detag), 402, "ServiceQuotaExceededException")
 	kvsError(t, s.do("PUT", store+"/keys/k", `{"Value":"v"}`, "If-Match", "STALE"), 409, "ConflictException")
 	kvsError(t, s.do("GET", store+"/keys?MaxResults=51", ""), 400, "ValidationException")
 	kvsError(t, s.do("GET", store+"/keys?NextToken=%21%21", ""), 400, "ValidationException")

@@ -294,7 +294,15 @@ func decodeKVSBody(b []byte, v any) error {
 	return nil
 }
 
+// maxPutKeyBody bounds PutKey's body: a value is at most 1 KiB, 6 KiB
+// JSON-escaped.
+const maxPutKeyBody = 16 << 10
+
 func (h *Handler) kvsPutKey(w http.ResponseWriter, r *http.Request) {
+	if len(body(r)) > maxPutKeyBody {
+		h.kvsFail(w, r, &keyvalue.Error{Status: 400, Type: "ValidationException", Message: "The PutKey request is " + strconv.Itoa(len(body(r))) + " bytes; a value is at most " + strconv.Itoa(keyvalue.MaxValueBytes) + " bytes."})
+		return
+	}
 	var in struct {
 		Value *string `json:"Value"`
 	}
