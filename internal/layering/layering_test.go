@@ -36,24 +36,25 @@ var allowed = map[string][]string{
 	"policy":       {"resource"},
 	"originaccess": {"resource"},
 	"function":     {"resource"},
+	"keyvalue":     {},
 	// The event log's vocabulary, shared by the fleet and the stores.
 	"eventlog": {"invalidation", "retry"},
 	// Storage: the domain and the event log, never the fleet, the edge or
 	// the protocol.
 	"store/": {"invalidation", "distribution", "resource", "eventlog", "retry"},
 	// The edge and the fleet sit on the domain.
-	"edge":  {"invalidation", "distribution", "retry", "fastserve", "accesslog", "sigv4", "resource", "policy", "originaccess", "function"},
-	"fleet": {"invalidation", "distribution", "retry", "eventlog", "sigv4", "resource", "policy", "originaccess", "function"},
+	"edge":  {"invalidation", "distribution", "retry", "fastserve", "accesslog", "sigv4", "resource", "policy", "originaccess", "function", "keyvalue"},
+	"fleet": {"invalidation", "distribution", "retry", "eventlog", "sigv4", "resource", "policy", "originaccess", "function", "keyvalue"},
 	// The protocol.
-	"cloudfront":         {"invalidation", "distribution", "retry", "cloudfront/xmlmodel", "sigv4", "resource", "policy", "originaccess", "function"},
-	"cloudfront/fastapi": {"cloudfront", "invalidation", "distribution", "retry", "cloudfront/xmlmodel", "sigv4", "fastserve", "resource", "policy", "originaccess", "function"},
+	"cloudfront":         {"invalidation", "distribution", "retry", "cloudfront/xmlmodel", "sigv4", "resource", "policy", "originaccess", "function", "keyvalue"},
+	"cloudfront/fastapi": {"cloudfront", "invalidation", "distribution", "retry", "cloudfront/xmlmodel", "sigv4", "fastserve", "resource", "policy", "originaccess", "function", "keyvalue"},
 	// Operating it: what it shows, it reads through the domain and the fleet.
-	"console": {"invalidation", "distribution", "retry", "eventlog", "fleet", "sigv4", "resource", "policy", "originaccess", "function"},
-	"metrics": {"invalidation", "distribution", "retry", "eventlog", "fleet", "sigv4", "edge", "fastserve", "accesslog", "cloudfront", "cloudfront/xmlmodel", "resource", "policy", "originaccess", "function"},
+	"console": {"invalidation", "distribution", "retry", "eventlog", "fleet", "sigv4", "resource", "policy", "originaccess", "function", "keyvalue"},
+	"metrics": {"invalidation", "distribution", "retry", "eventlog", "fleet", "sigv4", "edge", "fastserve", "accesslog", "cloudfront", "cloudfront/xmlmodel", "resource", "policy", "originaccess", "function", "keyvalue"},
 }
 
 // noHTTP are the packages that must not depend on net/http.
-var noHTTP = []string{"invalidation", "distribution", "resource", "policy", "originaccess", "function", "eventlog", "store/", "retry", "config", "cloudfront/xmlmodel", "accesslog"}
+var noHTTP = []string{"invalidation", "distribution", "resource", "policy", "originaccess", "function", "keyvalue", "eventlog", "store/", "retry", "config", "cloudfront/xmlmodel", "accesslog"}
 
 func matches(rule, pkg string) bool {
 	if strings.HasSuffix(rule, "/") {
