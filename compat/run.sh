@@ -8,6 +8,8 @@
 #   compat/run.sh boto3 js        # some of them: boto3, awscli, js (invalidations),
 #                                 # boto3-dist, awscli-dist, js-dist (distributions),
 #                                 # boto3-pol (policies, origin access),
+#                                 # boto3-kvs (KeyValueStores, both planes, SigV4A,
+#                                 # boto3 and the AWS CLI),
 #                                 # boto3-lifecycles, awscli-lifecycles, js-lifecycles
 #                                 # (one lifecycle of each policy kind and an OAC
 #                                 # in every client)
@@ -26,11 +28,11 @@ COMPAT=$ROOT/compat
 BIN=${OPENFRONT_BIN:-}
 PYTHON=${PYTHON:-python3}
 NODE=${NODE:-node}
-ALL_SUITES=(boto3 awscli js boto3-dist awscli-dist js-dist boto3-pol boto3-lifecycles awscli-lifecycles js-lifecycles boto3-keys awscli-sign)
+ALL_SUITES=(boto3 awscli js boto3-dist awscli-dist js-dist boto3-pol boto3-lifecycles awscli-lifecycles js-lifecycles boto3-keys awscli-sign boto3-kvs)
 SUITES=("$@")
 [[ ${#SUITES[@]} -gt 0 ]] || SUITES=("${ALL_SUITES[@]}")
 for s in "${SUITES[@]}"; do
-	case $s in boto3 | awscli | js | boto3-dist | awscli-dist | js-dist | boto3-pol | boto3-lifecycles | awscli-lifecycles | js-lifecycles | boto3-keys | awscli-sign) ;; *) echo "compat: unknown suite $s (known: ${ALL_SUITES[*]})" >&2; exit 2 ;; esac
+	case $s in boto3 | awscli | js | boto3-dist | awscli-dist | js-dist | boto3-pol | boto3-lifecycles | awscli-lifecycles | js-lifecycles | boto3-keys | awscli-sign | boto3-kvs) ;; *) echo "compat: unknown suite $s (known: ${ALL_SUITES[*]})" >&2; exit 2 ;; esac
 done
 
 if [[ -z $BIN ]]; then
@@ -226,6 +228,34 @@ suite_boto3-dist() {
 	OPENFRONT_ENDPOINT=$open OPENFRONT_DELAY_ENDPOINT=$SERVER_URL \
 		OPENFRONT_DISTRIBUTION_ID=$DIST COMPAT_FILE_ALIAS=$DIST_ALIAS \
 		run_client "$PYTHON" "$COMPAT/boto3_distribution_test.py"
+}
+
+# KeyValueStores: botocore signs the data plane with SigV4A, which needs
+# awscrt. Without it in $PYTHON, Debian's python3-awscrt is used when its
+# extension fits $PYTHON's ABI (a directory of links on PYTHONPATH, so that
+# nothing else of dist-packages shadows $PYTHON's own packages).
+suite_boto3-kvs() {
+	local pp=${PYTHONPATH:-}
+	if ! "$PYTHON" -c 'import awscrt' 2>/dev/null; then
+		local crt=$WORK/awscrt-path
+		mkdir -p "$crt"
+		ln -sf /usr/lib/python3/dist-packages/awscrt "$crt/awscrt"
+		ln -sf /usr/lib/python3/dist-packages/_awscrt*.so "$crt/" 2>/dev/null
+		pp=$crt${pp:+:$pp}
+		PYTHONPATH=$pp "$PYTHON" -c 'import awscrt, _awscrt' 2>/dev/null || {
+			echo "compat: $PYTHON cannot import awscrt, which botocore needs for SigV4A (Debian: apt-get install python3-awscrt, for the same Python version)" >&2
+			return 1
+		}
+	fi
+	start_server boto3-kvs OPENFRONT_ACCESS_KEY_ID=AKIACOMPATFULL000001 OPENFRONT_SECRET_ACCESS_KEY=full/K7MDENG+bPxRfiCYCOMPATKEY \
+		-- --config "$EXAMPLE_CONFIG" || return 1
+	PYTHONPATH=$pp OPENFRONT_AUTH_ENDPOINT=$SERVER_URL \
+		COMPAT_FULL_KEY_ID=AKIACOMPATFULL000001 COMPAT_FULL_SECRET=full/K7MDENG+bPxRfiCYCOMPATKEY \
+		run_client "$PYTHON" "$COMPAT/boto3_kvs_test.py" || return 1
+	# The AWS CLI, with the same awscrt.
+	PYTHONPATH=$pp OPENFRONT_AUTH_ENDPOINT=$SERVER_URL \
+		COMPAT_FULL_KEY_ID=AKIACOMPATFULL000001 COMPAT_FULL_SECRET=full/K7MDENG+bPxRfiCYCOMPATKEY \
+		run_client bash "$COMPAT/awscli_kvs.sh"
 }
 
 suite_awscli-dist() {

@@ -22,6 +22,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudfront"
 	"github.com/aws/aws-sdk-go-v2/service/cloudfront/types"
+	kvs "github.com/aws/aws-sdk-go-v2/service/cloudfrontkeyvaluestore"
 	"github.com/aws/smithy-go"
 )
 
@@ -189,9 +190,10 @@ provider "aws" {
   skip_metadata_api_check     = true
   skip_region_validation      = true
   endpoints {
-    cloudfront = var.endpoint
-    sts        = var.endpoint
-    iam        = var.endpoint
+    cloudfront              = var.endpoint
+    cloudfrontkeyvaluestore = var.endpoint
+    sts                     = var.endpoint
+    iam                     = var.endpoint
   }
 }
 `, version, tfAccessKey, tfSecretKey)
@@ -939,5 +941,83 @@ output "key_group_id" {
 
 output "distribution_id" {
   value = aws_cloudfront_distribution.private.id
+}
+`
+
+// KeyValueStores through terraform: aws_cloudfront_key_value_store and
+// two aws_cloudfrontkeyvaluestore_key (the data plane, SigV4A-signed by
+// the provider, against a server that checks signatures), a clean plan,
+// an update of the comment and of a value, a clean plan, destroy. The
+// provider puts the store's account Id before the endpoint's host, so its
+// data-plane requests reach openfront as their HTTP proxy.
+func TestTerraformKeyValueStore(t *testing.T) {
+	start := time.Now()
+	s := startServer(t, options{env: []string{"OPENFRONT_ACCESS_KEY_ID=" + tfAccessKey, "OPENFRONT_SECRET_ACCESS_KEY=" + tfSecretKey}})
+	tf := newTerraform(t, s.URL, terraformKVSModule)
+	tf.env = append(tf.env, "HTTP_PROXY="+s.URL)
+	c := s.client(tfAccessKey, tfSecretKey)
+	d := s.kvsClient(tfAccessKey, tfSecretKey)
+
+	tf.apply()
+	arn := tfOutputs(t, tf)["kvs_arn"]
+	check := func(comment, greeting string) {
+		t.Helper()
+		st, err := c.DescribeKeyValueStore(ctx(t), &cloudfront.DescribeKeyValueStoreInput{Name: aws.String("tf-kvs")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if aws.ToString(st.KeyValueStore.ARN) != arn || aws.ToString(st.KeyValueStore.Comment) != comment {
+			t.Errorf("store %+v, want ARN %s and comment %q", st.KeyValueStore, arn, comment)
+		}
+		for k, want := range map[string]string{"greeting": greeting, "other": "value"} {
+			got, err := d.GetKey(ctx(t), &kvs.GetKeyInput{KvsARN: aws.String(arn), Key: aws.String(k)})
+			if err != nil || aws.ToString(got.Value) != want {
+				t.Errorf("key %s: %+v %v, want %q", k, got, err, want)
+			}
+		}
+	}
+	check("made by terraform", "hello")
+	tf.planClean()
+
+	tf.apply("kvs_comment=changed by terraform", "greeting=bonjour")
+	check("changed by terraform", "bonjour")
+	tf.planClean()
+
+	tf.run(0, "destroy", "-auto-approve", "-input=false", "-no-color")
+	_, err := c.DescribeKeyValueStore(ctx(t), &cloudfront.DescribeKeyValueStoreInput{Name: aws.String("tf-kvs")})
+	expectErr(t, err, "EntityNotFound", http.StatusNotFound)
+	t.Logf("TestTerraformKeyValueStore: %v in all", time.Since(start).Round(100*time.Millisecond))
+}
+
+const terraformKVSModule = `
+variable "kvs_comment" {
+  type    = string
+  default = "made by terraform"
+}
+
+variable "greeting" {
+  type    = string
+  default = "hello"
+}
+
+resource "aws_cloudfront_key_value_store" "kvs" {
+  name    = "tf-kvs"
+  comment = var.kvs_comment
+}
+
+resource "aws_cloudfrontkeyvaluestore_key" "greeting" {
+  key_value_store_arn = aws_cloudfront_key_value_store.kvs.arn
+  key                 = "greeting"
+  value               = var.greeting
+}
+
+resource "aws_cloudfrontkeyvaluestore_key" "other" {
+  key_value_store_arn = aws_cloudfront_key_value_store.kvs.arn
+  key                 = "other"
+  value               = "value"
+}
+
+output "kvs_arn" {
+  value = aws_cloudfront_key_value_store.kvs.arn
 }
 `

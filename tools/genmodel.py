@@ -65,6 +65,10 @@ ROOTS = [
     "KeyGroupConfig",
     "KeyGroup",
     "KeyGroupList",
+    "CreateKeyValueStoreRequest",
+    "UpdateKeyValueStoreRequest",
+    "KeyValueStore",
+    "KeyValueStoreList",
 ]
 SCALARS = {"string", "integer", "long", "boolean", "timestamp", "double"}
 
@@ -93,6 +97,8 @@ def trim(model):
         if kind == "structure":
             members = []
             for mname, m in src["members"].items():
+                if m.get("location") in ("uri", "header", "querystring"):
+                    continue  # a request's URI or header member: not in the body
                 if m.get("location") or m.get("xmlAttribute") or m.get("xmlNamespace"):
                     sys.exit(f"genmodel: {name}.{mname}: unsupported member trait {m}")
                 members.append(

@@ -73,6 +73,18 @@ const (
 	OpUpdateKeyGroup
 	OpDeleteKeyGroup
 	OpListKeyGroups
+	OpCreateKeyValueStore
+	OpDescribeKeyValueStore
+	OpUpdateKeyValueStore
+	OpDeleteKeyValueStore
+	OpListKeyValueStores
+	// The cloudfront-keyvaluestore service's operations (the data plane).
+	OpKVSDescribeKeyValueStore
+	OpKVSGetKey
+	OpKVSListKeys
+	OpKVSPutKey
+	OpKVSDeleteKey
+	OpKVSUpdateKeys
 	// NumOperations is the number of operations.
 	NumOperations
 )
@@ -92,6 +104,8 @@ var OperationNames = [NumOperations]string{
 	"CreateCloudFrontOriginAccessIdentity", "GetCloudFrontOriginAccessIdentity", "GetCloudFrontOriginAccessIdentityConfig", "UpdateCloudFrontOriginAccessIdentity", "DeleteCloudFrontOriginAccessIdentity", "ListCloudFrontOriginAccessIdentities",
 	"CreatePublicKey", "GetPublicKey", "GetPublicKeyConfig", "UpdatePublicKey", "DeletePublicKey", "ListPublicKeys",
 	"CreateKeyGroup", "GetKeyGroup", "GetKeyGroupConfig", "UpdateKeyGroup", "DeleteKeyGroup", "ListKeyGroups",
+	"CreateKeyValueStore", "DescribeKeyValueStore", "UpdateKeyValueStore", "DeleteKeyValueStore", "ListKeyValueStores",
+	"KVS:DescribeKeyValueStore", "KVS:GetKey", "KVS:ListKeys", "KVS:PutKey", "KVS:DeleteKey", "KVS:UpdateKeys",
 }
 
 // String returns the operation's CloudFront name.

@@ -10,6 +10,9 @@ import (
 // *http.Request): for a listener's log line, which has only the request's
 // bytes. The fleet's endpoints and anything else are OpUnknown.
 func OperationOf(method, path, query string) Operation {
+	if isKVSData(path) {
+		return kvsDataOperation(method, strings.Split(strings.TrimPrefix(path, kvsPrefix), "/"))
+	}
 	rest, ok := strings.CutPrefix(path, "/2020-05-31/")
 	if !ok {
 		return OpUnknown
@@ -19,6 +22,22 @@ func OperationOf(method, path, query string) Operation {
 		return op
 	}
 	switch {
+	case seg[0] == "key-value-store" && len(seg) == 1:
+		switch method {
+		case "POST":
+			return OpCreateKeyValueStore
+		case "GET":
+			return OpListKeyValueStores
+		}
+	case seg[0] == "key-value-store" && len(seg) == 2:
+		switch method {
+		case "GET":
+			return OpDescribeKeyValueStore
+		case "PUT":
+			return OpUpdateKeyValueStore
+		case "DELETE":
+			return OpDeleteKeyValueStore
+		}
 	case len(seg) == 1 && seg[0] == "tagging":
 		switch {
 		case method == "GET":
@@ -96,4 +115,27 @@ func kindOperation(method string, seg []string) (Operation, bool) {
 		return OpUnknown, true
 	}
 	return OpUnknown, false
+}
+
+// kvsDataOperation is OperationOf for the KeyValueStore data plane; seg
+// is the path after /key-value-stores/ (the ARN is one escaped segment).
+func kvsDataOperation(method string, seg []string) Operation {
+	switch {
+	case len(seg) == 1 && method == "GET":
+		return OpKVSDescribeKeyValueStore
+	case len(seg) == 2 && seg[1] == "keys" && method == "GET":
+		return OpKVSListKeys
+	case len(seg) == 2 && seg[1] == "keys" && method == "POST":
+		return OpKVSUpdateKeys
+	case len(seg) == 3 && seg[1] == "keys":
+		switch method {
+		case "GET":
+			return OpKVSGetKey
+		case "PUT":
+			return OpKVSPutKey
+		case "DELETE":
+			return OpKVSDeleteKey
+		}
+	}
+	return OpUnknown
 }

@@ -33,6 +33,18 @@ func TestOperation(t *testing.T) {
 		{"POST", "/2020-05-31/distributionsByCachePolicyId/x", "", "Unknown"},
 		{"GET", "/2020-05-31/distributionsByCachePolicyId/", "", "Unknown"},
 		{"GET", "/2020-05-31/distributionsByWebACLId/x", "", "Unknown"},
+		{"POST", "/2020-05-31/key-value-store", "", "CreateKeyValueStore"},
+		{"GET", "/2020-05-31/key-value-store", "Status=READY", "ListKeyValueStores"},
+		{"GET", "/2020-05-31/key-value-store/s", "", "DescribeKeyValueStore"},
+		{"PUT", "/2020-05-31/key-value-store/s", "", "UpdateKeyValueStore"},
+		{"DELETE", "/2020-05-31/key-value-store/s", "", "DeleteKeyValueStore"},
+		{"GET", "/key-value-stores/arn%3Aaws%3Acloudfront%3A%3A1%3Akey-value-store%2Fx", "", "KVS:DescribeKeyValueStore"},
+		{"GET", "/key-value-stores/arn/keys", "MaxResults=5", "KVS:ListKeys"},
+		{"POST", "/key-value-stores/arn/keys", "", "KVS:UpdateKeys"},
+		{"GET", "/key-value-stores/arn/keys/k", "", "KVS:GetKey"},
+		{"PUT", "/key-value-stores/arn/keys/k", "", "KVS:PutKey"},
+		{"DELETE", "/key-value-stores/arn/keys/k", "", "KVS:DeleteKey"},
+		{"PATCH", "/key-value-stores/arn/keys/k", "", "Unknown"},
 	} {
 		if got := OperationOf(tt.method, tt.path, tt.query).String(); got != tt.want {
 			t.Errorf("%s %s?%s = %s, want %s", tt.method, tt.path, tt.query, got, tt.want)

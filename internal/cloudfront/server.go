@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/openfront/openfront/internal/distribution"
@@ -68,11 +69,19 @@ type Handler struct {
 	account  string
 	log      *slog.Logger
 	verifier *sigv4.Verifier
-	mux      *http.ServeMux
-	ops      map[string]Operation // route pattern -> operation; read-only after NewHandler
-	metrics  Metrics              // nil: not counted
+	// kvsVerifier checks the KeyValueStore data plane's requests
+	// (cloudfront-keyvaluestore, SigV4A); nil in open mode.
+	kvsVerifier *sigv4.Verifier
+	mux         *http.ServeMux
+	ops         map[string]Operation // route pattern -> operation; read-only after NewHandler
+	metrics     Metrics              // nil: not counted
 	// resources are Config.Resources by kind; read-only after NewHandler.
 	resources map[resource.Kind]*resource.Service
+	// kvsNames remembers the Id of a KeyValueStore's name; an entry is
+	// checked against the store on every use, and the map is emptied
+	// past maxKVSNames entries (names of deleted stores linger).
+	kvsMu    sync.Mutex
+	kvsNames map[string]string // guarded by kvsMu
 }
 
 // NewHandler returns a Handler for c.
@@ -91,10 +100,12 @@ func NewHandler(c Config) *Handler {
 		h.log = slog.Default()
 	}
 	if len(h.keys) > 0 {
-		h.verifier = &sigv4.Verifier{Service: "cloudfront", Secret: func(id string) (string, bool) {
+		secret := func(id string) (string, bool) {
 			k, ok := h.keys[id]
 			return k.Secret, ok
-		}}
+		}
+		h.verifier = &sigv4.Verifier{Service: "cloudfront", Secret: secret}
+		h.kvsVerifier = &sigv4.Verifier{Service: "cloudfront-keyvaluestore", SigV4A: true, Secret: secret}
 	}
 	const inv = "/2020-05-31/distribution/{DistributionId}/invalidation"
 	m := http.NewServeMux()
@@ -120,6 +131,7 @@ func NewHandler(c Config) *Handler {
 	h.routePolicies(m)
 	h.routeOriginAccess(m)
 	h.routeKeyGroups(m)
+	h.routeKeyValueStores(m)
 	m.HandleFunc("/2020-05-31/", notImplemented)
 	m.HandleFunc("/", unknownOperation)
 	h.mux = m
@@ -160,7 +172,15 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	keyID := ""
-	if h.verifier != nil {
+	if isKVSData(r.URL.Path) {
+		// The data plane: its own signing name (SigV4A), JSON errors.
+		if h.kvsVerifier != nil {
+			if keyID, err = h.kvsVerifier.Verify(r, body); err != nil {
+				writeKVSError(w, reqID, h.kvsError(reqID, err))
+				return
+			}
+		}
+	} else if h.verifier != nil {
 		if keyID, err = h.verifier.Verify(r, body); err != nil {
 			h.fail(w, r, reqID, err)
 			return

@@ -1,10 +1,13 @@
 package edge
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 
+	"github.com/openfront/openfront/internal/keyvalue"
 	"github.com/openfront/openfront/internal/originaccess"
 	"github.com/openfront/openfront/internal/policy"
 	"github.com/openfront/openfront/internal/resource"
@@ -14,7 +17,7 @@ import (
 // The edge's resources.
 //
 // Cache, origin request and response headers policies, origin access
-// controls, public keys and key groups reach the edge as resources (fleet events and snapshots). The
+// controls, public keys, key groups and KeyValueStores (keys and all) reach the edge as resources (fleet events and snapshots). The
 // edge keeps them, compiled, in one immutable table that a change
 // replaces as a whole (copy on write) and that requests read through an
 // atomic pointer, so a hit takes no lock. A distribution's compiled
@@ -31,6 +34,9 @@ type resources struct {
 	oac     map[string]originaccess.Control
 	keys    map[string]*signing.Key     // public keys by Id, parsed
 	groups  map[string]signing.KeyGroup // key groups by Id
+	// kvs are the KeyValueStores' pairs by store Id; each map is built
+	// once and never changed (a new version replaces it).
+	kvs map[string]map[string]string
 }
 
 func (t *resources) cachePolicy(id string) *cachePolicy {
@@ -58,7 +64,8 @@ func (t *resources) headersPolicy(id string) *headersPolicy {
 func (t *resources) clone() *resources {
 	n := &resources{cache: map[string]*cachePolicy{}, origin: map[string]*originPolicy{},
 		headers: map[string]*headersPolicy{}, oac: map[string]originaccess.Control{},
-		keys: map[string]*signing.Key{}, groups: map[string]signing.KeyGroup{}}
+		keys: map[string]*signing.Key{}, groups: map[string]signing.KeyGroup{},
+		kvs: map[string]map[string]string{}}
 	if t != nil {
 		maps.Copy(n.keys, t.keys)
 		maps.Copy(n.groups, t.groups)
@@ -66,6 +73,7 @@ func (t *resources) clone() *resources {
 		maps.Copy(n.origin, t.origin)
 		maps.Copy(n.headers, t.headers)
 		maps.Copy(n.oac, t.oac)
+		maps.Copy(n.kvs, t.kvs)
 	}
 	return n
 }
@@ -114,6 +122,15 @@ func (t *resources) put(r resource.Resource) error {
 			return fmt.Errorf("key group %s: %w", r.ID, err)
 		}
 		t.groups[r.ID] = g
+	case resource.KeyValueStore:
+		s, err := keyvalue.Decode(r.Config)
+		if err != nil {
+			return fmt.Errorf("key value store %s: %w", r.ID, err)
+		}
+		if s.Keys == nil {
+			s.Keys = map[string]string{}
+		}
+		t.kvs[r.ID] = s.Keys
 	}
 	return nil
 }
@@ -133,6 +150,8 @@ func (t *resources) forget(kind resource.Kind, id string) {
 		delete(t.keys, id)
 	case resource.KeyGroup:
 		delete(t.groups, id)
+	case resource.KeyValueStore:
+		delete(t.kvs, id)
 	}
 }
 
@@ -211,4 +230,36 @@ func (t *resources) trust(groups, signers []string) signing.Trust {
 		}
 	}
 	return tr
+}
+
+// KeyValues reads the KeyValueStores as this edge last learnt them, for
+// the functions' runtime (cf.kvs()): a PutKey is visible here once its
+// version of the store has reached the edge through the fleet, as an
+// invalidation does. It takes no lock.
+type KeyValues struct{ e *Edge }
+
+// KeyValues returns the edge's reader of KeyValueStores.
+func (e *Edge) KeyValues() KeyValues { return KeyValues{e} }
+
+// ErrNoKeyValueStore is Get's error for a store the edge does not know
+// (deleted, not yet propagated, or not a KeyValueStore ARN).
+var ErrNoKeyValueStore = errors.New("edge: no such key value store")
+
+// Get returns the value of key in the store with the ARN, and whether
+// the store has the key. An unknown store is ErrNoKeyValueStore.
+func (k KeyValues) Get(_ context.Context, storeARN, key string) (string, bool, error) {
+	id, ok := keyvalue.IDOfARN(storeARN)
+	if !ok {
+		return "", false, ErrNoKeyValueStore
+	}
+	t := k.e.res.Load()
+	if t == nil {
+		return "", false, ErrNoKeyValueStore
+	}
+	keys, ok := t.kvs[id]
+	if !ok {
+		return "", false, ErrNoKeyValueStore
+	}
+	v, found := keys[key]
+	return v, found, nil
 }

@@ -37,24 +37,25 @@ var allowed = map[string][]string{
 	"originaccess": {"resource"},
 	"function":     {"resource"},
 	"signing":      {"resource"},
+	"keyvalue":     {},
 	// The event log's vocabulary, shared by the fleet and the stores.
 	"eventlog": {"invalidation", "retry"},
 	// Storage: the domain and the event log, never the fleet, the edge or
 	// the protocol.
 	"store/": {"invalidation", "distribution", "resource", "eventlog", "retry"},
 	// The edge and the fleet sit on the domain.
-	"edge":  {"invalidation", "distribution", "retry", "fastserve", "accesslog", "sigv4", "resource", "policy", "originaccess", "function", "signing"},
-	"fleet": {"invalidation", "distribution", "retry", "eventlog", "sigv4", "resource", "policy", "originaccess", "function", "signing"},
+	"edge":  {"invalidation", "distribution", "retry", "fastserve", "accesslog", "sigv4", "resource", "policy", "originaccess", "function", "signing", "keyvalue"},
+	"fleet": {"invalidation", "distribution", "retry", "eventlog", "sigv4", "resource", "policy", "originaccess", "function", "signing", "keyvalue"},
 	// The protocol.
-	"cloudfront":         {"invalidation", "distribution", "retry", "cloudfront/xmlmodel", "sigv4", "resource", "policy", "originaccess", "function", "signing"},
-	"cloudfront/fastapi": {"cloudfront", "invalidation", "distribution", "retry", "cloudfront/xmlmodel", "sigv4", "fastserve", "resource", "policy", "originaccess", "function", "signing"},
+	"cloudfront":         {"invalidation", "distribution", "retry", "cloudfront/xmlmodel", "sigv4", "resource", "policy", "originaccess", "function", "signing", "keyvalue"},
+	"cloudfront/fastapi": {"cloudfront", "invalidation", "distribution", "retry", "cloudfront/xmlmodel", "sigv4", "fastserve", "resource", "policy", "originaccess", "function", "signing", "keyvalue"},
 	// Operating it: what it shows, it reads through the domain and the fleet.
-	"console": {"invalidation", "distribution", "retry", "eventlog", "fleet", "sigv4", "resource", "policy", "originaccess", "function", "signing"},
-	"metrics": {"invalidation", "distribution", "retry", "eventlog", "fleet", "sigv4", "edge", "fastserve", "accesslog", "cloudfront", "cloudfront/xmlmodel", "resource", "policy", "originaccess", "function", "signing"},
+	"console": {"invalidation", "distribution", "retry", "eventlog", "fleet", "sigv4", "resource", "policy", "originaccess", "function", "signing", "keyvalue"},
+	"metrics": {"invalidation", "distribution", "retry", "eventlog", "fleet", "sigv4", "edge", "fastserve", "accesslog", "cloudfront", "cloudfront/xmlmodel", "resource", "policy", "originaccess", "function", "signing", "keyvalue"},
 }
 
 // noHTTP are the packages that must not depend on net/http.
-var noHTTP = []string{"invalidation", "distribution", "resource", "policy", "originaccess", "function", "signing", "eventlog", "store/", "retry", "config", "cloudfront/xmlmodel", "accesslog"}
+var noHTTP = []string{"invalidation", "distribution", "resource", "policy", "originaccess", "function", "signing", "keyvalue", "eventlog", "store/", "retry", "config", "cloudfront/xmlmodel", "accesslog"}
 
 func matches(rule, pkg string) bool {
 	if strings.HasSuffix(rule, "/") {

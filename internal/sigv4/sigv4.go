@@ -81,7 +81,13 @@ type Verifier struct {
 	// Now is the server's clock; time.Now when nil.
 	Now func() time.Time
 
-	keys keyCache
+	// SigV4A also accepts Signature Version 4A (AWS4-ECDSA-P256-SHA256),
+	// which the SDKs use for multi-region services such as
+	// cloudfront-keyvaluestore.
+	SigV4A bool
+
+	keys      keyCache
+	ecdsaKeys ecdsaKeyCache
 }
 
 // keyCache caches signing keys: deriving one takes four HMACs, and it is
@@ -239,13 +245,18 @@ func (v *Verifier) verify(r Request, body []byte, headerOnly bool) (string, erro
 		}
 		return "", missing()
 	}
-	if !strings.HasPrefix(auth, algorithm+" ") {
+	alg := algorithm
+	switch {
+	case strings.HasPrefix(auth, algorithm+" "):
+	case v.SigV4A && strings.HasPrefix(auth, AlgorithmV4A+" "):
+		alg = AlgorithmV4A
+	default:
 		return "", incomplete("Authorization header requires 'Credential', 'SignedHeaders' and 'Signature' parameters with algorithm %s.", algorithm)
 	}
 	// Parameters are comma-separated key=value pairs; the last of a
 	// repeated key counts, unknown keys are ignored.
 	var credential, signedHeaders, signature string
-	for rest, more := auth[len(algorithm)+1:], true; more; {
+	for rest, more := auth[len(alg)+1:], true; more; {
 		var part string
 		part, rest, more = strings.Cut(rest, ",")
 		k, val, ok := strings.Cut(strings.TrimSpace(part), "=")
@@ -266,12 +277,22 @@ func (v *Verifier) verify(r Request, body []byte, headerOnly bool) (string, erro
 			return "", incomplete("Authorization header requires '%s' parameter. Authorization=%s", p.k, auth)
 		}
 	}
-	// Credential = AKID/yyyymmdd/region/service/aws4_request
+	// Credential = AKID/yyyymmdd/region/service/aws4_request; SigV4A's
+	// scope has no region (the signature holds for the region set of
+	// the X-Amz-Region-Set header, which it covers).
 	var cred [5]string
-	if n := splitN(credential, '/', cred[:]); n != 5 || cred[4] != "aws4_request" {
-		return "", incomplete("Credential %q should be of the form <key>/<date>/<region>/<service>/aws4_request.", credential)
+	var keyID, day, region, service string
+	if alg == AlgorithmV4A {
+		if n := splitN(credential, '/', cred[:]); n != 4 || cred[3] != "aws4_request" {
+			return "", incomplete("Credential %q should be of the form <key>/<date>/<service>/aws4_request.", credential)
+		}
+		keyID, day, service = cred[0], cred[1], cred[2]
+	} else {
+		if n := splitN(credential, '/', cred[:]); n != 5 || cred[4] != "aws4_request" {
+			return "", incomplete("Credential %q should be of the form <key>/<date>/<region>/<service>/aws4_request.", credential)
+		}
+		keyID, day, region, service = cred[0], cred[1], cred[2], cred[3]
 	}
-	keyID, day, region, service := cred[0], cred[1], cred[2], cred[3]
 	secret, ok := v.Secret(keyID)
 	if !ok {
 		return "", &Error{http.StatusForbidden, "InvalidClientTokenId", "The security token included in the request is invalid."}
@@ -344,6 +365,14 @@ func (v *Verifier) verify(r Request, body []byte, headerOnly bool) (string, erro
 	sc.b = b
 	if !ok {
 		return "", headerTooLarge()
+	}
+	if alg == AlgorithmV4A {
+		b = appendStringToSignV4A(b, amzDate, day, service)
+		sc.b = b
+		if !v.ecdsaKeys.verify(keyID, secret, b, signature) {
+			return "", mismatch(msgMismatch)
+		}
+		return strings.Clone(keyID), nil
 	}
 	b = appendStringToSign(b, amzDate, day, region, service)
 	sc.b = b

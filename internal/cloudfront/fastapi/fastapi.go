@@ -97,6 +97,12 @@ func New(c Config) *fastserve.Server {
 // error code, duration and request id.
 func logRequest(log *slog.Logger, a *fastserve.Answer) {
 	uri := string(a.Request.RequestURI())
+	if rest, ok := strings.CutPrefix(uri, "http://"); ok {
+		// An absolute-form target (a client using openfront as its HTTP
+		// proxy, as the KeyValueStore SDKs' account-prefixed hosts need).
+		_, path, _ := strings.Cut(rest, "/")
+		uri = "/" + path
+	}
 	path, query, _ := strings.Cut(uri, "?")
 	args := []any{
 		"operation", cloudfront.OperationOf(string(a.Request.Method()), path, query).String(),
