@@ -23,14 +23,18 @@ import (
 //
 // A group's transaction locks, in the order of their Ids (no deadlock
 // with another replica's group), the invalidation_added rows of its
-// distributions (SELECT ... FOR UPDATE), then reads their in-progress
-// usage (added minus freed: see the schema): a Create on one of them in any replica waits for the commit, so
-// that each admit sees every invalidation committed before it and the
-// in-progress limits hold across replicas. The requests are then decided in queue order against
+// distributions (SELECT ... FOR UPDATE), reading with them their
+// in-progress usage (added minus freed: see the schema): a Create on one
+// of them in any replica waits for the commit, so that each admit sees
+// every invalidation committed before it and the in-progress limits hold
+// across replicas. The requests are then decided in queue order against
 // what the transaction has seen and written so far (a replay of a
 // CallerReference created earlier in the group finds it). Two round
-// trips a group: BEGIN, the locks, the usage, the lookups and the
-// sequence numbers (one pipeline); the writes and COMMIT (another).
+// trips a group, each one pipeline: BEGIN, the planner settings
+// (groupSettingsSQL), the locks and the usage, the CallerReferences'
+// lookups and the sequence numbers; then the writes (the invalidations
+// in one INSERT, the usage, the fleet log's events, the completions that
+// joined the group) and COMMIT.
 
 type createReq struct {
 	inv   invalidation.Invalidation
@@ -184,24 +188,30 @@ func (s *Store) createTx(ctx context.Context, conn *pgx.Conn, group []*createReq
 	slices.Sort(dists)
 	dists = slices.Compact(dists)
 
-	// Round trip 1: the usage rows (created if need be, then locked), the
-	// invalidations with the group's CallerReferences, the sequence
-	// numbers.
+	// Round trip 1: the group's planner settings, the usage rows (created
+	// if need be, then locked and read), the invalidations with the
+	// group's CallerReferences, the sequence numbers.
 	b := &pgx.Batch{}
 	b.Queue(`BEGIN`)
+	b.Queue(groupSettingsSQL)
 	b.Queue(`INSERT INTO invalidation_added (distribution_id) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING`, dists)
-	b.Queue(`SELECT 1 FROM invalidation_added WHERE distribution_id = ANY($1) ORDER BY distribution_id FOR UPDATE`, dists)
-	// A distribution's invalidation_freed row is made by its first
-	// create's writes: inserting it here would wait for a completion
-	// updating it.
-	b.Queue(`SELECT a.distribution_id, a.file_paths - coalesce(f.file_paths, 0), a.wildcard_paths - coalesce(f.wildcard_paths, 0),
-			f.distribution_id IS NULL
-		FROM invalidation_added a LEFT JOIN invalidation_freed f USING (distribution_id) WHERE a.distribution_id = ANY($1)`, dists)
+	// Locked in the order of their Ids; a row another transaction updated
+	// meanwhile is read as it committed (READ COMMITTED re-reads the row it
+	// waited for). invalidation_freed is read as of the statement's start:
+	// a completion committing meanwhile only lowers the usage, so admits
+	// see more, never less. A distribution's invalidation_freed row is made
+	// by its first create's writes: inserting it here would wait for a
+	// completion updating it.
+	b.Queue(lockUsageSQL, dists)
+	var refDists []string
 	var refs [][]byte
 	for _, r := range group {
+		refDists = append(refDists, r.inv.DistributionID)
 		refs = append(refs, hash(r.inv.Batch.CallerReference))
 	}
-	b.Queue(`SELECT `+invColumns+` FROM invalidations WHERE distribution_id = ANY($1) AND ref_hash = ANY($2)`, dists, refs)
+	// A statement of its own after the lock: its snapshot sees every
+	// invalidation committed by the groups that held the lock before.
+	b.Queue(lookupRefsSQL, refDists, refs)
 	b.Queue(`SELECT nextval('invalidation_seq') FROM generate_series(1, $1)`, len(group))
 	open = true
 	br := conn.SendBatch(ctx, b)
@@ -219,16 +229,20 @@ func (s *Store) createTx(ctx context.Context, conn *pgx.Conn, group []*createReq
 		rows, _ := br.Query()
 		for rows.Next() {
 			var d string
-			var u invalidation.Usage
-			var noFreed bool
-			if err := rows.Scan(&d, &u.FilePaths, &u.WildcardPaths, &noFreed); err != nil {
+			var added invalidation.Usage
+			var freedFiles, freedWild *int64
+			if err := rows.Scan(&d, &added.FilePaths, &added.WildcardPaths, &freedFiles, &freedWild); err != nil {
 				rows.Close()
 				return err
 			}
-			usage[d] = u
-			if noFreed {
+			u := added
+			if freedFiles == nil {
 				missingFreed = append(missingFreed, d)
+			} else {
+				u.FilePaths -= int(*freedFiles)
+				u.WildcardPaths -= int(*freedWild)
 			}
+			usage[d] = u
 		}
 		if err := rows.Err(); err != nil {
 			return err
@@ -344,10 +358,11 @@ func (s *Store) createTx(ctx context.Context, conn *pgx.Conn, group []*createReq
 			fs = append(fs, int64(u.FilePaths))
 			ws = append(ws, int64(u.WildcardPaths))
 		}
-		w.Queue(`UPDATE invalidation_added a SET file_paths = a.file_paths + t.f, wildcard_paths = a.wildcard_paths + t.w
-			FROM unnest($1::text[], $2::bigint[], $3::bigint[]) AS t(d, f, w) WHERE a.distribution_id = t.d`, ds, fs, ws)
+		w.Queue(updateAddedSQL, ds, fs, ws)
 	}
+	ai := -1
 	if len(evKeys) > 0 {
+		ai = w.Len() + 1 // queueAppend queues the counter's lock, then the append
 		queueAppend(w, evKeys, evData)
 	}
 	ci := -1
@@ -358,10 +373,18 @@ func (s *Store) createTx(ctx context.Context, conn *pgx.Conn, group []*createReq
 	w.Queue(`COMMIT`)
 	br = conn.SendBatch(ctx, w)
 	var tag pgconn.CommandTag
+	newPos := map[string]int64{}
 	for i := range w.Len() {
 		if i == ci {
 			rows, _ := br.Query()
 			if err = notFound(rows, completeErrs); err != nil {
+				break
+			}
+			continue
+		}
+		if i == ai {
+			rows, _ := br.Query()
+			if err = appendedNew(rows, newPos); err != nil {
 				break
 			}
 			continue
@@ -380,8 +403,40 @@ func (s *Store) createTx(ctx context.Context, conn *pgx.Conn, group []*createReq
 	if tag.String() != "COMMIT" {
 		return fmt.Errorf("the transaction did not commit: %s", tag)
 	}
+	s.handOff(evKeys, evData, newPos)
 	return nil
 }
+
+// groupSettingsSQL sets, for the group's transaction only, how its
+// statements are planned. Each is planned once per connection (a generic
+// plan, kept with the prepared statement) rather than at every execution;
+// and since a plan kept is made for the tables as they were then (empty,
+// perhaps, and the plan a sequential scan that would then stay while they
+// grow until the next ANALYZE), the plans that only win on small tables
+// are ruled out: every statement of the group reaches its rows by their
+// keys, through the indexes (TestGroupPlans checks each one's plan on
+// empty tables).
+const groupSettingsSQL = `SELECT set_config('plan_cache_mode', 'force_generic_plan', true),
+	set_config('enable_seqscan', 'off', true), set_config('enable_hashjoin', 'off', true),
+	set_config('enable_mergejoin', 'off', true)`
+
+// lockUsageSQL locks the invalidation_added rows of the distributions of
+// $1 in the order of their Ids and returns them with their
+// invalidation_freed rows (NULL when there is none).
+const lockUsageSQL = `SELECT a.distribution_id, a.file_paths, a.wildcard_paths, f.file_paths, f.wildcard_paths
+	FROM invalidation_added a LEFT JOIN invalidation_freed f USING (distribution_id)
+	WHERE a.distribution_id = ANY($1) ORDER BY a.distribution_id FOR UPDATE OF a`
+
+// updateAddedSQL adds the paths of $2 and $3 to what the distributions of
+// $1 added.
+const updateAddedSQL = `UPDATE invalidation_added a SET file_paths = a.file_paths + t.f, wildcard_paths = a.wildcard_paths + t.w
+	FROM unnest($1::text[], $2::bigint[], $3::bigint[]) AS t(d, f, w) WHERE a.distribution_id = t.d`
+
+// lookupRefsSQL returns the invalidations of the pairs of distribution
+// Ids ($1) and CallerReference hashes ($2), each found by the unique
+// (distribution_id, ref_hash) index.
+const lookupRefsSQL = `SELECT ` + invColumns + ` FROM unnest($1::text[], $2::bytea[]) AS t(d, h)
+	JOIN invalidations i ON i.distribution_id = t.d AND i.ref_hash = t.h`
 
 // encodePaths encodes paths for the paths column: each one's length
 // (uvarint), then its bytes.
