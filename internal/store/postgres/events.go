@@ -114,6 +114,15 @@ func (s *Store) LogBounds(ctx context.Context) (first, last uint64, err error) {
 
 // TrimEvents implements eventlog.Store.
 func (s *Store) TrimEvents(ctx context.Context, before uint64) error {
+	// Events handed off below before are trimmed too: InvalidationEvents
+	// does not hold them any more.
+	s.mu.Lock()
+	for k, e := range s.logged {
+		if e.Pos < before {
+			delete(s.logged, k)
+		}
+	}
+	s.mu.Unlock()
 	return s.tx(ctx, func(ctx context.Context, tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `DELETE FROM events WHERE pos < $1`, int64(min(before, 1<<63-1)))
 		if err != nil || tag.RowsAffected() == 0 {
