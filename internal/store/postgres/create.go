@@ -188,94 +188,46 @@ func (s *Store) createTx(ctx context.Context, conn *pgx.Conn, group []*createReq
 	slices.Sort(dists)
 	dists = slices.Compact(dists)
 
-	// Round trip 1: the group's planner settings, the usage rows (created
-	// if need be, then locked and read), the invalidations with the
-	// group's CallerReferences, the sequence numbers.
-	b := &pgx.Batch{}
-	b.Queue(`BEGIN`)
-	b.Queue(groupSettingsSQL)
-	b.Queue(`INSERT INTO invalidation_added (distribution_id) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING`, dists)
-	// Locked in the order of their Ids; a row another transaction updated
-	// meanwhile is read as it committed (READ COMMITTED re-reads the row it
-	// waited for). invalidation_freed is read as of the statement's start:
-	// a completion committing meanwhile only lowers the usage, so admits
-	// see more, never less. A distribution's invalidation_freed row is made
-	// by its first create's writes: inserting it here would wait for a
-	// completion updating it.
-	b.Queue(lockUsageSQL, dists)
+	// Round trip 1: the group's planner settings, the usage rows (locked
+	// and read; created if need be), the invalidations with the group's
+	// CallerReferences, the sequence numbers.
 	var refDists []string
 	var refs [][]byte
 	for _, r := range group {
 		refDists = append(refDists, r.inv.DistributionID)
 		refs = append(refs, hash(r.inv.Batch.CallerReference))
 	}
+	b := &pgx.Batch{}
+	b.Queue(`BEGIN`)
+	b.Queue(groupSettingsSQL)
+	b.Queue(lockUsageSQL, dists)
 	// A statement of its own after the lock: its snapshot sees every
 	// invalidation committed by the groups that held the lock before.
 	b.Queue(lookupRefsSQL, refDists, refs)
 	b.Queue(`SELECT nextval('invalidation_seq') FROM generate_series(1, $1)`, len(group))
 	open = true
-	br := conn.SendBatch(ctx, b)
-	usage := map[string]invalidation.Usage{}
-	type refKey struct{ dist, ref string }
-	existing := map[refKey]invalidation.Invalidation{}
-	var seqs []int64
-	var missingFreed []string
-	err = func() error {
-		for range 3 {
-			if _, err := br.Exec(); err != nil {
-				return err
-			}
-		}
-		rows, _ := br.Query()
-		for rows.Next() {
-			var d string
-			var added invalidation.Usage
-			var freedFiles, freedWild *int64
-			if err := rows.Scan(&d, &added.FilePaths, &added.WildcardPaths, &freedFiles, &freedWild); err != nil {
-				rows.Close()
-				return err
-			}
-			u := added
-			if freedFiles == nil {
-				missingFreed = append(missingFreed, d)
-			} else {
-				u.FilePaths -= int(*freedFiles)
-				u.WildcardPaths -= int(*freedWild)
-			}
-			usage[d] = u
-		}
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		rows, _ = br.Query()
-		for rows.Next() {
-			inv, _, err := scanInv(rows)
-			if err != nil {
-				rows.Close()
-				return err
-			}
-			existing[refKey{inv.DistributionID, inv.Batch.CallerReference}] = inv
-		}
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		rows, _ = br.Query()
-		for rows.Next() {
-			var q int64
-			if err := rows.Scan(&q); err != nil {
-				rows.Close()
-				return err
-			}
-			seqs = append(seqs, q)
-		}
-		return rows.Err()
-	}()
-	if cerr := br.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
+	rd := groupReads{usage: map[string]invalidation.Usage{}, existing: map[refKey]invalidation.Invalidation{}}
+	if err = rd.read(conn.SendBatch(ctx, b), 2, true); err != nil {
 		return err
 	}
+	if len(rd.usage) < len(dists) {
+		// A distribution's first invalidation: lockUsageSQL made its row
+		// (or waited for another transaction that did), which the
+		// statement's own snapshot did not see. Lock and read again, all
+		// of them, and the lookups after the locks.
+		b = &pgx.Batch{}
+		b.Queue(relockUsageSQL, dists)
+		b.Queue(lookupRefsSQL, refDists, refs)
+		seqs := rd.seqs
+		rd = groupReads{usage: map[string]invalidation.Usage{}, existing: map[refKey]invalidation.Invalidation{}, seqs: seqs}
+		if err = rd.read(conn.SendBatch(ctx, b), 0, false); err != nil {
+			return err
+		}
+		if len(rd.usage) < len(dists) {
+			return fmt.Errorf("the usage rows of %v were not found", dists)
+		}
+	}
+	usage, existing, seqs, missingFreed := rd.usage, rd.existing, rd.seqs, rd.missingFreed
 
 	// Decide each request in order; round trip 2 writes what is created,
 	// the invalidations with one INSERT, and commits.
@@ -371,7 +323,7 @@ func (s *Store) createTx(ctx context.Context, conn *pgx.Conn, group []*createReq
 		w.Queue(completeSQL, completeArgs(completes)...)
 	}
 	w.Queue(`COMMIT`)
-	br = conn.SendBatch(ctx, w)
+	br := conn.SendBatch(ctx, w)
 	var tag pgconn.CommandTag
 	newPos := map[string]int64{}
 	for i := range w.Len() {
@@ -407,6 +359,75 @@ func (s *Store) createTx(ctx context.Context, conn *pgx.Conn, group []*createReq
 	return nil
 }
 
+type refKey struct{ dist, ref string }
+
+// groupReads is what round trip 1 of a group reads.
+type groupReads struct {
+	usage        map[string]invalidation.Usage        // by distribution Id
+	missingFreed []string                             // distributions with no invalidation_freed row
+	existing     map[refKey]invalidation.Invalidation // the invalidations with the group's CallerReferences
+	seqs         []int64                              // one sequence number per request
+}
+
+// read reads the results of a batch of skip statements with no rows, then
+// lockUsageSQL's (or relockUsageSQL's) rows, lookupRefsSQL's, and when
+// withSeqs the sequence numbers'; and closes the batch.
+func (g *groupReads) read(br pgx.BatchResults, skip int, withSeqs bool) (err error) {
+	defer func() {
+		if cerr := br.Close(); err == nil {
+			err = cerr
+		}
+	}()
+	for range skip {
+		if _, err := br.Exec(); err != nil {
+			return err
+		}
+	}
+	rows, _ := br.Query()
+	for rows.Next() {
+		var d string
+		var added invalidation.Usage
+		var freedFiles, freedWild *int64
+		if err := rows.Scan(&d, &added.FilePaths, &added.WildcardPaths, &freedFiles, &freedWild); err != nil {
+			rows.Close()
+			return err
+		}
+		u := added
+		if freedFiles == nil {
+			g.missingFreed = append(g.missingFreed, d)
+		} else {
+			u.FilePaths -= int(*freedFiles)
+			u.WildcardPaths -= int(*freedWild)
+		}
+		g.usage[d] = u
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	rows, _ = br.Query()
+	for rows.Next() {
+		inv, _, err := scanInv(rows)
+		if err != nil {
+			rows.Close()
+			return err
+		}
+		g.existing[refKey{inv.DistributionID, inv.Batch.CallerReference}] = inv
+	}
+	if err := rows.Err(); err != nil || !withSeqs {
+		return err
+	}
+	rows, _ = br.Query()
+	for rows.Next() {
+		var q int64
+		if err := rows.Scan(&q); err != nil {
+			rows.Close()
+			return err
+		}
+		g.seqs = append(g.seqs, q)
+	}
+	return rows.Err()
+}
+
 // groupSettingsSQL sets, for the group's transaction only, how its
 // statements are planned. Each is planned once per connection (a generic
 // plan, kept with the prepared statement) rather than at every execution;
@@ -422,12 +443,26 @@ const groupSettingsSQL = `SELECT set_config('plan_cache_mode', 'force_generic_pl
 	set_config('enable_seqscan', 'off', true), set_config('enable_hashjoin', 'off', true),
 	set_config('enable_mergejoin', 'off', true), set_config('jit', 'off', true)`
 
-// lockUsageSQL locks the invalidation_added rows of the distributions of
-// $1 in the order of their Ids and returns them with their
-// invalidation_freed rows (NULL when there is none).
-const lockUsageSQL = `SELECT a.distribution_id, a.file_paths, a.wildcard_paths, f.file_paths, f.wildcard_paths
+// relockUsageSQL locks the invalidation_added rows of the distributions
+// of $1 in the order of their Ids and returns them with their
+// invalidation_freed rows (NULL when there is none). A row another
+// transaction updated meanwhile is read as it committed (READ COMMITTED
+// re-reads the row it waited for); invalidation_freed is read as of the
+// statement's start: a completion committing meanwhile only lowers the
+// usage, so admits see more, never less. (A distribution's
+// invalidation_freed row is made by its first create's writes: inserting
+// it here would wait for a completion updating it.)
+const relockUsageSQL = `SELECT a.distribution_id, a.file_paths, a.wildcard_paths, f.file_paths, f.wildcard_paths
 	FROM invalidation_added a LEFT JOIN invalidation_freed f USING (distribution_id)
 	WHERE a.distribution_id = ANY($1) ORDER BY a.distribution_id FOR UPDATE OF a`
+
+// lockUsageSQL is relockUsageSQL that also makes the invalidation_added
+// rows that do not exist yet, after the SELECT (an unreferenced
+// data-modifying WITH runs after the main statement): the rows it makes
+// are not in what it returns.
+const lockUsageSQL = `WITH made AS (
+		INSERT INTO invalidation_added (distribution_id) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING)
+	` + relockUsageSQL
 
 // updateAddedSQL adds the paths of $2 and $3 to what the distributions of
 // $1 added.

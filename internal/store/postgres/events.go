@@ -39,18 +39,18 @@ const appendSQL = `WITH input AS (
 	UNION ALL
 	SELECT key, pos, false FROM event_keys WHERE key = ANY($1)`
 
-const lockCounterSQL = `SELECT last_pos FROM event_counter FOR UPDATE`
+// lockCounterSQL locks the counter and notifies the log's change
+// (delivered at commit: every replica's hub then reads the new head).
+const lockCounterSQL = `SELECT last_pos, pg_notify('` + logChannel + `', '') FROM event_counter FOR UPDATE`
 
 // queueAppend queues on b the append of keys (distinct) with data, and
-// the notification of the log's change.
+// the notification of the log's change: two statements.
 func queueAppend(b *pgx.Batch, keys []string, data [][]byte) {
 	for i := range data {
 		data[i] = nonNil(data[i])
 	}
 	b.Queue(lockCounterSQL)
 	b.Queue(appendSQL, bytesOf(keys), data)
-	// Delivered at commit: every replica's hub then reads the new head.
-	b.Queue(notifyLogSQL)
 }
 
 // AppendEvent implements eventlog.Store.

@@ -31,6 +31,7 @@ func TestGroupPlans(t *testing.T) {
 		name, sql, args string
 	}{
 		{"lockUsage", lockUsageSQL, `'{E1}'`},
+		{"relockUsage", relockUsageSQL, `'{E1}'`},
 		{"lookupRefs", lookupRefsSQL, `'{E1}', '{"\\x00"}'`},
 		{"updateAdded", updateAddedSQL, `'{E1}', '{1}', '{0}'`},
 		{"lockCounter", lockCounterSQL, ``},
