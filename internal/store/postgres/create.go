@@ -291,18 +291,7 @@ func (s *Store) createTx(ctx context.Context, conn *pgx.Conn, group []*createReq
 		res[i] = createResult{inv: cloneInv(inv), created: true}
 	}
 	w := &pgx.Batch{}
-	if len(missingFreed) > 0 {
-		w.Queue(`INSERT INTO invalidation_freed (distribution_id) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING`, missingFreed)
-	}
-	if len(cols.id) > 0 {
-		w.Queue(`INSERT INTO invalidations (distribution_id, id, seq, caller_reference, ref_hash, in_progress,
-			create_time, complete_time, paths, file_paths, wildcard_paths)
-			SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bytea[], $5::bytea[], $6::boolean[],
-				$7::bigint[], $8::bigint[], $9::bytea[], $10::integer[], $11::integer[])`,
-			cols.dist, cols.id, cols.seq, cols.ref, cols.refHash, cols.inProgress,
-			cols.created, cols.done, cols.paths, cols.filePaths, cols.wildPaths)
-	}
-	if len(added) > 0 {
+	if len(cols.id) > 0 || len(missingFreed) > 0 || len(added) > 0 {
 		var ds []string
 		var fs, ws []int64
 		for d, u := range added {
@@ -310,7 +299,8 @@ func (s *Store) createTx(ctx context.Context, conn *pgx.Conn, group []*createReq
 			fs = append(fs, int64(u.FilePaths))
 			ws = append(ws, int64(u.WildcardPaths))
 		}
-		w.Queue(updateAddedSQL, ds, fs, ws)
+		w.Queue(writeSQL, cols.dist, cols.id, cols.seq, cols.ref, cols.refHash, cols.inProgress,
+			cols.created, cols.done, cols.paths, cols.filePaths, cols.wildPaths, missingFreed, ds, fs, ws)
 	}
 	ai := -1
 	if len(evKeys) > 0 {
@@ -464,10 +454,19 @@ const lockUsageSQL = `WITH made AS (
 		INSERT INTO invalidation_added (distribution_id) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING)
 	` + relockUsageSQL
 
-// updateAddedSQL adds the paths of $2 and $3 to what the distributions of
-// $1 added.
-const updateAddedSQL = `UPDATE invalidation_added a SET file_paths = a.file_paths + t.f, wildcard_paths = a.wildcard_paths + t.w
-	FROM unnest($1::text[], $2::bigint[], $3::bigint[]) AS t(d, f, w) WHERE a.distribution_id = t.d`
+// writeSQL writes a group's decisions in one statement: the new
+// invalidations (columns $1 to $11), the invalidation_freed rows of the
+// distributions of $12, and the paths of $14 and $15 added to what the
+// distributions of $13 added.
+const writeSQL = `WITH made AS (
+		INSERT INTO invalidations (distribution_id, id, seq, caller_reference, ref_hash, in_progress,
+			create_time, complete_time, paths, file_paths, wildcard_paths)
+		SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bytea[], $5::bytea[], $6::boolean[],
+			$7::bigint[], $8::bigint[], $9::bytea[], $10::integer[], $11::integer[])),
+	freed AS (
+		INSERT INTO invalidation_freed (distribution_id) SELECT unnest($12::text[]) ON CONFLICT DO NOTHING)
+	UPDATE invalidation_added a SET file_paths = a.file_paths + t.f, wildcard_paths = a.wildcard_paths + t.w
+	FROM unnest($13::text[], $14::bigint[], $15::bigint[]) AS t(d, f, w) WHERE a.distribution_id = t.d`
 
 // lookupRefsSQL returns the invalidations of the pairs of distribution
 // Ids ($1) and CallerReference hashes ($2), each found by the unique

@@ -33,7 +33,7 @@ func TestGroupPlans(t *testing.T) {
 		{"lockUsage", lockUsageSQL, `'{E1}'`},
 		{"relockUsage", relockUsageSQL, `'{E1}'`},
 		{"lookupRefs", lookupRefsSQL, `'{E1}', '{"\\x00"}'`},
-		{"updateAdded", updateAddedSQL, `'{E1}', '{1}', '{0}'`},
+		{"write", writeSQL, `'{E1}', '{I1}', '{1}', '{"\\x00"}', '{"\\x00"}', '{t}', '{1}', '{NULL}', '{"\\x00"}', '{1}', '{0}', '{E1}', '{E1}', '{1}', '{0}'`},
 		{"lockCounter", lockCounterSQL, ``},
 		{"append", appendSQL, `'{"\\x00"}', '{"\\x00"}'`},
 		{"complete", completeSQL, `'{E1}', '{I1}', '{1}'`},
