@@ -425,8 +425,8 @@ func (g *groupReads) read(br pgx.BatchResults, skip int, withSeqs bool) (err err
 // perhaps, and the plan a sequential scan that would then stay while they
 // grow until the next ANALYZE), the plans that only win on small tables
 // are ruled out: every statement of the group reaches its rows by their
-// keys, through the indexes (TestGroupPlans checks each one's plan on
-// empty tables). JIT is off: the cost a disabled plan kind is given (the
+// keys, through the indexes (TestGroupPlans checks each one's plan, made
+// on empty tables and on filled ones). JIT is off: the cost a disabled plan kind is given (the
 // one-row event_counter has no other) would have each execution compile
 // the statement.
 const groupSettingsSQL = `SELECT set_config('plan_cache_mode', 'force_generic_plan', true),
