@@ -33,8 +33,8 @@ bench:
 # and control-plane CPU. Prints figures (and the target line); see
 # docs/benchmarks.md. Own binaries, so concurrent builds are not raced.
 # CreateInvalidation at concurrency 16 through `openfront serve
-# --postgres-url` beside the log store and the do-nothing ceilings (same
-# run), then start-up time and RSS with 1,000,000 invalidations stored on
+# --postgres-url` (one replica; two sharing the load) beside the log store
+# and the do-nothing ceilings (same run), then start-up time and RSS with 1,000,000 invalidations stored on
 # PostgreSQL. Starts its own PostgreSQL (initdb, postgres on PATH). Prints
 # figures; see docs/benchmarks.md.
 HA_FLAGS ?=

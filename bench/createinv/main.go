@@ -85,6 +85,7 @@ func main() {
 		extraArgs   = flag.String("openfront-args", "", "extra flags for `openfront serve`, space-separated (experiments: --memory, --invalidation-delay 1h)")
 		perfDir     = flag.String("perf", "", "record openfront with perf during its first point at the highest concurrency; reports in DIR")
 		pgURL       = flag.String("postgres-url", "", "also measure a second openfront on this PostgreSQL database (target openfront-postgres, serve --postgres-url through OPENFRONT_POSTGRES_URL), in the same rounds; make bench-ha starts a server for it")
+		pgPairURL   = flag.String("postgres-pair-url", "", "also measure two openfront replicas on this PostgreSQL database (another than -postgres-url's), the load spread over both API ports (target openfront-pg-2replicas), in the same rounds; make bench-ha starts a server for it")
 		withMetrics = flag.Bool("metrics", false, "also measure a second openfront with --metrics-addr 127.0.0.1:0 (target openfront+metrics, its own data directory), in the same rounds: the cost of the metrics")
 		serveMode   = flag.String("serve", "", "internal: run a do-nothing server instead of the benchmark (-serve=nothing or nothing-fasthttp)")
 	)
@@ -148,6 +149,18 @@ func main() {
 			[]string{"OPENFRONT_ACCESS_KEY_ID=" + keyID, "OPENFRONT_SECRET_ACCESS_KEY=" + keySecret, "OPENFRONT_POSTGRES_URL=" + *pgURL}, *bin, pArgs...)
 		defer ofp.stop()
 	}
+	var pair []*proc
+	if *pgPairURL != "" {
+		for _, name := range []string{"replica-a", "replica-b"} {
+			pArgs := slices.Clone(ofArgs)
+			pArgs[slices.Index(pArgs, dataDir)] = filepath.Join(tmp, "data-unused-"+name)
+			pArgs = append(pArgs, "--edge-name", name)
+			p := start("openfront-pg-"+name, "openfront API listening on ",
+				[]string{"OPENFRONT_ACCESS_KEY_ID=" + keyID, "OPENFRONT_SECRET_ACCESS_KEY=" + keySecret, "OPENFRONT_POSTGRES_URL=" + *pgPairURL}, *bin, pArgs...)
+			defer p.stop()
+			pair = append(pair, p)
+		}
+	}
 	ceil := start("ceiling", ceilingBanner, nil, self, "-serve=nothing")
 	defer ceil.stop()
 	ceilFast := start("ceiling-fasthttp", ceilingBanner, nil, self, "-serve=nothing-fasthttp")
@@ -168,6 +181,9 @@ func main() {
 	if ofp != nil {
 		fmt.Printf("openfront-postgres: %s (pid %d), the same on PostgreSQL (--postgres-url)\n", ofp.url, ofp.cmd.Process.Pid)
 	}
+	for _, p := range pair {
+		fmt.Printf("openfront-pg-2replicas: %s (pid %d), one of two replicas on another PostgreSQL database, each taking half the load generator's connections\n", p.url, p.cmd.Process.Pid)
+	}
 	fmt.Printf("ceiling:   %s (pid %d), net/http, reads the body and answers a fixed 201 <Invalidation>\n", ceil.url, ceil.cmd.Process.Pid)
 	fmt.Printf("ceiling-fasthttp: %s (pid %d), fasthttp, the same answer\n", ceilFast.url, ceilFast.cmd.Process.Pid)
 	if *nSlices < 1 {
@@ -186,20 +202,28 @@ func main() {
 		MaxIdleConnsPerHost: 256,
 		IdleConnTimeout:     90 * time.Second,
 	}}
-	clients := map[string]*cf.Client{"openfront": newClient(hc, of.url), "ceiling": newClient(hc, ceil.url), "ceiling-fasthttp": newClient(hc, ceilFast.url)}
-	pids := map[string]int{"openfront": of.cmd.Process.Pid, "ceiling": ceil.cmd.Process.Pid, "ceiling-fasthttp": ceilFast.cmd.Process.Pid}
+	one := func(p *proc) []*cf.Client { return []*cf.Client{newClient(hc, p.url)} }
+	clients := map[string][]*cf.Client{"openfront": one(of), "ceiling": one(ceil), "ceiling-fasthttp": one(ceilFast)}
+	pids := map[string][]int{"openfront": {of.cmd.Process.Pid}, "ceiling": {ceil.cmd.Process.Pid}, "ceiling-fasthttp": {ceilFast.cmd.Process.Pid}}
 	dbs := map[string]string{"openfront": dataDir}
 	targets := []string{"ceiling", "ceiling-fasthttp", "openfront"}
 	if ofm != nil {
-		clients["openfront+metrics"] = newClient(hc, ofm.url)
-		pids["openfront+metrics"] = ofm.cmd.Process.Pid
+		clients["openfront+metrics"] = one(ofm)
+		pids["openfront+metrics"] = []int{ofm.cmd.Process.Pid}
 		dbs["openfront+metrics"] = dataDirM
 		targets = append(targets, "openfront+metrics")
 	}
 	if ofp != nil {
-		clients["openfront-postgres"] = newClient(hc, ofp.url)
-		pids["openfront-postgres"] = ofp.cmd.Process.Pid
+		clients["openfront-postgres"] = one(ofp)
+		pids["openfront-postgres"] = []int{ofp.cmd.Process.Pid}
 		targets = append(targets, "openfront-postgres")
+	}
+	if pair != nil {
+		for _, p := range pair {
+			clients["openfront-pg-2replicas"] = append(clients["openfront-pg-2replicas"], newClient(hc, p.url))
+			pids["openfront-pg-2replicas"] = append(pids["openfront-pg-2replicas"], p.cmd.Process.Pid)
+		}
+		targets = append(targets, "openfront-pg-2replicas")
 	}
 
 	type key struct {
@@ -221,7 +245,7 @@ func main() {
 					}
 					var rec *perfRecording
 					if *perfDir != "" && r == 1 && sl == 0 && t == "openfront" && c == slices.Max(concs) {
-						rec = startPerf(*perfDir, pids[t], sliceLen)
+						rec = startPerf(*perfDir, pids[t][0], sliceLen)
 					}
 					res := measure(clients[t], pids[t], dbs[t], c, sliceLen)
 					if rec != nil {
@@ -281,10 +305,11 @@ func main() {
 				tput, p99 := ratios(om, ce, cf)
 				row(tw, strconv.Itoa(r+1), "openfront+metrics", c, om, tput, p99)
 			}
-			if ofp != nil {
-				op := results[key{"openfront-postgres", c}][r]
-				tput, p99 := ratios(op, ce, cf)
-				row(tw, strconv.Itoa(r+1), "openfront-postgres", c, op, tput, p99)
+			for _, t := range []string{"openfront-postgres", "openfront-pg-2replicas"} {
+				if rs := results[key{t, c}]; len(rs) > r {
+					tput, p99 := ratios(rs[r], ce, cf)
+					row(tw, strconv.Itoa(r+1), t, c, rs[r], tput, p99)
+				}
 			}
 		}
 	}
@@ -350,18 +375,21 @@ func main() {
 	}
 	fmt.Printf("\ntarget at concurrency %d (throughput ≥ 0.80 × ceiling, p99 ≤ 2 × ceiling's, against both ceilings): throughput met in %d/%d rounds, p99 met in %d/%d rounds\n",
 		hi, okT, *rounds, okP, *rounds)
-	if ofp != nil {
+	for _, t := range []string{"openfront-postgres", "openfront-pg-2replicas"} {
+		if len(results[key{t, hi}]) == 0 {
+			continue
+		}
 		okPG := 0
 		var vs []string
-		for i := range results[key{"openfront-postgres", hi}] {
-			tv, _ := vsStricter(results[key{"openfront-postgres", hi}][i], results[key{"ceiling", hi}][i], results[key{"ceiling-fasthttp", hi}][i])
+		for i := range results[key{t, hi}] {
+			tv, _ := vsStricter(results[key{t, hi}][i], results[key{"ceiling", hi}][i], results[key{"ceiling-fasthttp", hi}][i])
 			vs = append(vs, fmt.Sprintf("%.2f", tv))
 			if tv >= 0.4 {
 				okPG++
 			}
 		}
-		fmt.Printf("PostgreSQL target at concurrency %d (throughput ≥ 0.40 × the stricter ceiling): met in %d/%d rounds (%s)\n",
-			hi, okPG, *rounds, strings.Join(vs, " "))
+		fmt.Printf("PostgreSQL target at concurrency %d (%s: throughput ≥ 0.40 × the stricter ceiling): met in %d/%d rounds (%s)\n",
+			hi, t, okPG, *rounds, strings.Join(vs, " "))
 	}
 }
 
@@ -473,30 +501,15 @@ type cpuSnap struct {
 
 const tick = 10 * time.Millisecond // USER_HZ is 100 on Linux
 
-func snapshot(serverPID int) cpuSnap {
+// snapshot reads the counters, the server's summed over serverPIDs.
+func snapshot(serverPIDs []int) cpuSnap {
 	var s cpuSnap
 	var ru syscall.Rusage
 	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
 		s.self = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 	}
-	if data, err := os.ReadFile("/proc/" + strconv.Itoa(serverPID) + "/stat"); err == nil {
-		// Fields after the command name, which ends with ')': state is
-		// field 3, utime and stime are fields 14 and 15.
-		if i := strings.LastIndexByte(string(data), ')'); i >= 0 {
-			f := strings.Fields(string(data[i+1:]))
-			if len(f) > 12 {
-				u, _ := strconv.ParseInt(f[11], 10, 64)
-				st, _ := strconv.ParseInt(f[12], 10, 64)
-				s.server = time.Duration(u+st) * tick
-			}
-		}
-	}
-	if data, err := os.ReadFile("/proc/" + strconv.Itoa(serverPID) + "/io"); err == nil {
-		for _, l := range strings.Split(string(data), "\n") {
-			if v, ok := strings.CutPrefix(l, "write_bytes: "); ok {
-				s.serverWritten, _ = strconv.ParseInt(v, 10, 64)
-			}
-		}
+	for _, serverPID := range serverPIDs {
+		s.addServer(serverPID)
 	}
 	if data, err := os.ReadFile("/proc/stat"); err == nil {
 		line, _, _ := strings.Cut(string(data), "\n")
@@ -511,6 +524,31 @@ func snapshot(serverPID int) cpuSnap {
 		s.machine = time.Duration(busy) * tick
 	}
 	return s
+}
+
+// addServer adds the CPU time and the bytes written of the process pid to
+// s's server figures.
+func (s *cpuSnap) addServer(pid int) {
+	if data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat"); err == nil {
+		// Fields after the command name, which ends with ')': state is
+		// field 3, utime and stime are fields 14 and 15.
+		if i := strings.LastIndexByte(string(data), ')'); i >= 0 {
+			f := strings.Fields(string(data[i+1:]))
+			if len(f) > 12 {
+				u, _ := strconv.ParseInt(f[11], 10, 64)
+				st, _ := strconv.ParseInt(f[12], 10, 64)
+				s.server += time.Duration(u+st) * tick
+			}
+		}
+	}
+	if data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/io"); err == nil {
+		for _, l := range strings.Split(string(data), "\n") {
+			if v, ok := strings.CutPrefix(l, "write_bytes: "); ok {
+				n, _ := strconv.ParseInt(v, 10, 64)
+				s.serverWritten += n
+			}
+		}
+	}
 }
 
 // add merges s, a later slice of the same point, into r; counted says
@@ -538,13 +576,14 @@ func (r *result) add(s result, counted bool) {
 	r.logBytes += s.logBytes
 }
 
-// measure runs a point and records the CPU it cost and, when dataDir is
+// measure runs a point and records the CPU it cost (the servers' CPU is
+// that of serverPIDs together) and, when dataDir is
 // openfront's data directory, how many group commits its store made.
-func measure(client *cf.Client, serverPID int, dataDir string, conc int, d time.Duration) result {
+func measure(clients []*cf.Client, serverPIDs []int, dataDir string, conc int, d time.Duration) result {
 	c0 := storeCommits(dataDir)
-	before := snapshot(serverPID)
-	r := run(client, conc, d)
-	after := snapshot(serverPID)
+	before := snapshot(serverPIDs)
+	r := run(clients, conc, d)
+	after := snapshot(serverPIDs)
 	if c1 := storeCommits(dataDir); c0.file == c1.file {
 		r.commits = int(c1.n - c0.n)
 		r.logBytes = c1.bytes - c0.bytes
@@ -633,8 +672,9 @@ func (r result) pct(p float64) time.Duration {
 var refSeq atomic.Uint64
 var runID = strconv.FormatInt(time.Now().UnixNano(), 36)
 
-// run keeps conc requests in flight for d and measures each one.
-func run(client *cf.Client, conc int, d time.Duration) result {
+// run keeps conc requests in flight for d and measures each one; the
+// requests of worker w go to clients[w % len(clients)].
+func run(clients []*cf.Client, conc int, d time.Duration) result {
 	var (
 		wg       sync.WaitGroup
 		mu       sync.Mutex
@@ -646,6 +686,7 @@ func run(client *cf.Client, conc int, d time.Duration) result {
 	deadline := start.Add(d)
 	for w := 0; w < conc; w++ {
 		wg.Add(1)
+		client := clients[w%len(clients)]
 		go func() {
 			defer wg.Done()
 			lat := make([]time.Duration, 0, 4096)

@@ -4,8 +4,9 @@
 // then
 //
 //  1. runs bench/createinv with -postgres-url: CreateInvalidation through
-//     `openfront serve --postgres-url` beside the same binary on the log
-//     store and the do-nothing ceilings, in the same run;
+//     `openfront serve --postgres-url` (one replica, and two replicas on
+//     another database sharing the load) beside the same binary on the
+//     log store and the do-nothing ceilings, in the same run;
 //  2. stores -rows invalidations in another database with one bulk
 //     INSERT (not through the API), and reports openfront's start-up time
 //     and resident memory (RSS) on it beside the same on an empty
@@ -65,7 +66,11 @@ func main() {
 		if err != nil {
 			fatalf("%v", err)
 		}
-		cmd := exec.Command(*createinv, append([]string{"-bin", *bin, "-postgres-url", url}, strings.Fields(*args)...)...)
+		pairURL, err := srv.CreateDatabase(ctx, "bench_pair")
+		if err != nil {
+			fatalf("%v", err)
+		}
+		cmd := exec.Command(*createinv, append([]string{"-bin", *bin, "-postgres-url", url, "-postgres-pair-url", pairURL}, strings.Fields(*args)...)...)
 		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 		if err := cmd.Run(); err != nil {
 			fatalf("createinv: %v", err)

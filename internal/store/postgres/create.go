@@ -23,14 +23,18 @@ import (
 //
 // A group's transaction locks, in the order of their Ids (no deadlock
 // with another replica's group), the invalidation_added rows of its
-// distributions (SELECT ... FOR UPDATE), then reads their in-progress
-// usage (added minus freed: see the schema): a Create on one of them in any replica waits for the commit, so
-// that each admit sees every invalidation committed before it and the
-// in-progress limits hold across replicas. The requests are then decided in queue order against
+// distributions (SELECT ... FOR UPDATE), reading with them their
+// in-progress usage (added minus freed: see the schema): a Create on one
+// of them in any replica waits for the commit, so that each admit sees
+// every invalidation committed before it and the in-progress limits hold
+// across replicas. The requests are then decided in queue order against
 // what the transaction has seen and written so far (a replay of a
 // CallerReference created earlier in the group finds it). Two round
-// trips a group: BEGIN, the locks, the usage, the lookups and the
-// sequence numbers (one pipeline); the writes and COMMIT (another).
+// trips a group, each one pipeline: BEGIN, the planner settings
+// (groupSettingsSQL), the locks and the usage, the CallerReferences'
+// lookups and the sequence numbers; then the writes (the invalidations
+// in one INSERT, the usage, the fleet log's events, the completions that
+// joined the group) and COMMIT.
 
 type createReq struct {
 	inv   invalidation.Invalidation
@@ -184,84 +188,46 @@ func (s *Store) createTx(ctx context.Context, conn *pgx.Conn, group []*createReq
 	slices.Sort(dists)
 	dists = slices.Compact(dists)
 
-	// Round trip 1: the usage rows (created if need be, then locked), the
-	// invalidations with the group's CallerReferences, the sequence
-	// numbers.
-	b := &pgx.Batch{}
-	b.Queue(`BEGIN`)
-	b.Queue(`INSERT INTO invalidation_added (distribution_id) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING`, dists)
-	b.Queue(`SELECT 1 FROM invalidation_added WHERE distribution_id = ANY($1) ORDER BY distribution_id FOR UPDATE`, dists)
-	// A distribution's invalidation_freed row is made by its first
-	// create's writes: inserting it here would wait for a completion
-	// updating it.
-	b.Queue(`SELECT a.distribution_id, a.file_paths - coalesce(f.file_paths, 0), a.wildcard_paths - coalesce(f.wildcard_paths, 0),
-			f.distribution_id IS NULL
-		FROM invalidation_added a LEFT JOIN invalidation_freed f USING (distribution_id) WHERE a.distribution_id = ANY($1)`, dists)
+	// Round trip 1: the group's planner settings, the usage rows (locked
+	// and read; created if need be), the invalidations with the group's
+	// CallerReferences, the sequence numbers.
+	var refDists []string
 	var refs [][]byte
 	for _, r := range group {
+		refDists = append(refDists, r.inv.DistributionID)
 		refs = append(refs, hash(r.inv.Batch.CallerReference))
 	}
-	b.Queue(`SELECT `+invColumns+` FROM invalidations WHERE distribution_id = ANY($1) AND ref_hash = ANY($2)`, dists, refs)
+	b := &pgx.Batch{}
+	b.Queue(`BEGIN`)
+	b.Queue(groupSettingsSQL)
+	b.Queue(lockUsageSQL, dists)
+	// A statement of its own after the lock: its snapshot sees every
+	// invalidation committed by the groups that held the lock before.
+	b.Queue(lookupRefsSQL, refDists, refs)
 	b.Queue(`SELECT nextval('invalidation_seq') FROM generate_series(1, $1)`, len(group))
 	open = true
-	br := conn.SendBatch(ctx, b)
-	usage := map[string]invalidation.Usage{}
-	type refKey struct{ dist, ref string }
-	existing := map[refKey]invalidation.Invalidation{}
-	var seqs []int64
-	var missingFreed []string
-	err = func() error {
-		for range 3 {
-			if _, err := br.Exec(); err != nil {
-				return err
-			}
-		}
-		rows, _ := br.Query()
-		for rows.Next() {
-			var d string
-			var u invalidation.Usage
-			var noFreed bool
-			if err := rows.Scan(&d, &u.FilePaths, &u.WildcardPaths, &noFreed); err != nil {
-				rows.Close()
-				return err
-			}
-			usage[d] = u
-			if noFreed {
-				missingFreed = append(missingFreed, d)
-			}
-		}
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		rows, _ = br.Query()
-		for rows.Next() {
-			inv, _, err := scanInv(rows)
-			if err != nil {
-				rows.Close()
-				return err
-			}
-			existing[refKey{inv.DistributionID, inv.Batch.CallerReference}] = inv
-		}
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		rows, _ = br.Query()
-		for rows.Next() {
-			var q int64
-			if err := rows.Scan(&q); err != nil {
-				rows.Close()
-				return err
-			}
-			seqs = append(seqs, q)
-		}
-		return rows.Err()
-	}()
-	if cerr := br.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
+	rd := groupReads{usage: map[string]invalidation.Usage{}, existing: map[refKey]invalidation.Invalidation{}}
+	if err = rd.read(conn.SendBatch(ctx, b), 2, true); err != nil {
 		return err
 	}
+	if len(rd.usage) < len(dists) {
+		// A distribution's first invalidation: lockUsageSQL made its row
+		// (or waited for another transaction that did), which the
+		// statement's own snapshot did not see. Lock and read again, all
+		// of them, and the lookups after the locks.
+		b = &pgx.Batch{}
+		b.Queue(relockUsageSQL, dists)
+		b.Queue(lookupRefsSQL, refDists, refs)
+		seqs := rd.seqs
+		rd = groupReads{usage: map[string]invalidation.Usage{}, existing: map[refKey]invalidation.Invalidation{}, seqs: seqs}
+		if err = rd.read(conn.SendBatch(ctx, b), 0, false); err != nil {
+			return err
+		}
+		if len(rd.usage) < len(dists) {
+			return fmt.Errorf("the usage rows of %v were not found", dists)
+		}
+	}
+	usage, existing, seqs, missingFreed := rd.usage, rd.existing, rd.seqs, rd.missingFreed
 
 	// Decide each request in order; round trip 2 writes what is created,
 	// the invalidations with one INSERT, and commits.
@@ -325,18 +291,7 @@ func (s *Store) createTx(ctx context.Context, conn *pgx.Conn, group []*createReq
 		res[i] = createResult{inv: cloneInv(inv), created: true}
 	}
 	w := &pgx.Batch{}
-	if len(missingFreed) > 0 {
-		w.Queue(`INSERT INTO invalidation_freed (distribution_id) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING`, missingFreed)
-	}
-	if len(cols.id) > 0 {
-		w.Queue(`INSERT INTO invalidations (distribution_id, id, seq, caller_reference, ref_hash, in_progress,
-			create_time, complete_time, paths, file_paths, wildcard_paths)
-			SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bytea[], $5::bytea[], $6::boolean[],
-				$7::bigint[], $8::bigint[], $9::bytea[], $10::integer[], $11::integer[])`,
-			cols.dist, cols.id, cols.seq, cols.ref, cols.refHash, cols.inProgress,
-			cols.created, cols.done, cols.paths, cols.filePaths, cols.wildPaths)
-	}
-	if len(added) > 0 {
+	if len(cols.id) > 0 || len(missingFreed) > 0 || len(added) > 0 {
 		var ds []string
 		var fs, ws []int64
 		for d, u := range added {
@@ -344,10 +299,12 @@ func (s *Store) createTx(ctx context.Context, conn *pgx.Conn, group []*createReq
 			fs = append(fs, int64(u.FilePaths))
 			ws = append(ws, int64(u.WildcardPaths))
 		}
-		w.Queue(`UPDATE invalidation_added a SET file_paths = a.file_paths + t.f, wildcard_paths = a.wildcard_paths + t.w
-			FROM unnest($1::text[], $2::bigint[], $3::bigint[]) AS t(d, f, w) WHERE a.distribution_id = t.d`, ds, fs, ws)
+		w.Queue(writeSQL, cols.dist, cols.id, cols.seq, cols.ref, cols.refHash, cols.inProgress,
+			cols.created, cols.done, cols.paths, cols.filePaths, cols.wildPaths, missingFreed, ds, fs, ws)
 	}
+	ai := -1
 	if len(evKeys) > 0 {
+		ai = w.Len() + 1 // queueAppend queues the counter's lock, then the append
 		queueAppend(w, evKeys, evData)
 	}
 	ci := -1
@@ -356,12 +313,20 @@ func (s *Store) createTx(ctx context.Context, conn *pgx.Conn, group []*createReq
 		w.Queue(completeSQL, completeArgs(completes)...)
 	}
 	w.Queue(`COMMIT`)
-	br = conn.SendBatch(ctx, w)
+	br := conn.SendBatch(ctx, w)
 	var tag pgconn.CommandTag
+	newPos := map[string]int64{}
 	for i := range w.Len() {
 		if i == ci {
 			rows, _ := br.Query()
 			if err = notFound(rows, completeErrs); err != nil {
+				break
+			}
+			continue
+		}
+		if i == ai {
+			rows, _ := br.Query()
+			if err = appendedNew(rows, newPos); err != nil {
 				break
 			}
 			continue
@@ -380,8 +345,134 @@ func (s *Store) createTx(ctx context.Context, conn *pgx.Conn, group []*createReq
 	if tag.String() != "COMMIT" {
 		return fmt.Errorf("the transaction did not commit: %s", tag)
 	}
+	s.handOff(evKeys, evData, newPos)
 	return nil
 }
+
+type refKey struct{ dist, ref string }
+
+// groupReads is what round trip 1 of a group reads.
+type groupReads struct {
+	usage        map[string]invalidation.Usage        // by distribution Id
+	missingFreed []string                             // distributions with no invalidation_freed row
+	existing     map[refKey]invalidation.Invalidation // the invalidations with the group's CallerReferences
+	seqs         []int64                              // one sequence number per request
+}
+
+// read reads the results of a batch of skip statements with no rows, then
+// lockUsageSQL's (or relockUsageSQL's) rows, lookupRefsSQL's, and when
+// withSeqs the sequence numbers'; and closes the batch.
+func (g *groupReads) read(br pgx.BatchResults, skip int, withSeqs bool) (err error) {
+	defer func() {
+		if cerr := br.Close(); err == nil {
+			err = cerr
+		}
+	}()
+	for range skip {
+		if _, err := br.Exec(); err != nil {
+			return err
+		}
+	}
+	rows, _ := br.Query()
+	for rows.Next() {
+		var d string
+		var added invalidation.Usage
+		var freedFiles, freedWild *int64
+		if err := rows.Scan(&d, &added.FilePaths, &added.WildcardPaths, &freedFiles, &freedWild); err != nil {
+			rows.Close()
+			return err
+		}
+		u := added
+		if freedFiles == nil {
+			g.missingFreed = append(g.missingFreed, d)
+		} else {
+			u.FilePaths -= int(*freedFiles)
+			u.WildcardPaths -= int(*freedWild)
+		}
+		g.usage[d] = u
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	rows, _ = br.Query()
+	for rows.Next() {
+		inv, _, err := scanInv(rows)
+		if err != nil {
+			rows.Close()
+			return err
+		}
+		g.existing[refKey{inv.DistributionID, inv.Batch.CallerReference}] = inv
+	}
+	if err := rows.Err(); err != nil || !withSeqs {
+		return err
+	}
+	rows, _ = br.Query()
+	for rows.Next() {
+		var q int64
+		if err := rows.Scan(&q); err != nil {
+			rows.Close()
+			return err
+		}
+		g.seqs = append(g.seqs, q)
+	}
+	return rows.Err()
+}
+
+// groupSettingsSQL sets, for the group's transaction only, how its
+// statements are planned. Each is planned once per connection (a generic
+// plan, kept with the prepared statement) rather than at every execution;
+// and since a plan kept is made for the tables as they were then (empty,
+// perhaps, and the plan a sequential scan that would then stay while they
+// grow until the next ANALYZE), the plans that only win on small tables
+// are ruled out: every statement of the group reaches its rows by their
+// keys, through the indexes (TestGroupPlans checks each one's plan, made
+// on empty tables and on filled ones). JIT is off: the cost a disabled plan kind is given (the
+// one-row event_counter has no other) would have each execution compile
+// the statement.
+const groupSettingsSQL = `SELECT set_config('plan_cache_mode', 'force_generic_plan', true),
+	set_config('enable_seqscan', 'off', true), set_config('enable_hashjoin', 'off', true),
+	set_config('enable_mergejoin', 'off', true), set_config('jit', 'off', true)`
+
+// relockUsageSQL locks the invalidation_added rows of the distributions
+// of $1 in the order of their Ids and returns them with their
+// invalidation_freed rows (NULL when there is none). A row another
+// transaction updated meanwhile is read as it committed (READ COMMITTED
+// re-reads the row it waited for); invalidation_freed is read as of the
+// statement's start: a completion committing meanwhile only lowers the
+// usage, so admits see more, never less. (A distribution's
+// invalidation_freed row is made by its first create's writes: inserting
+// it here would wait for a completion updating it.)
+const relockUsageSQL = `SELECT a.distribution_id, a.file_paths, a.wildcard_paths, f.file_paths, f.wildcard_paths
+	FROM invalidation_added a LEFT JOIN invalidation_freed f USING (distribution_id)
+	WHERE a.distribution_id = ANY($1) ORDER BY a.distribution_id FOR UPDATE OF a`
+
+// lockUsageSQL is relockUsageSQL that also makes the invalidation_added
+// rows that do not exist yet, after the SELECT (an unreferenced
+// data-modifying WITH runs after the main statement): the rows it makes
+// are not in what it returns.
+const lockUsageSQL = `WITH made AS (
+		INSERT INTO invalidation_added (distribution_id) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING)
+	` + relockUsageSQL
+
+// writeSQL writes a group's decisions in one statement: the new
+// invalidations (columns $1 to $11), the invalidation_freed rows of the
+// distributions of $12, and the paths of $14 and $15 added to what the
+// distributions of $13 added.
+const writeSQL = `WITH made AS (
+		INSERT INTO invalidations (distribution_id, id, seq, caller_reference, ref_hash, in_progress,
+			create_time, complete_time, paths, file_paths, wildcard_paths)
+		SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bytea[], $5::bytea[], $6::boolean[],
+			$7::bigint[], $8::bigint[], $9::bytea[], $10::integer[], $11::integer[])),
+	freed AS (
+		INSERT INTO invalidation_freed (distribution_id) SELECT unnest($12::text[]) ON CONFLICT DO NOTHING)
+	UPDATE invalidation_added a SET file_paths = a.file_paths + t.f, wildcard_paths = a.wildcard_paths + t.w
+	FROM unnest($13::text[], $14::bigint[], $15::bigint[]) AS t(d, f, w) WHERE a.distribution_id = t.d`
+
+// lookupRefsSQL returns the invalidations of the pairs of distribution
+// Ids ($1) and CallerReference hashes ($2), each found by the unique
+// (distribution_id, ref_hash) index.
+const lookupRefsSQL = `SELECT ` + invColumns + ` FROM unnest($1::text[], $2::bytea[]) AS t(d, h)
+	JOIN invalidations i ON i.distribution_id = t.d AND i.ref_hash = t.h`
 
 // encodePaths encodes paths for the paths column: each one's length
 // (uvarint), then its bytes.

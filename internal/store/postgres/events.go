@@ -21,7 +21,8 @@ import (
 // appendSQL, run after the counter is locked (a statement of its own, so
 // that its snapshot sees every append committed before the lock), logs
 // the keys of $1 not logged yet with the data of $2, at the next
-// positions in order, and returns every key's position.
+// positions in order, and returns every key's position, and whether this
+// statement logged it.
 const appendSQL = `WITH input AS (
 		SELECT k, d, ord FROM unnest($1::bytea[], $2::bytea[]) WITH ORDINALITY AS t(k, d, ord)),
 	new AS (
@@ -34,22 +35,22 @@ const appendSQL = `WITH input AS (
 		INSERT INTO events (pos, data) SELECT c.base + new.n, new.d FROM new, c),
 	keys AS (
 		INSERT INTO event_keys (key, pos) SELECT new.k, c.base + new.n FROM new, c RETURNING key, pos)
-	SELECT key, pos FROM keys
+	SELECT key, pos, true FROM keys
 	UNION ALL
-	SELECT key, pos FROM event_keys WHERE key = ANY($1)`
+	SELECT key, pos, false FROM event_keys WHERE key = ANY($1)`
 
-const lockCounterSQL = `SELECT last_pos FROM event_counter FOR UPDATE`
+// lockCounterSQL locks the counter and notifies the log's change
+// (delivered at commit: every replica's hub then reads the new head).
+const lockCounterSQL = `SELECT last_pos, pg_notify('` + logChannel + `', '') FROM event_counter FOR UPDATE`
 
 // queueAppend queues on b the append of keys (distinct) with data, and
-// the notification of the log's change.
+// the notification of the log's change: two statements.
 func queueAppend(b *pgx.Batch, keys []string, data [][]byte) {
 	for i := range data {
 		data[i] = nonNil(data[i])
 	}
 	b.Queue(lockCounterSQL)
 	b.Queue(appendSQL, bytesOf(keys), data)
-	// Delivered at commit: every replica's hub then reads the new head.
-	b.Queue(notifyLogSQL)
 }
 
 // AppendEvent implements eventlog.Store.
@@ -64,7 +65,8 @@ func (s *Store) AppendEvent(ctx context.Context, key string, data []byte) (uint6
 			return err
 		}
 		var k []byte
-		if err := br.QueryRow().Scan(&k, &pos); err != nil {
+		var logged bool
+		if err := br.QueryRow().Scan(&k, &pos, &logged); err != nil {
 			return err
 		}
 		return br.Close()
@@ -112,6 +114,15 @@ func (s *Store) LogBounds(ctx context.Context) (first, last uint64, err error) {
 
 // TrimEvents implements eventlog.Store.
 func (s *Store) TrimEvents(ctx context.Context, before uint64) error {
+	// Events handed off below before are trimmed too: InvalidationEvents
+	// does not hold them any more.
+	s.mu.Lock()
+	for k, e := range s.logged {
+		if e.Pos < before {
+			delete(s.logged, k)
+		}
+	}
+	s.mu.Unlock()
 	return s.tx(ctx, func(ctx context.Context, tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `DELETE FROM events WHERE pos < $1`, int64(min(before, 1<<63-1)))
 		if err != nil || tag.RowsAffected() == 0 {
@@ -122,15 +133,76 @@ func (s *Store) TrimEvents(ctx context.Context, before uint64) error {
 	})
 }
 
+// maxHandOff bounds the events the group loop keeps for
+// InvalidationEvents (see handOff).
+const maxHandOff = 4096
+
+// appendedNew reads appendSQL's rows into pos: the positions of the keys
+// the statement logged.
+func appendedNew(rows pgx.Rows, pos map[string]int64) error {
+	for rows.Next() {
+		var k []byte
+		var p int64
+		var logged bool
+		if err := rows.Scan(&k, &p, &logged); err != nil {
+			rows.Close()
+			return err
+		}
+		if logged {
+			pos[string(k)] = p
+		}
+	}
+	return rows.Err()
+}
+
+// handOff keeps the events a committed group logged (keys, data, and the
+// positions of those it logged) for InvalidationEvents, which the hub
+// calls right after the Creates return: their events are then known
+// without a query. At most maxHandOff are kept (past it, those kept are
+// dropped; InvalidationEvents reads what it misses from the database).
+func (s *Store) handOff(keys []string, data [][]byte, pos map[string]int64) {
+	if len(pos) == 0 {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.logged == nil || len(s.logged)+len(pos) > maxHandOff {
+		s.logged = make(map[string]eventlog.StoredEvent, len(pos))
+	}
+	for i, k := range keys {
+		if p, ok := pos[k]; ok {
+			s.logged[k] = eventlog.StoredEvent{Pos: uint64(p), Data: data[i]}
+		}
+	}
+}
+
 // InvalidationEvents implements eventlog.InvalidationLog: the events
-// Create logged (WithInvalidationEvent), looked up by their keys.
+// Create logged (WithInvalidationEvent), looked up by their keys: those
+// this Store's groups logged and kept (handOff) are taken from memory,
+// once; the rest are read from the database.
 func (s *Store) InvalidationEvents(ctx context.Context, invs []invalidation.Invalidation, evs []eventlog.StoredEvent) error {
-	keys := make([]string, len(invs))
+	clear(evs)
+	var keys []string
+	var at []int
+	s.mu.Lock()
 	for i, inv := range invs {
-		keys[i] = eventlog.InvalidationKey(inv.DistributionID, inv.ID)
+		k := eventlog.InvalidationKey(inv.DistributionID, inv.ID)
+		if e, ok := s.logged[k]; ok {
+			evs[i] = e
+			delete(s.logged, k)
+			continue
+		}
+		keys = append(keys, k)
+		at = append(at, i)
+	}
+	s.mu.Unlock()
+	if len(keys) == 0 {
+		return nil
 	}
 	return s.query(ctx, func(ctx context.Context) error {
-		clear(evs)
+		for _, i := range at {
+			evs[i] = eventlog.StoredEvent{}
+		}
 		rows, _ := s.pool.Query(ctx, `SELECT k.key, e.pos, e.data FROM event_keys k JOIN events e ON e.pos = k.pos
 			WHERE k.key = ANY($1)`, bytesOf(keys))
 		found := map[string]eventlog.StoredEvent{}
@@ -147,8 +219,8 @@ func (s *Store) InvalidationEvents(ctx context.Context, invs []invalidation.Inva
 		if err := rows.Err(); err != nil {
 			return err
 		}
-		for i, k := range keys {
-			evs[i] = found[k]
+		for j, k := range keys {
+			evs[at[j]] = found[k]
 		}
 		return nil
 	})

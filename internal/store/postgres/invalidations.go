@@ -113,13 +113,17 @@ func (s *Store) Complete(ctx context.Context, distributionID, id string, at time
 // completeSQL marks the items ($1 distribution Ids, $2 Ids, $3 times)
 // that are InProgress Completed (the first of duplicates deciding), adds
 // their paths to what their distributions freed, and returns the
-// (1-based) positions of the items that do not exist.
+// (1-based) positions of the items that do not exist. in_progress (NOT
+// NULL) is tested as IS NOT FALSE, which does not imply the predicate of
+// the partial index invalidations_in_progress: a plan that read that
+// index whole (every invalidation in progress) for each item, which the
+// planner takes when the statistics say few are, stays out of reach.
 const completeSQL = `WITH items AS (
 		SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[]) WITH ORDINALITY AS t(d, id, at, ord)),
 	done AS (
 		UPDATE invalidations i SET in_progress = false, complete_time = f.at
 		FROM (SELECT DISTINCT ON (d, id) d, id, at FROM items ORDER BY d, id, ord) f
-		WHERE i.distribution_id = f.d AND i.id = f.id AND i.in_progress
+		WHERE i.distribution_id = f.d AND i.id = f.id AND i.in_progress IS NOT FALSE
 		RETURNING i.distribution_id, i.file_paths, i.wildcard_paths),
 	sums AS (
 		SELECT distribution_id, sum(file_paths) AS f, sum(wildcard_paths) AS w FROM done GROUP BY distribution_id),

@@ -119,7 +119,10 @@ type Store struct {
 	running   bool           // a group loop runs; guarded by mu
 	idle      chan struct{}  // closed when no group loop runs; guarded by mu
 	groups    uint64         // transactions of Creates committed; guarded by mu
-	wg        sync.WaitGroup
+	// logged holds events groups logged, by key, until InvalidationEvents
+	// takes them (see handOff); guarded by mu.
+	logged map[string]eventlog.StoredEvent
+	wg     sync.WaitGroup
 
 	listener *listener // set at Open; see notify.go
 }
