@@ -20,7 +20,6 @@ import (
 	"reflect"
 	"regexp"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/dop251/goja"
@@ -47,8 +46,10 @@ const (
 	// MaxCallDepth bounds recursion.
 	MaxCallDepth = 1000
 	// DefaultBudget is the wall-clock time a run may take before it is
-	// interrupted: 100% compute utilization.
-	DefaultBudget = 10 * time.Millisecond
+	// interrupted: 100% compute utilization. Wall-clock, not CPU, time:
+	// generous enough that a busy machine's scheduling delays do not fail
+	// ordinary functions, short enough that a runaway one ends quickly.
+	DefaultBudget = 20 * time.Millisecond
 )
 
 // ErrTooLarge is Compile's error for code over MaxCodeSize (the API
@@ -85,7 +86,30 @@ type Program struct {
 	prog    *goja.Program
 	opts    Options
 	budget  time.Duration
-	pool    sync.Pool // of *vm
+	// idle holds VMs between runs. A channel rather than a sync.Pool,
+	// which a garbage collection empties: a VM costs far more to make
+	// than a run.
+	idle chan *vm
+}
+
+// MaxIdleVMs is how many idle VMs a Program keeps; more are made while
+// runs overlap, and dropped after.
+const MaxIdleVMs = 16
+
+func (p *Program) get() (*vm, error) {
+	select {
+	case v := <-p.idle:
+		return v, nil
+	default:
+		return p.newVM()
+	}
+}
+
+func (p *Program) put(v *vm) {
+	select {
+	case p.idle <- v:
+	default:
+	}
 }
 
 // Compile checks code for runtime (function.RuntimeJS1 or RuntimeJS2) as
@@ -152,7 +176,7 @@ func CompileWith(runtime string, code []byte, opts Options) (*Program, error) {
 	if err != nil {
 		return nil, syntaxError(err)
 	}
-	p := &Program{runtime: runtime, prog: prog, opts: opts, budget: opts.Budget}
+	p := &Program{runtime: runtime, prog: prog, opts: opts, budget: opts.Budget, idle: make(chan *vm, MaxIdleVMs)}
 	if p.budget <= 0 {
 		p.budget = DefaultBudget
 	}
@@ -161,7 +185,7 @@ func CompileWith(runtime string, code []byte, opts Options) (*Program, error) {
 	if err != nil {
 		return nil, &CompileError{Message: err.Error()}
 	}
-	p.pool.Put(v)
+	p.put(v)
 	return p, nil
 }
 
@@ -348,11 +372,9 @@ func (p *Program) Run(ctx context.Context, eventJSON []byte, kv KeyValues) Resul
 // budget, awaits a promise it returns, and hands the returned object to
 // out. It fills res's logs and utilization and returns the run's error.
 func (p *Program) run(ctx context.Context, kv KeyValues, res *Result, in func(*vm) (goja.Value, error), out func(*vm, *goja.Object) error) (err error) {
-	v, _ := p.pool.Get().(*vm)
-	if v == nil {
-		if v, err = p.newVM(); err != nil {
-			return err
-		}
+	v, err := p.get()
+	if err != nil {
+		return err
 	}
 	v.ctx, v.kv, v.logs, v.logBytes = ctx, kv, nil, 0
 	start := time.Now()
@@ -373,7 +395,7 @@ func (p *Program) run(ctx context.Context, kv KeyValues, res *Result, in func(*v
 			reuse = false
 		}
 		if reuse {
-			p.pool.Put(v)
+			p.put(v)
 		}
 	}()
 	ev, err := in(v)
@@ -384,7 +406,8 @@ func (p *Program) run(ctx context.Context, kv KeyValues, res *Result, in func(*v
 	if err != nil {
 		return jsError(err)
 	}
-	if pr, ok := ret.Export().(*goja.Promise); ok {
+	if o, ok := ret.(*goja.Object); ok && o.ExportType() == promiseType {
+		pr, _ := o.Export().(*goja.Promise)
 		switch pr.State() {
 		case goja.PromiseStateFulfilled:
 			ret = pr.Result()
@@ -400,6 +423,8 @@ func (p *Program) run(ctx context.Context, kv KeyValues, res *Result, in func(*v
 	}
 	return out(v, obj)
 }
+
+var promiseType = reflect.TypeFor[*goja.Promise]()
 
 func utilization(elapsed, budget time.Duration) int {
 	u := int((elapsed*100 + budget - 1) / budget)
