@@ -158,6 +158,9 @@ type behavior struct {
 
 	compress bool // Compress: gzip for viewers that accept it (compress.go)
 
+	// The behavior's CloudFront Functions (functions.go); nil for none.
+	fnRequest, fnResponse *fnRef
+
 	oac  string   // the origin's OriginAccessControlID; "" for none
 	s3   s3Domain // what the origin's domain name says, when s3ok
 	s3ok bool     // the origin's domain name is an S3 bucket's (s3origin.go)
@@ -227,6 +230,7 @@ func compileBehavior(d *distribution.Distribution, cb *distribution.CacheBehavio
 		b.applyOriginPolicy(op)
 	}
 	b.headersPolicy = res.headersPolicy(cb.ResponseHeadersPolicyID)
+	b.fnRequest, b.fnResponse = functionsOf(cb.FunctionAssociations, res)
 	// A MaxTTL of 0 caches nothing, whatever the origin's Cache-Control
 	// says (ttl.go): such a behavior is served as CachingDisabled is, so
 	// that concurrent viewers do not even share one origin response. The

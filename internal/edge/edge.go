@@ -61,6 +61,7 @@ import (
 	"github.com/maypok86/otter/v2"
 
 	"github.com/openfront/openfront/internal/distribution"
+	fnrt "github.com/openfront/openfront/internal/function/runtime"
 	"github.com/openfront/openfront/internal/invalidation"
 	"github.com/openfront/openfront/internal/originaccess"
 	"github.com/openfront/openfront/internal/sigv4"
@@ -145,6 +146,13 @@ type Config struct {
 	// signed (SigV4, service s3). Without them such requests go unsigned,
 	// and a warning is logged once.
 	OriginCredentials sigv4.Credentials
+
+	// KeyValues is what CloudFront Functions' cf.kvs() reads; nil: every
+	// lookup fails, as for a function with no store.
+	KeyValues fnrt.KeyValues
+	// FunctionBudget is the time a function run may take before it is
+	// interrupted (and the viewer gets a 503); fnrt.DefaultBudget when 0.
+	FunctionBudget time.Duration
 }
 
 // Edge is a caching reverse proxy in front of every distribution's origin.
@@ -170,6 +178,8 @@ type Edge struct {
 	oacs           func(id string) (originaccess.Control, bool)
 	creds          sigv4.Credentials // signs for origin access controls
 	noCredsOnce    sync.Once         // warns of missing credentials once
+	kv             fnrt.KeyValues    // cf.kvs(); nil: lookups fail
+	fnBudget       time.Duration     // a function run's budget
 
 	cache   *otter.Cache[string, *entry]
 	clock   atomic.Uint64 // advanced by each Apply; see markers.go
@@ -260,6 +270,8 @@ func New(c Config) *Edge {
 		noDist:         c.Metrics.Distribution(NoDistribution),
 		oacs:           c.OriginAccessControl,
 		creds:          c.OriginCredentials,
+		kv:             c.KeyValues,
+		fnBudget:       c.FunctionBudget,
 	}
 	if e.oacs == nil {
 		e.oacs = e.OriginAccessControl
@@ -429,8 +441,26 @@ func (e *Edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case b.origin == nil: // the API refuses such a configuration
 		e.refuse(w, r, http.StatusForbidden, msgBadRequest, id, "behavior without an origin")
+		return
 	case !b.allows(r.Method):
 		e.refuse(w, r, http.StatusForbidden, msgMethod, id, "method not allowed by the cache behavior")
+		return
+	}
+	if b.fnRequest != nil {
+		r2, uri := e.runViewerRequest(w, r, s, b, rawPath, id)
+		if r2 == nil {
+			return // answered by the function, or its failure
+		}
+		r, rawPath = r2, normalizePath(uri)
+		if climbsOut(rawPath) {
+			e.errorPage(w, r, http.StatusBadRequest, msgBadRequest, id)
+			return
+		}
+	}
+	if b.fnResponse != nil {
+		w = &responseWriter{ResponseWriter: w, e: e, r: r, rawPath: rawPath, s: s, f: b.fnResponse, id: id}
+	}
+	switch {
 	case r.Method == http.MethodOptions && b.answersPreflight(r):
 		e.preflight(w, r, b, id)
 	case b.noCache:

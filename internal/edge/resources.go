@@ -12,8 +12,8 @@ import (
 
 // The edge's resources.
 //
-// Cache, origin request and response headers policies and origin access
-// controls reach the edge as resources (fleet events and snapshots). The
+// Cache, origin request and response headers policies, origin access
+// controls and CloudFront Functions reach the edge as resources (fleet events and snapshots). The
 // edge keeps them, compiled, in one immutable table that a change
 // replaces as a whole (copy on write) and that requests read through an
 // atomic pointer, so a hit takes no lock. A distribution's compiled
@@ -28,6 +28,7 @@ type resources struct {
 	origin  map[string]*originPolicy
 	headers map[string]*headersPolicy
 	oac     map[string]originaccess.Control
+	fns     map[string]*edgeFunction // by name (functions.go)
 }
 
 func (t *resources) cachePolicy(id string) *cachePolicy {
@@ -54,12 +55,14 @@ func (t *resources) headersPolicy(id string) *headersPolicy {
 // clone returns a copy of t whose maps may be changed.
 func (t *resources) clone() *resources {
 	n := &resources{cache: map[string]*cachePolicy{}, origin: map[string]*originPolicy{},
-		headers: map[string]*headersPolicy{}, oac: map[string]originaccess.Control{}}
+		headers: map[string]*headersPolicy{}, oac: map[string]originaccess.Control{},
+		fns: map[string]*edgeFunction{}}
 	if t != nil {
 		maps.Copy(n.cache, t.cache)
 		maps.Copy(n.origin, t.origin)
 		maps.Copy(n.headers, t.headers)
 		maps.Copy(n.oac, t.oac)
+		maps.Copy(n.fns, t.fns)
 	}
 	return n
 }
@@ -107,6 +110,8 @@ func (t *resources) forget(kind resource.Kind, id string) {
 		delete(t.headers, id)
 	case resource.OriginAccessControl:
 		delete(t.oac, id)
+	case resource.Function:
+		delete(t.fns, id)
 	}
 }
 
@@ -119,10 +124,24 @@ func (e *Edge) PutResource(r resource.Resource) error {
 	e.resMu.Lock()
 	defer e.resMu.Unlock()
 	t := e.res.Load().clone()
-	if err := t.put(r); err != nil {
+	if err := e.putInto(t, r, t.fns[r.ID]); err != nil {
 		return err
 	}
 	e.res.Store(t)
+	return nil
+}
+
+// putInto puts r into t (a clone); a function is compiled unless old is
+// the same version of it.
+func (e *Edge) putInto(t *resources, r resource.Resource, old *edgeFunction) error {
+	if r.Kind != resource.Function {
+		return t.put(r)
+	}
+	f, err := e.compileFunction(r, old)
+	if err != nil {
+		return err
+	}
+	t.fns[r.ID] = f
 	return nil
 }
 
@@ -142,9 +161,14 @@ func (e *Edge) ForgetResource(kind resource.Kind, id string) {
 func (e *Edge) ReplaceResources(rs []resource.Resource) {
 	e.resMu.Lock()
 	defer e.resMu.Unlock()
+	prev := e.res.Load()
 	t := (*resources)(nil).clone()
 	for _, r := range rs {
-		if err := t.put(r); err != nil {
+		var old *edgeFunction
+		if prev != nil {
+			old = prev.fns[r.ID]
+		}
+		if err := e.putInto(t, r, old); err != nil {
 			e.log.Error("ignoring a resource the edge cannot read", "kind", r.Kind, "id", r.ID, "err", err)
 		}
 	}
