@@ -14,15 +14,17 @@
 #                before round 1
 #   THREADS=2    wrk threads
 #   CONNS=32     wrk connections (keep-alive)
-#   TARGETS="openfront nginx varnish go-plain fasthttp-plain edge edge-policies"
-#                edge and edge-policies are openfront's edge in the harness
-#                process (bench/edge/harness -mode edge, -mode edge-policies:
+#   TARGETS="openfront nginx varnish go-plain fasthttp-plain edge edge-policies edge-function"
+#                edge, edge-policies and edge-function are openfront's edge in
+#                the harness process (bench/edge/harness -mode edge, ...:
 #                the same listener and cache as `openfront serve`, without
 #                the fleet): a plain hit, and a hit of /OBJECT?v=1&utm=bench
 #                under a cache policy keyed on v and a response headers
 #                policy adding five headers; the table then adds
 #                policies/plain, edge-policies req/s over edge's, median of
-#                the per-round ratios. go-plain is a reference, not a cache: a Go net/http handler
+#                the per-round ratios. edge-function: a hit of /OBJECT through
+#                a viewer-request CloudFront Function that rewrites the URI
+#                and adds a header; the table adds function/plain likewise. go-plain is a reference, not a cache: a Go net/http handler
 #                writing the same bytes with one w.Write (bench/edge/harness
 #                -mode plain), the ceiling of net/http on the machine;
 #                fasthttp-plain the same answer from a fasthttp server
@@ -54,7 +56,7 @@ DURATION=${DURATION:-10s}
 WARMUP=${WARMUP:-3s}
 THREADS=${THREADS:-2}
 CONNS=${CONNS:-32}
-TARGETS=${TARGETS:-"openfront nginx varnish go-plain fasthttp-plain edge edge-policies"}
+TARGETS=${TARGETS:-"openfront nginx varnish go-plain fasthttp-plain edge edge-policies edge-function"}
 OBJECTS=${OBJECTS:-"1k 100k"}
 IDLE_MIN=${IDLE_MIN:-80}
 IDLE_WAIT=${IDLE_WAIT:-60}
@@ -160,7 +162,7 @@ if [[ -n ${OPENFRONT_BIN:-} ]]; then
 else
 	(cd "$src" && go build -o "$tmp/bin/openfront" ./cmd/openfront)
 fi
-if [[ " $TARGETS " =~ " "(go-plain|fasthttp-plain|edge|edge-policies)" " ]]; then
+if [[ " $TARGETS " =~ " "(go-plain|fasthttp-plain|edge|edge-policies|edge-function)" " ]]; then
 	(cd "$src" && go build -o "$tmp/bin/harness" ./bench/edge/harness)
 fi
 (cd "$root" && go build -o "$tmp/bin/origin" ./bench/edge/origin)
@@ -268,17 +270,17 @@ if [[ " $TARGETS " == *" fasthttp-plain "* ]]; then
 	wait_for "$tmp/fasthttp-plain.log" "listening on" "$!"
 fi
 
-for mode in edge edge-policies; do
+for mode in edge edge-policies edge-function; do
 	if [[ " $TARGETS " == *" $mode "* ]]; then
 		port=$(free_port)
 		"$tmp/bin/harness" -mode "$mode" -addr "127.0.0.1:$port" -pprof "" >"$tmp/$mode.log" 2>&1 &
 		pids+=($!)
 		wait_for "$tmp/$mode.log" "listening on" "$!"
-		if [[ $mode == edge ]]; then
-			ep_port=$port ep_pid=$!
-		else
-			epol_port=$port epol_pid=$!
-		fi
+		case $mode in
+		edge) ep_port=$port ep_pid=$! ;;
+		edge-policies) epol_port=$port epol_pid=$! ;;
+		edge-function) efn_port=$port efn_pid=$! ;;
+		esac
 	fi
 done
 
@@ -293,6 +295,7 @@ port_of() {
 	case $1 in
 	edge) echo "$ep_port" ;;
 	edge-policies) echo "$epol_port" ;;
+	edge-function) echo "$efn_port" ;;
 	go-plain) echo "$gp_port" ;;
 	fasthttp-plain) echo "$fp_port" ;;
 	openfront) echo "$of_port" ;;
@@ -300,6 +303,34 @@ port_of() {
 	nginx) echo "$ng_port" ;;
 	varnish) echo "$va_port" ;;
 	esac
+}
+
+# pid_of TARGET: the target's server process.
+pid_of() {
+	case $1 in
+	openfront) echo "$of_pid" ;;
+	openfront-metrics) echo "$om_pid" ;;
+	nginx) echo "$ng_pid" ;;
+	varnish) echo "$va_pid" ;;
+	go-plain) echo "$gp_pid" ;;
+	fasthttp-plain) echo "$fp_pid" ;;
+	edge) echo "$ep_pid" ;;
+	edge-policies) echo "$epol_pid" ;;
+	edge-function) echo "$efn_pid" ;;
+	esac
+}
+
+# cpu_ticks TARGET: prints the CPU time (user + system, clock ticks) the
+# target's processes (the server and its children) have used.
+cpu_ticks() {
+	local pid
+	pid=$(pid_of "$1")
+	{
+		echo "$pid"
+		pgrep -P "$pid" || true
+	} | while read -r p; do
+		awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || true
+	done | awk '{n += $1} END {print n + 0}'
 }
 
 # writes TARGET: prints the write system calls the target's processes (the
@@ -315,6 +346,7 @@ writes() {
 	fasthttp-plain) pid=$fp_pid ;;
 	edge) pid=$ep_pid ;;
 	edge-policies) pid=$epol_pid ;;
+	edge-function) pid=$efn_pid ;;
 	esac
 	{
 		echo "$pid"
@@ -327,7 +359,7 @@ writes() {
 # is_hit TARGET HEADERS-FILE: succeeds when the response was a cache hit.
 is_hit() {
 	case $1 in
-	openfront | openfront-metrics | edge | edge-policies) grep -qi '^x-cache: Hit from cloudfront' "$2" ;;
+	openfront | openfront-metrics | edge | edge-policies | edge-function) grep -qi '^x-cache: Hit from cloudfront' "$2" ;;
 	nginx) grep -qi '^x-cache-status: HIT' "$2" ;;
 	varnish) grep -qiE '^x-varnish: [0-9]+ [0-9]+' "$2" && grep -qi '^age: ' "$2" ;;
 	go-plain | fasthttp-plain) grep -qi '^HTTP/1.1 200' "$2" ;; # not a cache: always "hits"
@@ -428,11 +460,14 @@ for r in $(seq "$ROUNDS"); do
 		for t in "${round_order[@]}"; do
 			idle=$(wait_idle)
 			w0=$(writes "$t")
+			c0=$(cpu_ticks "$t")
 			line=$(run_wrk "$t" "$o" "$DURATION")
+			c1=$(cpu_ticks "$t")
 			w1=$(writes "$t")
 			n=$(sed -n 's/.*requests=\([0-9]*\).*/\1/p' <<<"$line")
 			wpr=$(awk -v w=$((w1 - w0)) -v n="$n" 'BEGIN {printf "%.2f", n ? w / n : 0}')
-			echo "round=$r target=$t object=$o ${line#RESULT } writes_per_req=$wpr idle_before=$idle load1=$(cut -d' ' -f1 /proc/loadavg)" | tee -a "$results"
+			cpr=$(awk -v c=$((c1 - c0)) -v hz="$(getconf CLK_TCK)" -v n="$n" 'BEGIN {printf "%.1f", n ? c * 1e6 / hz / n : 0}')
+			echo "round=$r target=$t object=$o ${line#RESULT } writes_per_req=$wpr cpu_us_per_req=$cpr idle_before=$idle load1=$(cut -d' ' -f1 /proc/loadavg)" | tee -a "$results"
 		done
 	done
 done
@@ -467,12 +502,13 @@ function maxof(list,   n, a, i, m) { n = split(list, a, " "); m = a[1]; for (i =
 	k = f["target"] SUBSEP f["object"]
 	rps[k] = rps[k] " " f["rps"]; p50[k] = p50[k] " " f["p50_us"]; p99[k] = p99[k] " " f["p99_us"]
 	wpr[k] = wpr[k] " " f["writes_per_req"]
+	cpr[k] = cpr[k] " " f["cpu_us_per_req"]
 	byround[f["round"], k] = f["rps"]
 	rounds[f["round"]] = 1
 }
 END {
 	nt = split(targets, T, " "); no = split(objects, O, " ")
-	printf "%-17s %-6s %10s %19s %8s %8s %7s %18s %18s\n", "target", "object", "req/s", "(min-max)", "p50", "p99", "wr/req", "of/varnish", "of/nginx"
+	printf "%-17s %-6s %10s %19s %8s %8s %7s %7s %18s %18s\n", "target", "object", "req/s", "(min-max)", "p50", "p99", "wr/req", "cpu/req", "of/varnish", "of/nginx"
 	for (j = 1; j <= no; j++) {
 		o = O[j]
 		for (i = 1; i <= nt; i++) {
@@ -482,9 +518,9 @@ END {
 			if (t == "openfront" || t == "openfront-metrics" || t == "go-plain" || t == "fasthttp-plain") {
 				ratios_v = ratio(t, o, "varnish"); ratios_n = ratio(t, o, "nginx")
 			}
-			printf "%-17s %-6s %10.0f %19s %8.2f %8.2f %7.2f %18s %18s\n", t, o, median(rps[k]),
+			printf "%-17s %-6s %10.0f %19s %8.2f %8.2f %7.2f %7.1f %18s %18s\n", t, o, median(rps[k]),
 				sprintf("(%.0f-%.0f)", minof(rps[k]), maxof(rps[k])),
-				median(p50[k]) / 1000, median(p99[k]) / 1000, median(wpr[k]), ratios_v, ratios_n
+				median(p50[k]) / 1000, median(p99[k]) / 1000, median(wpr[k]), median(cpr[k]), ratios_v, ratios_n
 		}
 	}
 	for (j = 1; j <= no; j++) {
@@ -492,9 +528,12 @@ END {
 			printf "metrics/openfront %-6s %s  (openfront-metrics req/s over openfront'"'"'s, median of the per-round ratios)\n", O[j], ratio("openfront-metrics", O[j], "openfront")
 		if ((("edge-policies" SUBSEP O[j]) in rps) && (("edge" SUBSEP O[j]) in rps))
 			printf "policies/plain    %-6s %s  (edge-policies req/s over edge'"'"'s, median of the per-round ratios)\n", O[j], ratio("edge-policies", O[j], "edge")
+		if ((("edge-function" SUBSEP O[j]) in rps) && (("edge" SUBSEP O[j]) in rps))
+			printf "function/plain    %-6s %s  (edge-function req/s over edge'"'"'s, median of the per-round ratios)\n", O[j], ratio("edge-function", O[j], "edge")
 	}
 	print ""
-	print "p50, p99: wrk latency in ms. wr/req: write system calls of the server processes per response."
+	print "p50, p99: wrk latency in ms. wr/req: write system calls of the server processes per response;"
+	print "cpu/req: their CPU time (user + system) per response, in microseconds."
 	print "of/varnish, of/nginx: openfront req/s over theirs, median of the per-round ratios (min-max);"
 	print "on the go-plain and fasthttp-plain rows, theirs: the most a net/http (fasthttp) server reaches here."
 }

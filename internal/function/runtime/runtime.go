@@ -45,11 +45,9 @@ const (
 	MaxStringBytes = 2 * 1024 * 1024
 	// MaxCallDepth bounds recursion.
 	MaxCallDepth = 1000
-	// DefaultBudget is the wall-clock time a run may take before it is
-	// interrupted: 100% compute utilization. Wall-clock, not CPU, time:
-	// generous enough that a busy machine's scheduling delays do not fail
-	// ordinary functions, short enough that a runaway one ends quickly.
-	DefaultBudget = 20 * time.Millisecond
+	// DefaultBudget is the CPU time a run may take before it is
+	// interrupted: 100% compute utilization (watchdog.go).
+	DefaultBudget = 10 * time.Millisecond
 )
 
 // ErrTooLarge is Compile's error for code over MaxCodeSize (the API
@@ -377,18 +375,17 @@ func (p *Program) run(ctx context.Context, kv KeyValues, res *Result, in func(*v
 		return err
 	}
 	v.ctx, v.kv, v.logs, v.logBytes = ctx, kv, nil, 0
-	start := time.Now()
-	timer := time.AfterFunc(p.budget, func() { v.rt.Interrupt(errBudget) })
+	wd := watch(v.rt, p.budget)
 	reuse := true
 	defer func() {
 		if r := recover(); r != nil {
 			err, reuse = fmt.Errorf("the function could not run: %v", r), false
 		}
-		elapsed := time.Since(start)
-		if !timer.Stop() {
-			reuse = false // the interrupt may be pending: the VM is spent
+		used, fired := wd.stop()
+		if fired {
+			reuse = false // the interrupt may still be pending: the VM is spent
 		}
-		res.ComputeUtilization = utilization(elapsed, p.budget)
+		res.ComputeUtilization = utilization(used, p.budget)
 		res.Logs = v.logs
 		v.ctx, v.kv, v.logs = nil, nil, nil
 		if err != nil {

@@ -14,7 +14,6 @@ import (
 	"hash"
 	"net/url"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"github.com/dop251/goja"
@@ -143,9 +142,9 @@ func (p *Program) newVM() (v *vm, err error) {
 	v.jsonParse, _ = goja.AssertFunction(j.Get("parse"))
 	v.jsonStringify, _ = goja.AssertFunction(j.Get("stringify"))
 	// The top level runs within the budget too: it may loop.
-	timer := time.AfterFunc(p.budget, func() { rt.Interrupt(errBudget) })
+	wd := watch(rt, p.budget)
 	_, err = rt.RunProgram(p.prog)
-	if !timer.Stop() || err != nil {
+	if _, fired := wd.stop(); fired || err != nil {
 		if err == nil {
 			err = errBudget
 		}

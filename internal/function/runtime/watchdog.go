@@ -1,0 +1,78 @@
+package runtime
+
+import (
+	"sync"
+	"time"
+
+	"github.com/dop251/goja"
+)
+
+// MaxWallFactor bounds a run's wall-clock time to this many budgets,
+// whatever CPU time it used: a run blocked outside JavaScript (a key value
+// lookup) or starved of a core still ends.
+const MaxWallFactor = 50
+
+// watchdog interrupts a runtime once the run has used its budget of the
+// CPU time of the thread it started on (cputime_linux.go; wall time where
+// that clock cannot be read), or MaxWallFactor budgets of wall time.
+type watchdog struct {
+	rt     *goja.Runtime
+	clock  cpuClock
+	cpu0   time.Duration
+	hasCPU bool
+	start  time.Time
+	budget time.Duration
+	timer  *time.Timer
+
+	mu    sync.Mutex
+	done  bool // guarded by mu: the run is over, interrupt no more
+	fired bool // guarded by mu: rt was interrupted
+}
+
+func watch(rt *goja.Runtime, budget time.Duration) *watchdog {
+	w := &watchdog{rt: rt, budget: budget, clock: startCPUClock(), start: time.Now()}
+	w.cpu0, w.hasCPU = w.clock.now()
+	w.timer = time.AfterFunc(budget, w.check)
+	return w
+}
+
+// used is the run's time so far: CPU time of its thread, or wall time.
+func (w *watchdog) used() time.Duration {
+	if w.hasCPU {
+		if c, ok := w.clock.now(); ok {
+			return c - w.cpu0
+		}
+	}
+	return time.Since(w.start)
+}
+
+func (w *watchdog) check() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.done {
+		return
+	}
+	used := w.used()
+	if used >= w.budget || time.Since(w.start) >= MaxWallFactor*w.budget {
+		w.fired = true
+		w.rt.Interrupt(errBudget)
+		return
+	}
+	w.timer.Reset(max(w.budget-used, w.budget/20))
+}
+
+// stop ends the watch and returns the time the run used (CPU time when
+// it ended on the thread it started on, else wall time) and whether it
+// was interrupted (the runtime must then not be reused).
+func (w *watchdog) stop() (time.Duration, bool) {
+	used := time.Since(w.start)
+	if w.hasCPU && w.clock.same() {
+		used = w.used()
+	}
+	w.mu.Lock()
+	w.done = true
+	fired := w.fired
+	w.mu.Unlock()
+	w.timer.Stop()
+	return used, fired
+}
