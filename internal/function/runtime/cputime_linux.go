@@ -1,38 +1,36 @@
 package runtime
 
 import (
+	goruntime "runtime"
 	"time"
 
 	"golang.org/x/sys/unix"
 )
 
 // A run's budget is CPU time, not wall time, so that waiting for a core
-// on a busy machine does not count against a function: the watchdog reads
-// the CPU clock of the thread the run started on. The goroutine is not
-// locked to that thread (locking made every run pay for thread hand-offs
-// under load), so a run the scheduler moves to another thread is timed by
-// the wall clock from then on, and MaxWallFactor bounds it in any case.
+// on a busy machine does not count against a function. The goroutine is
+// locked to its thread for the run and the watchdog reads that thread's
+// CPU clock: while the run is descheduled its thread sleeps, so the clock
+// counts the run alone. (Unlocked, the thread ran other goroutines while
+// the run waited, and ordinary runs were charged for them.)
 
-// cpuClock is the CPU-time clock of the thread a run started on.
+// cpuClock is the CPU-time clock of the thread a run is locked to.
 type cpuClock struct {
-	tid int
-	id  int32 // the clock id; 0: none
+	id int32 // the clock id
 }
 
-// startCPUClock returns the calling thread's clock.
+// startCPUClock locks the calling goroutine to its thread and returns the
+// thread's clock; stop unlocks it.
 func startCPUClock() cpuClock {
-	tid := unix.Gettid()
+	goruntime.LockOSThread()
 	// MAKE_THREAD_CPUCLOCK(tid, CPUCLOCK_SCHED) from the kernel's
 	// posix-timers.h: the thread's scheduler CPU time.
-	return cpuClock{tid: tid, id: int32(^uint32(tid)<<3 | 6)}
+	return cpuClock{id: int32(^uint32(unix.Gettid())<<3 | 6)}
 }
 
 // now returns the thread's CPU time so far; ok is false when it cannot be
 // read.
 func (c cpuClock) now() (time.Duration, bool) {
-	if c.id == 0 {
-		return 0, false
-	}
 	var ts unix.Timespec
 	if err := unix.ClockGettime(c.id, &ts); err != nil {
 		return 0, false
@@ -40,5 +38,4 @@ func (c cpuClock) now() (time.Duration, bool) {
 	return time.Duration(ts.Nano()), true
 }
 
-// same reports whether the caller still runs on the clock's thread.
-func (c cpuClock) same() bool { return unix.Gettid() == c.tid }
+func (cpuClock) stop() { goruntime.UnlockOSThread() }

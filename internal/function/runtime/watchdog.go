@@ -7,14 +7,18 @@ import (
 	"github.com/dop251/goja"
 )
 
-// MaxWallFactor bounds a run's wall-clock time to this many budgets,
-// whatever CPU time it used: a run blocked outside JavaScript (a key value
-// lookup) or starved of a core still ends.
-const MaxWallFactor = 50
+// MaxWallFactor bounds a run's wall-clock time to this many budgets, and
+// at least MinMaxWall, whatever CPU time it used: a run blocked outside
+// JavaScript (a key value lookup) still ends. Generous, because a run
+// waiting for a core on a loaded machine is not at fault.
+const (
+	MaxWallFactor = 50
+	MinMaxWall    = time.Second
+)
 
-// watchdog interrupts a runtime once the run has used its budget of the
-// CPU time of the thread it started on (cputime_linux.go; wall time where
-// that clock cannot be read), or MaxWallFactor budgets of wall time.
+// watchdog interrupts a runtime once the run has used its budget of CPU
+// time (cputime_linux.go; wall time where that clock cannot be read), or
+// MaxWallFactor budgets of wall time.
 type watchdog struct {
 	rt     *goja.Runtime
 	clock  cpuClock
@@ -53,7 +57,7 @@ func (w *watchdog) check() {
 		return
 	}
 	used := w.used()
-	if used >= w.budget || time.Since(w.start) >= MaxWallFactor*w.budget {
+	if used >= w.budget || time.Since(w.start) >= max(MaxWallFactor*w.budget, MinMaxWall) {
 		w.fired = true
 		w.rt.Interrupt(errBudget)
 		return
@@ -61,14 +65,12 @@ func (w *watchdog) check() {
 	w.timer.Reset(max(w.budget-used, w.budget/20))
 }
 
-// stop ends the watch and returns the time the run used (CPU time when
-// it ended on the thread it started on, else wall time) and whether it
-// was interrupted (the runtime must then not be reused).
+// stop ends the watch (it must be called on the goroutine that called
+// watch) and returns the time the run used and whether it was
+// interrupted (the runtime must then not be reused).
 func (w *watchdog) stop() (time.Duration, bool) {
-	used := time.Since(w.start)
-	if w.hasCPU && w.clock.same() {
-		used = w.used()
-	}
+	used := w.used()
+	w.clock.stop()
 	w.mu.Lock()
 	w.done = true
 	fired := w.fired
