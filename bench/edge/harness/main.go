@@ -250,7 +250,9 @@ func newFunctionEdge(originURL string) *edge.Edge {
 	d := distribution.FromFile("EBENCH", u, []string{"bench.test"}, "cloudfront.localhost", time.Now())
 	d.Config.DefaultBehavior.FunctionAssociations = []distribution.FunctionAssociation{
 		{EventType: function.ViewerRequest, FunctionARN: function.ARN("123456789012", "bench")}}
-	e := edge.New(edge.Config{Distributions: distribution.NewRegistry(d), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	// Function failures are logged (to the harness's log): a benchmark run
+	// should have none.
+	e := edge.New(edge.Config{Distributions: distribution.NewRegistry(d), Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
 	code := function.Code{Runtime: function.RuntimeJS2, Code: []byte(benchFunction), ETag: "E1"}
 	f := function.Function{Name: "bench", Development: code, Live: &code}
 	if err := e.PutResource(resource.Resource{Kind: resource.Function, ID: "bench", Name: "bench", ETag: "E1", Config: f.Encode()}); err != nil {

@@ -26,17 +26,21 @@ type watchdog struct {
 	hasCPU bool
 	start  time.Time
 	budget time.Duration
-	timer  *time.Timer
 
 	mu    sync.Mutex
-	done  bool // guarded by mu: the run is over, interrupt no more
-	fired bool // guarded by mu: rt was interrupted
+	timer *time.Timer // guarded by mu
+	done  bool        // guarded by mu: the run is over, interrupt no more
+	fired bool        // guarded by mu: rt was interrupted
 }
 
 func watch(rt *goja.Runtime, budget time.Duration) *watchdog {
 	w := &watchdog{rt: rt, budget: budget, clock: startCPUClock(), start: time.Now()}
 	w.cpu0, w.hasCPU = w.clock.now()
+	// Under mu: the timer may fire before AfterFunc returns, and check
+	// needs w.timer.
+	w.mu.Lock()
 	w.timer = time.AfterFunc(budget, w.check)
+	w.mu.Unlock()
 	return w
 }
 
@@ -74,7 +78,7 @@ func (w *watchdog) stop() (time.Duration, bool) {
 	w.mu.Lock()
 	w.done = true
 	fired := w.fired
-	w.mu.Unlock()
 	w.timer.Stop()
+	w.mu.Unlock()
 	return used, fired
 }
