@@ -386,6 +386,9 @@ func (p *Program) run(ctx context.Context, kv KeyValues, res *Result, in func(*v
 			reuse = false // the interrupt may still be pending: the VM is spent
 		}
 		res.ComputeUtilization = utilization(used, p.budget)
+		if fired {
+			res.ComputeUtilization = 100 // the run used all it was allowed
+		}
 		res.Logs = v.logs
 		v.ctx, v.kv, v.logs = nil, nil, nil
 		if err != nil {

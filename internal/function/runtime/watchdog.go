@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"fmt"
 	"sync"
 	"time"
 
@@ -61,9 +62,14 @@ func (w *watchdog) check() {
 		return
 	}
 	used := w.used()
-	if used >= w.budget || time.Since(w.start) >= max(MaxWallFactor*w.budget, MinMaxWall) {
+	if used >= w.budget {
 		w.fired = true
 		w.rt.Interrupt(errBudget)
+		return
+	}
+	if wall := max(MaxWallFactor*w.budget, MinMaxWall); time.Since(w.start) >= wall {
+		w.fired = true
+		w.rt.Interrupt(fmt.Errorf("%w (%v of wall time)", errBudget, wall))
 		return
 	}
 	w.timer.Reset(max(w.budget-used, w.budget/20))
