@@ -14,9 +14,9 @@
 #                before round 1
 #   THREADS=2    wrk threads
 #   CONNS=32     wrk connections (keep-alive)
-#   TARGETS="openfront nginx varnish go-plain fasthttp-plain edge edge-policies edge-signed"
-#                edge and edge-policies are openfront's edge in the harness
-#                process (bench/edge/harness -mode edge, -mode edge-policies:
+#   TARGETS="openfront nginx varnish go-plain fasthttp-plain edge edge-policies edge-signed edge-function"
+#                edge, edge-policies, edge-signed and edge-function are openfront's edge in
+#                the harness process (bench/edge/harness -mode edge, ...:
 #                the same listener and cache as `openfront serve`, without
 #                the fleet): a plain hit, and a hit of /OBJECT?v=1&utm=bench
 #                under a cache policy keyed on v and a response headers
@@ -25,7 +25,9 @@
 #                the per-round ratios. edge-signed (-mode edge-signed): a hit
 #                of /OBJECT with a signed URL (custom policy, RSA 2048,
 #                SHA1) under a behavior trusting a key group; the table adds
-#                signed/plain, edge-signed req/s over edge's. go-plain is a reference, not a cache: a Go net/http handler
+#                signed/plain, edge-signed req/s over edge's. edge-function: a hit of /OBJECT through
+#                a viewer-request CloudFront Function that rewrites the URI
+#                and adds a header; the table adds function/plain likewise. go-plain is a reference, not a cache: a Go net/http handler
 #                writing the same bytes with one w.Write (bench/edge/harness
 #                -mode plain), the ceiling of net/http on the machine;
 #                fasthttp-plain the same answer from a fasthttp server
@@ -57,7 +59,7 @@ DURATION=${DURATION:-10s}
 WARMUP=${WARMUP:-3s}
 THREADS=${THREADS:-2}
 CONNS=${CONNS:-32}
-TARGETS=${TARGETS:-"openfront nginx varnish go-plain fasthttp-plain edge edge-policies edge-signed"}
+TARGETS=${TARGETS:-"openfront nginx varnish go-plain fasthttp-plain edge edge-policies edge-signed edge-function"}
 OBJECTS=${OBJECTS:-"1k 100k"}
 IDLE_MIN=${IDLE_MIN:-80}
 IDLE_WAIT=${IDLE_WAIT:-60}
@@ -163,7 +165,7 @@ if [[ -n ${OPENFRONT_BIN:-} ]]; then
 else
 	(cd "$src" && go build -o "$tmp/bin/openfront" ./cmd/openfront)
 fi
-if [[ " $TARGETS " =~ " "(go-plain|fasthttp-plain|edge|edge-policies|edge-signed)" " ]]; then
+if [[ " $TARGETS " =~ " "(go-plain|fasthttp-plain|edge|edge-policies|edge-signed|edge-function)" " ]]; then
 	(cd "$src" && go build -o "$tmp/bin/harness" ./bench/edge/harness)
 fi
 (cd "$root" && go build -o "$tmp/bin/origin" ./bench/edge/origin)
@@ -271,7 +273,7 @@ if [[ " $TARGETS " == *" fasthttp-plain "* ]]; then
 	wait_for "$tmp/fasthttp-plain.log" "listening on" "$!"
 fi
 
-for mode in edge edge-policies edge-signed; do
+for mode in edge edge-policies edge-signed edge-function; do
 	if [[ " $TARGETS " == *" $mode "* ]]; then
 		port=$(free_port)
 		"$tmp/bin/harness" -mode "$mode" -addr "127.0.0.1:$port" -pprof "" >"$tmp/$mode.log" 2>&1 &
@@ -284,6 +286,7 @@ for mode in edge edge-policies edge-signed; do
 			esig_port=$port esig_pid=$!
 			esig_query=$(sed -n 's|^signed query: ||p' "$tmp/$mode.log")
 			;;
+		edge-function) efn_port=$port efn_pid=$! ;;
 		esac
 	fi
 done
@@ -301,6 +304,7 @@ port_of() {
 	edge) echo "$ep_port" ;;
 	edge-policies) echo "$epol_port" ;;
 	edge-signed) echo "$esig_port" ;;
+	edge-function) echo "$efn_port" ;;
 	go-plain) echo "$gp_port" ;;
 	fasthttp-plain) echo "$fp_port" ;;
 	openfront) echo "$of_port" ;;
@@ -308,6 +312,34 @@ port_of() {
 	nginx) echo "$ng_port" ;;
 	varnish) echo "$va_port" ;;
 	esac
+}
+
+# pid_of TARGET: the target's server process.
+pid_of() {
+	case $1 in
+	openfront) echo "$of_pid" ;;
+	openfront-metrics) echo "$om_pid" ;;
+	nginx) echo "$ng_pid" ;;
+	varnish) echo "$va_pid" ;;
+	go-plain) echo "$gp_pid" ;;
+	fasthttp-plain) echo "$fp_pid" ;;
+	edge) echo "$ep_pid" ;;
+	edge-policies) echo "$epol_pid" ;;
+	edge-function) echo "$efn_pid" ;;
+	esac
+}
+
+# cpu_ticks TARGET: prints the CPU time (user + system, clock ticks) the
+# target's processes (the server and its children) have used.
+cpu_ticks() {
+	local pid
+	pid=$(pid_of "$1")
+	{
+		echo "$pid"
+		pgrep -P "$pid" || true
+	} | while read -r p; do
+		awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || true
+	done | awk '{n += $1} END {print n + 0}'
 }
 
 # writes TARGET: prints the write system calls the target's processes (the
@@ -324,6 +356,7 @@ writes() {
 	edge) pid=$ep_pid ;;
 	edge-policies) pid=$epol_pid ;;
 	edge-signed) pid=$esig_pid ;;
+	edge-function) pid=$efn_pid ;;
 	esac
 	{
 		echo "$pid"
@@ -361,7 +394,7 @@ TICK_US=$((1000000 / $(getconf CLK_TCK)))
 # is_hit TARGET HEADERS-FILE: succeeds when the response was a cache hit.
 is_hit() {
 	case $1 in
-	openfront | openfront-metrics | edge | edge-policies | edge-signed) grep -qi '^x-cache: Hit from cloudfront' "$2" ;;
+	openfront | openfront-metrics | edge | edge-policies | edge-signed | edge-function) grep -qi '^x-cache: Hit from cloudfront' "$2" ;;
 	nginx) grep -qi '^x-cache-status: HIT' "$2" ;;
 	varnish) grep -qiE '^x-varnish: [0-9]+ [0-9]+' "$2" && grep -qi '^age: ' "$2" ;;
 	go-plain | fasthttp-plain) grep -qi '^HTTP/1.1 200' "$2" ;; # not a cache: always "hits"
@@ -468,7 +501,7 @@ for r in $(seq "$ROUNDS"); do
 			w1=$(writes "$t")
 			n=$(sed -n 's/.*requests=\([0-9]*\).*/\1/p' <<<"$line")
 			wpr=$(awk -v w=$((w1 - w0)) -v n="$n" 'BEGIN {printf "%.2f", n ? w / n : 0}')
-			cpr=$(awk -v c=$(((c1 - c0) * TICK_US)) -v n="$n" 'BEGIN {printf "%.1f", n ? c / n : 0}')
+			cpr=$(awk -v c=$((c1 - c0)) -v hz="$(getconf CLK_TCK)" -v n="$n" 'BEGIN {printf "%.1f", n ? c * 1e6 / hz / n : 0}')
 			echo "round=$r target=$t object=$o ${line#RESULT } writes_per_req=$wpr cpu_us_per_req=$cpr idle_before=$idle load1=$(cut -d' ' -f1 /proc/loadavg)" | tee -a "$results"
 		done
 	done
@@ -532,10 +565,12 @@ END {
 			printf "policies/plain    %-6s %s  (edge-policies req/s over edge'"'"'s, median of the per-round ratios)\n", O[j], ratio("edge-policies", O[j], "edge")
 		if ((("edge-signed" SUBSEP O[j]) in rps) && (("edge" SUBSEP O[j]) in rps))
 			printf "signed/plain      %-6s %s  (edge-signed req/s over edge'"'"'s, median of the per-round ratios)\n", O[j], ratio("edge-signed", O[j], "edge")
+		if ((("edge-function" SUBSEP O[j]) in rps) && (("edge" SUBSEP O[j]) in rps))
+			printf "function/plain    %-6s %s  (edge-function req/s over edge'"'"'s, median of the per-round ratios)\n", O[j], ratio("edge-function", O[j], "edge")
 	}
 	print ""
-	print "p50, p99: wrk latency in ms. wr/req: write system calls of the server processes per response."
-	print "cpu/req: CPU time (user + system) of the server processes per response, in microseconds."
+	print "p50, p99: wrk latency in ms. wr/req: write system calls of the server processes per response;"
+	print "cpu/req: their CPU time (user + system) per response, in microseconds."
 	print "of/varnish, of/nginx: openfront req/s over theirs, median of the per-round ratios (min-max);"
 	print "on the go-plain and fasthttp-plain rows, theirs: the most a net/http (fasthttp) server reaches here."
 }

@@ -162,6 +162,8 @@ type behavior struct {
 	// trust: the behavior serves only signed requests, signed by one of
 	// these keys (signed.go); nil when it is not restricted.
 	trust signing.Trust
+	// The behavior's CloudFront Functions (functions.go); nil for none.
+	fnRequest, fnResponse *fnRef
 
 	oac  string   // the origin's OriginAccessControlID; "" for none
 	s3   s3Domain // what the origin's domain name says, when s3ok
@@ -233,6 +235,7 @@ func compileBehavior(d *distribution.Distribution, cb *distribution.CacheBehavio
 	}
 	b.headersPolicy = res.headersPolicy(cb.ResponseHeadersPolicyID)
 	b.trust = res.trust(cb.TrustedKeyGroups, cb.TrustedSigners)
+	b.fnRequest, b.fnResponse = functionsOf(cb.FunctionAssociations, res)
 	// A MaxTTL of 0 caches nothing, whatever the origin's Cache-Control
 	// says (ttl.go): such a behavior is served as CachingDisabled is, so
 	// that concurrent viewers do not even share one origin response. The

@@ -61,6 +61,7 @@ import (
 	"github.com/maypok86/otter/v2"
 
 	"github.com/openfront/openfront/internal/distribution"
+	fnrt "github.com/openfront/openfront/internal/function/runtime"
 	"github.com/openfront/openfront/internal/invalidation"
 	"github.com/openfront/openfront/internal/originaccess"
 	"github.com/openfront/openfront/internal/signing"
@@ -150,6 +151,13 @@ type Config struct {
 	// signatures (signed.go); signing.DefaultCacheBytes when 0, none when
 	// negative.
 	SignedCacheBytes int
+
+	// KeyValues is what CloudFront Functions' cf.kvs() reads; nil: the
+	// KeyValueStores this edge learnt through the fleet (Edge.KeyValues).
+	KeyValues fnrt.KeyValues
+	// FunctionBudget is the time a function run may take before it is
+	// interrupted (and the viewer gets a 503); fnrt.DefaultBudget when 0.
+	FunctionBudget time.Duration
 }
 
 // Edge is a caching reverse proxy in front of every distribution's origin.
@@ -176,6 +184,8 @@ type Edge struct {
 	creds          sigv4.Credentials // signs for origin access controls
 	noCredsOnce    sync.Once         // warns of missing credentials once
 	signed         *signing.Verifier // checks signed URLs and cookies
+	kv             fnrt.KeyValues    // cf.kvs()
+	fnBudget       time.Duration     // a function run's budget
 
 	cache   *otter.Cache[string, *entry]
 	clock   atomic.Uint64 // advanced by each Apply; see markers.go
@@ -267,9 +277,14 @@ func New(c Config) *Edge {
 		oacs:           c.OriginAccessControl,
 		creds:          c.OriginCredentials,
 		signed:         signing.NewVerifier(c.SignedCacheBytes, c.Now),
+		kv:             c.KeyValues,
+		fnBudget:       c.FunctionBudget,
 	}
 	if e.oacs == nil {
 		e.oacs = e.OriginAccessControl
+	}
+	if e.kv == nil {
+		e.kv = e.KeyValues()
 	}
 	if ep := c.S3Endpoint; ep != nil && ep.Host != "" {
 		e.s3Endpoint = &url.URL{Scheme: ep.Scheme, Host: ep.Host}
@@ -436,10 +451,28 @@ func (e *Edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case b.origin == nil: // the API refuses such a configuration
 		e.refuse(w, r, http.StatusForbidden, msgBadRequest, id, "behavior without an origin")
+		return
 	case !b.allows(r.Method):
 		e.refuse(w, r, http.StatusForbidden, msgMethod, id, "method not allowed by the cache behavior")
+		return
 	case b.trust != nil && !e.admitSigned(w, r, s, b, id):
-		// refused: a signed behavior and no valid signature (signed.go)
+		return // refused: a signed behavior and no valid signature (signed.go)
+	}
+	if b.fnRequest != nil {
+		r2, uri := e.runViewerRequest(w, r, s, b, rawPath, id)
+		if r2 == nil {
+			return // answered by the function, or its failure
+		}
+		r, rawPath = r2, normalizePath(uri)
+		if climbsOut(rawPath) {
+			e.errorPage(w, r, http.StatusBadRequest, msgBadRequest, id)
+			return
+		}
+	}
+	if b.fnResponse != nil {
+		w = &responseWriter{ResponseWriter: w, e: e, r: r, rawPath: rawPath, s: s, f: b.fnResponse, id: id}
+	}
+	switch {
 	case r.Method == http.MethodOptions && b.answersPreflight(r):
 		e.preflight(w, r, b, id)
 	case b.noCache:

@@ -17,7 +17,8 @@ import (
 // The edge's resources.
 //
 // Cache, origin request and response headers policies, origin access
-// controls, public keys, key groups and KeyValueStores (keys and all) reach the edge as resources (fleet events and snapshots). The
+// controls, public keys, key groups, KeyValueStores (keys and all) and CloudFront
+// Functions reach the edge as resources (fleet events and snapshots). The
 // edge keeps them, compiled, in one immutable table that a change
 // replaces as a whole (copy on write) and that requests read through an
 // atomic pointer, so a hit takes no lock. A distribution's compiled
@@ -37,6 +38,7 @@ type resources struct {
 	// kvs are the KeyValueStores' pairs by store Id; each map is built
 	// once and never changed (a new version replaces it).
 	kvs map[string]map[string]string
+	fns map[string]*edgeFunction // by name (functions.go)
 }
 
 func (t *resources) cachePolicy(id string) *cachePolicy {
@@ -65,7 +67,8 @@ func (t *resources) clone() *resources {
 	n := &resources{cache: map[string]*cachePolicy{}, origin: map[string]*originPolicy{},
 		headers: map[string]*headersPolicy{}, oac: map[string]originaccess.Control{},
 		keys: map[string]*signing.Key{}, groups: map[string]signing.KeyGroup{},
-		kvs: map[string]map[string]string{}}
+		kvs: map[string]map[string]string{},
+		fns: map[string]*edgeFunction{}}
 	if t != nil {
 		maps.Copy(n.keys, t.keys)
 		maps.Copy(n.groups, t.groups)
@@ -74,6 +77,7 @@ func (t *resources) clone() *resources {
 		maps.Copy(n.headers, t.headers)
 		maps.Copy(n.oac, t.oac)
 		maps.Copy(n.kvs, t.kvs)
+		maps.Copy(n.fns, t.fns)
 	}
 	return n
 }
@@ -152,6 +156,8 @@ func (t *resources) forget(kind resource.Kind, id string) {
 		delete(t.groups, id)
 	case resource.KeyValueStore:
 		delete(t.kvs, id)
+	case resource.Function:
+		delete(t.fns, id)
 	}
 }
 
@@ -164,10 +170,24 @@ func (e *Edge) PutResource(r resource.Resource) error {
 	e.resMu.Lock()
 	defer e.resMu.Unlock()
 	t := e.res.Load().clone()
-	if err := t.put(r); err != nil {
+	if err := e.putInto(t, r, t.fns[r.ID]); err != nil {
 		return err
 	}
 	e.res.Store(t)
+	return nil
+}
+
+// putInto puts r into t (a clone); a function is compiled unless old is
+// the same version of it.
+func (e *Edge) putInto(t *resources, r resource.Resource, old *edgeFunction) error {
+	if r.Kind != resource.Function {
+		return t.put(r)
+	}
+	f, err := e.compileFunction(r, old)
+	if err != nil {
+		return err
+	}
+	t.fns[r.ID] = f
 	return nil
 }
 
@@ -187,9 +207,14 @@ func (e *Edge) ForgetResource(kind resource.Kind, id string) {
 func (e *Edge) ReplaceResources(rs []resource.Resource) {
 	e.resMu.Lock()
 	defer e.resMu.Unlock()
+	prev := e.res.Load()
 	t := (*resources)(nil).clone()
 	for _, r := range rs {
-		if err := t.put(r); err != nil {
+		var old *edgeFunction
+		if prev != nil {
+			old = prev.fns[r.ID]
+		}
+		if err := e.putInto(t, r, old); err != nil {
 			e.log.Error("ignoring a resource the edge cannot read", "kind", r.Kind, "id", r.ID, "err", err)
 		}
 	}

@@ -166,7 +166,7 @@ func (e *Edge) serveFastHTTP(ctx *fasthttp.RequestCtx, fresh func() bool) bool {
 	if head {
 		method = http.MethodHead
 	}
-	if b.origin == nil || !b.allows(method) || b.noCache || b.keyVaries() {
+	if b.origin == nil || !b.allows(method) || b.noCache || b.keyVaries() || b.fnRequest != nil || b.fnResponse != nil {
 		return false
 	}
 	if b.trust != nil {

@@ -40,7 +40,7 @@ func (e *Edge) admitSigned(w http.ResponseWriter, r *http.Request, s *site, b *b
 			return c.Value, true
 		})
 	}
-	req := signing.Request{URL: viewerURL(r, rest), IP: viewerIP(r.RemoteAddr), Params: p}
+	req := signing.Request{URL: viewerURL(r, rest), IP: viewerAddr(r.RemoteAddr), Params: p}
 	if d := e.signed.Check(b.trust, &req); d != nil {
 		e.denySigned(w, r, s, d, id)
 		return false
@@ -69,9 +69,9 @@ func viewerURL(r *http.Request, query string) string {
 	return b.String()
 }
 
-// viewerIP is the address of the viewer's connection (the zero Addr when
+// viewerAddr is the address of the viewer's connection (the zero Addr when
 // it cannot be read: no IpAddress condition admits it).
-func viewerIP(remote string) netip.Addr {
+func viewerAddr(remote string) netip.Addr {
 	ap, err := netip.ParseAddrPort(remote)
 	if err != nil {
 		return netip.Addr{}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 )
@@ -17,12 +18,13 @@ func BenchmarkHit(b *testing.B) {
 	objects := map[string][]byte{"/1k": body(1 << 10), "/100k": body(100 << 10)}
 	modTime := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
 	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		obj := strings.TrimPrefix(r.URL.Path, "/rewritten")
 		w.Header().Set("Content-Type", "application/octet-stream")
 		w.Header().Set("Cache-Control", "max-age=3600")
-		http.ServeContent(w, r, "", modTime, bytes.NewReader(objects[r.URL.Path]))
+		http.ServeContent(w, r, "", modTime, bytes.NewReader(objects[obj]))
 	}))
 	defer origin.Close()
-	for _, mode := range []string{"edge", "plain"} {
+	for _, mode := range []string{"edge", "edge-function", "plain"} {
 		h, closeFn := handler(mode, origin.URL, objects, modTime)
 		for _, obj := range []string{"/1k", "/100k"} {
 			req := httptest.NewRequest(http.MethodGet, "http://bench.test"+obj, nil)

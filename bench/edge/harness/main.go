@@ -25,6 +25,10 @@
 // "signed query: ?Policy=...&Signature=...&Key-Pair-Id=..." (a custom
 // policy for http://bench.test/*, valid a day), to request /1k with it to
 // measure a hit on a signed URL.
+// -mode edge-function is -mode edge with a CloudFront Function on the
+// default behavior's viewer requests that rewrites the URI (/1k to
+// /rewritten/1k, which the origin serves as /1k) and adds a request
+// header, given to the edge as the fleet gives it: every hit runs it.
 //
 // -mode plain is the ceiling of a Go net/http server on the machine: the
 // same bodies and the same response headers as an openfront hit (values
@@ -61,6 +65,7 @@ import (
 
 	"github.com/openfront/openfront/internal/distribution"
 	"github.com/openfront/openfront/internal/edge"
+	"github.com/openfront/openfront/internal/function"
 	"github.com/openfront/openfront/internal/policy"
 	"github.com/openfront/openfront/internal/resource"
 	"github.com/openfront/openfront/internal/signing"
@@ -76,7 +81,7 @@ func main() {
 	objects := map[string][]byte{"/1k": body(1 << 10), "/100k": body(100 << 10)}
 	modTime := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
 	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b, ok := objects[r.URL.Path]
+		b, ok := objects[strings.TrimPrefix(r.URL.Path, "/rewritten")]
 		if !ok {
 			http.NotFound(w, r)
 			return
@@ -92,7 +97,7 @@ func main() {
 		return
 	}
 
-	if *mode == "edge" || *mode == "edge-policies" || *mode == "edge-signed" {
+	if *mode == "edge" || *mode == "edge-policies" || *mode == "edge-signed" || *mode == "edge-function" {
 		// As `openfront serve` serves it: the fasthttp viewer listener.
 		e := newEdge(origin.URL)
 		switch *mode {
@@ -100,6 +105,8 @@ func main() {
 			e = newPolicyEdge(origin.URL)
 		case "edge-signed":
 			e = newSignedEdge(origin.URL)
+		case "edge-function":
+			e = newFunctionEdge(origin.URL)
 		}
 		defer e.Close()
 		listenAndServe(*mode, *addr, *pprofAddr, e.NewServer(edge.ServerConfig{}).Serve)
@@ -108,7 +115,7 @@ func main() {
 
 	h, closeFn := handler(*mode, origin.URL, objects, modTime)
 	if h == nil {
-		fmt.Fprintln(os.Stderr, "harness: -mode edge, edge-policies, edge-signed, edge-nordfrom, plain or fasthttp-plain")
+		fmt.Fprintln(os.Stderr, "harness: -mode edge, edge-policies, edge-signed, edge-function, edge-nordfrom, plain or fasthttp-plain")
 		os.Exit(2)
 	}
 	defer closeFn()
@@ -284,10 +291,40 @@ func newSignedEdge(originURL string) *edge.Edge {
 	return e
 }
 
+// benchFunction is -mode edge-function's viewer-request function.
+const benchFunction = `function handler(event) {
+  var request = event.request;
+  request.uri = '/rewritten' + request.uri;
+  request.headers['x-bench-fn'] = {value: 'on'};
+  return request;
+}`
+
+// newFunctionEdge is newEdge whose default behavior runs benchFunction on
+// viewer requests, given to the edge as a resource.
+func newFunctionEdge(originURL string) *edge.Edge {
+	u, _ := url.Parse(originURL)
+	d := distribution.FromFile("EBENCH", u, []string{"bench.test"}, "cloudfront.localhost", time.Now())
+	d.Config.DefaultBehavior.FunctionAssociations = []distribution.FunctionAssociation{
+		{EventType: function.ViewerRequest, FunctionARN: function.ARN("123456789012", "bench")}}
+	// Function failures are logged (to the harness's log): a benchmark run
+	// should have none.
+	e := edge.New(edge.Config{Distributions: distribution.NewRegistry(d), Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+	code := function.Code{Runtime: function.RuntimeJS2, Code: []byte(benchFunction), ETag: "E1"}
+	f := function.Function{Name: "bench", Development: code, Live: &code}
+	if err := e.PutResource(resource.Resource{Kind: resource.Function, ID: "bench", Name: "bench", ETag: "E1", Config: f.Encode()}); err != nil {
+		fmt.Fprintln(os.Stderr, "harness:", err)
+		os.Exit(1)
+	}
+	return e
+}
+
 // handler returns the handler of mode in front of the origin at originURL,
 // and what stops it; nil for an unknown mode.
 func handler(mode, originURL string, objects map[string][]byte, modTime time.Time) (http.Handler, func()) {
 	switch mode {
+	case "edge-function":
+		e := newFunctionEdge(originURL)
+		return e, e.Close
 	case "edge", "edge-nordfrom":
 		e := newEdge(originURL)
 		if mode == "edge" {
