@@ -15,7 +15,7 @@ import (
 
 // openResources starts one resource.Service per kind of the API's
 // account-wide resources (policies, origin access controls and
-// identities) over the control plane's store, stores the managed
+// identities, functions) over the control plane's store, stores the managed
 // policies and publishes every resource again (resource.Service.Resume).
 // Changes reach edges through the fleet's hub.
 func (cp *controlPlane) openResources(ctx context.Context, log *slog.Logger) error {
@@ -25,6 +25,7 @@ func (cp *controlPlane) openResources(ctx context.Context, log *slog.Logger) err
 		cloudfront.PolicyRules(resource.ResponseHeadersPolicy),
 		cloudfront.OriginAccessRules(resource.OriginAccessControl),
 		cloudfront.OriginAccessRules(resource.OriginAccessIdentity),
+		cloudfront.FunctionRules(),
 	}
 	managed, err := managedResources()
 	if err != nil {
@@ -46,7 +47,7 @@ func (cp *controlPlane) openResources(ctx context.Context, log *slog.Logger) err
 
 // resourceKinds are the kinds the API keeps.
 var resourceKinds = []resource.Kind{resource.CachePolicy, resource.OriginRequestPolicy, resource.ResponseHeadersPolicy,
-	resource.OriginAccessControl, resource.OriginAccessIdentity}
+	resource.OriginAccessControl, resource.OriginAccessIdentity, resource.Function}
 
 // allResources returns every resource the store keeps, for the hub's
 // snapshots. A kind the store fails to read is logged and left out.

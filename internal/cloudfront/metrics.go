@@ -61,6 +61,15 @@ const (
 	OpUpdateCloudFrontOriginAccessIdentity
 	OpDeleteCloudFrontOriginAccessIdentity
 	OpListCloudFrontOriginAccessIdentities
+	// The operations of CloudFront Functions (functions.go).
+	OpCreateFunction
+	OpDescribeFunction
+	OpGetFunction
+	OpUpdateFunction
+	OpPublishFunction
+	OpDeleteFunction
+	OpListFunctions
+	OpTestFunction
 	// NumOperations is the number of operations.
 	NumOperations
 )
@@ -78,6 +87,7 @@ var OperationNames = [NumOperations]string{
 	"CreateResponseHeadersPolicy", "GetResponseHeadersPolicy", "GetResponseHeadersPolicyConfig", "UpdateResponseHeadersPolicy", "DeleteResponseHeadersPolicy", "ListResponseHeadersPolicies",
 	"CreateOriginAccessControl", "GetOriginAccessControl", "GetOriginAccessControlConfig", "UpdateOriginAccessControl", "DeleteOriginAccessControl", "ListOriginAccessControls",
 	"CreateCloudFrontOriginAccessIdentity", "GetCloudFrontOriginAccessIdentity", "GetCloudFrontOriginAccessIdentityConfig", "UpdateCloudFrontOriginAccessIdentity", "DeleteCloudFrontOriginAccessIdentity", "ListCloudFrontOriginAccessIdentities",
+	"CreateFunction", "DescribeFunction", "GetFunction", "UpdateFunction", "PublishFunction", "DeleteFunction", "ListFunctions", "TestFunction",
 }
 
 // String returns the operation's CloudFront name.

@@ -18,6 +18,9 @@ func OperationOf(method, path, query string) Operation {
 	if op, ok := kindOperation(method, seg); ok {
 		return op
 	}
+	if seg[0] == "function" {
+		return functionOperation(method, seg)
+	}
 	switch {
 	case len(seg) == 1 && seg[0] == "tagging":
 		switch {
