@@ -333,6 +333,7 @@ func openControlPlane(f *serveFlags, cfg *config.Config, keys map[string]cloudfr
 		Store:        cp.store,
 		Deployer:     deployThenDelay{cp.hub, distribution.DelayDeployer{Delay: f.deployDelay}},
 		Refs:         distribution.RefsOf,
+		Check:        distribution.FunctionsLive(cp.store),
 		FromFile:     fromFile,
 		DomainSuffix: f.domainSuffix,
 		AccountID:    f.accountID,
