@@ -21,9 +21,10 @@ import (
 // UpdateFunction, PublishFunction, DeleteFunction, ListFunctions and
 // TestFunction. A function is one resource (kind resource.Function, Id and
 // Name the function's name) whose Config is a function.Function with its
-// DEVELOPMENT and LIVE stages, each with its own ETag; the resource's ETag
-// is the DEVELOPMENT stage's, which UpdateFunction, PublishFunction and
-// DeleteFunction take as If-Match.
+// DEVELOPMENT and LIVE stages, each with its own ETag; UpdateFunction,
+// PublishFunction and DeleteFunction take DEVELOPMENT's as If-Match
+// (FunctionRules' IfMatchETag). The resource's own ETag is new on every
+// write, so that edges, which key versions by it, see each publish.
 
 // FunctionRuntime compiles and runs functions' code. The Handler refuses
 // code that does not compile with it, and TestFunction runs the code in
@@ -124,6 +125,13 @@ func FunctionRules() resource.Rules {
 		TooMany: function.CodeTooManyFunctions, TooManyMessage: "You have reached the maximum number of CloudFront functions for this Amazon Web Services account.",
 		MissingRef: func(ref resource.Ref) (string, string) {
 			return "EntityNotFound", "The " + string(ref.Kind) + " " + ref.ID + " does not exist."
+		},
+		IfMatchETag: func(r resource.Resource) string {
+			f, err := function.Decode(r.Config)
+			if err != nil {
+				return r.ETag // never written so; no If-Match matches ""
+			}
+			return f.Development.ETag
 		},
 	}
 }
@@ -378,7 +386,7 @@ func (f *functionHandler) update(w http.ResponseWriter, r *http.Request) {
 		s := stage
 		s.ETag, s.LastModified = newFunctionETag(), now()
 		cur.Development = s
-		res.Config, res.ETag, res.LastModified = cur.Encode(), s.ETag, s.LastModified
+		res.Config, res.LastModified = cur.Encode(), s.LastModified
 		res.Refs = kvsRefs(&cur.Development, cur.Live)
 		fn = cur
 		return nil
@@ -419,7 +427,7 @@ func (f *functionHandler) publish(w http.ResponseWriter, r *http.Request) {
 		live.KeyValueStoreARNs = slices.Clone(live.KeyValueStoreARNs)
 		live.ETag, live.LastModified = newFunctionETag(), now()
 		cur.Live = &live
-		// The DEVELOPMENT stage, and so the resource's ETag, stay.
+		// The DEVELOPMENT stage, and its ETag, stay.
 		res.Config, res.LastModified = cur.Encode(), live.LastModified
 		res.Refs = kvsRefs(&cur.Development, cur.Live)
 		fn = cur

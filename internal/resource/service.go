@@ -58,6 +58,11 @@ type Rules struct {
 	// naming a resource (one of Refs) that does not exist; InvalidArgument
 	// otherwise.
 	MissingRef func(ref Ref) (code, message string)
+	// IfMatchETag, when not nil, is the version of r a client's If-Match
+	// must name, for a kind whose Resource.ETag is not the version
+	// clients see (functions: the DEVELOPMENT stage's ETag in Config,
+	// while Resource.ETag changes on every write, as edges need).
+	IfMatchETag func(r Resource) string
 }
 
 // Config is what a Service is built from.
@@ -175,7 +180,7 @@ func (s *Service) Update(ctx context.Context, id, ifMatch string, change func(r 
 		if r.Managed {
 			return newError(CodeIllegalUpdate, "%s %s is managed by AWS and can't be changed.", s.rules.Kind, id)
 		}
-		if r.ETag != ifMatch {
+		if s.ifMatchETag(*r) != ifMatch {
 			return newError(CodePreconditionFailed, "The precondition given in one or more of the request-header fields evaluated to false.")
 		}
 		if err := change(r); err != nil {
@@ -194,15 +199,20 @@ func (s *Service) Update(ctx context.Context, id, ifMatch string, change func(r 
 
 // Modify is Update for a kind that keeps its versions in Config (a
 // function has one ETag per stage): change, inside the store's write,
-// checks the client's If-Match itself and sets the resource's ETag and
-// LastModified along with the rest; managed resources are refused. The
-// store's errors are the kind's, as for Update.
+// checks the client's If-Match itself and sets LastModified along with
+// the rest; the resource gets a new ETag (its version for edges).
+// Managed resources are refused. The store's errors are the kind's, as
+// for Update.
 func (s *Service) Modify(ctx context.Context, id string, change func(r *Resource) error) (Resource, error) {
 	r, err := s.store.UpdateResource(ctx, s.rules.Kind, id, func(r *Resource) error {
 		if r.Managed {
 			return newError(CodeIllegalUpdate, "%s %s is managed by AWS and can't be changed.", s.rules.Kind, id)
 		}
-		return change(r)
+		if err := change(r); err != nil {
+			return err
+		}
+		r.ETag = s.rules.NewETag()
+		return nil
 	})
 	if err != nil {
 		return Resource{}, s.storeError(err)
@@ -221,7 +231,7 @@ func (s *Service) Delete(ctx context.Context, id, ifMatch string) error {
 		if r.Managed {
 			return newError(CodeIllegalDelete, "%s %s is managed by AWS and can't be deleted.", s.rules.Kind, id)
 		}
-		if r.ETag != ifMatch {
+		if s.ifMatchETag(r) != ifMatch {
 			return newError(CodePreconditionFailed, "The precondition given in one or more of the request-header fields evaluated to false.")
 		}
 		return nil
@@ -237,6 +247,13 @@ func (s *Service) Delete(ctx context.Context, id, ifMatch string) error {
 		}
 	}
 	return nil
+}
+
+func (s *Service) ifMatchETag(r Resource) string {
+	if s.rules.IfMatchETag != nil {
+		return s.rules.IfMatchETag(r)
+	}
+	return r.ETag
 }
 
 func (s *Service) storeError(err error) error {

@@ -39,7 +39,7 @@ func TestIdempotentCreateAtQuota(t *testing.T) {
 }
 
 // TestIDIsNameAndModify: a kind whose Id is its name refuses a second
-// create of the name; Modify leaves versions to the change, and a missing
+// create of the name; Modify gives a new ETag, and a missing
 // reference is the kind's MissingRef error.
 func TestIDIsNameAndModify(t *testing.T) {
 	s := resource.NewService(resource.Config{Store: memory.New(), Rules: resource.Rules{
@@ -55,7 +55,7 @@ func TestIDIsNameAndModify(t *testing.T) {
 		t.Fatalf("second create: %v", err)
 	}
 	got, err := s.Modify(ctx, "fn", func(r *resource.Resource) error { r.Config = []byte("x"); return nil })
-	if err != nil || got.ETag != "ECHOSEN" || string(got.Config) != "x" {
+	if err != nil || got.ETag == "ECHOSEN" || string(got.Config) != "x" {
 		t.Fatalf("modify: %+v %v", got, err)
 	}
 	if _, err := s.Modify(ctx, "nope", func(*resource.Resource) error { return nil }); !errors.As(err, &re) || re.Code != "NoSuch" {
