@@ -8,7 +8,9 @@ import (
 
 func TestValidate(t *testing.T) {
 	kvs := "arn:aws:cloudfront::123456789012:key-value-store/a1b2c3d4-5678-90ab-cdef-0123456789ab"
-	ok := func() Code { return Code{Runtime: RuntimeJS2, Comment: "c", Code: []byte("function handler(e){return e.request}")} }
+	ok := func() Code {
+		return Code{Runtime: RuntimeJS2, Comment: "c", Code: []byte("function handler(e){return e.request}")}
+	}
 	cases := []struct {
 		name, fn string
 		change   func(c *Code)
