@@ -36,24 +36,26 @@ var allowed = map[string][]string{
 	"policy":       {"resource"},
 	"originaccess": {"resource"},
 	"function":     {"resource"},
+	// Runs functions' code: the engine and the function as stored.
+	"function/runtime": {"function", "resource"},
 	// The event log's vocabulary, shared by the fleet and the stores.
 	"eventlog": {"invalidation", "retry"},
 	// Storage: the domain and the event log, never the fleet, the edge or
 	// the protocol.
 	"store/": {"invalidation", "distribution", "resource", "eventlog", "retry"},
 	// The edge and the fleet sit on the domain.
-	"edge":  {"invalidation", "distribution", "retry", "fastserve", "accesslog", "sigv4", "resource", "policy", "originaccess", "function"},
+	"edge":  {"invalidation", "distribution", "retry", "fastserve", "accesslog", "sigv4", "resource", "policy", "originaccess", "function", "function/runtime"},
 	"fleet": {"invalidation", "distribution", "retry", "eventlog", "sigv4", "resource", "policy", "originaccess", "function"},
 	// The protocol.
-	"cloudfront":         {"invalidation", "distribution", "retry", "cloudfront/xmlmodel", "sigv4", "resource", "policy", "originaccess", "function"},
-	"cloudfront/fastapi": {"cloudfront", "invalidation", "distribution", "retry", "cloudfront/xmlmodel", "sigv4", "fastserve", "resource", "policy", "originaccess", "function"},
+	"cloudfront":         {"invalidation", "distribution", "retry", "cloudfront/xmlmodel", "sigv4", "resource", "policy", "originaccess", "function", "function/runtime"},
+	"cloudfront/fastapi": {"cloudfront", "invalidation", "distribution", "retry", "cloudfront/xmlmodel", "sigv4", "fastserve", "resource", "policy", "originaccess", "function", "function/runtime"},
 	// Operating it: what it shows, it reads through the domain and the fleet.
 	"console": {"invalidation", "distribution", "retry", "eventlog", "fleet", "sigv4", "resource", "policy", "originaccess", "function"},
-	"metrics": {"invalidation", "distribution", "retry", "eventlog", "fleet", "sigv4", "edge", "fastserve", "accesslog", "cloudfront", "cloudfront/xmlmodel", "resource", "policy", "originaccess", "function"},
+	"metrics": {"invalidation", "distribution", "retry", "eventlog", "fleet", "sigv4", "edge", "fastserve", "accesslog", "cloudfront", "cloudfront/xmlmodel", "resource", "policy", "originaccess", "function", "function/runtime"},
 }
 
 // noHTTP are the packages that must not depend on net/http.
-var noHTTP = []string{"invalidation", "distribution", "resource", "policy", "originaccess", "function", "eventlog", "store/", "retry", "config", "cloudfront/xmlmodel", "accesslog"}
+var noHTTP = []string{"invalidation", "distribution", "resource", "policy", "originaccess", "function", "function/runtime", "eventlog", "store/", "retry", "config", "cloudfront/xmlmodel", "accesslog"}
 
 func matches(rule, pkg string) bool {
 	if strings.HasSuffix(rule, "/") {
