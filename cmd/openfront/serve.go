@@ -397,7 +397,8 @@ func (cp *controlPlane) apiServer(f *serveFlags, reg *metrics.Registry, log *slo
 		gatherer = reg.Gatherer()
 	}
 	api := cloudfront.NewHandler(cloudfront.Config{Invalidations: cp.svc, Distributions: cp.dists, Fleet: cp.hub.Handler(),
-		Resources: cp.store, ResourceServices: cp.resources, Keys: cp.keys, AccountID: f.accountID, Logger: log, Metrics: apiMetrics})
+		Resources: cp.store, ResourceServices: cp.resources, Keys: cp.keys, AccountID: f.accountID, Logger: log, Metrics: apiMetrics,
+		FunctionRuntime: cloudfront.Engine{}})
 	consoleKeys := map[string]console.Key{}
 	for id, k := range cp.keys {
 		consoleKeys[id] = console.Key{Secret: k.Secret, Distributions: k.Distributions}

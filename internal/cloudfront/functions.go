@@ -218,7 +218,11 @@ func (f *functionHandler) stageFrom(name string, e *xmlmodel.Element) (function.
 	}
 	if rt := f.h.fnRuntime; rt != nil {
 		if err := rt.Compile(c.Runtime, c.Code); err != nil {
-			return c, invalidArgument("The function code has a syntax error: " + err.Error())
+			var fe *function.Error
+			if errors.As(err, &fe) {
+				return c, err
+			}
+			return c, invalidArgument(err.Error())
 		}
 	}
 	return c, nil
