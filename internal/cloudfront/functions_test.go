@@ -38,13 +38,17 @@ func (p *recorder) last() resource.Resource {
 	return p.published[len(p.published)-1]
 }
 
-func newFunctionServer(t *testing.T) (*apiServer, *recorder) {
+func newFunctionServer(t *testing.T, rt ...cloudfront.FunctionRuntime) (*apiServer, *recorder) {
 	t.Helper()
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	pub := &recorder{}
 	store := memory.New()
 	svc := resource.NewService(resource.Config{Store: store, Publisher: pub, Rules: cloudfront.FunctionRules(), Logger: quiet})
-	h := cloudfront.NewHandler(cloudfront.Config{ResourceServices: []*resource.Service{svc}, Logger: quiet, AccountID: "123456789012"})
+	c := cloudfront.Config{ResourceServices: []*resource.Service{svc}, Logger: quiet, AccountID: "123456789012"}
+	if len(rt) > 0 {
+		c.FunctionRuntime = rt[0]
+	}
+	h := cloudfront.NewHandler(c)
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	return &apiServer{t: t, url: srv.URL, store: store}, pub
@@ -167,4 +171,55 @@ func TestFunctionQuota(t *testing.T) {
 		}
 	}
 	s.wantError(s.do("POST", "/2020-05-31/function", createFunctionBody("one-more", "", "x")), 400, "TooManyFunctions")
+}
+
+// TestFunctionEngine: with the engine, code that does not compile is
+// refused, and TestFunction runs a stage's code on the event.
+func TestFunctionEngine(t *testing.T) {
+	s, _ := newFunctionServer(t, cloudfront.Engine{})
+	bad := s.do("POST", "/2020-05-31/function", createFunctionBody("bad", "", "function handler(event) { return event.request;"))
+	s.wantError(bad, 400, "InvalidArgument")
+	if !strings.Contains(bad.body, "The function code is invalid") {
+		t.Errorf("compile error: %s", bad.body)
+	}
+	s.wantError(s.do("POST", "/2020-05-31/function", createFunctionBody("nohandler", "", "function other(e) { return e; }")), 400, "InvalidArgument")
+
+	const code = `function handler(event) {
+	console.log("uri " + event.request.uri);
+	if (event.request.uri === "/boom") { throw new Error("boom"); }
+	event.request.headers["x-test"] = {value: "yes"};
+	return event.request;
+}`
+	c := s.do("POST", "/2020-05-31/function", createFunctionBody("fn", "", code))
+	if c.status != 201 {
+		t.Fatalf("create: %d %s", c.status, c.body)
+	}
+	etag := c.header.Get("ETag")
+	event := func(uri string) string {
+		ev := `{"version":"1.0","context":{"eventType":"viewer-request"},"viewer":{"ip":"198.51.100.1"},` +
+			`"request":{"method":"GET","uri":"` + uri + `","querystring":{},"headers":{},"cookies":{}}}`
+		return `<TestFunctionRequest ` + ns + `><Stage>DEVELOPMENT</Stage><EventObject>` + base64.StdEncoding.EncodeToString([]byte(ev)) + `</EventObject></TestFunctionRequest>`
+	}
+	s.wantError(s.do("POST", "/2020-05-31/function/fn/test", event("/a")), 400, "InvalidIfMatchVersion")
+	live := strings.Replace(event("/a"), "DEVELOPMENT", "LIVE", 1)
+	s.wantError(s.do("POST", "/2020-05-31/function/fn/test", live, "If-Match", etag), 404, "NoSuchFunctionExists")
+	r := s.do("POST", "/2020-05-31/function/fn/test", event("/a"), "If-Match", etag)
+	if r.status != 200 {
+		t.Fatalf("test: %d %s", r.status, r.body)
+	}
+	if _, err := xmlmodel.Decode([]byte(r.body), "TestResult", "TestResult"); err != nil {
+		t.Errorf("TestResult against the model: %v", err)
+	}
+	for _, want := range []string{"<Stage>DEVELOPMENT</Stage>", "<ComputeUtilization>", "<FunctionExecutionLogs><member>uri /a</member></FunctionExecutionLogs>",
+		"<FunctionErrorMessage></FunctionErrorMessage>", `<FunctionOutput>{"request":{"method":"GET","uri":"/a","querystring":{},"headers":{"x-test":{"value":"yes"}},"cookies":{}}}</FunctionOutput>`} {
+		if !strings.Contains(r.body, want) {
+			t.Errorf("test result lacks %s:\n%s", want, r.body)
+		}
+	}
+	r = s.do("POST", "/2020-05-31/function/fn/test", event("/boom"), "If-Match", etag)
+	if r.status != 200 || !strings.Contains(r.body, "boom</FunctionErrorMessage>") {
+		t.Errorf("a throwing function: %d %s", r.status, r.body)
+	}
+	notJSON := `<TestFunctionRequest ` + ns + `><EventObject>` + base64.StdEncoding.EncodeToString([]byte("{")) + `</EventObject></TestFunctionRequest>`
+	s.wantError(s.do("POST", "/2020-05-31/function/fn/test", notJSON, "If-Match", etag), 400, "InvalidArgument")
 }
