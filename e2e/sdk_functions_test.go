@@ -187,4 +187,3 @@ func deleteFunction(t *testing.T, c *cloudfront.Client, name, etag string) error
 	_, err := c.DeleteFunction(ctx(t), &cloudfront.DeleteFunctionInput{Name: aws.String(name), IfMatch: ifMatch(etag)})
 	return err
 }
-
