@@ -3,6 +3,7 @@ package cloudfront_test
 import (
 	"context"
 	"encoding/base64"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http/httptest"
@@ -222,4 +223,29 @@ func TestFunctionEngine(t *testing.T) {
 	}
 	notJSON := `<TestFunctionRequest ` + ns + `><EventObject>` + base64.StdEncoding.EncodeToString([]byte("{")) + `</EventObject></TestFunctionRequest>`
 	s.wantError(s.do("POST", "/2020-05-31/function/fn/test", notJSON, "If-Match", etag), 400, "InvalidArgument")
+}
+
+// TestFunctionKeyValueStores: a function's KeyValueStore associations
+// are stored and sent back; one naming a store that does not exist is
+// EntityNotFound.
+func TestFunctionKeyValueStores(t *testing.T) {
+	s, _ := newFunctionServer(t)
+	const kvsID = "a1b2c3d4-5678-90ab-cdef-0123456789ab"
+	arn := "arn:aws:cloudfront::123456789012:key-value-store/" + kvsID
+	body := strings.Replace(createFunctionBody("kv", "", "x"), "</Runtime>",
+		"</Runtime><KeyValueStoreAssociations><Quantity>1</Quantity><Items><KeyValueStoreAssociation><KeyValueStoreARN>"+arn+
+			"</KeyValueStoreARN></KeyValueStoreAssociation></Items></KeyValueStoreAssociations>", 1)
+	s.wantError(s.do("POST", "/2020-05-31/function", body), 404, "EntityNotFound")
+	if _, err := s.store.CreateResource(context.Background(), resource.Resource{Kind: resource.KeyValueStore, ID: kvsID, Name: "store"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	c := s.do("POST", "/2020-05-31/function", body)
+	if c.status != 201 || !strings.Contains(c.body, "<KeyValueStoreAssociations><Quantity>1</Quantity><Items><KeyValueStoreAssociation><KeyValueStoreARN>"+arn+"</KeyValueStoreARN>") {
+		t.Fatalf("create with a store: %d %s", c.status, c.body)
+	}
+	if err := s.store.DeleteResource(context.Background(), resource.KeyValueStore, kvsID, nil); !errors.Is(err, resource.ErrInUse) {
+		t.Errorf("deleting a store a function reads: %v, want ErrInUse", err)
+	}
+	bad := strings.Replace(body, kvsID, "nope", 1)
+	s.wantError(s.do("POST", "/2020-05-31/function", strings.Replace(bad, "<Name>kv</Name>", "<Name>kv2</Name>", 1)), 400, "InvalidArgument")
 }
