@@ -488,7 +488,9 @@ func (f *functionHandler) list(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	associated := f.h.associatedFunctions()
-	marker := q.Get("Marker")
+	// Items are ordered by (name, stage): compare the marker so, not as
+	// a string ("a/LIVE" sorts after "a-b").
+	marker, markerLive := strings.CutSuffix(q.Get("Marker"), "/LIVE")
 	items := xmlmodel.NewParent("Items")
 	next := ""
 	for i := range all {
@@ -505,7 +507,7 @@ func (f *functionHandler) list(w http.ResponseWriter, r *http.Request) {
 			if st == function.Live {
 				key += "/LIVE"
 			}
-			if marker != "" && key < marker {
+			if fn.Name < marker || fn.Name == marker && markerLive && st == function.Development {
 				continue
 			}
 			if len(items.Children) == maxItems {

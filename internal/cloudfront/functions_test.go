@@ -7,6 +7,8 @@ import (
 	"io"
 	"log/slog"
 	"net/http/httptest"
+	"net/url"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -248,4 +250,41 @@ func TestFunctionKeyValueStores(t *testing.T) {
 	}
 	bad := strings.Replace(body, kvsID, "nope", 1)
 	s.wantError(s.do("POST", "/2020-05-31/function", strings.Replace(bad, "<Name>kv</Name>", "<Name>kv2</Name>", 1)), 400, "InvalidArgument")
+}
+
+// TestListFunctionsPages: pages of one item give every stage of every
+// function once, in order, whatever the names ("a/LIVE" sorts after
+// "a-b" as a string).
+func TestListFunctionsPages(t *testing.T) {
+	s, _ := newFunctionServer(t)
+	for _, name := range []string{"a", "a-b", "a_c", "b"} {
+		c := s.do("POST", "/2020-05-31/function", createFunctionBody(name, "", "x"))
+		if c.status != 201 {
+			t.Fatal(c.body)
+		}
+		if name != "b" {
+			if p := s.do("POST", "/2020-05-31/function/"+name+"/publish", "", "If-Match", c.header.Get("ETag")); p.status != 200 {
+				t.Fatal(p.body)
+			}
+		}
+	}
+	itemRE := regexp.MustCompile(`<Name>([^<]+)</Name>.*?<Stage>([A-Z]+)</Stage>`)
+	markerRE := regexp.MustCompile(`<NextMarker>([^<]+)</NextMarker>`)
+	var got []string
+	marker := ""
+	for range 20 {
+		l := s.do("GET", "/2020-05-31/function?MaxItems=1&Marker="+url.QueryEscape(marker), "")
+		for _, m := range itemRE.FindAllStringSubmatch(l.body, -1) {
+			got = append(got, m[1]+" "+m[2])
+		}
+		m := markerRE.FindStringSubmatch(l.body)
+		if m == nil {
+			break
+		}
+		marker = m[1]
+	}
+	want := []string{"a DEVELOPMENT", "a LIVE", "a-b DEVELOPMENT", "a-b LIVE", "a_c DEVELOPMENT", "a_c LIVE", "b DEVELOPMENT"}
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Errorf("pages of one: %v, want %v", got, want)
+	}
 }
