@@ -371,6 +371,24 @@ def differs(how):
     return deco
 
 
+FUNCTION_CODE = b"function handler(event) { return event.request; }"
+
+
+def publish_functions(cf, config):
+    """Creates and publishes the CloudFront functions config associates
+    that do not exist yet: a distribution may name only published ones."""
+    behaviors = [config["DefaultCacheBehavior"]] + config.get("CacheBehaviors", {}).get("Items", [])
+    for b in behaviors:
+        for a in b.get("FunctionAssociations", {}).get("Items", []):
+            name = a["FunctionARN"].rsplit("/", 1)[1]
+            try:
+                etag = cf.create_function(Name=name, FunctionConfig={"Comment": "", "Runtime": "cloudfront-js-2.0"},
+                                          FunctionCode=FUNCTION_CODE)["ETag"]
+            except cf.exceptions.FunctionAlreadyExists:
+                continue
+            cf.publish_function(Name=name, IfMatch=etag)
+
+
 class Case(compatlib.Case):
     """compatlib.Case (assertError), the shape of a distribution, and
     create, which cleans up after the test."""
@@ -395,6 +413,7 @@ class Case(compatlib.Case):
         self.assertEqual(d["DistributionConfig"], config)
 
     def create(self, cf, config):
+        publish_functions(cf, config)
         resp = cf.create_distribution(DistributionConfig=config)
         self.assertEqual(resp["ResponseMetadata"]["HTTPStatusCode"], 201)
         d = resp["Distribution"]

@@ -15,6 +15,7 @@
 #                                 # in every client)
 #                                 # boto3-keys, awscli-sign (public keys, key
 #                                 # groups, signed URLs at the edge)
+#                                 # boto3-fn, awscli-fn, js-fn (CloudFront Functions)
 #   OPENFRONT_BIN=/path/openfront compat/run.sh   # test that binary, no build
 #
 # Each suite gets its own servers, on ports the OS picks (--api-addr
@@ -28,11 +29,11 @@ COMPAT=$ROOT/compat
 BIN=${OPENFRONT_BIN:-}
 PYTHON=${PYTHON:-python3}
 NODE=${NODE:-node}
-ALL_SUITES=(boto3 awscli js boto3-dist awscli-dist js-dist boto3-pol boto3-lifecycles awscli-lifecycles js-lifecycles boto3-keys awscli-sign boto3-kvs)
+ALL_SUITES=(boto3 awscli js boto3-dist awscli-dist js-dist boto3-pol boto3-lifecycles awscli-lifecycles js-lifecycles boto3-keys awscli-sign boto3-kvs boto3-fn awscli-fn js-fn)
 SUITES=("$@")
 [[ ${#SUITES[@]} -gt 0 ]] || SUITES=("${ALL_SUITES[@]}")
 for s in "${SUITES[@]}"; do
-	case $s in boto3 | awscli | js | boto3-dist | awscli-dist | js-dist | boto3-pol | boto3-lifecycles | awscli-lifecycles | js-lifecycles | boto3-keys | awscli-sign | boto3-kvs) ;; *) echo "compat: unknown suite $s (known: ${ALL_SUITES[*]})" >&2; exit 2 ;; esac
+	case $s in boto3 | awscli | js | boto3-dist | awscli-dist | js-dist | boto3-pol | boto3-lifecycles | awscli-lifecycles | js-lifecycles | boto3-keys | awscli-sign | boto3-kvs | boto3-fn | awscli-fn | js-fn) ;; *) echo "compat: unknown suite $s (known: ${ALL_SUITES[*]})" >&2; exit 2 ;; esac
 done
 
 if [[ -z $BIN ]]; then
@@ -338,6 +339,31 @@ suite_awscli-sign() {
 	start_server awscli-sign -- --deploy-delay 0s || return 1
 	OPENFRONT_ENDPOINT=$SERVER_URL OPENFRONT_EDGE_ENDPOINT=$SERVER_EDGE_URL \
 		run_client bash "$COMPAT/awscli_sign.sh"
+}
+
+# CloudFront Functions: create, describe both stages, get, update,
+# publish, list, test, delete, their errors, and a distribution
+# associating a function. aws-sdk-go-v2 runs the same in e2e
+# TestSDKGoFunctions.
+suite_boto3-fn() {
+	"$PYTHON" -c 'import boto3' || return 1
+	start_server boto3-fn -- --config "$EXAMPLE_CONFIG" --deploy-delay 0s || return 1
+	OPENFRONT_ENDPOINT=$SERVER_URL run_client "$PYTHON" "$COMPAT/boto3_functions_test.py"
+}
+
+suite_awscli-fn() {
+	start_server awscli-fn -- --config "$EXAMPLE_CONFIG" --deploy-delay 0s || return 1
+	OPENFRONT_ENDPOINT=$SERVER_URL run_client bash "$COMPAT/awscli_functions.sh"
+}
+
+suite_js-fn() {
+	if [[ ! -d $COMPAT/js/node_modules/@aws-sdk/client-cloudfront ]]; then
+		echo "compat: installing compat/js dependencies (npm ci)"
+		(cd "$COMPAT/js" && npm ci --no-audit --no-fund) || return 1
+	fi
+	start_server js-fn -- --config "$EXAMPLE_CONFIG" --memory --deploy-delay 0s || return 1
+	OPENFRONT_ENDPOINT=$SERVER_URL OPENFRONT_DISTRIBUTION_ID=$DIST \
+		run_client "$NODE" "$COMPAT/js/functions.mjs"
 }
 
 passed=()

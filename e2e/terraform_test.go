@@ -391,6 +391,14 @@ variable "tags" {
   default = { env = "test", team = "edge" }
 }
 
+# A distribution may associate only a published function.
+resource "aws_cloudfront_function" "rewrite" {
+  name    = "tf-dist-rewrite"
+  runtime = "cloudfront-js-2.0"
+  publish = true
+  code    = "function handler(event) { return event.request; }"
+}
+
 resource "aws_cloudfront_distribution" "site" {
   enabled             = true
   is_ipv6_enabled     = true
@@ -501,7 +509,7 @@ resource "aws_cloudfront_distribution" "site" {
     }
     function_association {
       event_type   = "viewer-request"
-      function_arn = "arn:aws:cloudfront::123456789012:function/rewrite"
+      function_arn = aws_cloudfront_function.rewrite.arn
     }
   }
 

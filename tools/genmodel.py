@@ -3,7 +3,7 @@
 
 The output is a trimmed copy of the 2020-05-31 service model holding every
 shape reachable from the API's documents (ROOTS: distributions, policies,
-origin access controls and identities), and every error code with its HTTP
+origin access controls and identities, functions), and every error code with its HTTP
 status. For each shape it keeps only what the XML codec needs:
 
   structure: ordered members, each with its XML element name (locationName if
@@ -11,7 +11,8 @@ status. For each shape it keeps only what the XML codec needs:
              plus the list of required member names;
   list:      the member shape and the member element name (locationName,
              else "member");
-  scalars:   type (string, integer, long, boolean, timestamp) and enum values.
+  scalars:   type (string, integer, long, boolean, timestamp, double, blob)
+             and enum values.
 
 The generated file is committed; CI never runs this script. Run it after
 upgrading botocore to pick up new members:
@@ -69,8 +70,15 @@ ROOTS = [
     "UpdateKeyValueStoreRequest",
     "KeyValueStore",
     "KeyValueStoreList",
+    # CloudFront Functions.
+    "CreateFunctionRequest",
+    "UpdateFunctionRequest",
+    "TestFunctionRequest",
+    "FunctionSummary",
+    "FunctionList",
+    "TestResult",
 ]
-SCALARS = {"string", "integer", "long", "boolean", "timestamp", "double"}
+SCALARS = {"string", "integer", "long", "boolean", "timestamp", "double", "blob"}
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT_DIR = os.path.join(HERE, "..", "internal", "cloudfront", "xmlmodel")
@@ -97,8 +105,8 @@ def trim(model):
         if kind == "structure":
             members = []
             for mname, m in src["members"].items():
-                if m.get("location") in ("uri", "header", "querystring"):
-                    continue  # a request's URI or header member: not in the body
+                if m.get("location") in ("uri", "header", "headers", "querystring"):
+                    continue  # a request's path, header or query member, not in its body
                 if m.get("location") or m.get("xmlAttribute") or m.get("xmlNamespace"):
                     sys.exit(f"genmodel: {name}.{mname}: unsupported member trait {m}")
                 members.append(
@@ -106,8 +114,10 @@ def trim(model):
                 )
                 pending.append(m["shape"])
             out[name] = {"type": "structure", "members": members}
-            if src.get("required"):
-                out[name]["required"] = list(src["required"])
+            body = {m["name"] for m in members}
+            required = [r for r in src.get("required", []) if r in body]
+            if required:
+                out[name]["required"] = required
         elif kind == "list":
             if src.get("flattened"):
                 sys.exit(f"genmodel: {name}: flattened lists are not supported")

@@ -15,7 +15,7 @@ import (
 
 // openResources starts one resource.Service per kind of the API's
 // account-wide resources (policies, origin access controls and
-// identities, KeyValueStores) over the control plane's store, stores the managed
+// identities, KeyValueStores, functions) over the control plane's store, stores the managed
 // policies and publishes every resource again (resource.Service.Resume).
 // Changes reach edges through the fleet's hub.
 func (cp *controlPlane) openResources(ctx context.Context, log *slog.Logger) error {
@@ -28,6 +28,7 @@ func (cp *controlPlane) openResources(ctx context.Context, log *slog.Logger) err
 		cloudfront.KeyGroupRules(resource.PublicKey),
 		cloudfront.KeyGroupRules(resource.KeyGroup),
 		cloudfront.KeyValueStoreRules(),
+		cloudfront.FunctionRules(),
 	}
 	managed, err := managedResources()
 	if err != nil {
@@ -50,7 +51,7 @@ func (cp *controlPlane) openResources(ctx context.Context, log *slog.Logger) err
 // resourceKinds are the kinds the API keeps.
 var resourceKinds = []resource.Kind{resource.CachePolicy, resource.OriginRequestPolicy, resource.ResponseHeadersPolicy,
 	resource.OriginAccessControl, resource.OriginAccessIdentity,
-	resource.PublicKey, resource.KeyGroup, resource.KeyValueStore}
+	resource.PublicKey, resource.KeyGroup, resource.KeyValueStore, resource.Function}
 
 // allResources returns every resource the store keeps, for the hub's
 // snapshots. A kind the store fails to read is logged and left out.

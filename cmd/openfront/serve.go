@@ -335,6 +335,7 @@ func openControlPlane(f *serveFlags, cfg *config.Config, keys map[string]cloudfr
 		Store:        cp.store,
 		Deployer:     deployThenDelay{cp.hub, distribution.DelayDeployer{Delay: f.deployDelay}},
 		Refs:         distribution.RefsOf,
+		Check:        distribution.FunctionsLive(cp.store),
 		FromFile:     fromFile,
 		DomainSuffix: f.domainSuffix,
 		AccountID:    f.accountID,
@@ -398,7 +399,8 @@ func (cp *controlPlane) apiServer(f *serveFlags, reg *metrics.Registry, log *slo
 		gatherer = reg.Gatherer()
 	}
 	api := cloudfront.NewHandler(cloudfront.Config{Invalidations: cp.svc, Distributions: cp.dists, Fleet: cp.hub.Handler(),
-		Resources: cp.store, ResourceServices: cp.resources, Keys: cp.keys, AccountID: f.accountID, Logger: log, Metrics: apiMetrics})
+		Resources: cp.store, ResourceServices: cp.resources, Keys: cp.keys, AccountID: f.accountID, Logger: log, Metrics: apiMetrics,
+		FunctionRuntime: cloudfront.Engine{KeyValues: cloudfront.StoredKeyValues{Resources: cp.store}}})
 	consoleKeys := map[string]console.Key{}
 	for id, k := range cp.keys {
 		consoleKeys[id] = console.Key{Secret: k.Secret, Distributions: k.Distributions}

@@ -85,6 +85,15 @@ const (
 	OpKVSPutKey
 	OpKVSDeleteKey
 	OpKVSUpdateKeys
+	// The operations of CloudFront Functions (functions.go).
+	OpCreateFunction
+	OpDescribeFunction
+	OpGetFunction
+	OpUpdateFunction
+	OpPublishFunction
+	OpDeleteFunction
+	OpListFunctions
+	OpTestFunction
 	// NumOperations is the number of operations.
 	NumOperations
 )
@@ -106,6 +115,7 @@ var OperationNames = [NumOperations]string{
 	"CreateKeyGroup", "GetKeyGroup", "GetKeyGroupConfig", "UpdateKeyGroup", "DeleteKeyGroup", "ListKeyGroups",
 	"CreateKeyValueStore", "DescribeKeyValueStore", "UpdateKeyValueStore", "DeleteKeyValueStore", "ListKeyValueStores",
 	"KVS:DescribeKeyValueStore", "KVS:GetKey", "KVS:ListKeys", "KVS:PutKey", "KVS:DeleteKey", "KVS:UpdateKeys",
+	"CreateFunction", "DescribeFunction", "GetFunction", "UpdateFunction", "PublishFunction", "DeleteFunction", "ListFunctions", "TestFunction",
 }
 
 // String returns the operation's CloudFront name.

@@ -21,6 +21,9 @@ func OperationOf(method, path, query string) Operation {
 	if op, ok := kindOperation(method, seg); ok {
 		return op
 	}
+	if seg[0] == "function" {
+		return functionOperation(method, seg)
+	}
 	switch {
 	case seg[0] == "key-value-store" && len(seg) == 1:
 		switch method {

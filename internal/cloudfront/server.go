@@ -55,6 +55,9 @@ type Config struct {
 	// response headers policies, origin access controls and identities,
 	// one per kind; a kind without one answers NotImplemented.
 	ResourceServices []*resource.Service
+	// FunctionRuntime compiles functions' code and runs TestFunction; nil:
+	// code is stored unchecked and TestFunction is UnsupportedOperation.
+	FunctionRuntime FunctionRuntime
 	// Metrics, when not nil, counts every API request (not the fleet's
 	// /openfront/ endpoints) by operation and status, with its duration.
 	Metrics Metrics
@@ -82,12 +85,14 @@ type Handler struct {
 	// past maxKVSNames entries (names of deleted stores linger).
 	kvsMu    sync.Mutex
 	kvsNames map[string]string // guarded by kvsMu
+	fnRuntime FunctionRuntime // nil: none
 }
 
 // NewHandler returns a Handler for c.
 func NewHandler(c Config) *Handler {
 	h := &Handler{inv: c.Invalidations, dists: c.Distributions, fleet: c.Fleet, keys: c.Keys, account: c.AccountID, log: c.Logger,
-		ops: map[string]Operation{}, metrics: c.Metrics, resources: map[resource.Kind]*resource.Service{}}
+		ops: map[string]Operation{}, metrics: c.Metrics, resources: map[resource.Kind]*resource.Service{},
+		fnRuntime: c.FunctionRuntime}
 	for _, s := range c.ResourceServices {
 		if s != nil {
 			h.resources[s.Kind()] = s
@@ -132,6 +137,7 @@ func NewHandler(c Config) *Handler {
 	h.routeOriginAccess(m)
 	h.routeKeyGroups(m)
 	h.routeKeyValueStores(m)
+	h.routeFunctions(m)
 	m.HandleFunc("/2020-05-31/", notImplemented)
 	m.HandleFunc("/", unknownOperation)
 	h.mux = m

@@ -110,6 +110,10 @@ type ServiceConfig struct {
 	// Refs: the store refuses a configuration naming one that does not
 	// exist, and the deletion of one a distribution names. Nil: none.
 	Refs func(Config) []resource.Ref
+	// Check, when not nil, checks a configuration against the stored
+	// resources it names beyond their existence (FunctionsLive), before
+	// a create or update is written.
+	Check func(context.Context, Config) error
 	// Shared says other processes (control-plane replicas) write the
 	// store too: Get reads the store, List and Sync bring the registry in
 	// step with it, and Sync deploys what a dead replica left InProgress
@@ -128,6 +132,7 @@ type Service struct {
 	store    Store
 	deployer Deployer
 	refs     func(Config) []resource.Ref
+	check    func(context.Context, Config) error // nil: none
 	suffix   string
 	account  string
 	log      *slog.Logger
@@ -150,7 +155,7 @@ type Service struct {
 
 // NewService loads the stored distributions and those of the file.
 func NewService(ctx context.Context, c ServiceConfig) (*Service, error) {
-	s := &Service{store: c.Store, deployer: c.Deployer, refs: c.Refs, suffix: c.DomainSuffix, account: c.AccountID,
+	s := &Service{store: c.Store, deployer: c.Deployer, refs: c.Refs, check: c.Check, suffix: c.DomainSuffix, account: c.AccountID,
 		log: c.Logger, now: c.Now, published: map[string]uint64{},
 		shared: c.Shared, adoptAfter: c.AdoptAfter, deploying: map[string]string{}}
 	if s.deployer == nil {
@@ -313,6 +318,9 @@ func (s *Service) Create(ctx context.Context, ref string, cfg Config, raw []byte
 	if err := validateTags(tags); err != nil {
 		return Distribution{}, err
 	}
+	if err := s.checkRefs(ctx, cfg); err != nil {
+		return Distribution{}, err
+	}
 	// The store knows the aliases of stored distributions; those of the
 	// file's are the registry's, and never change.
 	if err := s.checkFileAliases(cfg); err != nil {
@@ -352,6 +360,14 @@ func (s *Service) Create(ctx context.Context, ref string, cfg Config, raw []byte
 	return d, nil
 }
 
+// checkRefs runs ServiceConfig.Check on cfg.
+func (s *Service) checkRefs(ctx context.Context, cfg Config) error {
+	if s.check == nil {
+		return nil
+	}
+	return s.check(ctx, cfg)
+}
+
 // maxIDAttempts bounds how many random Ids Create tries: 36^13 of them
 // make a second attempt unlikely already.
 const maxIDAttempts = 8
@@ -364,6 +380,9 @@ func (s *Service) Update(ctx context.Context, id, ifMatch, ref string, cfg Confi
 		return Distribution{}, err
 	}
 	refs := s.refs(cfg)
+	if err := s.checkRefs(ctx, cfg); err != nil {
+		return Distribution{}, err
+	}
 	var gen uint64
 	d, err := s.store.UpdateDistribution(ctx, id, func(d *Distribution) error {
 		if d.FromFile {

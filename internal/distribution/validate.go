@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/openfront/openfront/internal/function"
 )
 
 // MaxKeyGroupsPerDistribution is how many key groups a distribution's
@@ -113,6 +115,29 @@ func validateBehaviors(def CacheBehavior, behaviors []CacheBehavior, targets map
 		}
 		if b.CachePolicyID == "" && !(b.MinTTL <= b.DefaultTTL && b.DefaultTTL <= b.MaxTTL) {
 			return newError(CodeInvalidTTLOrder, "The TTL order specified in CacheBehavior is not valid.")
+		}
+		if err := validateFunctionAssociations(b.FunctionAssociations); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// validateFunctionAssociations checks a behavior's CloudFront Functions:
+// each a function ARN, on viewer-request or viewer-response (the events
+// CloudFront Functions run on), at most one per event type.
+func validateFunctionAssociations(as []FunctionAssociation) error {
+	seen := map[string]bool{}
+	for _, a := range as {
+		if a.EventType != function.ViewerRequest && a.EventType != function.ViewerResponse {
+			return newError(CodeInvalidFunctionAssociation, "The event type %q is not valid for a CloudFront function: use viewer-request or viewer-response.", a.EventType)
+		}
+		if seen[a.EventType] {
+			return newError(CodeInvalidFunctionAssociation, "A cache behavior can have only one function association for the event type %s.", a.EventType)
+		}
+		seen[a.EventType] = true
+		if _, ok := function.NameFromARN(a.FunctionARN); !ok {
+			return newError(CodeInvalidFunctionAssociation, "The function ARN %q is not the ARN of a CloudFront function.", a.FunctionARN)
 		}
 	}
 	return nil

@@ -32,7 +32,8 @@ var allowed = map[string][]string{
 	// The domain.
 	"invalidation": {"retry"},
 	"resource":     {"retry"},
-	"distribution": {"retry", "resource"},
+	// Distributions name functions by ARN (function.NameFromARN).
+	"distribution": {"retry", "resource", "function"},
 	"policy":       {"resource"},
 	"originaccess": {"resource"},
 	"function":     {"resource"},
@@ -44,7 +45,7 @@ var allowed = map[string][]string{
 	"eventlog": {"invalidation", "retry"},
 	// Storage: the domain and the event log, never the fleet, the edge or
 	// the protocol.
-	"store/": {"invalidation", "distribution", "resource", "eventlog", "retry"},
+	"store/": {"invalidation", "distribution", "resource", "function", "eventlog", "retry"},
 	// The edge and the fleet sit on the domain.
 	"edge":  {"invalidation", "distribution", "retry", "fastserve", "accesslog", "sigv4", "resource", "policy", "originaccess", "function", "signing", "keyvalue", "function/runtime"},
 	"fleet": {"invalidation", "distribution", "retry", "eventlog", "sigv4", "resource", "policy", "originaccess", "function", "signing", "keyvalue"},

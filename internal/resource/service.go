@@ -52,6 +52,18 @@ type Rules struct {
 	// with the same Raw document return that one (created == false), as
 	// CloudFront does for origin access identities' CallerReference.
 	IdempotentName bool
+	// IDIsName makes a resource's Id its Name (functions): Create takes no
+	// fresh Id, and a taken Id is AlreadyExists.
+	IDIsName bool
+	// MissingRef, when not nil, is the error code and message of a write
+	// naming a resource (one of Refs) that does not exist; InvalidArgument
+	// otherwise.
+	MissingRef func(ref Ref) (code, message string)
+	// IfMatchETag, when not nil, is the version of r a client's If-Match
+	// must name, for a kind whose Resource.ETag is not the version
+	// clients see (functions: the DEVELOPMENT stage's ETag in Config,
+	// while Resource.ETag changes on every write, as edges need).
+	IfMatchETag func(r Resource) string
 }
 
 // Config is what a Service is built from.
@@ -100,9 +112,10 @@ func (s *Service) Kind() Kind { return s.rules.Kind }
 func (s *Service) noSuch() error { return newError(s.rules.NoSuch, "%s", s.rules.NoSuchMessage) }
 
 // Create stores a new resource from r's Name, Config, Raw and Refs,
-// giving it an Id, an ETag and LastModified. created is false when the
-// kind is IdempotentName and an identical one existed; that one is
-// returned.
+// giving it an Id (its Name when the kind is IDIsName), an ETag (unless
+// r has one: a kind that keeps versions in Config chooses it) and
+// LastModified. created is false when the kind is IdempotentName and an
+// identical one existed; that one is returned.
 func (s *Service) Create(ctx context.Context, r Resource) (got Resource, created bool, err error) {
 	var admit func(int) error
 	if s.rules.Max > 0 {
@@ -114,12 +127,20 @@ func (s *Service) Create(ctx context.Context, r Resource) (got Resource, created
 		}
 	}
 	r.Kind, r.Managed = s.rules.Kind, false
-	r.ETag = s.rules.NewETag()
+	if r.ETag == "" {
+		r.ETag = s.rules.NewETag()
+	}
 	r.LastModified = s.now().UTC().Truncate(time.Millisecond)
 	for {
-		r.ID = s.rules.NewID()
+		if s.rules.IDIsName {
+			r.ID = r.Name
+		} else {
+			r.ID = s.rules.NewID()
+		}
 		existing, err := s.store.CreateResource(ctx, r, admit)
 		switch {
+		case errors.Is(err, ErrIDTaken) && s.rules.IDIsName:
+			return Resource{}, false, newError(s.rules.AlreadyExists, "%s", s.rules.AlreadyExistsMessage)
 		case errors.Is(err, ErrIDTaken):
 			continue
 		case errors.Is(err, ErrNameTaken):
@@ -160,7 +181,7 @@ func (s *Service) Update(ctx context.Context, id, ifMatch string, change func(r 
 		if r.Managed {
 			return newError(CodeIllegalUpdate, "%s %s is managed by AWS and can't be changed.", s.rules.Kind, id)
 		}
-		if r.ETag != ifMatch {
+		if s.ifMatchETag(*r) != ifMatch {
 			return newError(CodePreconditionFailed, "The precondition given in one or more of the request-header fields evaluated to false.")
 		}
 		if err := change(r); err != nil {
@@ -168,6 +189,30 @@ func (s *Service) Update(ctx context.Context, id, ifMatch string, change func(r 
 		}
 		r.ETag = s.rules.NewETag()
 		r.LastModified = s.now().UTC().Truncate(time.Millisecond)
+		return nil
+	})
+	if err != nil {
+		return Resource{}, s.storeError(err)
+	}
+	s.publish(ctx, r)
+	return r, nil
+}
+
+// Modify is Update for a kind that keeps its versions in Config (a
+// function has one ETag per stage): change, inside the store's write,
+// checks the client's If-Match itself and sets LastModified along with
+// the rest; the resource gets a new ETag (its version for edges).
+// Managed resources are refused. The store's errors are the kind's, as
+// for Update.
+func (s *Service) Modify(ctx context.Context, id string, change func(r *Resource) error) (Resource, error) {
+	r, err := s.store.UpdateResource(ctx, s.rules.Kind, id, func(r *Resource) error {
+		if r.Managed {
+			return newError(CodeIllegalUpdate, "%s %s is managed by AWS and can't be changed.", s.rules.Kind, id)
+		}
+		if err := change(r); err != nil {
+			return err
+		}
+		r.ETag = s.rules.NewETag()
 		return nil
 	})
 	if err != nil {
@@ -187,7 +232,7 @@ func (s *Service) Delete(ctx context.Context, id, ifMatch string) error {
 		if r.Managed {
 			return newError(CodeIllegalDelete, "%s %s is managed by AWS and can't be deleted.", s.rules.Kind, id)
 		}
-		if r.ETag != ifMatch {
+		if s.ifMatchETag(r) != ifMatch {
 			return newError(CodePreconditionFailed, "The precondition given in one or more of the request-header fields evaluated to false.")
 		}
 		return nil
@@ -205,6 +250,13 @@ func (s *Service) Delete(ctx context.Context, id, ifMatch string) error {
 	return nil
 }
 
+func (s *Service) ifMatchETag(r Resource) string {
+	if s.rules.IfMatchETag != nil {
+		return s.rules.IfMatchETag(r)
+	}
+	return r.ETag
+}
+
 func (s *Service) storeError(err error) error {
 	var mre *MissingRefError
 	switch {
@@ -214,6 +266,9 @@ func (s *Service) storeError(err error) error {
 		return newError(s.rules.AlreadyExists, "%s", s.rules.AlreadyExistsMessage)
 	case errors.Is(err, ErrInUse):
 		return newError(s.rules.InUse, "%s", s.rules.InUseMessage)
+	case errors.As(err, &mre) && s.rules.MissingRef != nil:
+		code, msg := s.rules.MissingRef(mre.Ref)
+		return newError(code, "%s", msg)
 	case errors.As(err, &mre):
 		return newError(CodeInvalidArgument, "The %s %s does not exist.", strings.ReplaceAll(string(mre.Ref.Kind), "-", " "), mre.Ref.ID)
 	}

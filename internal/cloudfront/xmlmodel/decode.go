@@ -2,6 +2,7 @@ package xmlmodel
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/xml"
 	"errors"
 	"io"
@@ -203,6 +204,14 @@ func (f *frame) close() error {
 		v, err := strconv.ParseFloat(s, 64)
 		if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
 			return invalid("The value '" + clip(raw) + "' of " + f.path + " is not a valid double.")
+		}
+		f.el.Text = s
+	case kindBlob:
+		// Kept as base64 text (whitespace removed, as decoders of base64
+		// skip it); the operation decodes it.
+		s = strings.Join(strings.Fields(s), "")
+		if _, err := base64.StdEncoding.DecodeString(s); err != nil {
+			return invalid("The value of " + f.path + " is not valid base64.")
 		}
 		f.el.Text = s
 	case kindTimestamp:

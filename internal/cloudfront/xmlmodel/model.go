@@ -1,7 +1,7 @@
 // Package xmlmodel is a model-driven XML codec for CloudFront's documents:
 // distributions (DistributionConfig, Distribution, DistributionList, ...,
-// Tags, TagKeys), policies, origin access controls and identities (the
-// roots model.json lists).
+// Tags, TagKeys), policies, origin access controls and identities, and
+// functions (the roots model.json lists).
 //
 // It keeps a document as a generic tree of elements rather than Go structs,
 // so that every element a client sends — including the many openfront does
@@ -36,6 +36,8 @@ const (
 	kindBoolean   = "boolean"
 	kindTimestamp = "timestamp"
 	kindDouble    = "double"
+	// kindBlob is base64 text in XML (a function's code, a test event).
+	kindBlob = "blob"
 )
 
 type shape struct {
@@ -148,7 +150,7 @@ func mustLoad(data []byte) map[string]*shape {
 					s.enumSet[v] = true
 				}
 			}
-		case kindInteger, kindLong, kindBoolean, kindTimestamp, kindDouble:
+		case kindInteger, kindLong, kindBoolean, kindTimestamp, kindDouble, kindBlob:
 		default:
 			panic(fmt.Sprintf("xmlmodel: model.json: shape %s has unknown type %q", name, js.Type))
 		}
