@@ -83,9 +83,9 @@ type Handler struct {
 	// kvsNames remembers the Id of a KeyValueStore's name; an entry is
 	// checked against the store on every use, and the map is emptied
 	// past maxKVSNames entries (names of deleted stores linger).
-	kvsMu    sync.Mutex
-	kvsNames map[string]string // guarded by kvsMu
-	fnRuntime FunctionRuntime // nil: none
+	kvsMu     sync.Mutex
+	kvsNames  map[string]string // guarded by kvsMu
+	fnRuntime FunctionRuntime   // nil: none
 }
 
 // NewHandler returns a Handler for c.
