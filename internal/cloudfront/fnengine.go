@@ -24,8 +24,8 @@ var _ FunctionRuntime = Engine{}
 // Compile implements FunctionRuntime: the error is the engine's
 // *runtime.CompileError, whose message CloudFront's InvalidArgument
 // carries.
-func (e Engine) Compile(rt string, code []byte) error {
-	_, err := runtime.Compile(rt, code)
+func (e Engine) Compile(rt string, code []byte, kvs []string) error {
+	_, err := runtime.CompileWith(rt, code, runtime.Options{KeyValueStoreARNs: kvs})
 	if errors.Is(err, runtime.ErrTooLarge) {
 		return &function.Error{Code: function.CodeFunctionSizeLimitExceeded, Message: err.Error()}
 	}

@@ -32,8 +32,10 @@ import (
 // UnsupportedOperation.
 type FunctionRuntime interface {
 	// Compile returns why code does not compile for runtime (a syntax
-	// error, as the engine words it), nil when it does.
-	Compile(runtime string, code []byte) error
+	// error, as the engine words it), nil when it does; kvs are the
+	// KeyValueStore ARNs associated with it (cf.kvs() may name them in
+	// its top level).
+	Compile(runtime string, code []byte, kvs []string) error
 	// Test runs code on a test event (the event object's JSON) and
 	// reports what it did; an error is a failure of the engine itself,
 	// not of the function.
@@ -217,7 +219,7 @@ func (f *functionHandler) stageFrom(name string, e *xmlmodel.Element) (function.
 		return c, err
 	}
 	if rt := f.h.fnRuntime; rt != nil {
-		if err := rt.Compile(c.Runtime, c.Code); err != nil {
+		if err := rt.Compile(c.Runtime, c.Code, c.KeyValueStoreARNs); err != nil {
 			var fe *function.Error
 			if errors.As(err, &fe) {
 				return c, err
