@@ -33,6 +33,14 @@ var binary string
 
 func TestMain(m *testing.M) {
 	flag.Parse()
+	// Only the terraform tests call t.Parallel: their time is the
+	// provider's fixed waits, not CPU, so all of them may overlap (unless
+	// -test.parallel says otherwise).
+	parallelSet := false
+	flag.Visit(func(f *flag.Flag) { parallelSet = parallelSet || f.Name == "test.parallel" })
+	if !parallelSet {
+		_ = flag.Set("test.parallel", "8")
+	}
 	if testing.Short() {
 		// The end-to-end suite builds the binary (with -race) and drives
 		// real processes: the full `go test ./...` runs it.

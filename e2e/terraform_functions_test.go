@@ -18,6 +18,9 @@ import (
 // (UpdateFunction then PublishFunction, the distribution unchanged), an
 // import, destroy.
 func TestTerraformFunction(t *testing.T) {
+	// Parallel with the other terraform tests only (the rest of e2e is
+	// serial): most of their time is the provider's fixed waits.
+	t.Parallel()
 	start := time.Now()
 	s := startServer(t, options{args: []string{"--deploy-delay", "0s"}})
 	c := s.client("", "")

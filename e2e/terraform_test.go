@@ -295,6 +295,9 @@ const terraformAuthConfig = defaultConfig + `credentials:
 `
 
 func TestTerraformDistribution(t *testing.T) {
+	// Parallel with the other terraform tests only (the rest of e2e is
+	// serial): most of their time is the provider's fixed waits.
+	t.Parallel()
 	start := time.Now()
 	s := startServer(t, options{config: terraformAuthConfig, args: []string{"--deploy-delay", "0s"}})
 	tf := newTerraform(t, s.URL, terraformDistributionModule)
@@ -563,6 +566,9 @@ func policiesNotImplemented(t *testing.T, c *cloudfront.Client) bool {
 }
 
 func TestTerraformPoliciesAndOriginAccess(t *testing.T) {
+	// Parallel with the other terraform tests only (the rest of e2e is
+	// serial): most of their time is the provider's fixed waits.
+	t.Parallel()
 	start := time.Now()
 	s := startServer(t, options{args: []string{"--deploy-delay", "0s"}})
 	c := s.client("", "")
@@ -844,6 +850,9 @@ output "origin_access_identity_id" {
 // and a distribution whose default behavior trusts the group: apply, a
 // clean plan, an update of the comments, a clean plan, destroy.
 func TestTerraformKeyGroups(t *testing.T) {
+	// Parallel with the other terraform tests only (the rest of e2e is
+	// serial): most of their time is the provider's fixed waits.
+	t.Parallel()
 	s := startServer(t, options{args: []string{"--deploy-delay", "0s"}})
 	c := s.client("", "")
 	tf := newTerraform(t, s.URL, terraformKeyGroupsModule)
@@ -959,6 +968,9 @@ output "distribution_id" {
 // provider puts the store's account Id before the endpoint's host, so its
 // data-plane requests reach openfront as their HTTP proxy.
 func TestTerraformKeyValueStore(t *testing.T) {
+	// Parallel with the other terraform tests only (the rest of e2e is
+	// serial): most of their time is the provider's fixed waits.
+	t.Parallel()
 	start := time.Now()
 	s := startServer(t, options{env: []string{"OPENFRONT_ACCESS_KEY_ID=" + tfAccessKey, "OPENFRONT_SECRET_ACCESS_KEY=" + tfSecretKey}})
 	tf := newTerraform(t, s.URL, terraformKVSModule)
