@@ -300,25 +300,35 @@ func (f *functionHandler) noSuch() error {
 	return &resource.Error{Code: function.CodeNoSuchFunctionExists, Message: "The function does not exist."}
 }
 
-func (f *functionHandler) describe(w http.ResponseWriter, r *http.Request) {
+// stage reads the function and the stage (the Stage parameter) a
+// DescribeFunction or GetFunction names; it answers the error itself and
+// returns a nil code when there is none.
+func (f *functionHandler) stage(w http.ResponseWriter, r *http.Request, op string) (function.Function, function.Stage, *function.Code) {
 	name := r.PathValue("Name")
-	if err := f.authorize(r, "DescribeFunction", name); err != nil {
+	if err := f.authorize(r, op, name); err != nil {
 		f.fail(w, r, err)
-		return
+		return function.Function{}, "", nil
 	}
 	st, err := stageParam(r)
 	if err != nil {
 		f.fail(w, r, err)
-		return
+		return function.Function{}, "", nil
 	}
 	fn, err := f.load(r.Context(), name)
 	if err != nil {
 		f.fail(w, r, err)
-		return
+		return function.Function{}, "", nil
 	}
 	code := fn.Stage(st)
 	if code == nil {
 		f.fail(w, r, f.noSuch())
+	}
+	return fn, st, code
+}
+
+func (f *functionHandler) describe(w http.ResponseWriter, r *http.Request) {
+	fn, st, code := f.stage(w, r, "DescribeFunction")
+	if code == nil {
 		return
 	}
 	w.Header().Set("ETag", code.ETag)
@@ -326,24 +336,8 @@ func (f *functionHandler) describe(w http.ResponseWriter, r *http.Request) {
 }
 
 func (f *functionHandler) get(w http.ResponseWriter, r *http.Request) {
-	name := r.PathValue("Name")
-	if err := f.authorize(r, "GetFunction", name); err != nil {
-		f.fail(w, r, err)
-		return
-	}
-	st, err := stageParam(r)
-	if err != nil {
-		f.fail(w, r, err)
-		return
-	}
-	fn, err := f.load(r.Context(), name)
-	if err != nil {
-		f.fail(w, r, err)
-		return
-	}
-	code := fn.Stage(st)
+	_, _, code := f.stage(w, r, "GetFunction")
 	if code == nil {
-		f.fail(w, r, f.noSuch())
 		return
 	}
 	hd := w.Header()
