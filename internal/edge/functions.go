@@ -202,13 +202,17 @@ func (e *Edge) runViewerRequest(w http.ResponseWriter, r *http.Request, s *site,
 // string as received (values still percent-encoded), lower-case headers
 // but Cookie, which becomes cookies.
 func requestEvent(r *http.Request, rawPath string) fnrt.Request {
-	req := fnrt.Request{Method: r.Method, URI: rawPath,
-		Querystring: fnrt.Fields{}, Headers: make(fnrt.Fields, len(r.Header)+1), Cookies: fnrt.Fields{}}
-	for _, kv := range strings.Split(r.URL.RawQuery, "&") {
+	req := fnrt.Request{Method: r.Method, URI: rawPath, Headers: make(fnrt.Fields, len(r.Header)+1)}
+	for rest := r.URL.RawQuery; rest != ""; {
+		var kv string
+		kv, rest, _ = strings.Cut(rest, "&")
 		if kv == "" {
 			continue
 		}
 		k, v, _ := strings.Cut(kv, "=")
+		if req.Querystring == nil {
+			req.Querystring = fnrt.Fields{}
+		}
 		addField(req.Querystring, k, v)
 	}
 	req.Headers["host"] = fnrt.Field{Value: r.Host}
@@ -221,8 +225,11 @@ func requestEvent(r *http.Request, rawPath string) fnrt.Request {
 			addField(req.Headers, lk, v)
 		}
 	}
-	for _, c := range r.Cookies() {
-		addField(req.Cookies, c.Name, c.Value)
+	if len(r.Header["Cookie"]) > 0 {
+		req.Cookies = fnrt.Fields{}
+		for _, c := range r.Cookies() {
+			addField(req.Cookies, c.Name, c.Value)
+		}
 	}
 	return req
 }
@@ -244,7 +251,9 @@ func addField(fs fnrt.Fields, name, value string) {
 // queryOrder lists the names of a query string in order, once each.
 func queryOrder(raw string) []string {
 	var names []string
-	for _, kv := range strings.Split(raw, "&") {
+	for raw != "" {
+		var kv string
+		kv, raw, _ = strings.Cut(raw, "&")
 		k, _, _ := strings.Cut(kv, "=")
 		if k != "" && !slices.Contains(names, k) {
 			names = append(names, k)

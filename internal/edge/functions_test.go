@@ -277,3 +277,39 @@ async function handler(event) {
 		t.Errorf("origin asked %d times for /index.html", n)
 	}
 }
+
+// BenchmarkViewerListenerFunctionHit measures a 1 KiB hit through a
+// viewer-request function that rewrites the URI and adds a header (as
+// bench/edge's edge-function), answered by the viewer listener's fast
+// path on a fasthttp RequestCtx (no network):
+//
+//	go test -run '^$' -bench ViewerListenerFunctionHit -benchmem ./internal/edge
+func BenchmarkViewerListenerFunctionHit(b *testing.B) {
+	o := newOrigin(b)
+	o.setHandler(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/octet-stream")
+		w.Header().Set("Cache-Control", "max-age=3600")
+		http.ServeContent(w, r, "", time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC), strings.NewReader(strings.Repeat("x", 1024)))
+	})
+	h := newHarness(b, Config{}, withFunctions(dist("E1", o, "bench.test"), function.ViewerRequest, "bench"))
+	putRes(b, h.edge, fnRes(b, "bench", "E1", `function handler(event) {
+  var request = event.request;
+  request.uri = '/rewritten' + request.uri;
+  request.headers['x-bench-fn'] = {value: 'on'};
+  return request;
+}`))
+	h.edge.realClock, h.edge.now = true, time.Now
+	h.get("bench.test", "/1k")
+	var ctx fasthttp.RequestCtx
+	raw := "GET /1k HTTP/1.1\r\nHost: bench.test\r\nUser-Agent: wrk\r\n\r\n"
+	if err := ctx.Request.Read(bufio.NewReader(strings.NewReader(raw))); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		ctx.Response.Reset()
+		if !h.edge.serveFastHTTP(&ctx, nil) {
+			b.Fatal("not answered by the fast path")
+		}
+	}
+}

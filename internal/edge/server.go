@@ -253,7 +253,7 @@ func (e *Edge) serveFunctionFast(ctx *fasthttp.RequestCtx, s *site, b *behavior,
 // normalized their names), protocol version, the viewer's address.
 func viewerRequest(ctx *fasthttp.RequestCtx, method, rawPath, rawQuery string) *http.Request {
 	rh := &ctx.Request.Header
-	h := make(http.Header, 8)
+	h := make(http.Header, rh.Len())
 	for k, v := range rh.All() {
 		if string(k) == "Host" {
 			continue
