@@ -380,6 +380,7 @@ cpu_ticks() {
 	edge) pid=$ep_pid ;;
 	edge-policies) pid=$epol_pid ;;
 	edge-signed) pid=$esig_pid ;;
+	edge-function) pid=$efn_pid ;;
 	esac
 	{
 		echo "$pid"

@@ -61,6 +61,7 @@ import (
 	"github.com/maypok86/otter/v2"
 
 	"github.com/openfront/openfront/internal/distribution"
+	"github.com/openfront/openfront/internal/fastserve"
 	fnrt "github.com/openfront/openfront/internal/function/runtime"
 	"github.com/openfront/openfront/internal/invalidation"
 	"github.com/openfront/openfront/internal/originaccess"
@@ -429,6 +430,10 @@ func (e *Edge) stamp(h http.Header, xcache, requestID string) {
 // methods go to the behavior's origin uncached.
 func (e *Edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rid := newRequestID()
+	carried, _ := fastserve.Carried(r).(*fnCarry)
+	if carried != nil {
+		rid = carried.rid // the id the function saw
+	}
 	id := rid.String()
 	d, ok := e.dists.ByHost(r.Host)
 	if !ok || !d.Enabled {
@@ -459,7 +464,11 @@ func (e *Edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return // refused: a signed behavior and no valid signature (signed.go)
 	}
 	if b.fnRequest != nil {
-		r2, uri := e.runViewerRequest(w, r, s, b, rawPath, id)
+		c := carried
+		if c != nil && c.f != b.fnRequest {
+			c = nil // the configuration changed since: run the one in force
+		}
+		r2, uri := e.runViewerRequest(w, r, s, b, rawPath, id, c)
 		if r2 == nil {
 			return // answered by the function, or its failure
 		}

@@ -1,6 +1,7 @@
 package edge
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -141,25 +142,46 @@ func viewerIP(r *http.Request) string {
 	return r.RemoteAddr
 }
 
-// runViewerRequest runs b's viewer-request function on r. It returns the
-// request to serve (r itself when the function changed nothing the edge
-// reads), or nil when it answered the viewer (a function-generated
-// response, or the 503 of a failure).
-func (e *Edge) runViewerRequest(w http.ResponseWriter, r *http.Request, s *site, b *behavior, rawPath, id string) (*http.Request, string) {
-	f := b.fnRequest
-	prog, err := f.program()
+// fnCarry is a viewer-request function's run that the viewer listener's
+// fast path made and left to ServeHTTP (a miss, a generated response, a
+// failure: serveFunctionFast): ServeHTTP goes on from its outcome rather
+// than running the function again, under the same request id.
+type fnCarry struct {
+	f   *fnRef     // the association the function ran for
+	rid *requestID // the event's requestId, the answer's X-Amz-Cf-Id
+	out fnrt.Outcome
+	err error
+}
+
+// callViewerRequest runs b's viewer-request function on r, whose
+// normalized path is rawPath.
+func (e *Edge) callViewerRequest(ctx context.Context, r *http.Request, s *site, b *behavior, rawPath, id string) (fnrt.Outcome, error) {
+	prog, err := b.fnRequest.program()
 	if err != nil {
-		e.functionFailed(w, r, s, f, function.ViewerRequest, id, err)
-		return nil, ""
+		return fnrt.Outcome{}, err
 	}
-	qorder := queryOrder(r.URL.RawQuery)
 	ev := &fnrt.Event{
 		Context: fnrt.EventContext{DistributionDomainName: s.d.Domain, DistributionID: s.d.ID,
 			EventType: function.ViewerRequest, RequestID: id},
 		ViewerIP: viewerIP(r),
 		Request:  requestEvent(r, rawPath),
 	}
-	out, err := prog.Handle(r.Context(), ev, e.kv)
+	return prog.Handle(ctx, ev, e.kv)
+}
+
+// runViewerRequest runs b's viewer-request function on r, or goes on from
+// the run c carried (nil: none). It returns the request to serve, or nil
+// when it answered the viewer (a function-generated response, or the 503
+// of a failure).
+func (e *Edge) runViewerRequest(w http.ResponseWriter, r *http.Request, s *site, b *behavior, rawPath, id string, c *fnCarry) (*http.Request, string) {
+	f := b.fnRequest
+	var out fnrt.Outcome
+	var err error
+	if c != nil {
+		out, err = c.out, c.err
+	} else {
+		out, err = e.callViewerRequest(r.Context(), r, s, b, rawPath, id)
+	}
 	if err != nil {
 		e.functionFailed(w, r, s, f, function.ViewerRequest, id, err)
 		return nil, ""
@@ -173,20 +195,24 @@ func (e *Edge) runViewerRequest(w http.ResponseWriter, r *http.Request, s *site,
 		s.ds.metrics.Request(ResultHit)
 		return nil, ""
 	}
-	return applyRequest(r, out.Request, qorder), out.Request.URI
+	return applyRequest(r, out.Request, queryOrder(r.URL.RawQuery)), out.Request.URI
 }
 
 // requestEvent is r as event.request: the normalized path, the query
 // string as received (values still percent-encoded), lower-case headers
 // but Cookie, which becomes cookies.
 func requestEvent(r *http.Request, rawPath string) fnrt.Request {
-	req := fnrt.Request{Method: r.Method, URI: rawPath,
-		Querystring: fnrt.Fields{}, Headers: make(fnrt.Fields, len(r.Header)+1), Cookies: fnrt.Fields{}}
-	for _, kv := range strings.Split(r.URL.RawQuery, "&") {
+	req := fnrt.Request{Method: r.Method, URI: rawPath, Headers: make(fnrt.Fields, len(r.Header)+1)}
+	for rest := r.URL.RawQuery; rest != ""; {
+		var kv string
+		kv, rest, _ = strings.Cut(rest, "&")
 		if kv == "" {
 			continue
 		}
 		k, v, _ := strings.Cut(kv, "=")
+		if req.Querystring == nil {
+			req.Querystring = fnrt.Fields{}
+		}
 		addField(req.Querystring, k, v)
 	}
 	req.Headers["host"] = fnrt.Field{Value: r.Host}
@@ -199,8 +225,11 @@ func requestEvent(r *http.Request, rawPath string) fnrt.Request {
 			addField(req.Headers, lk, v)
 		}
 	}
-	for _, c := range r.Cookies() {
-		addField(req.Cookies, c.Name, c.Value)
+	if len(r.Header["Cookie"]) > 0 {
+		req.Cookies = fnrt.Fields{}
+		for _, c := range r.Cookies() {
+			addField(req.Cookies, c.Name, c.Value)
+		}
 	}
 	return req
 }
@@ -222,7 +251,9 @@ func addField(fs fnrt.Fields, name, value string) {
 // queryOrder lists the names of a query string in order, once each.
 func queryOrder(raw string) []string {
 	var names []string
-	for _, kv := range strings.Split(raw, "&") {
+	for raw != "" {
+		var kv string
+		kv, raw, _ = strings.Cut(raw, "&")
 		k, _, _ := strings.Cut(kv, "=")
 		if k != "" && !slices.Contains(names, k) {
 			names = append(names, k)

@@ -155,11 +155,22 @@ func absent(v []string) bool { return len(v) == 0 || v[0] == "" }
 // key is all there is to compute. Anything else is left to serveCached,
 // which looks the object up again.
 func (e *Edge) serveFresh(w http.ResponseWriter, r *http.Request, s *site, b *behavior, rawPath string, rid *requestID) bool {
-	if !fastRequest(r) {
+	ent, now := e.freshEntry(r, s, b, rawPath)
+	if ent == nil {
 		return false
 	}
+	e.writeFast(w, r, hitFields(ent, b), ent, xHit, true, rid, now)
+	return true
+}
+
+// freshEntry returns the entry serveFresh answers r with, and the time it
+// read; nil when r is not one to answer that way.
+func (e *Edge) freshEntry(r *http.Request, s *site, b *behavior, rawPath string) (*entry, time.Time) {
+	if !fastRequest(r) {
+		return nil, time.Time{}
+	}
 	if b.headersPolicy != nil && b.headersPolicy.perRequest(r) {
-		return false
+		return nil, time.Time{}
 	}
 	var key, name string
 	if ae := b.acceptEncoding(r, http.MethodGet); b.keyVaries() || ae != "" {
@@ -170,16 +181,15 @@ func (e *Edge) serveFresh(w http.ResponseWriter, r *http.Request, s *site, b *be
 	}
 	ent := e.lookup(s.ds, key, name)
 	if ent == nil || ent.hit == nil {
-		return false
+		return nil, time.Time{}
 	}
 	// One reading of the clock for freshness, Age and (with the real
 	// clock) Date: under a hypervisor clock_gettime is not free.
 	now := e.now()
 	if !now.Before(ent.expires) {
-		return false
+		return nil, time.Time{}
 	}
-	e.writeFast(w, r, hitFields(ent, b), ent, xHit, true, rid, now)
-	return true
+	return ent, now
 }
 
 // X-Cache values as header values, shared by every fast-path answer.

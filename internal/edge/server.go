@@ -3,6 +3,7 @@ package edge
 import (
 	"log/slog"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -166,7 +167,16 @@ func (e *Edge) serveFastHTTP(ctx *fasthttp.RequestCtx, fresh func() bool) bool {
 	if head {
 		method = http.MethodHead
 	}
-	if b.origin == nil || !b.allows(method) || b.noCache || b.keyVaries() || b.fnRequest != nil || b.fnResponse != nil {
+	if b.origin == nil || !b.allows(method) || b.noCache || b.fnResponse != nil {
+		return false
+	}
+	if b.fnRequest != nil {
+		if b.trust != nil {
+			return false // signed URLs are checked before the function: the general path's
+		}
+		return e.serveFunctionFast(ctx, site, b, method, rawPath, rawQuery)
+	}
+	if b.keyVaries() {
 		return false
 	}
 	if b.trust != nil {
@@ -202,9 +212,62 @@ func (e *Edge) serveFastHTTP(ctx *fasthttp.RequestCtx, fresh func() bool) bool {
 	if !now.Before(ent.expires) {
 		return false
 	}
-	e.writeFastHTTP(ctx, hitFields(ent, b), ent, now, head)
+	e.writeFastHTTP(ctx, hitFields(ent, b), ent, now, head, newRequestID())
 	site.ds.metrics.Request(ResultHit)
 	return true
+}
+
+// serveFunctionFast is serveFastHTTP for a behavior with a viewer-request
+// function and no viewer-response one. It runs the function on the
+// request as ServeHTTP would see it, and answers a fresh hit for the
+// request the function returns exactly as serveFresh would (the same
+// checks and key, on the rewritten path, query string and headers).
+// Anything else (a miss, a generated response, a failure) goes to the
+// bridge with the run's outcome (fnCarry): the function runs once per
+// request whichever path answers.
+func (e *Edge) serveFunctionFast(ctx *fasthttp.RequestCtx, s *site, b *behavior, method, rawPath, rawQuery string) bool {
+	path := normalizePath(rawPath)
+	if climbsOut(path) {
+		return false // ServeHTTP's 400, before the function
+	}
+	r := viewerRequest(ctx, method, rawPath, rawQuery)
+	rid := newRequestID()
+	out, err := e.callViewerRequest(ctx, r, s, b, path, rid.String())
+	if err == nil && out.Request != nil {
+		r2 := applyRequest(r, out.Request, queryOrder(rawQuery))
+		if path2 := normalizePath(out.Request.URI); !climbsOut(path2) {
+			if ent, now := e.freshEntry(r2, s, b, path2); ent != nil {
+				e.writeFastHTTP(ctx, hitFields(ent, b), ent, now, method == http.MethodHead, rid)
+				s.ds.metrics.Request(ResultHit)
+				return true
+			}
+		}
+	}
+	fastserve.Carry(ctx, &fnCarry{f: b.fnRequest, rid: rid, out: out, err: err})
+	return false
+}
+
+// viewerRequest is ctx's request as the bridge gives it to ServeHTTP, for
+// what a viewer-request function and the cache read of it: method, plain
+// target (plainTarget), Host, the other headers as sent (the server
+// normalized their names), protocol version, the viewer's address.
+func viewerRequest(ctx *fasthttp.RequestCtx, method, rawPath, rawQuery string) *http.Request {
+	rh := &ctx.Request.Header
+	h := make(http.Header, rh.Len())
+	for k, v := range rh.All() {
+		if string(k) == "Host" {
+			continue
+		}
+		name := string(k)
+		h[name] = append(h[name], string(v))
+	}
+	r := &http.Request{Method: method, URL: &url.URL{Path: rawPath, RawQuery: rawQuery},
+		Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1, Header: h, Host: string(rh.Host()),
+		RemoteAddr: ctx.RemoteAddr().String(), RequestURI: string(rh.RequestURI())}
+	if !rh.IsHTTP11() {
+		r.Proto, r.ProtoMinor = "HTTP/1.0", 0
+	}
+	return r
 }
 
 // plainTarget splits a request target into its path and query when the
@@ -244,7 +307,7 @@ var plainPathByte = fastserve.AlnumAnd("-._~!$&'()*+,;=:@/")
 
 // writeFastHTTP is writeFast (hit.go) on a fasthttp response: ent's full
 // 200 answer as a cache hit.
-func (e *Edge) writeFastHTTP(ctx *fasthttp.RequestCtx, hit *hitHeader, ent *entry, now time.Time, head bool) {
+func (e *Edge) writeFastHTTP(ctx *fasthttp.RequestCtx, hit *hitHeader, ent *entry, now time.Time, head bool, id *requestID) {
 	h := &ctx.Response.Header
 	// The names are canonical already (http.Header keys, and ours): as
 	// fasthttp would normalize them, without the cost per header.
@@ -255,7 +318,6 @@ func (e *Edge) writeFastHTTP(ctx *fasthttp.RequestCtx, hit *hitHeader, ent *entr
 		}
 	}
 	h.Add("X-Cache", xHit)
-	id := newRequestID()
 	h.Add("X-Amz-Cf-Id", id.vals[0])
 	age := ent.originAge + int64(now.Sub(ent.stored)/time.Second)
 	h.Add("Age", ageValue(max(age, 0))[0])

@@ -112,6 +112,9 @@ func (s *Server) bridge(ctx *fasthttp.RequestCtx, held []byte, charged int64) (l
 	}
 
 	rctx, cancel := context.WithCancel(s.baseCtx)
+	if v := ctx.UserValue(carryKey{}); v != nil {
+		rctx = context.WithValue(rctx, carryKey{}, v)
+	}
 	stopWatch := func() {}
 	if stream == nil {
 		// A streamed body is read from the connection while the handler
@@ -443,3 +446,15 @@ func (h *heldBody) TakeBytes() []byte {
 	h.Reader.Reset(nil)
 	return h.b
 }
+
+// carryKey is the RequestCtx user value and request context key of what
+// the Fast function hands to the handler.
+type carryKey struct{}
+
+// Carry hands v to the handler that will serve ctx on the bridge, when the
+// Fast function declines it after doing work the handler must not redo
+// (Carried returns it). It lasts for ctx's request only.
+func Carry(ctx *fasthttp.RequestCtx, v any) { ctx.SetUserValue(carryKey{}, v) }
+
+// Carried returns what the Fast function carried for r (Carry), or nil.
+func Carried(r *http.Request) any { return r.Context().Value(carryKey{}) }

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/dop251/goja"
@@ -252,18 +253,18 @@ func (v *vm) readFields(o *goja.Object, name string, lower bool) (Fields, error)
 		if !ok {
 			return nil, invalid(fmt.Sprintf("%s.%s must be an object with a value", name, k))
 		}
-		f, err := readField(fo, name+"."+k)
+		f, err := readField(fo, name, k)
 		if err != nil {
 			return nil, err
 		}
 		if mv, ok := fo.Get("multiValue").(*goja.Object); ok && mv.ClassName() == "Array" {
 			n := mv.Get("length").ToInteger()
 			for i := range n {
-				mo, ok := mv.Get(fmt.Sprint(i)).(*goja.Object)
+				mo, ok := mv.Get(strconv.FormatInt(i, 10)).(*goja.Object)
 				if !ok {
 					return nil, invalid(fmt.Sprintf("%s.%s.multiValue[%d] must be an object with a value", name, k, i))
 				}
-				m, err := readField(mo, name+"."+k)
+				m, err := readField(mo, name, k)
 				if err != nil {
 					return nil, err
 				}
@@ -281,10 +282,11 @@ func (v *vm) readFields(o *goja.Object, name string, lower bool) (Fields, error)
 	return fs, nil
 }
 
-func readField(o *goja.Object, what string) (Field, error) {
+// readField reads a field, name.k.
+func readField(o *goja.Object, name, k string) (Field, error) {
 	val := o.Get("value")
 	if val == nil || goja.IsUndefined(val) || goja.IsNull(val) {
-		return Field{}, invalid(what + " has no value")
+		return Field{}, invalid(name + "." + k + " has no value")
 	}
 	f := Field{Value: val.String()}
 	if a := o.Get("attributes"); a != nil && !goja.IsUndefined(a) {

@@ -375,7 +375,8 @@ func (p *Program) run(ctx context.Context, kv KeyValues, res *Result, in func(*v
 		return err
 	}
 	v.ctx, v.kv, v.logs, v.logBytes = ctx, kv, nil, 0
-	wd := watch(v.rt, p.budget)
+	wd := &v.wd
+	wd.begin(v.rt, p.budget)
 	reuse := true
 	defer func() {
 		if r := recover(); r != nil {

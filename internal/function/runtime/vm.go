@@ -34,6 +34,7 @@ type vm struct {
 	kv       KeyValues
 	logs     []string
 	logBytes int
+	wd       watchdog // the run's, reused from run to run
 }
 
 // prelude defines what is written most simply in JavaScript: Buffer (2.0)

@@ -21,6 +21,9 @@ const (
 // time (cputime_linux.go; wall time where that clock cannot be read), or
 // MaxWallFactor budgets of wall time.
 type watchdog struct {
+	mu sync.Mutex
+	// The run's, set by begin under mu; read by check under mu, and by
+	// the run's own goroutine.
 	rt     *goja.Runtime
 	clock  cpuClock
 	cpu0   time.Duration
@@ -28,21 +31,36 @@ type watchdog struct {
 	start  time.Time
 	budget time.Duration
 
-	mu    sync.Mutex
 	timer *time.Timer // guarded by mu
 	done  bool        // guarded by mu: the run is over, interrupt no more
 	fired bool        // guarded by mu: rt was interrupted
 }
 
 func watch(rt *goja.Runtime, budget time.Duration) *watchdog {
-	w := &watchdog{rt: rt, budget: budget, clock: startCPUClock(), start: time.Now()}
-	w.cpu0, w.hasCPU = w.clock.now()
+	w := &watchdog{}
+	w.begin(rt, budget)
+	return w
+}
+
+// begin starts watching a run on rt. A VM keeps its watchdog, and the
+// timer in it, from run to run: begin after stop rearms it. A firing left
+// over from the previous run finds the new one's start and clock (under
+// mu), so it checks the run in progress, never an ended one.
+func (w *watchdog) begin(rt *goja.Runtime, budget time.Duration) {
+	clock := startCPUClock()
+	cpu0, hasCPU := clock.now()
+	start := time.Now()
 	// Under mu: the timer may fire before AfterFunc returns, and check
 	// needs w.timer.
 	w.mu.Lock()
-	w.timer = time.AfterFunc(budget, w.check)
+	w.rt, w.budget, w.clock, w.cpu0, w.hasCPU, w.start = rt, budget, clock, cpu0, hasCPU, start
+	w.done, w.fired = false, false
+	if w.timer == nil {
+		w.timer = time.AfterFunc(budget, w.check)
+	} else {
+		w.timer.Reset(budget)
+	}
 	w.mu.Unlock()
-	return w
 }
 
 // used is the run's time so far: CPU time of its thread, or wall time.
