@@ -96,13 +96,17 @@ func (w *watchdog) check() {
 // stop ends the watch (it must be called on the goroutine that called
 // watch) and returns the time the run used and whether it was
 // interrupted (the runtime must then not be reused).
+//
+// The watch ends (done, under mu) before the thread is unlocked: once
+// unlocked, the thread runs other goroutines and its clock counts them,
+// so a check still pending then would charge their time to this run.
 func (w *watchdog) stop() (time.Duration, bool) {
 	used := w.used()
-	w.clock.stop()
 	w.mu.Lock()
 	w.done = true
 	fired := w.fired
 	w.timer.Stop()
 	w.mu.Unlock()
+	w.clock.stop()
 	return used, fired
 }
