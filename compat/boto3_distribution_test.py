@@ -389,6 +389,47 @@ def publish_functions(cf, config):
             cf.publish_function(Name=name, IfMatch=etag)
 
 
+# A public key for the key group trusted behaviors name (its private half
+# is not needed: these tests sign nothing).
+KEY_PEM = """-----BEGIN PUBLIC KEY-----
+MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAxXphbU27aoIKSw7YYoJK
+uVfHnXquuQZpn8r6f7ExG6tA9DOzhuDsGFogg8Pne/oW/8+PL04/L6qc4f65E62u
+mT38kGHLSrQw8ypS2L+qR4DfhZWBT67HlhxCOKrtsbq8R9cTEh70fD4oZ5Sa6qRe
+Ma4pvTnHWvNIiCYOwO0+KAN5UtIY3PQUOWHU+KyKCpxKsI0/WBKhLaZHaJmY/J5W
+vgfTe8GbYH0ECKSV6SAOAxBYVuJrLWhb0rcuLJUXj/TVHSlTs8bg7Ww0VWr3gWIE
+otz+Rf3BIIC2KzBag6KNwYnOnq4gdExrB7dbbhl8sXzXKccd7EGEpHP8AK4pJwNl
+mQIDAQAB
+-----END PUBLIC KEY-----
+"""
+
+
+def compat_key_group(cf):
+    """The Id of this server's key group "compat-key-group" (of one public
+    key), made on first use: key group Ids are the server's, and the
+    quotas (10 keys, 10 groups) forbid one per test."""
+    try:
+        key = cf.create_public_key(PublicKeyConfig={
+            "CallerReference": "compat-key", "Name": "compat-key", "EncodedKey": KEY_PEM})["PublicKey"]["Id"]
+    except cf.exceptions.PublicKeyAlreadyExists:
+        key = next(k["Id"] for k in cf.list_public_keys()["PublicKeyList"]["Items"] if k["Name"] == "compat-key")
+    try:
+        return cf.create_key_group(KeyGroupConfig={"Name": "compat-key-group", "Items": [key]})["KeyGroup"]["Id"]
+    except cf.exceptions.KeyGroupAlreadyExists:
+        return next(g["KeyGroup"]["Id"] for g in cf.list_key_groups()["KeyGroupList"]["Items"]
+                    if g["KeyGroup"]["KeyGroupConfig"]["Name"] == "compat-key-group")
+
+
+def trust_compat_key_group(cf, config):
+    """Points the enabled TrustedKeyGroups of config's behaviors at
+    compat_key_group (in place): a distribution may trust only key groups
+    that exist."""
+    behaviors = [config["DefaultCacheBehavior"]] + config.get("CacheBehaviors", {}).get("Items", [])
+    for b in behaviors:
+        tkg = b.get("TrustedKeyGroups", {})
+        if tkg.get("Enabled") and tkg.get("Items"):
+            tkg["Items"] = [compat_key_group(cf)]
+
+
 class Case(compatlib.Case):
     """compatlib.Case (assertError), the shape of a distribution, and
     create, which cleans up after the test."""
@@ -414,6 +455,7 @@ class Case(compatlib.Case):
 
     def create(self, cf, config):
         publish_functions(cf, config)
+        trust_compat_key_group(cf, config)
         resp = cf.create_distribution(DistributionConfig=config)
         self.assertEqual(resp["ResponseMetadata"]["HTTPStatusCode"], 201)
         d = resp["Distribution"]
@@ -450,6 +492,7 @@ class FullConfig(Case):
     def test_full_config_round_trip(self):
         cf = self.cf
         sent = for_client(cf, full_config(ref(), [alias("www"), alias("cdn")]))
+        trust_compat_key_group(cf, sent)
         want = for_client(cf, with_filled(sent))
         created = self.create(cf, sent)
         d = created["Distribution"]
