@@ -325,43 +325,24 @@ pid_of() {
 	fasthttp-plain) echo "$fp_pid" ;;
 	edge) echo "$ep_pid" ;;
 	edge-policies) echo "$epol_pid" ;;
+	edge-signed) echo "$esig_pid" ;;
 	edge-function) echo "$efn_pid" ;;
 	esac
 }
 
-# cpu_ticks TARGET: prints the CPU time (user + system, clock ticks) the
-# target's processes (the server and its children) have used.
-cpu_ticks() {
+# procs_of TARGET: prints the target's server process and its children
+# (nginx workers, varnish's child).
+procs_of() {
 	local pid
 	pid=$(pid_of "$1")
-	{
-		echo "$pid"
-		pgrep -P "$pid" || true
-	} | while read -r p; do
-		awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || true
-	done | awk '{n += $1} END {print n + 0}'
+	echo "$pid"
+	pgrep -P "$pid" || true
 }
 
-# writes TARGET: prints the write system calls the target's processes (the
-# server and its children: nginx workers, varnish's child) have made.
+# writes TARGET: prints the write system calls the target's processes have
+# made.
 writes() {
-	local pid
-	case $1 in
-	openfront) pid=$of_pid ;;
-	openfront-metrics) pid=$om_pid ;;
-	nginx) pid=$ng_pid ;;
-	varnish) pid=$va_pid ;;
-	go-plain) pid=$gp_pid ;;
-	fasthttp-plain) pid=$fp_pid ;;
-	edge) pid=$ep_pid ;;
-	edge-policies) pid=$epol_pid ;;
-	edge-signed) pid=$esig_pid ;;
-	edge-function) pid=$efn_pid ;;
-	esac
-	{
-		echo "$pid"
-		pgrep -P "$pid" || true
-	} | while read -r p; do
+	procs_of "$1" | while read -r p; do
 		awk '/^syscw:/ {print $2}' "/proc/$p/io" 2>/dev/null || true
 	done | awk '{n += $1} END {print n + 0}'
 }
@@ -369,30 +350,12 @@ writes() {
 # cpu_ticks TARGET: prints the CPU time (user + system, in clock ticks) the
 # target's processes have used.
 cpu_ticks() {
-	local pid
-	case $1 in
-	openfront) pid=$of_pid ;;
-	openfront-metrics) pid=$om_pid ;;
-	nginx) pid=$ng_pid ;;
-	varnish) pid=$va_pid ;;
-	go-plain) pid=$gp_pid ;;
-	fasthttp-plain) pid=$fp_pid ;;
-	edge) pid=$ep_pid ;;
-	edge-policies) pid=$epol_pid ;;
-	edge-signed) pid=$esig_pid ;;
-	edge-function) pid=$efn_pid ;;
-	esac
-	{
-		echo "$pid"
-		pgrep -P "$pid" || true
-	} | while read -r p; do
+	procs_of "$1" | while read -r p; do
 		# Fields 14 and 15 after the command name, which may hold spaces.
 		sed 's/^.*) //' "/proc/$p/stat" 2>/dev/null | awk '{print $12 + $13}' || true
 	done | awk '{n += $1} END {print n + 0}'
 }
-TICK_US=$((1000000 / $(getconf CLK_TCK)))
 
-# is_hit TARGET HEADERS-FILE: succeeds when the response was a cache hit.
 is_hit() {
 	case $1 in
 	openfront | openfront-metrics | edge | edge-policies | edge-signed | edge-function) grep -qi '^x-cache: Hit from cloudfront' "$2" ;;
